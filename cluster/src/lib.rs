@@ -1,0 +1,1 @@
+//! recpipe cluster stage: K-means user segmentation (linfa-clustering) with segment profiles.

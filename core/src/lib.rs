@@ -1,0 +1,24 @@
+//! Shared building blocks of the recpipe stages.
+//!
+//! - [`schema`]: column names of the tables stages hand to each other.
+//! - [`parquet_io`]: deterministic Parquet writing (temp path + rename) and typed column reads.
+//! - [`fsutil`]: atomic file writes and content hashing.
+//! - [`stage`]: what the runner hands a stage (its output folder, its upstream folders, progress).
+//! - [`progress`]: progress bars on a terminal, plain lines elsewhere.
+//! - [`rng`]: a small seeded RNG whose stream is fixed forever (artifacts depend on it).
+//! - [`error`]: the error type of this crate.
+
+pub mod error;
+pub mod fsutil;
+pub mod parquet_io;
+pub mod progress;
+pub mod rng;
+pub mod schema;
+pub mod stage;
+
+pub use error::{CoreError, Result};
+pub use fsutil::{hash_file, write_atomic, write_json_atomic};
+pub use parquet_io::{ParquetTable, write_parquet};
+pub use progress::Progress;
+pub use rng::Rng;
+pub use stage::{StageContext, StageOutcome};

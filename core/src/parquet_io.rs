@@ -1,0 +1,308 @@
+//! Parquet in and out.
+//!
+//! Every artifact is written by [`write_parquet`]: Snappy-compressed, one
+//! writer configuration for all stages, written to a temporary sibling and
+//! renamed, so the same table always gives the same bytes and a crash never
+//! leaves half a file. [`ParquetTable`] reads one back with typed column access.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int64Type, SchemaRef, UInt16Type, UInt32Type,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::{CoreError, Result};
+use crate::fsutil::temp_sibling;
+
+/// Rows per row group: large enough for good compression, small enough to stream.
+pub const ROW_GROUP_SIZE: usize = 1 << 20;
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("recpipe {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Writes `batch` to `path` as Parquet, atomically.
+pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    let tmp = temp_sibling(path);
+    let result = (|| -> Result<()> {
+        let file = File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
+        let parquet_err = |source| CoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties()))
+            .map_err(parquet_err)?;
+        writer.write(batch).map_err(parquet_err)?;
+        let file = writer.into_inner().map_err(parquet_err)?;
+        file.sync_all().map_err(|e| CoreError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Builds a record batch from named columns, naming `path` in any error.
+pub fn batch(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
+    RecordBatch::try_from_iter(
+        columns
+            .into_iter()
+            .map(|(name, array)| (name.to_string(), array)),
+    )
+    .map_err(|source| CoreError::Arrow {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A Parquet file read whole into one record batch, with typed column access.
+#[derive(Debug, Clone)]
+pub struct ParquetTable {
+    path: PathBuf,
+    batch: RecordBatch,
+}
+
+impl ParquetTable {
+    /// Reads the whole file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+        let parquet_err = |source| CoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
+        let schema = builder.schema().clone();
+        let reader = builder
+            .with_batch_size(1 << 16)
+            .build()
+            .map_err(parquet_err)?;
+        let batches = reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|source| CoreError::Arrow {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let batch = concat_batches(&schema, &batches).map_err(|source| CoreError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(ParquetTable {
+            path: path.to_path_buf(),
+            batch,
+        })
+    }
+
+    /// The file this table was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The whole table.
+    pub fn batch(&self) -> &RecordBatch {
+        &self.batch
+    }
+
+    /// The table's schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.batch.schema()
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// Whether a column exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.batch.column_by_name(name).is_some()
+    }
+
+    /// A column by name, or a schema error that lists the columns present.
+    pub fn column(&self, name: &str) -> Result<&ArrayRef> {
+        self.batch.column_by_name(name).ok_or_else(|| {
+            let names: Vec<_> = self
+                .batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            CoreError::schema(
+                &self.path,
+                format!("no column `{name}` (columns: {})", names.join(", ")),
+            )
+        })
+    }
+
+    fn typed<T: arrow::datatypes::ArrowPrimitiveType>(&self, name: &str) -> Result<Vec<T::Native>> {
+        let col = self.column(name)?;
+        if col.data_type() != &T::DATA_TYPE {
+            return Err(CoreError::schema(
+                &self.path,
+                format!(
+                    "column `{name}` is {}, expected {}",
+                    col.data_type(),
+                    T::DATA_TYPE
+                ),
+            ));
+        }
+        let arr = col.as_primitive::<T>();
+        if arr.null_count() > 0 {
+            return Err(CoreError::schema(
+                &self.path,
+                format!("column `{name}` has nulls"),
+            ));
+        }
+        Ok(arr.values().to_vec())
+    }
+
+    /// A non-null u32 column.
+    pub fn u32s(&self, name: &str) -> Result<Vec<u32>> {
+        self.typed::<UInt32Type>(name)
+    }
+
+    /// A non-null u16 column.
+    pub fn u16s(&self, name: &str) -> Result<Vec<u16>> {
+        self.typed::<UInt16Type>(name)
+    }
+
+    /// A non-null i64 column.
+    pub fn i64s(&self, name: &str) -> Result<Vec<i64>> {
+        self.typed::<Int64Type>(name)
+    }
+
+    /// A non-null f32 column.
+    pub fn f32s(&self, name: &str) -> Result<Vec<f32>> {
+        self.typed::<Float32Type>(name)
+    }
+
+    /// A non-null f64 column.
+    pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
+        self.typed::<Float64Type>(name)
+    }
+
+    /// A string column (plain or dictionary-encoded); nulls become `None`.
+    pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let col = self.column(name)?;
+        let casted =
+            arrow::compute::cast(col, &DataType::Utf8).map_err(|source| CoreError::Arrow {
+                path: self.path.clone(),
+                source,
+            })?;
+        let arr = casted.as_string::<i32>();
+        Ok((0..arr.len())
+            .map(|i| (!arr.is_null(i)).then(|| arr.value(i).to_string()))
+            .collect())
+    }
+
+    /// A list-of-strings column; a null list becomes empty.
+    pub fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>> {
+        let col = self.column(name)?;
+        let list = col.as_list_opt::<i32>().ok_or_else(|| {
+            CoreError::schema(&self.path, format!("column `{name}` is not a list"))
+        })?;
+        let mut out = Vec::with_capacity(list.len());
+        for i in 0..list.len() {
+            if list.is_null(i) {
+                out.push(Vec::new());
+                continue;
+            }
+            let values =
+                arrow::compute::cast(&list.value(i), &DataType::Utf8).map_err(|source| {
+                    CoreError::Arrow {
+                        path: self.path.clone(),
+                        source,
+                    }
+                })?;
+            let s = values.as_string::<i32>();
+            out.push(
+                (0..s.len())
+                    .filter(|&j| !s.is_null(j))
+                    .map(|j| s.value(j).to_string())
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// A fixed-size-list-of-f32 column flattened row-major, with its width.
+    pub fn f32_matrix(&self, name: &str) -> Result<(Vec<f32>, usize)> {
+        let col = self.column(name)?;
+        let list = col.as_fixed_size_list_opt().ok_or_else(|| {
+            CoreError::schema(
+                &self.path,
+                format!("column `{name}` is not a fixed-size list"),
+            )
+        })?;
+        let width = list.value_length() as usize;
+        let values: &arrow::array::Float32Array =
+            list.values().as_primitive_opt().ok_or_else(|| {
+                CoreError::schema(&self.path, format!("column `{name}` does not hold f32"))
+            })?;
+        let start = list.offset() * width;
+        Ok((
+            values.values()[start..start + list.len() * width].to_vec(),
+            width,
+        ))
+    }
+}
+
+/// Wraps a primitive vector as an Arrow array.
+pub fn array<T>(values: Vec<T::Native>) -> ArrayRef
+where
+    T: arrow::datatypes::ArrowPrimitiveType,
+{
+    Arc::new(arrow::array::PrimitiveArray::<T>::from_iter_values(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, UInt32Array};
+
+    #[test]
+    fn round_trip_is_byte_identical_and_typed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = dir.path().join("a.parquet");
+        let b = dir.path().join("b.parquet");
+        let make = || {
+            batch(
+                &a,
+                vec![
+                    ("id", Arc::new(UInt32Array::from(vec![3, 1, 2])) as ArrayRef),
+                    (
+                        "name",
+                        Arc::new(StringArray::from(vec![Some("x"), None, Some("é")])),
+                    ),
+                ],
+            )
+            .expect("batch")
+        };
+        write_parquet(&a, &make()).expect("write a");
+        write_parquet(&b, &make()).expect("write b");
+        assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+        let t = ParquetTable::read(&a).expect("read");
+        assert_eq!(t.u32s("id").expect("ids"), vec![3, 1, 2]);
+        assert_eq!(
+            t.strings("name").expect("names"),
+            vec![Some("x".into()), None, Some("é".into())]
+        );
+        let err = t.u32s("nope").expect_err("missing column");
+        assert!(err.to_string().contains("columns: id, name"), "{err}");
+        assert!(t.i64s("id").is_err(), "type mismatch is an error");
+    }
+}

@@ -1,0 +1,381 @@
+//! Cleaning: unknown references, duplicate pairs, k-core filtering, dense ids.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{IngestError, Result};
+use crate::ids::dense_order;
+use crate::params::{DuplicatePolicy, IngestParams, OnError};
+use crate::rows::{ItemRecord, Reason, Reject, Row, SourceData, UserRecord};
+
+/// The cleaned tables, ready to be written.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    /// Interactions with dense ids, sorted by (user_idx, ts, item_idx).
+    pub rows: Vec<Row>,
+    /// Users in dense order.
+    pub users: Vec<UserRecord>,
+    /// Items in dense order.
+    pub items: Vec<ItemRecord>,
+    /// Every row not kept, sorted by (file, line).
+    pub rejects: Vec<Reject>,
+    /// Raw rows read per file, header excluded (interaction files only).
+    pub rows_read: u64,
+    /// Raw rows that went into a kept interaction.
+    pub rows_kept: u64,
+    /// Raw rows folded into another by `duplicates: sum`.
+    pub rows_merged: u64,
+    /// Planted segments by dense user index (synthetic only).
+    pub true_segments: Option<Vec<u16>>,
+}
+
+fn first_error(rejects: &[Reject], files: &[std::path::PathBuf]) -> IngestError {
+    let r = rejects
+        .iter()
+        .min_by_key(|r| (r.file, r.line))
+        .cloned()
+        .unwrap_or_else(|| Reject {
+            file: 0,
+            line: 0,
+            raw: String::new(),
+            reason: Reason::WrongFieldCount,
+            detail: String::new(),
+        });
+    IngestError::BadRow {
+        path: files.get(r.file as usize).cloned().unwrap_or_default(),
+        line: r.line,
+        reason: r.reason.code().into(),
+        detail: r.detail,
+        raw: r.raw,
+    }
+}
+
+/// Turns a source's raw rows into clean tables.
+pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
+    let inter = &mut data.interactions;
+    if params.on_error == OnError::Fail && !inter.rejects.is_empty() {
+        return Err(first_error(&inter.rejects, &inter.files));
+    }
+    let rows_read = inter.rows_read;
+
+    // Catalogs: first record of each id wins.
+    let dedup_by_id = |records: Vec<(String, usize)>| {
+        let mut seen = HashMap::new();
+        for (id, i) in records {
+            seen.entry(id).or_insert(i);
+        }
+        seen
+    };
+    let user_catalog: Option<HashMap<String, usize>> = data.users.as_ref().map(|u| {
+        dedup_by_id(
+            u.iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i))
+                .collect(),
+        )
+    });
+    let item_catalog: Option<HashMap<String, usize>> = data.items.as_ref().map(|u| {
+        dedup_by_id(
+            u.iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i))
+                .collect(),
+        )
+    });
+    let key = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
+    let user_rec: Vec<Option<usize>> = inter
+        .users
+        .keys()
+        .iter()
+        .map(|k| user_catalog.as_ref().and_then(|c| c.get(&key(k)).copied()))
+        .collect();
+    let item_rec: Vec<Option<usize>> = inter
+        .items
+        .keys()
+        .iter()
+        .map(|k| item_catalog.as_ref().and_then(|c| c.get(&key(k)).copied()))
+        .collect();
+
+    // Unknown references.
+    let mut late = Vec::new();
+    let mut rows = Vec::with_capacity(inter.rows.len());
+    for row in std::mem::take(&mut inter.rows) {
+        if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
+            late.push(inter.reject_row(
+                &row,
+                Reason::UnknownUser,
+                format!(
+                    "user `{}` is not in the users file",
+                    key(&inter.users.keys()[row.user as usize])
+                ),
+            ));
+        } else if item_catalog.is_some() && item_rec[row.item as usize].is_none() {
+            late.push(inter.reject_row(
+                &row,
+                Reason::UnknownItem,
+                format!(
+                    "item `{}` is not in the items file",
+                    key(&inter.items.keys()[row.item as usize])
+                ),
+            ));
+        } else {
+            rows.push(row);
+        }
+    }
+
+    // Duplicate pairs: runs of equal (user, item) after sorting by time, then line.
+    rows.sort_unstable_by_key(|r| (r.user, r.item, r.ts, r.file, r.line));
+    let policy = params.duplicate_policy();
+    // The strongest event type (by weight) names a merged interaction.
+    let weights = inter.event_weights.clone();
+    let weight_of = |e: u8| {
+        if e == 0 {
+            0.0
+        } else {
+            weights.get(e as usize - 1).copied().unwrap_or(0.0)
+        }
+    };
+    let mut pairs: Vec<(Row, usize, usize)> = Vec::with_capacity(rows.len());
+    let mut merged = 0u64;
+    let mut i = 0;
+    while i < rows.len() {
+        let mut j = i + 1;
+        while j < rows.len() && rows[j].user == rows[i].user && rows[j].item == rows[i].item {
+            j += 1;
+        }
+        let run = &rows[i..j];
+        match policy {
+            DuplicatePolicy::Last | DuplicatePolicy::First => {
+                let keep = if policy == DuplicatePolicy::Last {
+                    j - 1
+                } else {
+                    i
+                };
+                for (k, r) in run.iter().enumerate() {
+                    if i + k != keep {
+                        late.push(inter.reject_row(
+                            r,
+                            Reason::DuplicatePair,
+                            format!(
+                                "same (user, item) as line {}, which was kept",
+                                rows[keep].line
+                            ),
+                        ));
+                    }
+                }
+                pairs.push((rows[keep], keep, keep + 1));
+            }
+            DuplicatePolicy::Sum => {
+                let mut agg = run[0];
+                for r in &run[1..] {
+                    agg.value += r.value;
+                    agg.quantity += r.quantity;
+                    agg.amount += r.amount;
+                    agg.ts = agg.ts.max(r.ts);
+                    if weight_of(r.event) > weight_of(agg.event) {
+                        agg.event = r.event;
+                    }
+                }
+                merged += (run.len() - 1) as u64;
+                pairs.push((agg, i, j));
+            }
+        }
+        i = j;
+    }
+    if params.on_error == OnError::Fail && !late.is_empty() {
+        return Err(first_error(&late, &inter.files));
+    }
+
+    // k-core: drop users / items with too few interactions until stable.
+    let (min_u, min_i) = (params.min_user_interactions, params.min_item_interactions);
+    if min_u > 1 || min_i > 1 {
+        loop {
+            let mut uc = vec![0u32; inter.users.len()];
+            let mut ic = vec![0u32; inter.items.len()];
+            for (p, _, _) in &pairs {
+                uc[p.user as usize] += 1;
+                ic[p.item as usize] += 1;
+            }
+            let before = pairs.len();
+            let mut kept = Vec::with_capacity(pairs.len());
+            for (p, s, e) in pairs {
+                let reason = if uc[p.user as usize] < min_u {
+                    Some((
+                        Reason::KCoreUser,
+                        format!(
+                            "user has {} interactions, fewer than {min_u}",
+                            uc[p.user as usize]
+                        ),
+                    ))
+                } else if ic[p.item as usize] < min_i {
+                    Some((
+                        Reason::KCoreItem,
+                        format!(
+                            "item has {} interactions, fewer than {min_i}",
+                            ic[p.item as usize]
+                        ),
+                    ))
+                } else {
+                    None
+                };
+                match reason {
+                    Some((reason, detail)) => {
+                        for r in &rows[s..e] {
+                            late.push(inter.reject_row(r, reason, detail.clone()));
+                        }
+                        if e - s > 1 && policy == DuplicatePolicy::Sum {
+                            merged -= (e - s - 1) as u64;
+                        }
+                    }
+                    None => kept.push((p, s, e)),
+                }
+            }
+            pairs = kept;
+            if pairs.len() == before {
+                break;
+            }
+        }
+    }
+    let rows_kept: u64 = pairs.iter().map(|(_, s, e)| (e - s) as u64).sum();
+    if pairs.is_empty() {
+        return Err(IngestError::NothingKept(format!(
+            "{} rows read, all rejected",
+            rows_read
+        )));
+    }
+
+    // Dense ids: users/items that remain (every catalog entry unless k-core is on).
+    let mut user_used = vec![false; inter.users.len()];
+    let mut item_used = vec![false; inter.items.len()];
+    for (p, _, _) in &pairs {
+        user_used[p.user as usize] = true;
+        item_used[p.item as usize] = true;
+    }
+    let (users, user_map) = dense_catalog(
+        inter.users.keys(),
+        &user_used,
+        data.users.as_deref(),
+        user_catalog.as_ref(),
+        min_u > 1,
+        |id| UserRecord {
+            id,
+            ..Default::default()
+        },
+        |r| r.id.clone(),
+    );
+    let (mut items, item_map) = dense_catalog(
+        inter.items.keys(),
+        &item_used,
+        data.items.as_deref(),
+        item_catalog.as_ref(),
+        min_i > 1,
+        |id| ItemRecord {
+            id,
+            ..Default::default()
+        },
+        |r| r.id.clone(),
+    );
+    // Title / text found in the interaction file itself fill what the catalog lacks.
+    let mut users = users;
+    for (raw_item, (title, text)) in std::mem::take(&mut inter.item_text) {
+        if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item as usize])) {
+            let it = &mut items[d as usize];
+            if it.title.is_none() {
+                it.year = title.as_deref().and_then(crate::text::year_from_title);
+                it.title = title;
+            }
+            if it.text.is_none() {
+                it.text = text;
+            }
+        }
+    }
+    for (raw_user, country) in std::mem::take(&mut inter.user_country) {
+        if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user as usize])) {
+            users[d as usize].country.get_or_insert(country);
+        }
+    }
+    let ukeys: Vec<u32> = inter
+        .users
+        .keys()
+        .iter()
+        .map(|k| user_map.get(&key(k)).copied().unwrap_or(u32::MAX))
+        .collect();
+    let ikeys: Vec<u32> = inter
+        .items
+        .keys()
+        .iter()
+        .map(|k| item_map.get(&key(k)).copied().unwrap_or(u32::MAX))
+        .collect();
+    let mut out: Vec<Row> = pairs
+        .into_iter()
+        .map(|(mut p, _, _)| {
+            p.user = ukeys[p.user as usize];
+            p.item = ikeys[p.item as usize];
+            p
+        })
+        .collect();
+    out.sort_unstable_by_key(|r| (r.user, r.ts, r.item));
+
+    let true_segments = data.true_segments.map(|segs| {
+        let by_id: HashMap<String, u16> = segs.into_iter().collect();
+        users
+            .iter()
+            .map(|u| by_id.get(&u.id).copied().unwrap_or(0))
+            .collect()
+    });
+    let mut rejects = std::mem::take(&mut inter.rejects);
+    rejects.extend(late);
+    rejects.sort_by(|a, b| (a.file, a.line, a.reason).cmp(&(b.file, b.line, b.reason)));
+    Ok(Cleaned {
+        rows: out,
+        users,
+        items,
+        rejects,
+        rows_read,
+        rows_kept,
+        rows_merged: merged,
+        true_segments,
+    })
+}
+
+/// The dense catalog: ids that remain, in dense order, with their records.
+fn dense_catalog<T: Clone>(
+    keys: &[Box<[u8]>],
+    used: &[bool],
+    catalog: Option<&[T]>,
+    index: Option<&HashMap<String, usize>>,
+    filtered: bool,
+    bare: impl Fn(String) -> T,
+    id_of: impl Fn(&T) -> String,
+) -> (Vec<T>, HashMap<String, u32>) {
+    let mut ids: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    for (k, &u) in keys.iter().zip(used) {
+        if u {
+            let id = String::from_utf8_lossy(k).into_owned();
+            let rec = index.and_then(|ix| ix.get(&id).copied());
+            ids.insert(id, rec);
+        }
+    }
+    if let (Some(cat), Some(ix), false) = (catalog, index, filtered) {
+        for r in cat {
+            let id = id_of(r);
+            let rec = ix.get(&id).copied();
+            ids.entry(id).or_insert(rec);
+        }
+    }
+    let list: Vec<(String, Option<usize>)> = ids.into_iter().collect();
+    let bytes: Vec<&[u8]> = list.iter().map(|(id, _)| id.as_bytes()).collect();
+    let rank = dense_order(&bytes);
+    let mut order: Vec<usize> = (0..list.len()).collect();
+    order.sort_by_key(|&i| rank[i]);
+    let mut records = Vec::with_capacity(list.len());
+    let mut map = HashMap::with_capacity(list.len());
+    for (d, &i) in order.iter().enumerate() {
+        let (id, rec) = &list[i];
+        records.push(match (rec, catalog) {
+            (Some(r), Some(cat)) => cat[*r].clone(),
+            _ => bare(id.clone()),
+        });
+        map.insert(id.clone(), d as u32);
+    }
+    (records, map)
+}

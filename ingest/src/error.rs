@@ -1,0 +1,70 @@
+//! Errors of the ingest stage.
+
+use std::path::PathBuf;
+
+/// Why ingest failed. Each variant names the file (and line) involved.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A shared helper (I/O, Parquet) failed.
+    #[error(transparent)]
+    Core(#[from] recpipe_core::CoreError),
+    /// A file the source needs is missing.
+    #[error("{path}: file not found ({what})")]
+    MissingFile {
+        /// The path that was expected.
+        path: PathBuf,
+        /// What the file should have held.
+        what: String,
+    },
+    /// A folder holds none of the known MovieLens layouts.
+    #[error(
+        "{path}: no MovieLens layout found: expected ratings.dat (1M), u.data (100K) or ratings.csv (latest/25M); found: {found}"
+    )]
+    UnknownLayout {
+        /// The folder.
+        path: PathBuf,
+        /// What the folder holds.
+        found: String,
+    },
+    /// A file is empty (not even a header).
+    #[error("{path}: file is empty")]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A row was bad and `on_error: fail` is set.
+    #[error("{path}:{line}: {reason}: {detail}\n  row: {raw}")]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The reason code.
+        reason: String,
+        /// What exactly is wrong.
+        detail: String,
+        /// The row as written.
+        raw: String,
+    },
+    /// A header is missing a column the configuration maps.
+    #[error("{path}: no column `{column}` in the header (columns: {available}){hint}")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The configured column name.
+        column: String,
+        /// The columns the header has.
+        available: String,
+        /// A "did you mean" hint, possibly empty.
+        hint: String,
+    },
+    /// The parameters are inconsistent.
+    #[error("invalid ingest parameters: {0}")]
+    Params(String),
+    /// Nothing was left after cleaning.
+    #[error("no interaction survived cleaning ({0})")]
+    NothingKept(String),
+}
+
+/// Result alias for the ingest stage.
+pub type Result<T, E = IngestError> = std::result::Result<T, E>;

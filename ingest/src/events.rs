@@ -1,0 +1,574 @@
+//! E-commerce / live-commerce behaviour logs: a CSV or Parquet file whose
+//! columns are named in the configuration, with optional items and users files.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{IngestError, Result};
+use crate::ids::normalize_id;
+use crate::movielens::read_file;
+use crate::params::{EventColumns, IngestParams, default_weights};
+use crate::records::{Format, Record, decode_text, header, par_parse, split_fields};
+use crate::rows::{
+    ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
+};
+use crate::text::{TimeFormat, parse_f64};
+
+/// The files an events source reads (for input hashing).
+pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(p) = &params.path {
+        files.push(resolve(p));
+    }
+    if let Some(f) = &params.items_file {
+        files.push(resolve(&f.path));
+    }
+    if let Some(f) = &params.users_file {
+        files.push(resolve(&f.path));
+    }
+    files
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The index of column `name` in `header`, or an error naming the nearest one.
+fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
+    if let Some(i) = header.iter().position(|h| h == name) {
+        return Ok(i);
+    }
+    if let Some(i) = header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
+        return Ok(i);
+    }
+    let nearest = header
+        .iter()
+        .map(|h| (edit_distance(&h.to_lowercase(), &name.to_lowercase()), h))
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, h)| format!("; did you mean `{h}`?"))
+        .unwrap_or_default();
+    Err(IngestError::MissingColumn {
+        path: path.to_path_buf(),
+        column: name.to_string(),
+        available: header.join(", "),
+        hint: nearest,
+    })
+}
+
+/// Field positions of the mapped columns.
+struct Positions {
+    n: usize,
+    user: usize,
+    item: usize,
+    ts: usize,
+    event: Option<usize>,
+    quantity: Option<usize>,
+    price: Option<usize>,
+    title: Option<usize>,
+    text: Option<usize>,
+    country: Option<usize>,
+}
+
+impl Positions {
+    fn new(path: &Path, header: &[String], c: &EventColumns) -> Result<Self> {
+        let opt = |name: &Option<String>| {
+            name.as_deref()
+                .map(|n| column_index(path, header, n))
+                .transpose()
+        };
+        Ok(Positions {
+            n: header.len(),
+            user: column_index(path, header, &c.user)?,
+            item: column_index(path, header, &c.item)?,
+            ts: column_index(path, header, &c.timestamp)?,
+            event: opt(&c.event)?,
+            quantity: opt(&c.quantity)?,
+            price: opt(&c.price)?,
+            title: opt(&c.title)?,
+            text: opt(&c.text)?,
+            country: opt(&c.country)?,
+        })
+    }
+}
+
+/// Reads a Parquet file as CSV text (header + one line per row), so that it goes
+/// through the same validation; a row's `line` is its 1-based row number + 1.
+fn parquet_as_csv(path: &Path) -> Result<Vec<u8>> {
+    use arrow::array::{Array, AsArray};
+    let table = recpipe_core::ParquetTable::read(path)?;
+    let batch = table.batch();
+    let mut out = Vec::new();
+    let quote = |out: &mut Vec<u8>, s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(s.as_bytes());
+        }
+    };
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        quote(&mut out, n);
+    }
+    out.push(b'\n');
+    let mut cols = Vec::new();
+    for c in batch.columns() {
+        let s = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).map_err(|source| {
+            recpipe_core::CoreError::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        cols.push(s);
+    }
+    for r in 0..batch.num_rows() {
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let s = c.as_string::<i32>();
+            if !s.is_null(r) {
+                quote(&mut out, s.value(r));
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Reads an events log.
+pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result<SourceData> {
+    let path = resolve(params.path.as_deref().unwrap_or(Path::new("")));
+    let Some(columns) = params.columns.as_ref() else {
+        return Err(IngestError::Params(
+            "`columns` is required for `source: events`".into(),
+        ));
+    };
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let delim = params.delimiter.map_or(b',', |c| c as u8);
+    let format = Format::Csv(delim);
+    let buf = if is_parquet {
+        if !path.is_file() {
+            return Err(IngestError::MissingFile {
+                path: path.clone(),
+                what: "events".into(),
+            });
+        }
+        Arc::new(parquet_as_csv(&path)?)
+    } else {
+        read_file(&path, "events")?
+    };
+    let (names, start, mut first_line) =
+        header(&buf, format).ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
+    if is_parquet {
+        first_line = 1;
+    }
+    let pos = Positions::new(&path, &names, columns)?;
+    let weights = params.weights.clone().unwrap_or_else(default_weights);
+    let event_names: Vec<String> = weights.keys().cloned().collect();
+    let weight_of: BTreeMap<String, (u8, f32)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, (k, w))| (k.to_lowercase(), (i as u8 + 1, *w)))
+        .collect();
+    let constant_event = match (&pos.event, &params.event_type) {
+        (Some(_), _) => None,
+        (None, name) => {
+            let name = name.clone().unwrap_or_else(|| "purchase".into());
+            Some(*weight_of.get(&name.to_lowercase()).ok_or_else(|| {
+                IngestError::Params(format!(
+                    "event_type `{name}` has no weight (weights: {})",
+                    event_names.join(", ")
+                ))
+            })?)
+        }
+    };
+    let time = match &params.timestamp_format {
+        Some(f) => TimeFormat::Chrono(f.clone()),
+        None => TimeFormat::Auto,
+    };
+    let strip = params.normalize_ids.unwrap_or(true);
+    let positive_price = params.require_positive_price.unwrap_or(true);
+
+    let mut data = SourceData::default();
+    let inter = &mut data.interactions;
+    inter.files.push(path.clone());
+    inter
+        .buffers
+        .push(if is_parquet { None } else { Some(buf.clone()) });
+    inter.event_names = event_names.clone();
+    inter.event_weights = weights.values().copied().collect();
+    inter.has_quantity = pos.quantity.is_some();
+    inter.has_amount = pos.quantity.is_some() && pos.price.is_some();
+    let base = buf.as_ptr() as usize;
+    let chunks = par_parse(
+        &buf,
+        start,
+        first_line,
+        format,
+        ChunkRows::default,
+        |st, rec: Record<'_>| {
+            let (file, line, raw) = (0u16, rec.line, rec.raw);
+            if rec.fields.len() != pos.n {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::WrongFieldCount,
+                    format!("expected {} fields, found {}", pos.n, rec.fields.len()),
+                );
+                return;
+            }
+            let f = &rec.fields;
+            let user = normalize_id(&f[pos.user], strip);
+            if user.is_empty() {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::MissingUser,
+                    format!("empty `{}`", columns.user),
+                );
+                return;
+            }
+            let user = st.users.intern(user);
+            let item = normalize_id(&f[pos.item], strip);
+            if item.is_empty() {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::MissingItem,
+                    format!("empty `{}`", columns.item),
+                );
+                return;
+            }
+            let Some(ts) = time.parse(&f[pos.ts]) else {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::BadTimestamp,
+                    format!(
+                        "`{}` = `{}` is not a timestamp",
+                        columns.timestamp,
+                        decode_text(&f[pos.ts])
+                    ),
+                );
+                return;
+            };
+            let (event, value) = match (constant_event, pos.event) {
+                (Some(c), _) => c,
+                (None, Some(i)) => {
+                    let name = decode_text(&f[i]).trim().to_lowercase();
+                    match weight_of.get(&name) {
+                        Some(&c) => c,
+                        None => {
+                            st.reject(
+                                file,
+                                line,
+                                raw,
+                                Reason::UnknownEvent,
+                                format!("event type `{name}` has no weight"),
+                            );
+                            return;
+                        }
+                    }
+                }
+                (None, None) => (0, 1.0),
+            };
+            let mut quantity = 1.0;
+            if let Some(i) = pos.quantity {
+                match parse_f64(&f[i]) {
+                    None => {
+                        st.reject(
+                            file,
+                            line,
+                            raw,
+                            Reason::BadQuantity,
+                            format!("quantity `{}` is not a number", decode_text(&f[i])),
+                        );
+                        return;
+                    }
+                    Some(q) if q <= 0.0 => {
+                        st.reject(
+                            file,
+                            line,
+                            raw,
+                            Reason::NonPositiveQuantity,
+                            format!("quantity {q}"),
+                        );
+                        return;
+                    }
+                    Some(q) => quantity = q,
+                }
+            }
+            let mut amount = 0.0;
+            if let Some(i) = pos.price {
+                match parse_f64(&f[i]) {
+                    None => {
+                        st.reject(
+                            file,
+                            line,
+                            raw,
+                            Reason::BadPrice,
+                            format!("price `{}` is not a number", decode_text(&f[i])),
+                        );
+                        return;
+                    }
+                    Some(p) if p <= 0.0 && positive_price => {
+                        st.reject(
+                            file,
+                            line,
+                            raw,
+                            Reason::NonPositivePrice,
+                            format!("price {p}"),
+                        );
+                        return;
+                    }
+                    Some(p) => amount = p * quantity,
+                }
+            }
+            let item = st.items.intern(item);
+            let title = pos.title.and_then(|i| {
+                Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+            });
+            let text = pos.text.and_then(|i| {
+                Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+            });
+            if title.is_some() || text.is_some() {
+                st.item_text.push((item, title, text));
+            }
+            if let Some(i) = pos.country {
+                let c = decode_text(&f[i]).trim().to_string();
+                if !c.is_empty() {
+                    st.user_country.push((user, c));
+                }
+            }
+            st.rows.push(Row {
+                user,
+                item,
+                value,
+                ts,
+                event,
+                quantity,
+                amount,
+                file,
+                line,
+                offset: (raw.as_ptr() as usize - base) as u64,
+                len: raw.len() as u32,
+            });
+        },
+    );
+    inter.absorb_chunks(chunks);
+    inter.raw_users = inter.users.len();
+    if is_parquet {
+        // Rejects quote rows from the CSV rendering of the Parquet file.
+        inter.buffers[0] = Some(buf.clone());
+    }
+    if params.drop_duplicate_rows.unwrap_or(false) {
+        drop_duplicate_rows(inter, &buf);
+    }
+    data.columns = Columns {
+        demographics: false,
+        country: pos.country.is_some(),
+    };
+    if let Some(f) = &params.items_file {
+        data.items = Some(read_items_file(
+            &mut data.interactions,
+            &resolve(&f.path),
+            f,
+            delim,
+        )?);
+    }
+    if let Some(f) = &params.users_file {
+        let users = read_users_file(&mut data.interactions, &resolve(&f.path), f, delim)?;
+        data.columns.demographics = f.gender.is_some() || f.age.is_some();
+        data.columns.country |= f.country.is_some();
+        data.users = Some(users);
+    }
+    Ok(data)
+}
+
+/// Rejects every row identical (byte for byte) to an earlier kept row.
+fn drop_duplicate_rows(inter: &mut Interactions, buf: &[u8]) {
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(inter.rows.len());
+    let mut kept = Vec::with_capacity(inter.rows.len());
+    let mut first_line: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
+    for row in std::mem::take(&mut inter.rows) {
+        let raw = &buf[row.offset as usize..row.offset as usize + row.len as usize];
+        if seen.insert(raw) {
+            first_line.insert(raw, row.line);
+            kept.push(row);
+        } else {
+            let first = first_line.get(raw).copied().unwrap_or(0);
+            let reject =
+                inter.reject_row(&row, Reason::DuplicateRow, format!("same as line {first}"));
+            inter.rejects.push(reject);
+        }
+    }
+    inter.rows = kept;
+}
+
+fn csv_table(
+    inter: &mut Interactions,
+    path: &Path,
+    delim: u8,
+    what: &str,
+) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>, u16)> {
+    let buf = read_file(path, what)?;
+    let format = Format::Csv(delim);
+    let (names, start, line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
+        path: path.to_path_buf(),
+    })?;
+    inter.files.push(path.to_path_buf());
+    inter.buffers.push(None);
+    let file = (inter.files.len() - 1) as u16;
+    let mut rows = Vec::new();
+    let mut rejects = ChunkRows::default();
+    for chunk in par_parse(
+        &buf,
+        start,
+        line,
+        format,
+        Vec::new,
+        |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
+    ) {
+        for (line, raw) in chunk {
+            let fields = split_fields(&raw, format);
+            if fields.len() != names.len() {
+                rejects.reject(
+                    file,
+                    line,
+                    &raw,
+                    Reason::WrongFieldCount,
+                    format!("expected {} fields, found {}", names.len(), fields.len()),
+                );
+                continue;
+            }
+            rows.push((
+                line,
+                fields
+                    .iter()
+                    .map(|f| decode_text(f).trim().to_string())
+                    .collect(),
+            ));
+        }
+    }
+    inter.rejects.extend(rejects.rejects);
+    Ok((names, rows, file))
+}
+
+fn read_items_file(
+    inter: &mut Interactions,
+    path: &Path,
+    spec: &crate::params::ItemsFile,
+    delim: u8,
+) -> Result<Vec<ItemRecord>> {
+    let (names, rows, _) = csv_table(inter, path, delim, "items")?;
+    let id = column_index(path, &names, &spec.id)?;
+    let opt = |n: &Option<String>| {
+        n.as_deref()
+            .map(|n| column_index(path, &names, n))
+            .transpose()
+    };
+    let (title, text, genres) = (opt(&spec.title)?, opt(&spec.text)?, opt(&spec.genres)?);
+    let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
+    Ok(rows
+        .into_iter()
+        .filter(|(_, f)| !f[id].is_empty())
+        .map(|(_, f)| {
+            let title_s = title.and_then(|i| nonempty(&f[i]));
+            ItemRecord {
+                id: String::from_utf8_lossy(normalize_id(f[id].as_bytes(), true)).into_owned(),
+                year: title_s.as_deref().and_then(crate::text::year_from_title),
+                title: title_s,
+                text: text.and_then(|i| nonempty(&f[i])),
+                genres: genres
+                    .map(|i| {
+                        f[i].split('|')
+                            .map(str::trim)
+                            .filter(|g| !g.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+fn read_users_file(
+    inter: &mut Interactions,
+    path: &Path,
+    spec: &crate::params::UsersFile,
+    delim: u8,
+) -> Result<Vec<UserRecord>> {
+    let (names, rows, _) = csv_table(inter, path, delim, "users")?;
+    let id = column_index(path, &names, &spec.id)?;
+    let opt = |n: &Option<String>| {
+        n.as_deref()
+            .map(|n| column_index(path, &names, n))
+            .transpose()
+    };
+    let (gender, age, country) = (opt(&spec.gender)?, opt(&spec.age)?, opt(&spec.country)?);
+    let get =
+        |f: &[String], i: Option<usize>| i.and_then(|i| (!f[i].is_empty()).then(|| f[i].clone()));
+    Ok(rows
+        .into_iter()
+        .filter(|(_, f)| !f[id].is_empty())
+        .map(|(_, f)| UserRecord {
+            id: String::from_utf8_lossy(normalize_id(f[id].as_bytes(), true)).into_owned(),
+            gender: get(&f, gender),
+            age: get(&f, age),
+            occupation: None,
+            zip: None,
+            country: get(&f, country),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_basics() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(edit_distance("CustomerID", "CustomerID"), 0);
+    }
+
+    #[test]
+    fn missing_column_suggests_nearest() {
+        let header = vec!["InvoiceNo".to_string(), "CustomerID".to_string()];
+        let err = column_index(Path::new("x.csv"), &header, "CustomerId ").expect_err("missing");
+        let msg = err.to_string();
+        assert!(msg.contains("did you mean `CustomerID`"), "{msg}");
+    }
+}

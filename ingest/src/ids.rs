@@ -1,0 +1,125 @@
+//! Interning of original ids and the deterministic dense-id order.
+
+use std::collections::HashMap;
+
+/// Maps original id strings to small integers in order of first sight.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    map: HashMap<Box<[u8]>, u32>,
+    keys: Vec<Box<[u8]>>,
+}
+
+impl Interner {
+    /// The index of `key`, adding it if new.
+    pub fn intern(&mut self, key: &[u8]) -> u32 {
+        if let Some(&i) = self.map.get(key) {
+            return i;
+        }
+        let i = self.keys.len() as u32;
+        self.map.insert(key.into(), i);
+        self.keys.push(key.into());
+        i
+    }
+
+    /// The index of `key`, if seen.
+    pub fn get(&self, key: &[u8]) -> Option<u32> {
+        self.map.get(key).copied()
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key was interned.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys in order of first sight.
+    pub fn keys(&self) -> &[Box<[u8]>] {
+        &self.keys
+    }
+
+    /// Interns every key of `other` and returns the map from its indices to ours.
+    pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        other.keys.iter().map(|k| self.intern(k)).collect()
+    }
+}
+
+/// Normalises an id as written: trims white space, and (if `strip_zero_fraction`)
+/// turns a float-formatted integer such as `17850.0` into `17850`.
+pub fn normalize_id(raw: &[u8], strip_zero_fraction: bool) -> &[u8] {
+    let id = raw.trim_ascii();
+    if strip_zero_fraction {
+        if let Some(dot) = id.iter().position(|&b| b == b'.') {
+            let (int, frac) = (&id[..dot], &id[dot + 1..]);
+            if !int.is_empty()
+                && int.iter().all(u8::is_ascii_digit)
+                && !frac.is_empty()
+                && frac.iter().all(|&b| b == b'0')
+            {
+                return int;
+            }
+        }
+    }
+    id
+}
+
+/// The dense order of ids: numeric order when every id is an unsigned
+/// integer, byte order otherwise. Returns, for each id position, its rank.
+pub fn dense_order(ids: &[&[u8]]) -> Vec<u32> {
+    let numeric: Option<Vec<u64>> = ids
+        .iter()
+        .map(|id| {
+            if id.is_empty() || id.len() > 19 || !id.iter().all(u8::is_ascii_digit) {
+                None
+            } else {
+                std::str::from_utf8(id).ok()?.parse::<u64>().ok()
+            }
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    match &numeric {
+        Some(nums) => order.sort_by_key(|&i| (nums[i as usize], ids[i as usize])),
+        None => order.sort_by_key(|&i| ids[i as usize]),
+    }
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_float_formatted_ids() {
+        assert_eq!(normalize_id(b" 17850.0 ", true), b"17850");
+        assert_eq!(normalize_id(b"17850.5", true), b"17850.5");
+        assert_eq!(normalize_id(b"85123A", true), b"85123A");
+        assert_eq!(normalize_id(b"17850.0", false), b"17850.0");
+        assert_eq!(normalize_id(b".0", true), b".0");
+    }
+
+    #[test]
+    fn numeric_ids_sort_numerically_else_bytewise() {
+        let ids: Vec<&[u8]> = vec![b"10", b"9", b"100"];
+        assert_eq!(dense_order(&ids), vec![1, 0, 2]);
+        let ids: Vec<&[u8]> = vec![b"10", b"9", b"A"];
+        assert_eq!(dense_order(&ids), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn absorb_maps_indices() {
+        let mut a = Interner::default();
+        a.intern(b"x");
+        let mut b = Interner::default();
+        b.intern(b"y");
+        b.intern(b"x");
+        assert_eq!(a.absorb(&b), vec![1, 0]);
+        assert_eq!(a.len(), 2);
+    }
+}

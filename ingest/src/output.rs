@@ -1,0 +1,315 @@
+//! Writing the cleaned tables as Parquet, and the ingest report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, ListBuilder,
+    StringArray, StringBuilder, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::UInt8Type;
+use recpipe_core::parquet_io::batch;
+use recpipe_core::schema::*;
+use recpipe_core::{write_json_atomic, write_parquet};
+use serde::Serialize;
+
+use crate::clean::Cleaned;
+use crate::error::Result;
+use crate::rows::Columns;
+
+/// Per-file row counts in the report.
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    /// The file's name.
+    pub file: String,
+    /// Rows rejected from it.
+    pub rows_rejected: u64,
+}
+
+/// `ingest_report.json`.
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    /// `synthetic`, `movielens` or `events`.
+    pub source: String,
+    /// Facts about the source (layout detected, ...).
+    pub notes: BTreeMap<String, String>,
+    /// Interaction rows read (headers excluded).
+    pub rows_read: u64,
+    /// Interaction rows that went into a kept interaction.
+    pub rows_kept: u64,
+    /// Interaction rows rejected; `rows_read = rows_kept + rows_rejected`.
+    pub rows_rejected: u64,
+    /// Rows rejected from users/items files.
+    pub catalog_rows_rejected: u64,
+    /// Rows folded into another interaction by `duplicates: sum`.
+    pub rows_merged: u64,
+    /// Rejected rows (all files) by reason code.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Per-file rejects.
+    pub files: Vec<FileReport>,
+    /// Distinct user ids seen in the raw interaction rows, kept or not.
+    pub raw_users: usize,
+    /// Interactions written.
+    pub interactions: usize,
+    /// Users written.
+    pub users: usize,
+    /// Items written.
+    pub items: usize,
+    /// interactions / (users x items).
+    pub density: f64,
+    /// Smallest value.
+    pub value_min: f32,
+    /// Largest value.
+    pub value_max: f32,
+    /// Mean value.
+    pub value_mean: f64,
+    /// Earliest timestamp (unix seconds).
+    pub min_ts: i64,
+    /// Latest timestamp (unix seconds).
+    pub max_ts: i64,
+    /// Earliest time, ISO-8601 UTC.
+    pub min_time: String,
+    /// Latest time, ISO-8601 UTC.
+    pub max_time: String,
+}
+
+fn iso(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0).map_or_else(
+        || ts.to_string(),
+        |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(values.collect::<StringArray>())
+}
+
+/// Writes every output of the stage into `dir` and returns the report.
+pub fn write(
+    dir: &Path,
+    c: &Cleaned,
+    columns: Columns,
+    files: &[PathBuf],
+    event_names: &[String],
+    has_quantity: bool,
+    has_amount: bool,
+    source: &str,
+    notes: BTreeMap<String, String>,
+    raw_users: usize,
+) -> Result<IngestReport> {
+    // interactions.parquet
+    let path = dir.join(INTERACTIONS_FILE);
+    let n = c.rows.len();
+    let event_values = StringArray::from_iter_values(event_names.iter());
+    let keys: UInt8Array = c
+        .rows
+        .iter()
+        .map(|r| (r.event > 0).then(|| r.event - 1))
+        .collect();
+    let events =
+        DictionaryArray::<UInt8Type>::try_new(keys, Arc::new(event_values)).map_err(|source| {
+            recpipe_core::CoreError::Arrow {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            USER_IDX,
+            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.user))),
+        ),
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.item))),
+        ),
+        (
+            VALUE,
+            Arc::new(Float32Array::from_iter_values(
+                c.rows.iter().map(|r| r.value),
+            )),
+        ),
+        (
+            TS,
+            Arc::new(Int64Array::from_iter_values(c.rows.iter().map(|r| r.ts))),
+        ),
+        (EVENT, Arc::new(events)),
+    ];
+    if has_quantity {
+        cols.push((
+            QUANTITY,
+            Arc::new(Float64Array::from_iter_values(
+                c.rows.iter().map(|r| r.quantity),
+            )),
+        ));
+    }
+    if has_amount {
+        cols.push((
+            AMOUNT,
+            Arc::new(Float64Array::from_iter_values(
+                c.rows.iter().map(|r| r.amount),
+            )),
+        ));
+    }
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    // users.parquet
+    let path = dir.join(USERS_FILE);
+    let u = &c.users;
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            USER_IDX,
+            Arc::new(UInt32Array::from_iter_values(0..u.len() as u32)),
+        ),
+        (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
+    ];
+    if columns.demographics {
+        cols.push((GENDER, strings(u.iter().map(|r| r.gender.as_deref()))));
+        cols.push((AGE, strings(u.iter().map(|r| r.age.as_deref()))));
+        cols.push((
+            OCCUPATION,
+            strings(u.iter().map(|r| r.occupation.as_deref())),
+        ));
+        cols.push((ZIP, strings(u.iter().map(|r| r.zip.as_deref()))));
+    }
+    if columns.country {
+        cols.push((COUNTRY, strings(u.iter().map(|r| r.country.as_deref()))));
+    }
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    // items.parquet
+    let path = dir.join(ITEMS_FILE);
+    let it = &c.items;
+    let mut genres = ListBuilder::new(StringBuilder::new());
+    for item in it {
+        for g in &item.genres {
+            genres.values().append_value(g);
+        }
+        genres.append(true);
+    }
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(0..it.len() as u32)),
+        ),
+        (ITEM_ID, strings(it.iter().map(|r| Some(r.id.as_str())))),
+        (TITLE, strings(it.iter().map(|r| r.title.as_deref()))),
+        (
+            YEAR,
+            Arc::new(it.iter().map(|r| r.year).collect::<Int32Array>()),
+        ),
+        (GENRES, Arc::new(genres.finish())),
+        (TEXT, strings(it.iter().map(|r| r.text.as_deref()))),
+    ];
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    // rejects.parquet
+    let path = dir.join(REJECTS_FILE);
+    let name = |f: u16| {
+        files
+            .get(f as usize)
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let r = &c.rejects;
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "file",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| name(x.file)),
+            )),
+        ),
+        (
+            "line",
+            Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
+        ),
+        (
+            "raw",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.raw.as_str()),
+            )),
+        ),
+        (
+            "reason",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.reason.code()),
+            )),
+        ),
+        (
+            "detail",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.detail.as_str()),
+            )),
+        ),
+    ];
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    if let Some(segs) = &c.true_segments {
+        let path = dir.join(TRUE_SEGMENTS_FILE);
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                USER_IDX,
+                Arc::new(UInt32Array::from_iter_values(0..segs.len() as u32)),
+            ),
+            (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
+            (TRUE_SEGMENT, Arc::new(UInt16Array::from(segs.clone()))),
+        ];
+        write_parquet(&path, &batch(&path, cols)?)?;
+    }
+
+    // The report.
+    let mut by_reason = BTreeMap::new();
+    let mut per_file = vec![0u64; files.len()];
+    for x in r {
+        *by_reason.entry(x.reason.code().to_string()).or_insert(0) += 1;
+        if let Some(f) = per_file.get_mut(x.file as usize) {
+            *f += 1;
+        }
+    }
+    let rows_rejected = per_file.first().copied().unwrap_or(0);
+    let (mut vmin, mut vmax, mut vsum, mut tmin, mut tmax) =
+        (f32::INFINITY, f32::NEG_INFINITY, 0f64, i64::MAX, i64::MIN);
+    for row in &c.rows {
+        vmin = vmin.min(row.value);
+        vmax = vmax.max(row.value);
+        vsum += row.value as f64;
+        tmin = tmin.min(row.ts);
+        tmax = tmax.max(row.ts);
+    }
+    let report = IngestReport {
+        source: source.to_string(),
+        notes,
+        rows_read: c.rows_read,
+        rows_kept: c.rows_kept,
+        rows_rejected,
+        catalog_rows_rejected: per_file.iter().skip(1).sum(),
+        rows_merged: c.rows_merged,
+        rejected_by_reason: by_reason,
+        files: files
+            .iter()
+            .zip(&per_file)
+            .map(|(p, &n)| FileReport {
+                file: p
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                rows_rejected: n,
+            })
+            .collect(),
+        raw_users,
+        interactions: n,
+        users: c.users.len(),
+        items: c.items.len(),
+        density: n as f64 / (c.users.len() as f64 * c.items.len() as f64).max(1.0),
+        value_min: vmin,
+        value_max: vmax,
+        value_mean: vsum / n.max(1) as f64,
+        min_ts: tmin,
+        max_ts: tmax,
+        min_time: iso(tmin),
+        max_time: iso(tmax),
+    };
+    write_json_atomic(&dir.join("ingest_report.json"), &report)?;
+    Ok(report)
+}

@@ -1,0 +1,346 @@
+//! The ingest stage's parameters (its `with:` block in pipeline.yaml).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IngestError, Result};
+
+/// Where the raw data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The built-in generator of MovieLens-shaped data with planted structure.
+    #[default]
+    Synthetic,
+    /// A MovieLens folder (1M, 100K or latest/25M CSV layout, detected).
+    Movielens,
+    /// An e-commerce behaviour log (CSV or Parquet) with a column mapping.
+    Events,
+}
+
+/// What to do with a bad row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Write it to rejects.parquet with its line and reason, and go on.
+    #[default]
+    Skip,
+    /// Stop with the file, line and reason.
+    Fail,
+}
+
+/// How several rows of one (user, item) pair become one interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Keep the latest row (by time, then line); the others go to rejects.
+    Last,
+    /// Keep the earliest row; the others go to rejects.
+    First,
+    /// Sum values, quantities and amounts into one interaction (events).
+    Sum,
+}
+
+/// Which columns of an events file hold what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventColumns {
+    /// User id column.
+    pub user: String,
+    /// Item id column.
+    pub item: String,
+    /// Timestamp column.
+    pub timestamp: String,
+    /// Event type column (else `event_type` is used for every row).
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Quantity column.
+    #[serde(default)]
+    pub quantity: Option<String>,
+    /// Unit price column (amount = quantity x price).
+    #[serde(default)]
+    pub price: Option<String>,
+    /// Item title column in the events file.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Item free-text column in the events file (description, comments).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// User country column in the events file.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+/// Columns of an optional items file for events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsFile {
+    /// The CSV file.
+    pub path: PathBuf,
+    /// Item id column.
+    pub id: String,
+    /// Title column.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Free-text column.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Genres / categories column (`|` separated).
+    #[serde(default)]
+    pub genres: Option<String>,
+}
+
+/// Columns of an optional users file for events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    /// The CSV file.
+    pub path: PathBuf,
+    /// User id column.
+    pub id: String,
+    /// Gender column.
+    #[serde(default)]
+    pub gender: Option<String>,
+    /// Age column.
+    #[serde(default)]
+    pub age: Option<String>,
+    /// Country column.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+/// The `with:` block of an ingest stage, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// `synthetic` (default), `movielens` or `events`.
+    #[serde(default)]
+    pub source: SourceKind,
+    /// The data folder (movielens) or file (events).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `skip` (default) or `fail`.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// `[min, max]` of valid ratings; default [1, 5], or [0.5, 5] for the CSV layout.
+    #[serde(default)]
+    pub rating_scale: Option<[f32; 2]>,
+    /// `last` (default for ratings), `first` or `sum` (default for events).
+    #[serde(default)]
+    pub duplicates: Option<DuplicatePolicy>,
+    /// k-core: drop users with fewer interactions (repeated until stable).
+    #[serde(default)]
+    pub min_user_interactions: u32,
+    /// k-core: drop items with fewer interactions.
+    #[serde(default)]
+    pub min_item_interactions: u32,
+
+    /// synthetic: RNG seed (default 42).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// synthetic: number of users (default 3000).
+    #[serde(default)]
+    pub users: Option<u32>,
+    /// synthetic: number of items (default 1500).
+    #[serde(default)]
+    pub items: Option<u32>,
+    /// synthetic: number of ratings (default 200000).
+    #[serde(default)]
+    pub ratings: Option<u64>,
+    /// synthetic: number of planted segments (default 6).
+    #[serde(default)]
+    pub segments: Option<u16>,
+
+    /// events: column mapping.
+    #[serde(default)]
+    pub columns: Option<EventColumns>,
+    /// events: weight of each event type (default view 1, click 2, cart 4, purchase 8).
+    #[serde(default)]
+    pub weights: Option<BTreeMap<String, f32>>,
+    /// events: the event type of every row when the file has no event column (default purchase).
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// events: chrono format of the timestamps (default: unix seconds or ISO-8601, detected per value).
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    /// events: CSV delimiter (default `,`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// events: turn ids written as `17850.0` into `17850` and trim blanks (default true).
+    #[serde(default)]
+    pub normalize_ids: Option<bool>,
+    /// events: reject rows whose price is zero or negative (default true when a price column is mapped).
+    #[serde(default)]
+    pub require_positive_price: Option<bool>,
+    /// events: reject a row identical to an earlier one (default false).
+    #[serde(default)]
+    pub drop_duplicate_rows: Option<bool>,
+    /// events: an items file with titles and text.
+    #[serde(default)]
+    pub items_file: Option<ItemsFile>,
+    /// events: a users file with demographics.
+    #[serde(default)]
+    pub users_file: Option<UsersFile>,
+}
+
+/// Default event weights: view 1, click 2, cart 4, purchase 8.
+pub fn default_weights() -> BTreeMap<String, f32> {
+    [
+        ("view", 1.0),
+        ("click", 2.0),
+        ("cart", 4.0),
+        ("purchase", 8.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Synthetic generator settings with defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SyntheticSpec {
+    /// RNG seed.
+    pub seed: u64,
+    /// Users.
+    pub users: u32,
+    /// Items.
+    pub items: u32,
+    /// Ratings.
+    pub ratings: u64,
+    /// Planted segments.
+    pub segments: u16,
+}
+
+impl IngestParams {
+    /// Parses and checks a `with:` block.
+    pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self> {
+        let params: IngestParams = if with.is_null() {
+            IngestParams::default()
+        } else {
+            serde_yaml::from_value(with.clone()).map_err(|e| IngestError::Params(e.to_string()))?
+        };
+        params.check()?;
+        Ok(params)
+    }
+
+    /// Checks that the parameters fit together.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(IngestError::Params(m.to_string()));
+        let synthetic_keys = self.seed.is_some()
+            || self.users.is_some()
+            || self.items.is_some()
+            || self.ratings.is_some()
+            || self.segments.is_some();
+        let event_keys = self.columns.is_some()
+            || self.weights.is_some()
+            || self.event_type.is_some()
+            || self.timestamp_format.is_some()
+            || self.items_file.is_some()
+            || self.users_file.is_some()
+            || self.delimiter.is_some();
+        match self.source {
+            SourceKind::Synthetic => {
+                if self.path.is_some() {
+                    return bad("`path` does not apply to `source: synthetic`");
+                }
+                if event_keys {
+                    return bad(
+                        "event options (columns, weights, ...) apply only to `source: events`",
+                    );
+                }
+                let s = self.synthetic();
+                if s.users == 0 || s.items == 0 || s.ratings == 0 || s.segments == 0 {
+                    return bad("synthetic users, items, ratings and segments must be positive");
+                }
+                if s.ratings > s.users as u64 * s.items as u64 / 2 {
+                    return bad("synthetic `ratings` must be at most half of users x items");
+                }
+            }
+            SourceKind::Movielens | SourceKind::Events => {
+                if self.path.is_none() {
+                    return bad("`path` is required for this source");
+                }
+                if synthetic_keys {
+                    return bad(
+                        "seed/users/items/ratings/segments apply only to `source: synthetic`",
+                    );
+                }
+                if self.source == SourceKind::Movielens && event_keys {
+                    return bad(
+                        "event options (columns, weights, ...) apply only to `source: events`",
+                    );
+                }
+                if self.source == SourceKind::Events && self.columns.is_none() {
+                    return bad(
+                        "`columns: {user, item, timestamp, ...}` is required for `source: events`",
+                    );
+                }
+            }
+        }
+        if let Some([lo, hi]) = self.rating_scale {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return bad("`rating_scale` must be [min, max] with min < max");
+            }
+        }
+        if let Some(w) = &self.weights {
+            if w.is_empty() || w.values().any(|v| !v.is_finite() || *v <= 0.0) {
+                return bad("`weights` must map event types to positive numbers");
+            }
+        }
+        if let Some(d) = self.delimiter {
+            if !d.is_ascii() {
+                return bad("`delimiter` must be one ASCII character");
+            }
+        }
+        Ok(())
+    }
+
+    /// The synthetic settings with defaults.
+    pub fn synthetic(&self) -> SyntheticSpec {
+        SyntheticSpec {
+            seed: self.seed.unwrap_or(42),
+            users: self.users.unwrap_or(3000),
+            items: self.items.unwrap_or(1500),
+            ratings: self.ratings.unwrap_or(200_000),
+            segments: self.segments.unwrap_or(6),
+        }
+    }
+
+    /// The duplicate policy in force.
+    pub fn duplicate_policy(&self) -> DuplicatePolicy {
+        self.duplicates.unwrap_or(match self.source {
+            SourceKind::Events => DuplicatePolicy::Sum,
+            _ => DuplicatePolicy::Last,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<IngestParams> {
+        IngestParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn defaults_are_synthetic() {
+        let p = parse("{}").expect("ok");
+        assert_eq!(p.source, SourceKind::Synthetic);
+        assert_eq!(p.synthetic().users, 3000);
+        assert_eq!(p.duplicate_policy(), DuplicatePolicy::Last);
+    }
+
+    #[test]
+    fn rejects_misplaced_and_unknown_keys() {
+        assert!(parse("{source: synthetic, path: x}").is_err());
+        assert!(parse("{source: movielens}").is_err());
+        assert!(parse("{source: movielens, path: x, seed: 1}").is_err());
+        assert!(parse("{source: events, path: x}").is_err());
+        let err = parse("{sourse: synthetic}").expect_err("unknown key");
+        assert!(err.to_string().contains("sourse"), "{err}");
+        assert!(parse("{rating_scale: [5, 1]}").is_err());
+    }
+}

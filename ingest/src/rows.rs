@@ -1,0 +1,300 @@
+//! The raw interactions a source yields, and the rows it rejects.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::ids::Interner;
+use crate::records::decode_text;
+
+/// Why a raw row was not kept. The code is what reports count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// The row has the wrong number of fields.
+    WrongFieldCount,
+    /// The user id is empty.
+    MissingUser,
+    /// The item id is empty.
+    MissingItem,
+    /// The rating is not a number.
+    BadRating,
+    /// The rating is outside the declared scale.
+    RatingOutOfScale,
+    /// The timestamp cannot be parsed.
+    BadTimestamp,
+    /// The event type has no weight.
+    UnknownEvent,
+    /// The quantity is not a number.
+    BadQuantity,
+    /// The quantity is zero or negative (cancellations, returns).
+    NonPositiveQuantity,
+    /// The price is not a number.
+    BadPrice,
+    /// The price is zero or negative (adjustments, fees).
+    NonPositivePrice,
+    /// The user is not in the users file.
+    UnknownUser,
+    /// The item is not in the items file.
+    UnknownItem,
+    /// An identical raw row was seen before.
+    DuplicateRow,
+    /// Another row of the same (user, item) pair was kept instead.
+    DuplicatePair,
+    /// The user has too few interactions (k-core filter).
+    KCoreUser,
+    /// The item has too few interactions (k-core filter).
+    KCoreItem,
+}
+
+impl Reason {
+    /// The stable code written to rejects and reports.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::WrongFieldCount => "wrong_field_count",
+            Reason::MissingUser => "missing_user",
+            Reason::MissingItem => "missing_item",
+            Reason::BadRating => "bad_rating",
+            Reason::RatingOutOfScale => "rating_out_of_scale",
+            Reason::BadTimestamp => "bad_timestamp",
+            Reason::UnknownEvent => "unknown_event",
+            Reason::BadQuantity => "bad_quantity",
+            Reason::NonPositiveQuantity => "non_positive_quantity",
+            Reason::BadPrice => "bad_price",
+            Reason::NonPositivePrice => "non_positive_price",
+            Reason::UnknownUser => "unknown_user",
+            Reason::UnknownItem => "unknown_item",
+            Reason::DuplicateRow => "duplicate_row",
+            Reason::DuplicatePair => "duplicate_pair",
+            Reason::KCoreUser => "k_core_user",
+            Reason::KCoreItem => "k_core_item",
+        }
+    }
+}
+
+/// A row that was not kept.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    /// Index into [`Interactions::files`].
+    pub file: u16,
+    /// 1-based line.
+    pub line: u64,
+    /// The row as written.
+    pub raw: String,
+    /// Why.
+    pub reason: Reason,
+    /// The specifics (value, expected range, ...).
+    pub detail: String,
+}
+
+/// One parsed interaction row. Ids are indices into the interners.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// Interned user id.
+    pub user: u32,
+    /// Interned item id.
+    pub item: u32,
+    /// Rating or event weight.
+    pub value: f32,
+    /// Unix seconds.
+    pub ts: i64,
+    /// Event type: 0 for none, else 1 + index into [`Interactions::event_names`].
+    pub event: u8,
+    /// Quantity (0 when the source has none).
+    pub quantity: f64,
+    /// Quantity x price (0 when the source has none).
+    pub amount: f64,
+    /// Index into [`Interactions::files`].
+    pub file: u16,
+    /// 1-based line.
+    pub line: u64,
+    /// Byte offset of the raw row in its file's buffer.
+    pub offset: u64,
+    /// Byte length of the raw row.
+    pub len: u32,
+}
+
+/// Per-chunk parse state: rows, rejects and local interners.
+#[derive(Debug, Default)]
+pub struct ChunkRows {
+    /// Parsed rows (ids local to this chunk's interners).
+    pub rows: Vec<Row>,
+    /// Rejected rows.
+    pub rejects: Vec<Reject>,
+    /// This chunk's user ids.
+    pub users: Interner,
+    /// This chunk's item ids.
+    pub items: Interner,
+    /// Per-item title / text seen in this chunk (events with text columns).
+    pub item_text: Vec<(u32, Option<String>, Option<String>)>,
+    /// Per-user country seen in this chunk.
+    pub user_country: Vec<(u32, String)>,
+}
+
+impl ChunkRows {
+    /// Records a reject.
+    pub fn reject(
+        &mut self,
+        file: u16,
+        line: u64,
+        raw: &[u8],
+        reason: Reason,
+        detail: impl Into<String>,
+    ) {
+        self.rejects.push(Reject {
+            file,
+            line,
+            raw: decode_text(raw).into_owned(),
+            reason,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// All raw interactions of a source, before cleaning.
+#[derive(Debug, Default)]
+pub struct Interactions {
+    /// The files rows came from (index = [`Row::file`]).
+    pub files: Vec<PathBuf>,
+    /// Each file's bytes, to quote a row rejected late (duplicates, k-core).
+    pub buffers: Vec<Option<Arc<Vec<u8>>>>,
+    /// The parsed rows.
+    pub rows: Vec<Row>,
+    /// Rows rejected while parsing.
+    pub rejects: Vec<Reject>,
+    /// User ids (index = [`Row::user`]).
+    pub users: Interner,
+    /// Item ids (index = [`Row::item`]).
+    pub items: Interner,
+    /// Event type names (see [`Row::event`]).
+    pub event_names: Vec<String>,
+    /// The weight of each event type (same order as `event_names`).
+    pub event_weights: Vec<f32>,
+    /// Whether rows carry a quantity.
+    pub has_quantity: bool,
+    /// Whether rows carry an amount.
+    pub has_amount: bool,
+    /// Raw rows read, header excluded.
+    pub rows_read: u64,
+    /// Distinct non-empty user ids seen in the raw rows, kept or not.
+    pub raw_users: usize,
+    /// First title / text per item id from the interaction file itself.
+    pub item_text: BTreeMap<u32, (Option<String>, Option<String>)>,
+    /// Last country per user id from the interaction file itself.
+    pub user_country: BTreeMap<u32, String>,
+}
+
+impl Interactions {
+    /// Merges chunk states of file `file` (in file order) into this table.
+    pub fn absorb_chunks(&mut self, chunks: Vec<ChunkRows>) {
+        for chunk in chunks {
+            let umap = self.users.absorb(&chunk.users);
+            let imap = self.items.absorb(&chunk.items);
+            self.rows_read += (chunk.rows.len() + chunk.rejects.len()) as u64;
+            self.rows.extend(chunk.rows.into_iter().map(|mut r| {
+                r.user = umap[r.user as usize];
+                r.item = imap[r.item as usize];
+                r
+            }));
+            self.rejects.extend(chunk.rejects);
+            for (item, title, text) in chunk.item_text {
+                let entry = self.item_text.entry(imap[item as usize]).or_default();
+                if entry.0.is_none() {
+                    entry.0 = title;
+                }
+                if entry.1.is_none() {
+                    entry.1 = text;
+                }
+            }
+            for (user, country) in chunk.user_country {
+                self.user_country.insert(umap[user as usize], country);
+            }
+        }
+    }
+
+    /// The raw text of a parsed row.
+    pub fn raw_of(&self, row: &Row) -> String {
+        match self.buffers.get(row.file as usize).and_then(|b| b.as_ref()) {
+            Some(buf) => {
+                let start = row.offset as usize;
+                let end = (start + row.len as usize).min(buf.len());
+                decode_text(&buf[start.min(end)..end]).into_owned()
+            }
+            None => format!(
+                "{},{},{},{}",
+                String::from_utf8_lossy(&self.users.keys()[row.user as usize]),
+                String::from_utf8_lossy(&self.items.keys()[row.item as usize]),
+                row.value,
+                row.ts
+            ),
+        }
+    }
+
+    /// Rejects a parsed row late (after parsing).
+    pub fn reject_row(&self, row: &Row, reason: Reason, detail: String) -> Reject {
+        Reject {
+            file: row.file,
+            line: row.line,
+            raw: self.raw_of(row),
+            reason,
+            detail,
+        }
+    }
+}
+
+/// A user as described by a users file (or the interaction file).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserRecord {
+    /// Original id.
+    pub id: String,
+    /// Gender.
+    pub gender: Option<String>,
+    /// Age or age band.
+    pub age: Option<String>,
+    /// Occupation.
+    pub occupation: Option<String>,
+    /// Zip code.
+    pub zip: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+}
+
+/// An item as described by an items file (or the interaction file).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemRecord {
+    /// Original id.
+    pub id: String,
+    /// Title as written.
+    pub title: Option<String>,
+    /// Release year.
+    pub year: Option<i32>,
+    /// Genres.
+    pub genres: Vec<String>,
+    /// Free text.
+    pub text: Option<String>,
+}
+
+/// Which optional columns a source provides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Columns {
+    /// users.parquet gets gender/age/occupation/zip.
+    pub demographics: bool,
+    /// users.parquet gets country.
+    pub country: bool,
+}
+
+/// What a source yields: interactions plus optional user and item files.
+#[derive(Debug, Default)]
+pub struct SourceData {
+    /// The interactions.
+    pub interactions: Interactions,
+    /// Users from a users file, if the source has one (unknown references are rejected).
+    pub users: Option<Vec<UserRecord>>,
+    /// Items from an items file, if the source has one.
+    pub items: Option<Vec<ItemRecord>>,
+    /// Which optional user columns exist.
+    pub columns: Columns,
+    /// Synthetic sources: the planted segment of each user id.
+    pub true_segments: Option<Vec<(String, u16)>>,
+    /// Extra facts for the report (layout detected, ...).
+    pub notes: BTreeMap<String, String>,
+}

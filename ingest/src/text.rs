@@ -1,0 +1,196 @@
+//! Small parsers shared by the sources: numbers, timestamps, titles.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+/// Parses a trimmed decimal number.
+pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(bytes).ok()?.trim();
+    let v: f64 = s.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Parses a trimmed integer.
+pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
+/// How timestamps are written.
+#[derive(Debug, Clone)]
+pub enum TimeFormat {
+    /// Unix seconds, or ISO-8601, detected per value.
+    Auto,
+    /// A chrono `strftime` format, in UTC.
+    Chrono(String),
+}
+
+impl TimeFormat {
+    /// Parses a timestamp to unix seconds (UTC).
+    pub fn parse(&self, bytes: &[u8]) -> Option<i64> {
+        let s = std::str::from_utf8(bytes).ok()?.trim();
+        match self {
+            TimeFormat::Auto => {
+                if let Ok(v) = s.parse::<i64>() {
+                    return Some(v);
+                }
+                if let Ok(v) = s.parse::<f64>() {
+                    return v.is_finite().then_some(v.floor() as i64);
+                }
+                parse_iso8601(s)
+            }
+            TimeFormat::Chrono(fmt) => NaiveDateTime::parse_from_str(s, fmt)
+                .map(|d| d.and_utc().timestamp())
+                .or_else(|_| DateTime::parse_from_str(s, fmt).map(|d| d.timestamp()))
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(s, fmt).map(|d| {
+                        d.and_hms_opt(0, 0, 0)
+                            .map(|t| t.and_utc().timestamp())
+                            .unwrap_or(0)
+                    })
+                })
+                .ok(),
+        }
+    }
+}
+
+fn digits(s: &[u8], at: usize, n: usize) -> Option<i64> {
+    let part = s.get(at..at + n)?;
+    part.iter().try_fold(0i64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + (b - b'0') as i64)
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD`, optionally followed by `T` or a space and
+/// `HH:MM[:SS[.fff]]` and `Z` or `±HH[:MM]`, to unix seconds. A fast path
+/// for the common case that needs no allocation.
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let mut rest = &b[10..];
+    if rest.is_empty() {
+        return Some(secs);
+    }
+    if rest[0] != b'T' && rest[0] != b' ' {
+        return None;
+    }
+    rest = &rest[1..];
+    let (h, mi) = (digits(rest, 0, 2)?, digits(rest, 3, 2)?);
+    if rest.get(2) != Some(&b':') || h > 23 || mi > 59 {
+        return None;
+    }
+    secs += h * 3600 + mi * 60;
+    rest = &rest[5..];
+    if rest.first() == Some(&b':') {
+        let sec = digits(rest, 1, 2)?;
+        if sec > 60 {
+            return None;
+        }
+        secs += sec;
+        rest = &rest[3..];
+        if rest.first() == Some(&b'.') {
+            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            rest = &rest[1 + n..];
+        }
+    }
+    match rest {
+        [] | [b'Z'] => Some(secs),
+        [sign @ (b'+' | b'-'), tz @ ..] => {
+            let oh = digits(tz, 0, 2)?;
+            let om = match tz.len() {
+                2 => 0,
+                4 => digits(tz, 2, 2)?,
+                5 if tz[2] == b':' => digits(tz, 3, 2)?,
+                _ => return None,
+            };
+            let off = oh * 3600 + om * 60;
+            Some(if *sign == b'+' {
+                secs - off
+            } else {
+                secs + off
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The release year at the end of a MovieLens title, e.g. `Heat (1995)`.
+pub fn year_from_title(title: &str) -> Option<i32> {
+    let t = title.trim_end();
+    let inner = t.strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let y = inner[open + 1..].trim();
+    (y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())).then(|| y.parse().ok())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_matches_chrono() {
+        for s in [
+            "2010-12-01 08:26:00",
+            "2011-12-09T12:50:00Z",
+            "1970-01-01",
+            "2000-02-29T23:59:59.123",
+            "2020-06-01T10:00:00+02:00",
+        ] {
+            let chrono_secs = DateTime::parse_from_rfc3339(&match s.len() {
+                10 => format!("{s}T00:00:00Z"),
+                19 => format!("{}Z", s.replace(' ', "T")),
+                _ if s.ends_with('Z') || s.contains('+') => s.to_string(),
+                _ => format!("{s}Z"),
+            })
+            .expect("chrono")
+            .timestamp();
+            assert_eq!(parse_iso8601(s), Some(chrono_secs), "{s}");
+        }
+        assert_eq!(parse_iso8601("2010-13-01"), None);
+        assert_eq!(parse_iso8601("12/1/2010 8:26"), None);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(TimeFormat::Auto.parse(b" 881250949 "), Some(881_250_949));
+        let us = TimeFormat::Chrono("%m/%d/%Y %H:%M".into());
+        assert_eq!(
+            us.parse(b"12/1/2010 8:26"),
+            parse_iso8601("2010-12-01 08:26")
+        );
+        assert_eq!(us.parse(b"garbage"), None);
+    }
+
+    #[test]
+    fn years_from_titles() {
+        assert_eq!(year_from_title("Heat (1995)"), Some(1995));
+        assert_eq!(
+            year_from_title("City of Lost Children, The (Cité des enfants perdus, La) (1995) "),
+            Some(1995)
+        );
+        assert_eq!(year_from_title("Babylon 5"), None);
+        assert_eq!(
+            year_from_title("Marlene Dietrich: Shadow and Light (1996) "),
+            Some(1996)
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! Ingest of each source layout, on fixtures written here and on the real
+//! files in `../shared/data` when present.
+
+use std::path::{Path, PathBuf};
+
+use recpipe_core::ParquetTable;
+use recpipe_core::progress::Progress;
+use recpipe_core::stage::StageContext;
+use recpipe_ingest::IngestParams;
+use serde_json::Value;
+
+fn params(yaml: &str) -> IngestParams {
+    IngestParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml")).expect("params")
+}
+
+fn ctx(out: &Path) -> StageContext {
+    std::fs::create_dir_all(out).expect("mkdir");
+    StageContext {
+        name: "ingest".into(),
+        out_dir: out.to_path_buf(),
+        upstream: vec![],
+        base_dir: PathBuf::from("/"),
+        progress: Progress::quiet(),
+    }
+}
+
+fn run(yaml: &str, out: &Path) -> Result<Value, recpipe_ingest::IngestError> {
+    recpipe_ingest::run(&params(yaml), &ctx(out))?;
+    let report = std::fs::read(out.join("ingest_report.json")).expect("report");
+    Ok(serde_json::from_slice(&report).expect("json"))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join(name), bytes).expect("write");
+}
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (tests on the real data need ../shared/data)",
+            p.display()
+        );
+        None
+    }
+}
+
+fn reasons(report: &Value) -> std::collections::BTreeMap<String, u64> {
+    serde_json::from_value(report["rejected_by_reason"].clone()).expect("reasons")
+}
+
+#[test]
+fn ml1m_layout_latin1_titles_and_every_kind_of_bad_row() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("ml");
+    write(
+        &data,
+        "ratings.dat",
+        b"1::10::5::978300760\n1::20::3::978300761\n2::10::9::978300762\n2::xx::4::978300763\n2::20::4\n3::10::x::1\n\
+          2::10::2::978300770\n2::10::3::978300700\n9::10::4::978300800\n1::99::4::978300800\n",
+    );
+    write(
+        &data,
+        "users.dat",
+        b"1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n",
+    );
+    write(&data, "movies.dat", b"10::Cit\xe9 des enfants perdus, La (1995)::Adventure|Sci-Fi\n20::Heat (1995)::Action|Crime|Thriller\n");
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!("{{source: movielens, path: {}}}", data.display()),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["notes"]["layout"], "ml-1m");
+    assert_eq!(report["rows_read"], 10);
+    let r = reasons(&report);
+    assert_eq!(r["rating_out_of_scale"], 1, "{r:?}");
+    assert_eq!(r["wrong_field_count"], 1);
+    assert_eq!(r["bad_rating"], 1);
+    assert_eq!(r["unknown_user"], 1);
+    assert_eq!(
+        r["duplicate_pair"], 1,
+        "user 2 rated item 10 twice: the later one is kept"
+    );
+    assert_eq!(r["unknown_item"], 2, "`xx` and `99` are not in movies.dat");
+    assert_eq!(report["rows_kept"], 3);
+    let read = report["rows_read"].as_u64().expect("n");
+    assert_eq!(
+        read,
+        report["rows_kept"].as_u64().expect("n") + report["rows_rejected"].as_u64().expect("n")
+    );
+
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    let titles = items.strings("title").expect("titles");
+    assert_eq!(
+        titles[0].as_deref(),
+        Some("Cité des enfants perdus, La (1995)")
+    );
+    assert_eq!(
+        items.string_lists("genres").expect("genres")[1],
+        vec!["Action", "Crime", "Thriller"]
+    );
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    // user 2 / item 10: the latest rating (ts 978300770, value 2) is kept.
+    let (u, i, v) = (
+        inter.u32s("user_idx").expect("u"),
+        inter.u32s("item_idx").expect("i"),
+        inter.f32s("value").expect("v"),
+    );
+    let kept: Vec<(u32, u32, f32)> = (0..u.len()).map(|k| (u[k], i[k], v[k])).collect();
+    assert!(kept.contains(&(1, 0, 2.0)), "{kept:?}");
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    let lines = rejects.u64s_for_test();
+    assert!(lines.contains(&3) && lines.contains(&5), "{lines:?}");
+}
+
+trait Lines {
+    fn u64s_for_test(&self) -> Vec<u64>;
+}
+impl Lines for ParquetTable {
+    fn u64s_for_test(&self) -> Vec<u64> {
+        use arrow::array::AsArray;
+        self.column("line")
+            .expect("line")
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .values()
+            .to_vec()
+    }
+}
+
+#[test]
+fn on_error_fail_names_file_line_and_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("ml");
+    write(
+        &data,
+        "u.data",
+        b"1\t10\t5\t881250949\n1\t11\t7\t881250949\n",
+    );
+    write(&data, "u.user", b"1|24|M|technician|85711\n");
+    let flags = "|0".repeat(19);
+    write(
+        &data,
+        "u.item",
+        format!("10|A (1995)|01-Jan-1995||url{flags}\n11|B (1996)|01-Jan-1996||url{flags}\n")
+            .as_bytes(),
+    );
+    let err = run(
+        &format!(
+            "{{source: movielens, path: {}, on_error: fail}}",
+            data.display()
+        ),
+        &tmp.path().join("out"),
+    )
+    .expect_err("fails");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("u.data:2") && msg.contains("rating_out_of_scale"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn csv_layout_quoted_titles_crlf_half_stars_and_tags() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("ml");
+    write(&data, "ratings.csv", b"userId,movieId,rating,timestamp\r\n1,1,4.5,964982703\r\n1,2,0.5,964982704\r\n2,1,5.5,964982705\r\n");
+    write(&data, "movies.csv", b"movieId,title,genres\r\n1,\"American President, The (1995)\",Comedy|Drama|Romance\r\n2,\"Say \"\"Hi\"\" (2001)\",(no genres listed)\r\n");
+    write(
+        &data,
+        "tags.csv",
+        b"userId,movieId,tag,timestamp\n1,1,\"funny, smart\",1\n2,1,politics,2\n",
+    );
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!("{{source: movielens, path: {}}}", data.display()),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["notes"]["layout"], "csv");
+    assert_eq!(report["interactions"], 2);
+    assert_eq!(reasons(&report)["rating_out_of_scale"], 1);
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("title").expect("t")[0].as_deref(),
+        Some("American President, The (1995)")
+    );
+    assert_eq!(
+        items.strings("title").expect("t")[1].as_deref(),
+        Some("Say \"Hi\" (2001)")
+    );
+    assert_eq!(
+        items.strings("text").expect("t")[0].as_deref(),
+        Some("funny, smart politics")
+    );
+    assert!(items.string_lists("genres").expect("g")[1].is_empty());
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert!(!users.has("gender"), "the CSV layout has no demographics");
+}
+
+#[test]
+fn events_with_mapping_weights_and_sum_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("ev.csv");
+    std::fs::write(
+        &f,
+        "uid,sku,when,kind,qty,price,name\n\
+         u1,A,2020-01-01T00:00:00Z,view,1,2.0,Apple\n\
+         u1,A,2020-01-02T00:00:00Z,purchase,2,2.0,Apple\n\
+         u2,A,2020-01-02T00:00:00Z,wishlist,1,2.0,Apple\n\
+         ,B,2020-01-02T00:00:00Z,view,1,2.0,Pear\n\
+         u2,B,not a date,view,1,2.0,Pear\n\
+         u2,B,2020-01-03T00:00:00Z,cart,-1,2.0,Pear\n\
+         u2,B,1577923200,cart,3,1.5,\"Pear, green\"\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, event: kind, quantity: qty, price: price, title: name}}}}",
+        f.display()
+    );
+    let report = run(&yaml, &out).expect("ingest");
+    let r = reasons(&report);
+    assert_eq!(
+        (
+            r["unknown_event"],
+            r["missing_user"],
+            r["bad_timestamp"],
+            r["non_positive_quantity"]
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(report["rows_read"], 7);
+    assert_eq!(report["rows_kept"], 3);
+    assert_eq!(report["rows_merged"], 1);
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    assert_eq!(
+        inter.f32s("value").expect("v"),
+        vec![9.0, 4.0],
+        "view 1 + purchase 8; cart 4"
+    );
+    assert_eq!(inter.f64s("quantity").expect("q"), vec![3.0, 3.0]);
+    assert_eq!(inter.f64s("amount").expect("a"), vec![6.0, 4.5]);
+    assert_eq!(
+        inter.strings("event").expect("e"),
+        vec![Some("purchase".into()), Some("cart".into())]
+    );
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("title").expect("t"),
+        vec![Some("Apple".into()), Some("Pear, green".into())]
+    );
+}
+
+#[test]
+fn missing_files_empty_files_and_unknown_layouts_are_clear_errors() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let err = run(
+        &format!(
+            "{{source: movielens, path: {}}}",
+            tmp.path().join("nope").display()
+        ),
+        &out,
+    )
+    .expect_err("missing");
+    assert!(err.to_string().contains("not found"), "{err}");
+    let empty = tmp.path().join("empty");
+    write(&empty, "notes.txt", b"hi");
+    let err = run(
+        &format!("{{source: movielens, path: {}}}", empty.display()),
+        &out,
+    )
+    .expect_err("layout");
+    assert!(
+        err.to_string().contains("no MovieLens layout") && err.to_string().contains("notes.txt"),
+        "{err}"
+    );
+    write(&empty, "ratings.dat", b"");
+    let err = run(
+        &format!("{{source: movielens, path: {}}}", empty.display()),
+        &out,
+    )
+    .expect_err("empty");
+    assert!(err.to_string().contains("empty"), "{err}");
+}
+
+#[test]
+fn generated_layouts_round_trip_through_the_parsers_and_are_deterministic() {
+    use recpipe_ingest::movielens::Layout;
+    use recpipe_ingest::params::SyntheticSpec;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let spec = SyntheticSpec {
+        seed: 3,
+        users: 200,
+        items: 120,
+        ratings: 4000,
+        segments: 3,
+    };
+    let data = recpipe_ingest::synthetic::generate(&spec);
+    for layout in [Layout::Ml1m, Layout::Ml100k, Layout::Csv] {
+        let dir = tmp.path().join(layout.name());
+        recpipe_ingest::synthetic::write_layout(&data, layout, &dir).expect("write layout");
+        let report = run(
+            &format!("{{source: movielens, path: {}}}", dir.display()),
+            &tmp.path().join(format!("o-{}", layout.name())),
+        )
+        .expect("ingest");
+        assert_eq!(report["interactions"], 4000, "{layout:?}");
+        assert_eq!(report["rows_rejected"], 0, "{layout:?}");
+        assert_eq!(report["users"], 200);
+        assert_eq!(report["items"], 120);
+    }
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    run(
+        "{source: synthetic, users: 200, items: 120, ratings: 4000, seed: 3, segments: 3}",
+        &a,
+    )
+    .expect("a");
+    run(
+        "{source: synthetic, users: 200, items: 120, ratings: 4000, seed: 3, segments: 3}",
+        &b,
+    )
+    .expect("b");
+    for f in [
+        "interactions.parquet",
+        "users.parquet",
+        "items.parquet",
+        "rejects.parquet",
+        "true_segments.parquet",
+        "ingest_report.json",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).expect("a"),
+            std::fs::read(b.join(f)).expect("b"),
+            "{f} differs"
+        );
+    }
+    // The in-memory path and the parsed ML-1M files agree on the interactions.
+    let parsed = ParquetTable::read(&tmp.path().join("o-ml-1m/interactions.parquet")).expect("p");
+    let direct = ParquetTable::read(&a.join("interactions.parquet")).expect("d");
+    assert_eq!(
+        parsed.u32s("item_idx").expect("i"),
+        direct.u32s("item_idx").expect("i")
+    );
+    assert_eq!(
+        parsed.f32s("value").expect("v"),
+        direct.f32s("value").expect("v")
+    );
+}
+
+#[test]
+fn real_ml100k() {
+    let Some(dir) = shared("ml-100k") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!("{{source: movielens, path: {}}}", dir.display()),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["interactions"], 100_000);
+    assert_eq!(report["users"], 943);
+    assert_eq!(report["items"], 1682);
+    assert_eq!(report["rows_rejected"], 0);
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("title").expect("t")[0].as_deref(),
+        Some("Toy Story (1995)")
+    );
+    assert_eq!(
+        items.string_lists("genres").expect("g")[0],
+        vec!["Animation", "Children's", "Comedy"]
+    );
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert_eq!(
+        users.strings("occupation").expect("o")[0].as_deref(),
+        Some("technician")
+    );
+    // u.data line 1: user 196 rated item 242 with 3 at 881250949.
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("i");
+    let (u, i, v, t) = (
+        inter.u32s("user_idx").expect("u"),
+        inter.u32s("item_idx").expect("i"),
+        inter.f32s("value").expect("v"),
+        inter.i64s("ts").expect("t"),
+    );
+    assert!((0..u.len()).any(|k| u[k] == 195 && i[k] == 241 && v[k] == 3.0 && t[k] == 881_250_949));
+}
+
+#[test]
+fn real_ml1m_users_and_movies() {
+    let Some(dir) = shared("ml-1m") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    // ratings.dat is not shipped: add a tiny one so the layout is complete.
+    let data = tmp.path().join("ml-1m");
+    for f in ["users.dat", "movies.dat"] {
+        std::fs::copy(dir.join(f), data.join(f))
+            .or_else(|_| {
+                std::fs::create_dir_all(&data)?;
+                std::fs::copy(dir.join(f), data.join(f))
+            })
+            .expect("copy");
+    }
+    write(
+        &data,
+        "ratings.dat",
+        b"1::1193::5::978300760\n6040::3952::4::978300761\n",
+    );
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!("{{source: movielens, path: {}}}", data.display()),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["users"], 6040);
+    assert_eq!(report["items"], 3883);
+    assert_eq!(report["catalog_rows_rejected"], 0);
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    let titles = items.strings("title").expect("t");
+    assert!(
+        titles.iter().flatten().any(|t| t.contains('é')),
+        "latin-1 titles decoded"
+    );
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert_eq!(users.strings("gender").expect("g")[0].as_deref(), Some("F"));
+    assert_eq!(
+        users.strings("zip").expect("z")[0].as_deref(),
+        Some("48067")
+    );
+}
+
+const RETAIL_YAML: &str = "{source: events, path: PATH, drop_duplicate_rows: true, columns: {user: CustomerID, item: StockCode, timestamp: InvoiceDate, quantity: Quantity, price: UnitPrice, title: Description, country: Country}}";
+
+#[test]
+fn real_online_retail_through_configuration_alone() {
+    let Some(file) = shared("online-retail/online-retail.csv") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let report = run(
+        &RETAIL_YAML.replace("PATH", &file.display().to_string()),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["rows_read"], 541_909);
+    assert_eq!(report["raw_users"], 4372);
+    let r = reasons(&report);
+    assert_eq!(r["missing_user"], 135_080, "{r:?}");
+    let read = report["rows_read"].as_u64().expect("n");
+    assert_eq!(
+        read,
+        report["rows_kept"].as_u64().expect("n") + report["rows_rejected"].as_u64().expect("n")
+    );
+    // The usual cleaning (customer id, quantity > 0, price > 0, no exact duplicates)
+    // leaves 392,692 purchase rows of 4,338 customers and 3,665 items.
+    assert_eq!(report["rows_kept"], 392_692);
+    assert_eq!(report["users"], 4338);
+    assert_eq!(report["items"], 3665);
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    let ids = users.strings("user_id").expect("ids");
+    assert_eq!(
+        ids[0].as_deref(),
+        Some("12346"),
+        "ids written as 12346.0 are normalised"
+    );
+}

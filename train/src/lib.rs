@@ -1,0 +1,1 @@
+//! recpipe train stage: matrix factorization (explicit ALS, SGD, implicit ALS) with evaluation.
