@@ -1,1 +1,75 @@
-fn main() {}
+//! The `recpipe` binary: the YAML-driven runner and the query commands.
+//!
+//! - [`cli`]: clap types.
+//! - [`config`]: pipeline.yaml as written, with located errors.
+//! - [`plan`]: the validated plan (stages in dependency order, canonical params).
+//! - [`stages`]: the stage kinds and how the runner calls each stage crate.
+//! - [`cache`]: the work folder, content-addressed cache entries, input hashing.
+//! - [`lock`]: pipeline.lock.
+//! - [`runner`]: fingerprints, running stale stages, explaining staleness.
+//! - [`commands`]: one module per subcommand.
+
+mod cache;
+mod cli;
+mod commands;
+mod config;
+mod lock;
+mod plan;
+mod runner;
+mod stages;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use recpipe_core::progress::ProgressMode;
+
+use crate::cli::{Cli, Command, LogFormat};
+
+/// Exit code: a stage failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the configuration is wrong.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code: verify found drift.
+pub const EXIT_DRIFT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            if err.chain().any(|e| e.downcast_ref::<config::ConfigError>().is_some()) {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global()?;
+    }
+    let mode = match (cli.log_format, cli.quiet) {
+        (_, true) => ProgressMode::Quiet,
+        (Some(LogFormat::Bars), _) => ProgressMode::Bars,
+        (Some(LogFormat::Plain), _) => ProgressMode::Plain,
+        (Some(LogFormat::Json), _) => ProgressMode::Json,
+        (None, false) if std::io::stderr().is_terminal() => ProgressMode::Bars,
+        (None, false) => ProgressMode::Plain,
+    };
+    match cli.command {
+        Command::Run(args) => commands::run::run(args, mode),
+        Command::Status(args) => commands::status::run(args),
+        Command::Dag(args) => commands::dag::run(args),
+        Command::Verify(args) => commands::verify::run(args, mode),
+        Command::Show(args) => commands::show::run(args),
+        Command::Gc(args) => commands::gc::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+    }
+}

@@ -54,22 +54,22 @@ pub struct EventColumns {
     /// Timestamp column.
     pub timestamp: String,
     /// Event type column (else `event_type` is used for every row).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// Quantity column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<String>,
     /// Unit price column (amount = quantity x price).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<String>,
     /// Item title column in the events file.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Item free-text column in the events file (description, comments).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// User country column in the events file.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
 
@@ -82,13 +82,13 @@ pub struct ItemsFile {
     /// Item id column.
     pub id: String,
     /// Title column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Free-text column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Genres / categories column (`|` separated).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genres: Option<String>,
 }
 
@@ -101,13 +101,13 @@ pub struct UsersFile {
     /// User id column.
     pub id: String,
     /// Gender column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
     /// Age column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age: Option<String>,
     /// Country column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
 
@@ -119,16 +119,16 @@ pub struct IngestParams {
     #[serde(default)]
     pub source: SourceKind,
     /// The data folder (movielens) or file (events).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// `skip` (default) or `fail`.
     #[serde(default)]
     pub on_error: OnError,
     /// `[min, max]` of valid ratings; default [1, 5], or [0.5, 5] for the CSV layout.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_scale: Option<[f32; 2]>,
     /// `last` (default for ratings), `first` or `sum` (default for events).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<DuplicatePolicy>,
     /// k-core: drop users with fewer interactions (repeated until stable).
     #[serde(default)]
@@ -138,50 +138,50 @@ pub struct IngestParams {
     pub min_item_interactions: u32,
 
     /// synthetic: RNG seed (default 42).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// synthetic: number of users (default 3000).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<u32>,
     /// synthetic: number of items (default 1500).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<u32>,
     /// synthetic: number of ratings (default 200000).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratings: Option<u64>,
     /// synthetic: number of planted segments (default 6).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<u16>,
 
     /// events: column mapping.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<EventColumns>,
     /// events: weight of each event type (default view 1, click 2, cart 4, purchase 8).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<BTreeMap<String, f32>>,
     /// events: the event type of every row when the file has no event column (default purchase).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
     /// events: chrono format of the timestamps (default: unix seconds or ISO-8601, detected per value).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<String>,
     /// events: CSV delimiter (default `,`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
     /// events: turn ids written as `17850.0` into `17850` and trim blanks (default true).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize_ids: Option<bool>,
     /// events: reject rows whose price is zero or negative (default true when a price column is mapped).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_positive_price: Option<bool>,
     /// events: reject a row identical to an earlier one (default false).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_duplicate_rows: Option<bool>,
     /// events: an items file with titles and text.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_file: Option<ItemsFile>,
     /// events: a users file with demographics.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_file: Option<UsersFile>,
 }
 

@@ -1,0 +1,211 @@
+//! The command line: clap types only; each command lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::Override;
+
+/// recpipe turns raw interaction logs into user segments and recommendations,
+/// as a pipeline of cached stages driven by pipeline.yaml.
+#[derive(Debug, Parser)]
+#[command(name = "recpipe", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 a stage failed, 2 configuration error, 3 verify found drift.\n\n\
+Start with `recpipe run` in a folder with a pipeline.yaml; `recpipe status` says what is stale and why.")]
+pub struct Cli {
+    /// How progress and logs are shown (default: bars on a terminal, plain lines otherwise).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Show nothing but results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Worker threads (default: all cores). Artifacts are the same whatever the count.
+    #[arg(long, global = true, env = "RECPIPE_THREADS")]
+    pub threads: Option<usize>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Progress / log formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Progress bars (terminal).
+    Bars,
+    /// Plain lines.
+    Plain,
+    /// One JSON object per line, for schedulers.
+    Json,
+}
+
+/// Where the pipeline file is.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArg {
+    /// The pipeline file.
+    #[arg(short = 'p', long = "pipeline", default_value = "pipeline.yaml")]
+    pub pipeline: PathBuf,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run what is stale, in dependency order.
+    #[command(after_help = "Examples:\n  recpipe run                       # everything that is stale\n  recpipe run train                 # train and what it needs\n  recpipe run --from features       # features and everything after it\n  recpipe run --set train.factors=32 --dry-run\n  recpipe run --force=train         # rerun train even if cached")]
+    Run(RunArgs),
+    /// Say which stages are up to date and why the others are stale.
+    #[command(after_help = "Examples:\n  recpipe status\n  recpipe status --json | jq '.[] | select(.up_to_date | not)'")]
+    Status(StatusArgs),
+    /// Print the stage graph.
+    #[command(after_help = "Examples:\n  recpipe dag\n  recpipe dag --format mermaid\n  recpipe dag --format dot | dot -Tsvg > dag.svg")]
+    Dag(DagArgs),
+    /// Rerun every stage from scratch in a scratch folder and compare every artifact with pipeline.lock.
+    #[command(after_help = "Exits 3 and lists each differing artifact when a rerun does not reproduce the lock,\nor when a current artifact was altered. Gate CI on it:\n  recpipe run && recpipe verify")]
+    Verify(VerifyArgs),
+    /// Show a stage's outputs, row counts, metrics and timings.
+    #[command(after_help = "Examples:\n  recpipe show ingest\n  recpipe show train --json")]
+    Show(ShowArgs),
+    /// Delete cache entries that neither pipeline.lock nor a recent run refers to.
+    #[command(after_help = "Examples:\n  recpipe gc             # keep what the last 5 runs used\n  recpipe gc --keep 0 --dry-run")]
+    Gc(GcArgs),
+    /// Write a synthetic MovieLens-shaped data set in a real file layout.
+    #[command(after_help = "Examples:\n  recpipe generate --layout ml-1m --users 6040 --items 3706 --ratings 1000000 --out data/ml-1m-synth\n  recpipe generate --layout csv --ratings 20000000 --users 138000 --items 27000 --out data/ml-20m-synth")]
+    Generate(GenerateArgs),
+}
+
+/// `recpipe run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// Stages to bring up to date (with the stages they need); default: all.
+    pub stages: Vec<String>,
+    /// Only this stage and the stages after it.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only this stage and the stages before it.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Rerun even if cached: all selected stages, or the one named (--force=STAGE).
+    #[arg(long, num_args = 0..=1, default_missing_value = "*", require_equals = true, value_name = "STAGE")]
+    pub force: Option<Vec<String>>,
+    /// Override a parameter for this run: stage.key=value (part of the fingerprint).
+    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    pub set: Vec<Override>,
+    /// Say what would run and why; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Re-hash cached outputs and rebuild any that were altered on disk.
+    #[arg(long)]
+    pub check: bool,
+    /// Fail at once if another run holds the work folder, instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `recpipe status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Parameter overrides to evaluate, as for `run`.
+    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    pub set: Vec<Override>,
+}
+
+/// Output formats of `dag`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DagFormat {
+    /// Indented text.
+    Text,
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Graphviz dot.
+    Dot,
+}
+
+/// `recpipe dag`.
+#[derive(Debug, Args)]
+pub struct DagArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DagFormat::Text)]
+    pub format: DagFormat,
+}
+
+/// `recpipe verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// Keep the scratch folder (its path is printed) to inspect a drift.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// `recpipe show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// The stage.
+    pub stage: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `recpipe gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// Also keep what the last N runs used.
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+    /// Say what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// File layouts `generate` writes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GenLayout {
+    /// ratings.dat, users.dat, movies.dat (`::`, ISO-8859-1).
+    #[value(name = "ml-1m")]
+    Ml1m,
+    /// u.data, u.user, u.item, u.genre.
+    #[value(name = "ml-100k")]
+    Ml100k,
+    /// ratings.csv, movies.csv, tags.csv (latest/25M style).
+    Csv,
+}
+
+/// `recpipe generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// File layout.
+    #[arg(long, value_enum, default_value_t = GenLayout::Ml1m)]
+    pub layout: GenLayout,
+    /// Users.
+    #[arg(long, default_value_t = 6040)]
+    pub users: u32,
+    /// Items.
+    #[arg(long, default_value_t = 3706)]
+    pub items: u32,
+    /// Ratings.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub ratings: u64,
+    /// Planted segments.
+    #[arg(long, default_value_t = 6)]
+    pub segments: u16,
+    /// RNG seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+}

@@ -1,0 +1,56 @@
+//! `recpipe run`.
+
+use std::process::ExitCode;
+
+use recpipe_core::progress::ProgressMode;
+
+use crate::cli::RunArgs;
+use crate::runner::{self, Force, Outcome, RunOptions};
+
+/// Runs what is stale and prints what happened.
+pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&args.pipeline.pipeline, &args.set)?;
+    let force = match args.force {
+        None => Force::None,
+        Some(v) if v.iter().any(|s| s == "*") => Force::All,
+        Some(v) => Force::Stages(v),
+    };
+    let opts = RunOptions {
+        targets: args.stages,
+        from: args.from,
+        until: args.until,
+        force,
+        dry_run: args.dry_run,
+        check: args.check,
+        wait: !args.no_wait,
+        progress: mode,
+        write_lock: true,
+    };
+    let report = runner::run(&plan, &opts).map_err(|e| match e.downcast::<crate::config::ConfigError>() {
+        Ok(c) => anyhow::Error::new(c),
+        Err(e) => e,
+    })?;
+    let width = report.stages.iter().map(|s| s.name.len()).max().unwrap_or(5);
+    for s in &report.stages {
+        let line = match s.outcome {
+            Outcome::NotSelected => continue,
+            Outcome::Ran => format!("{:width$}  ran      {:>7.2}s  {}", s.name, s.seconds, s.summary.join("; ")),
+            Outcome::Cached => format!("{:width$}  cached             {}", s.name, s.summary.join("; ")),
+            Outcome::WouldRun => format!("{:width$}  would run: {}", s.name, s.reasons.join("; ")),
+            Outcome::Failed => format!("{:width$}  FAILED: {}", s.name, s.reasons.join("; ")),
+            Outcome::Skipped => format!("{:width$}  skipped: {}", s.name, s.reasons.join("; ")),
+        };
+        println!("{line}");
+    }
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if report.failed() {
+        eprintln!("error: the pipeline did not complete; fix the failed stage and run again (finished stages stay cached)");
+        return Ok(ExitCode::from(crate::EXIT_FAILED));
+    }
+    if !args.pipeline.pipeline.as_os_str().is_empty() && mode != ProgressMode::Quiet {
+        println!("artifacts: {}/out/<stage>/  ({:.2}s)", plan.workdir.display(), report.seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
