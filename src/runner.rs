@@ -189,6 +189,7 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
                 flatten(&p, x, out);
             }
         }
+        serde_json::Value::Null => {}
         other => {
             out.insert(prefix.to_string(), other.to_string());
         }

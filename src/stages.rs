@@ -57,6 +57,18 @@ pub static KINDS: &[Kind] = &[Kind {
         let params: recpipe_ingest::IngestParams = from_canonical(p)?;
         Ok(recpipe_ingest::run(&params, ctx)?)
     },
+},
+Kind {
+    name: "features",
+    about: "one-hot / multi-hot user and item features, behaviour profiles, TF-IDF text vectors",
+    version: recpipe_features::VERSION,
+    requires: &["ingest"],
+    params: |with| canonical(&recpipe_features::FeaturesParams::from_yaml(with).map_err(|e| e.to_string())?),
+    inputs: no_inputs,
+    run: |p, ctx| {
+        let params: recpipe_features::FeaturesParams = from_canonical(p)?;
+        Ok(recpipe_features::run(&params, ctx)?)
+    },
 }];
 
 /// The kind named `name`.
@@ -67,9 +79,4 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
 /// The names of all kinds.
 pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
-}
-
-#[allow(dead_code)]
-fn _unused() -> fn(&Json, &Path) -> Result<Vec<PathBuf>, String> {
-    no_inputs
 }

@@ -1,1 +1,133 @@
-//! recpipe features stage: one-hot / multi-hot user and item features, behaviour profiles and TF-IDF.
+//! The features stage: user and item feature matrices and TF-IDF text vectors.
+//!
+//! - [`params`]: the stage's parameters.
+//! - [`onehot`]: one-hot encoding with stable column names.
+//! - [`users`]: demographics one-hot, behaviour profile, genre affinity, event shares, RFM.
+//! - [`items`]: multi-hot genres, decade, popularity, mean value.
+//! - [`tfidf`]: TF-IDF with scikit-learn's semantics.
+//! - [`stop_words`]: scikit-learn's English stop-word list.
+//! - [`output`]: the Parquet files and the report.
+//!
+//! Outputs: `user_features.parquet` (+ `user_feature_names.json`),
+//! `item_features.parquet` (+ `item_feature_names.json`), `item_tfidf.parquet`,
+//! `vocabulary.parquet`, `user_tfidf.parquet`, `features_report.json`.
+
+pub mod error;
+pub mod items;
+pub mod onehot;
+pub mod output;
+pub mod params;
+pub mod stop_words;
+pub mod tfidf;
+pub mod users;
+
+pub use error::{FeaturesError, Result};
+pub use params::FeaturesParams;
+
+use std::time::Instant;
+
+use recpipe_core::schema::{INTERACTIONS_FILE, ITEMS_FILE, USERS_FILE};
+use recpipe_core::{ParquetTable, StageContext, StageOutcome};
+
+/// Version of the features stage's output semantics.
+pub const VERSION: u32 = 1;
+
+/// The columns of a feature matrix: names, groups, and z-score parameters.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct FeatureColumn {
+    /// Column name, e.g. `gender=F`, `genre:Comedy`, `log_count`.
+    pub name: String,
+    /// The group it belongs to.
+    pub group: String,
+    /// Mean subtracted when standardized (0 otherwise).
+    pub mean: f64,
+    /// Standard deviation divided by when standardized (1 otherwise).
+    pub std: f64,
+    /// Whether the column is standardized.
+    pub standardized: bool,
+}
+
+/// A dense, row-major feature matrix (rows = users or items; few columns).
+#[derive(Debug, Clone, Default)]
+pub struct Matrix {
+    /// Columns.
+    pub columns: Vec<FeatureColumn>,
+    /// Row-major values (rows x columns).
+    pub values: Vec<f64>,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+impl Matrix {
+    /// An all-zero matrix of `rows` rows.
+    pub fn zeros(rows: usize) -> Self {
+        Matrix { columns: Vec::new(), values: Vec::new(), rows }
+    }
+
+    /// Appends columns given column-major (one Vec per column).
+    pub fn push_columns(&mut self, cols: Vec<(FeatureColumn, Vec<f64>)>) {
+        if cols.is_empty() {
+            return;
+        }
+        let old = self.columns.len();
+        let new = old + cols.len();
+        let mut values = vec![0.0; self.rows * new];
+        for r in 0..self.rows {
+            values[r * new..r * new + old].copy_from_slice(&self.values[r * old..(r + 1) * old]);
+            for (j, (_, c)) in cols.iter().enumerate() {
+                values[r * new + old + j] = c[r];
+            }
+        }
+        self.values = values;
+        self.columns.extend(cols.into_iter().map(|(c, _)| c));
+    }
+
+    /// Number of columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+}
+
+/// Runs the stage.
+pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> {
+    let ingest = ctx.upstream_dir("ingest").ok_or(FeaturesError::MissingUpstream("ingest"))?;
+    let mut timings = std::collections::BTreeMap::new();
+    let t = Instant::now();
+    let inter = users::Interactions::read(&ingest.join(INTERACTIONS_FILE))?;
+    let user_table = ParquetTable::read(&ingest.join(USERS_FILE))?;
+    let item_table = ParquetTable::read(&ingest.join(ITEMS_FILE))?;
+    let item_info = items::ItemInfo::read(&item_table)?;
+    timings.insert("read".to_string(), t.elapsed().as_secs_f64());
+
+    ctx.progress.phase("user features");
+    let t = Instant::now();
+    let user_matrix = users::user_features(params, &inter, &user_table, &item_info)?;
+    timings.insert("user_features".to_string(), t.elapsed().as_secs_f64());
+
+    ctx.progress.phase("item features");
+    let t = Instant::now();
+    let item_matrix = items::item_features(&inter, &item_info);
+    timings.insert("item_features".to_string(), t.elapsed().as_secs_f64());
+
+    ctx.progress.phase("tf-idf");
+    let t = Instant::now();
+    let docs = items::documents(&item_info, &params.text_fields);
+    let tfidf = tfidf::fit_transform(&docs, &params.tfidf);
+    let threshold = params.profile_min_value.unwrap_or(if inter.has_events { 0.0 } else { 4.0 });
+    let profiles = users::tfidf_profiles(&inter, &tfidf, threshold, params.profile_terms);
+    timings.insert("tfidf".to_string(), t.elapsed().as_secs_f64());
+
+    ctx.progress.phase("writing");
+    let report = output::write(ctx, &user_matrix, &item_matrix, &tfidf, &profiles, timings)?;
+    let mut outcome = StageOutcome::default();
+    outcome
+        .metric("user_features", report.user_features as u64)
+        .metric("item_features", report.item_features as u64)
+        .metric("vocabulary", report.vocabulary as u64)
+        .metric("item_tfidf_nnz", report.item_tfidf_nnz as u64)
+        .line(format!(
+            "{} users x {} features, {} items x {} features, vocabulary {} ({} nnz)",
+            report.users, report.user_features, report.items, report.item_features, report.vocabulary, report.item_tfidf_nnz
+        ));
+    Ok(outcome)
+}

@@ -1,0 +1,26 @@
+//! Errors of the features stage.
+
+/// Why the features stage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeaturesError {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Core(#[from] recpipe_core::CoreError),
+    /// polars failed on a table operation.
+    #[error("{path}: {source}")]
+    Polars {
+        /// The table.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: polars::error::PolarsError,
+    },
+    /// The stage needs an upstream stage of this kind.
+    #[error("the features stage needs an `{0}` stage in `needs`")]
+    MissingUpstream(&'static str),
+    /// The parameters are inconsistent.
+    #[error("invalid features parameters: {0}")]
+    Params(String),
+}
+
+/// Result alias for the features stage.
+pub type Result<T, E = FeaturesError> = std::result::Result<T, E>;

@@ -1,0 +1,142 @@
+//! Item features and the text documents TF-IDF reads.
+
+use recpipe_core::ParquetTable;
+use recpipe_core::schema::{GENRES, TEXT, TITLE, YEAR};
+
+use crate::error::Result;
+use crate::onehot::OneHot;
+use crate::params::TextField;
+use crate::users::Interactions;
+use crate::{FeatureColumn, Matrix};
+
+/// What the features stage needs of items.parquet.
+#[derive(Debug, Clone, Default)]
+pub struct ItemInfo {
+    /// Titles.
+    pub titles: Vec<Option<String>>,
+    /// Years.
+    pub years: Vec<Option<i32>>,
+    /// Genres as written.
+    pub genres: Vec<Vec<String>>,
+    /// Free text.
+    pub text: Vec<Option<String>>,
+    /// All genre names, sorted.
+    pub genre_names: Vec<String>,
+    /// Genres as indices into `genre_names`.
+    pub genre_idx: Vec<Vec<u32>>,
+}
+
+impl ItemInfo {
+    /// Reads items.parquet.
+    pub fn read(items: &ParquetTable) -> Result<Self> {
+        let titles = items.strings(TITLE)?;
+        let years = {
+            use arrow::array::{Array, AsArray};
+            let c = items.column(YEAR)?.as_primitive::<arrow::datatypes::Int32Type>();
+            (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i))).collect()
+        };
+        let genres = items.string_lists(GENRES)?;
+        let text = items.strings(TEXT)?;
+        let mut genre_names: Vec<String> = genres.iter().flatten().cloned().collect();
+        genre_names.sort();
+        genre_names.dedup();
+        let genre_idx = genres
+            .iter()
+            .map(|gs| gs.iter().filter_map(|g| genre_names.binary_search(g).ok().map(|i| i as u32)).collect())
+            .collect();
+        Ok(ItemInfo { titles, years, genres, text, genre_names, genre_idx })
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.titles.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.titles.is_empty()
+    }
+}
+
+fn col(name: String, group: &str) -> FeatureColumn {
+    FeatureColumn { name, group: group.into(), mean: 0.0, std: 1.0, standardized: false }
+}
+
+/// Multi-hot genres, one-hot release decade, log1p popularity and mean value.
+pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
+    let n = items.len();
+    let mut m = Matrix::zeros(n);
+    let mut genre_cols = vec![vec![0.0; n]; items.genre_names.len()];
+    for (i, gs) in items.genre_idx.iter().enumerate() {
+        for &g in gs {
+            genre_cols[g as usize][i] = 1.0;
+        }
+    }
+    m.push_columns(items.genre_names.iter().zip(genre_cols).map(|(g, c)| (col(format!("genre={g}"), "genres"), c)).collect());
+    let decades: Vec<Option<String>> = items.years.iter().map(|y| y.map(|y| (y.div_euclid(10) * 10).to_string())).collect();
+    if decades.iter().any(Option::is_some) {
+        let enc = OneHot::fit("decade", decades.iter().map(|d| d.as_deref()));
+        let mut data = vec![vec![0.0; n]; enc.width()];
+        for (i, d) in decades.iter().enumerate() {
+            if let Some(j) = enc.index(d.as_deref()) {
+                data[j][i] = 1.0;
+            }
+        }
+        m.push_columns(enc.columns().into_iter().zip(data).map(|(c, d)| (col(c, "decade"), d)).collect());
+    }
+    let mut count = vec![0.0; n];
+    let mut sum = vec![0.0; n];
+    for (&i, &v) in inter.item.iter().zip(&inter.value) {
+        if (i as usize) < n {
+            count[i as usize] += 1.0;
+            sum[i as usize] += v as f64;
+        }
+    }
+    let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, c)| if *c > 0.0 { s / c } else { 0.0 }).collect();
+    m.push_columns(vec![
+        (col("popularity".into(), "behaviour"), count.iter().map(|c: &f64| c.ln_1p()).collect()),
+        (col("mean_value".into(), "behaviour"), mean),
+    ]);
+    m
+}
+
+/// A title without its trailing `(year)`.
+pub fn strip_year(title: &str) -> &str {
+    let t = title.trim_end();
+    if let Some(open) = t.rfind('(') {
+        let inner = &t[open + 1..];
+        if inner.len() == 5 && inner.ends_with(')') && inner[..4].bytes().all(|b| b.is_ascii_digit()) {
+            return t[..open].trim_end();
+        }
+    }
+    t
+}
+
+/// One document per item from the chosen text fields.
+pub fn documents(items: &ItemInfo, fields: &[TextField]) -> Vec<String> {
+    (0..items.len())
+        .map(|i| {
+            let mut parts: Vec<&str> = Vec::new();
+            for f in fields {
+                match f {
+                    TextField::Title => parts.extend(items.titles[i].as_deref().map(strip_year)),
+                    TextField::Genres => parts.extend(items.genres[i].iter().map(String::as_str)),
+                    TextField::Text => parts.extend(items.text[i].as_deref()),
+                }
+            }
+            parts.join(" ")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_years() {
+        assert_eq!(strip_year("Heat (1995)"), "Heat");
+        assert_eq!(strip_year("Heat (director's cut)"), "Heat (director's cut)");
+        assert_eq!(strip_year("Babylon 5"), "Babylon 5");
+    }
+}

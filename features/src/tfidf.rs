@@ -1,0 +1,332 @@
+//! TF-IDF with the semantics of scikit-learn's `TfidfVectorizer`:
+//! lowercase, tokens of two or more word characters (`(?u)\b\w\w+\b`),
+//! optional English stop words, word n-grams, `min_df` / `max_df` /
+//! `max_features` pruning, raw (or sublinear) term frequency, smooth idf
+//! `ln((1 + n) / (1 + df)) + 1`, and l2 (or l1, or no) row normalisation.
+//! The vocabulary is sorted alphabetically, as scikit-learn sorts it.
+//!
+//! CJK text has no spaces, so scikit-learn would make one token of a whole
+//! run of Han / Kana / Hangul characters. With `cjk: bigrams` (the default) such a
+//! run becomes its overlapping character bigrams instead (a one-character run
+//! stays a unigram), which is what CJK search analyzers do; `cjk: whole`
+//! keeps scikit-learn's behaviour. Text without CJK is unaffected.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::stop_words::is_english_stop_word;
+
+/// A document-frequency bound: an absolute count (integer) or a fraction of documents.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DfBound {
+    /// At least / at most this many documents.
+    Count(u64),
+    /// At least / at most this fraction of documents.
+    Fraction(f64),
+}
+
+impl DfBound {
+    fn docs(self, n: usize) -> f64 {
+        match self {
+            DfBound::Count(c) => c as f64,
+            DfBound::Fraction(f) => f * n as f64,
+        }
+    }
+}
+
+/// Row normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    /// Unit Euclidean length.
+    #[default]
+    L2,
+    /// Unit sum of absolute values.
+    L1,
+    /// No normalisation.
+    None,
+}
+
+/// Stop words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StopWords {
+    /// Keep every token.
+    #[default]
+    None,
+    /// scikit-learn's English list.
+    English,
+}
+
+/// What a run of CJK characters becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Cjk {
+    /// Overlapping character bigrams.
+    #[default]
+    Bigrams,
+    /// One token per run (scikit-learn's behaviour).
+    Whole,
+}
+
+/// TF-IDF settings; the defaults are scikit-learn's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TfidfParams {
+    /// Lowercase before tokenizing.
+    pub lowercase: bool,
+    /// Ignore terms in fewer documents (count, or fraction).
+    pub min_df: DfBound,
+    /// Ignore terms in more documents (count, or fraction).
+    pub max_df: DfBound,
+    /// Keep only the most frequent terms (by corpus term frequency).
+    pub max_features: Option<usize>,
+    /// Smallest and largest n of word n-grams.
+    pub ngram_range: [usize; 2],
+    /// Use `1 + ln(tf)` instead of tf.
+    pub sublinear_tf: bool,
+    /// Stop words.
+    pub stop_words: StopWords,
+    /// Row normalisation.
+    pub norm: Norm,
+    /// What a CJK run becomes.
+    pub cjk: Cjk,
+}
+
+impl Default for TfidfParams {
+    fn default() -> Self {
+        TfidfParams {
+            lowercase: true,
+            min_df: DfBound::Count(1),
+            max_df: DfBound::Fraction(1.0),
+            max_features: None,
+            ngram_range: [1, 1],
+            sublinear_tf: false,
+            stop_words: StopWords::None,
+            norm: Norm::L2,
+            cjk: Cjk::Bigrams,
+        }
+    }
+}
+
+impl TfidfParams {
+    /// Checks the settings.
+    pub fn check(&self) -> Result<(), String> {
+        let [lo, hi] = self.ngram_range;
+        if lo == 0 || hi < lo {
+            return Err("tfidf.ngram_range must be [min, max] with 1 <= min <= max".into());
+        }
+        for (name, b) in [("min_df", self.min_df), ("max_df", self.max_df)] {
+            if let DfBound::Fraction(f) = b {
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(format!("tfidf.{name} as a fraction must be in [0, 1]"));
+                }
+            }
+        }
+        if self.max_features == Some(0) {
+            return Err("tfidf.max_features must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x20000..=0x2FA1F)
+}
+
+/// Splits text into tokens (after lowercasing when asked).
+pub fn tokenize(text: &str, params: &TfidfParams) -> Vec<String> {
+    let text = if params.lowercase { text.to_lowercase() } else { text.to_string() };
+    let mut tokens = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_word(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_word(chars[i]) {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        if params.cjk == Cjk::Bigrams && run.iter().any(|&c| is_cjk(c)) {
+            // Split the run into CJK and non-CJK segments.
+            let mut s = 0;
+            while s < run.len() {
+                let cjk = is_cjk(run[s]);
+                let mut e = s;
+                while e < run.len() && is_cjk(run[e]) == cjk {
+                    e += 1;
+                }
+                let seg = &run[s..e];
+                if cjk {
+                    if seg.len() == 1 {
+                        tokens.push(seg[0].to_string());
+                    } else {
+                        tokens.extend(seg.windows(2).map(|w| w.iter().collect::<String>()));
+                    }
+                } else if seg.len() >= 2 {
+                    tokens.push(seg.iter().collect());
+                }
+                s = e;
+            }
+        } else if run.len() >= 2 {
+            tokens.push(run.iter().collect());
+        }
+    }
+    if params.stop_words == StopWords::English {
+        tokens.retain(|t| !is_english_stop_word(t));
+    }
+    let [lo, hi] = params.ngram_range;
+    if hi == 1 {
+        return tokens;
+    }
+    let mut grams = Vec::new();
+    for n in lo..=hi {
+        for w in tokens.windows(n) {
+            grams.push(w.join(" "));
+        }
+    }
+    grams
+}
+
+/// A fitted TF-IDF model and the document vectors.
+#[derive(Debug, Clone, Default)]
+pub struct Tfidf {
+    /// Terms, sorted (index = term_idx).
+    pub terms: Vec<String>,
+    /// Document frequency of each term.
+    pub df: Vec<u32>,
+    /// Inverse document frequency of each term.
+    pub idf: Vec<f64>,
+    /// Per document, its (term_idx, weight) pairs sorted by term.
+    pub rows: Vec<Vec<(u32, f64)>>,
+}
+
+/// Fits TF-IDF on `docs` and transforms them.
+pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
+    let n = docs.len();
+    let counts: Vec<Vec<(String, u32)>> = docs
+        .par_iter()
+        .map(|d| {
+            let mut m: HashMap<String, u32> = HashMap::new();
+            for t in tokenize(d, params) {
+                *m.entry(t).or_insert(0) += 1;
+            }
+            let mut v: Vec<(String, u32)> = m.into_iter().collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    // Vocabulary with document and total frequencies, sorted by term.
+    let mut vocab: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    for doc in &counts {
+        for (t, c) in doc {
+            let e = vocab.entry(t.as_str()).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += *c as u64;
+        }
+    }
+    let (min_docs, max_docs) = (params.min_df.docs(n), params.max_df.docs(n));
+    let mut kept: Vec<(&str, u32, u64)> = vocab.into_iter().filter(|(_, (df, _))| (*df as f64) >= min_docs && (*df as f64) <= max_docs).map(|(t, (df, tf))| (t, df, tf)).collect();
+    if let Some(limit) = params.max_features {
+        if kept.len() > limit {
+            // Most frequent in the corpus; ties broken by term order.
+            let mut order: Vec<usize> = (0..kept.len()).collect();
+            order.sort_by(|&a, &b| kept[b].2.cmp(&kept[a].2).then(a.cmp(&b)));
+            let mut keep: Vec<usize> = order[..limit].to_vec();
+            keep.sort_unstable();
+            kept = keep.into_iter().map(|i| kept[i]).collect();
+        }
+    }
+    let index: HashMap<&str, u32> = kept.iter().enumerate().map(|(i, (t, _, _))| (*t, i as u32)).collect();
+    let idf: Vec<f64> = kept.iter().map(|(_, df, _)| ((1.0 + n as f64) / (1.0 + *df as f64)).ln() + 1.0).collect();
+    let rows = counts
+        .par_iter()
+        .map(|doc| {
+            let mut row: Vec<(u32, f64)> = doc
+                .iter()
+                .filter_map(|(t, c)| {
+                    let &j = index.get(t.as_str())?;
+                    let tf = if params.sublinear_tf { 1.0 + (*c as f64).ln() } else { *c as f64 };
+                    Some((j, tf * idf[j as usize]))
+                })
+                .collect();
+            row.sort_unstable_by_key(|e| e.0);
+            normalize(&mut row, params.norm);
+            row
+        })
+        .collect();
+    Tfidf {
+        terms: kept.iter().map(|(t, _, _)| t.to_string()).collect(),
+        df: kept.iter().map(|(_, df, _)| *df).collect(),
+        idf,
+        rows,
+    }
+}
+
+/// Normalises a sparse row in place.
+pub fn normalize(row: &mut [(u32, f64)], norm: Norm) {
+    let total = match norm {
+        Norm::L2 => row.iter().map(|(_, w)| w * w).sum::<f64>().sqrt(),
+        Norm::L1 => row.iter().map(|(_, w)| w.abs()).sum::<f64>(),
+        Norm::None => return,
+    };
+    if total > 0.0 {
+        for (_, w) in row.iter_mut() {
+            *w /= total;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_matches_the_sklearn_pattern() {
+        let p = TfidfParams::default();
+        assert_eq!(tokenize("Hello, World! a I x_y 42 Été's", &p), vec!["hello", "world", "x_y", "42", "été"]);
+        let sw = TfidfParams { stop_words: StopWords::English, ..Default::default() };
+        assert_eq!(tokenize("The heart of the city", &sw), vec!["heart", "city"]);
+        let bi = TfidfParams { ngram_range: [1, 2], ..Default::default() };
+        assert_eq!(tokenize("red blue car", &bi), vec!["red", "blue", "car", "red blue", "blue car"]);
+    }
+
+    #[test]
+    fn cjk_runs_become_bigrams_or_stay_whole() {
+        let p = TfidfParams::default();
+        assert_eq!(tokenize("很好看 abc中文", &p), vec!["很好", "好看", "abc", "中文"]);
+        let whole = TfidfParams { cjk: Cjk::Whole, ..Default::default() };
+        assert_eq!(tokenize("很好看 abc中文", &whole), vec!["很好看", "abc中文"]);
+    }
+
+    #[test]
+    fn pruning_and_idf() {
+        let docs: Vec<String> = ["apple banana", "apple cherry", "apple banana banana", ""].iter().map(|s| s.to_string()).collect();
+        let t = fit_transform(&docs, &TfidfParams::default());
+        assert_eq!(t.terms, vec!["apple", "banana", "cherry"]);
+        assert_eq!(t.df, vec![3, 2, 1]);
+        assert!((t.idf[0] - ((5.0f64 / 4.0).ln() + 1.0)).abs() < 1e-12);
+        assert!(t.rows[3].is_empty(), "an empty document has an empty row");
+        for row in &t.rows[..3] {
+            let norm: f64 = row.iter().map(|(_, w)| w * w).sum();
+            assert!((norm - 1.0).abs() < 1e-12);
+        }
+        let min2 = fit_transform(&docs, &TfidfParams { min_df: DfBound::Count(2), ..Default::default() });
+        assert_eq!(min2.terms, vec!["apple", "banana"]);
+        let max = fit_transform(&docs, &TfidfParams { max_df: DfBound::Fraction(0.5), ..Default::default() });
+        assert_eq!(max.terms, vec!["banana", "cherry"], "apple is in 3 of 4 docs > 0.5");
+        let top = fit_transform(&docs, &TfidfParams { max_features: Some(1), ..Default::default() });
+        assert_eq!(top.terms, vec!["apple"], "apple and banana tie at 3 occurrences; term order breaks it");
+    }
+}
