@@ -97,8 +97,16 @@ pub fn hash_tree(dir: &Path) -> Result<Vec<FileHash>> {
         .map(|p| {
             let hash = recpipe_core::hash_file(p)?;
             let size = fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-            let rel = p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/");
-            Ok(FileHash { path: rel, hash, size })
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            Ok(FileHash {
+                path: rel,
+                hash,
+                size,
+            })
         })
         .collect::<Result<_>>()?;
     out.sort();
@@ -122,7 +130,9 @@ pub enum Lookup {
 impl Workdir {
     /// The work folder at `root` (created on demand).
     pub fn new(root: &Path) -> Self {
-        Workdir { root: root.to_path_buf() }
+        Workdir {
+            root: root.to_path_buf(),
+        }
     }
 
     /// Its path.
@@ -133,7 +143,8 @@ impl Workdir {
     /// Creates the folder layout.
     pub fn create(&self) -> Result<()> {
         for d in ["cache-v1", "out", "runs", "state", "tmp"] {
-            fs::create_dir_all(self.root.join(d)).with_context(|| format!("creating {}", self.root.join(d).display()))?;
+            fs::create_dir_all(self.root.join(d))
+                .with_context(|| format!("creating {}", self.root.join(d).display()))?;
         }
         Ok(())
     }
@@ -161,7 +172,10 @@ impl Workdir {
             return Lookup::Miss;
         };
         let out = dir.join("outputs");
-        let complete = entry.outputs.iter().all(|o| fs::metadata(out.join(&o.path)).is_ok_and(|m| m.len() == o.size));
+        let complete = entry
+            .outputs
+            .iter()
+            .all(|o| fs::metadata(out.join(&o.path)).is_ok_and(|m| m.len() == o.size));
         if !complete {
             return Lookup::Miss;
         }
@@ -190,7 +204,10 @@ impl Workdir {
     pub fn evict(&self, fingerprint: &str) -> Result<()> {
         let dir = self.entry_dir(fingerprint);
         if dir.exists() {
-            let trash = self.root.join("tmp").join(format!("evicted-{fingerprint}-{}", std::process::id()));
+            let trash = self
+                .root
+                .join("tmp")
+                .join(format!("evicted-{fingerprint}-{}", std::process::id()));
             fs::rename(&dir, &trash)?;
             fs::remove_dir_all(&trash)?;
         }
@@ -199,7 +216,10 @@ impl Workdir {
 
     /// A fresh temporary folder for a stage run.
     pub fn temp_entry(&self, fingerprint: &str) -> Result<PathBuf> {
-        let dir = self.root.join("tmp").join(format!("{fingerprint}-{}", std::process::id()));
+        let dir = self
+            .root
+            .join("tmp")
+            .join(format!("{fingerprint}-{}", std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir)?;
         }
@@ -223,18 +243,25 @@ impl Workdir {
         if dest.exists() {
             self.evict(&entry.fingerprint)?;
         }
-        fs::rename(temp, &dest).with_context(|| format!("moving {} into the cache", temp.display()))?;
+        fs::rename(temp, &dest)
+            .with_context(|| format!("moving {} into the cache", temp.display()))?;
         Ok(())
     }
 
     /// Points `out/<stage>` at a cache entry (a relative symlink, swapped atomically).
     pub fn set_current(&self, stage: &str, fingerprint: &str) -> Result<()> {
         let link = self.current(stage);
-        let target = Path::new("..").join("cache-v1").join(fingerprint).join("outputs");
+        let target = Path::new("..")
+            .join("cache-v1")
+            .join(fingerprint)
+            .join("outputs");
         if fs::read_link(&link).is_ok_and(|t| t == target) {
             return Ok(());
         }
-        let tmp = self.root.join("out").join(format!(".{stage}.{}.tmp", std::process::id()));
+        let tmp = self
+            .root
+            .join("out")
+            .join(format!(".{stage}.{}.tmp", std::process::id()));
         let _ = fs::remove_file(&tmp);
         #[cfg(unix)]
         std::os::unix::fs::symlink(&target, &tmp)?;
@@ -250,7 +277,11 @@ impl Workdir {
     /// Every cache entry's fingerprint.
     pub fn entries(&self) -> Vec<String> {
         let mut out: Vec<String> = fs::read_dir(self.root.join("cache-v1"))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out
@@ -294,7 +325,8 @@ impl InputState {
 
     /// The hash of `file`, re-read only when its metadata changed.
     pub fn hash(&mut self, file: &Path) -> Result<(String, u64)> {
-        let meta = fs::metadata(file).with_context(|| format!("input {} is missing", file.display()))?;
+        let meta =
+            fs::metadata(file).with_context(|| format!("input {} is missing", file.display()))?;
         let mtime_ns = meta
             .modified()
             .ok()
@@ -311,7 +343,15 @@ impl InputState {
             }
         }
         let hash = recpipe_core::hash_file(file)?;
-        self.files.insert(key, Known { size: meta.len(), mtime_ns, inode, hash: hash.clone() });
+        self.files.insert(
+            key,
+            Known {
+                size: meta.len(),
+                mtime_ns,
+                inode,
+                hash: hash.clone(),
+            },
+        );
         self.dirty = true;
         Ok((hash, meta.len()))
     }
@@ -327,17 +367,30 @@ impl WorkdirLock {
     pub fn acquire(workdir: &Workdir, wait: bool) -> Result<Self> {
         fs::create_dir_all(workdir.root())?;
         let path = workdir.root().join("lock");
-        let file = fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path)?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 if !wait {
-                    anyhow::bail!("another recpipe run holds {}; try again when it ends", path.display());
+                    anyhow::bail!(
+                        "another recpipe run holds {}; try again when it ends",
+                        path.display()
+                    );
                 }
-                eprintln!("waiting for another recpipe run to finish ({} is locked)...", path.display());
+                eprintln!(
+                    "waiting for another recpipe run to finish ({} is locked)...",
+                    path.display()
+                );
                 file.lock()?;
             }
-            Err(fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
         }
         Ok(WorkdirLock { _file: file })
     }

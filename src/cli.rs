@@ -10,8 +10,10 @@ use crate::plan::Override;
 /// as a pipeline of cached stages driven by pipeline.yaml.
 #[derive(Debug, Parser)]
 #[command(name = "recpipe", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 a stage failed, 2 configuration error, 3 verify found drift.\n\n\
-Start with `recpipe run` in a folder with a pipeline.yaml; `recpipe status` says what is stale and why.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 a stage failed, 2 configuration error, 3 verify found drift.\n\n\
+Start with `recpipe run` in a folder with a pipeline.yaml; `recpipe status` says what is stale and why."
+)]
 pub struct Cli {
     /// How progress and logs are shown (default: bars on a terminal, plain lines otherwise).
     #[arg(long, global = true, value_enum)]
@@ -50,25 +52,37 @@ pub struct PipelineArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run what is stale, in dependency order.
-    #[command(after_help = "Examples:\n  recpipe run                       # everything that is stale\n  recpipe run train                 # train and what it needs\n  recpipe run --from features       # features and everything after it\n  recpipe run --set train.factors=32 --dry-run\n  recpipe run --force=train         # rerun train even if cached")]
+    #[command(
+        after_help = "Examples:\n  recpipe run                       # everything that is stale\n  recpipe run train                 # train and what it needs\n  recpipe run --from features       # features and everything after it\n  recpipe run --set train.factors=32 --dry-run\n  recpipe run --force=train         # rerun train even if cached"
+    )]
     Run(RunArgs),
     /// Say which stages are up to date and why the others are stale.
-    #[command(after_help = "Examples:\n  recpipe status\n  recpipe status --json | jq '.[] | select(.up_to_date | not)'")]
+    #[command(
+        after_help = "Examples:\n  recpipe status\n  recpipe status --json | jq '.[] | select(.up_to_date | not)'"
+    )]
     Status(StatusArgs),
     /// Print the stage graph.
-    #[command(after_help = "Examples:\n  recpipe dag\n  recpipe dag --format mermaid\n  recpipe dag --format dot | dot -Tsvg > dag.svg")]
+    #[command(
+        after_help = "Examples:\n  recpipe dag\n  recpipe dag --format mermaid\n  recpipe dag --format dot | dot -Tsvg > dag.svg"
+    )]
     Dag(DagArgs),
     /// Rerun every stage from scratch in a scratch folder and compare every artifact with pipeline.lock.
-    #[command(after_help = "Exits 3 and lists each differing artifact when a rerun does not reproduce the lock,\nor when a current artifact was altered. Gate CI on it:\n  recpipe run && recpipe verify")]
+    #[command(
+        after_help = "Exits 3 and lists each differing artifact when a rerun does not reproduce the lock,\nor when a current artifact was altered. Gate CI on it:\n  recpipe run && recpipe verify"
+    )]
     Verify(VerifyArgs),
     /// Show a stage's outputs, row counts, metrics and timings.
     #[command(after_help = "Examples:\n  recpipe show ingest\n  recpipe show train --json")]
     Show(ShowArgs),
     /// Delete cache entries that neither pipeline.lock nor a recent run refers to.
-    #[command(after_help = "Examples:\n  recpipe gc             # keep what the last 5 runs used\n  recpipe gc --keep 0 --dry-run")]
+    #[command(
+        after_help = "Examples:\n  recpipe gc             # keep what the last 5 runs used\n  recpipe gc --keep 0 --dry-run"
+    )]
     Gc(GcArgs),
     /// Write a synthetic MovieLens-shaped data set in a real file layout.
-    #[command(after_help = "Examples:\n  recpipe generate --layout ml-1m --users 6040 --items 3706 --ratings 1000000 --out data/ml-1m-synth\n  recpipe generate --layout csv --ratings 20000000 --users 138000 --items 27000 --out data/ml-20m-synth")]
+    #[command(
+        after_help = "Examples:\n  recpipe generate --layout ml-1m --users 6040 --items 3706 --ratings 1000000 --out data/ml-1m-synth\n  recpipe generate --layout csv --ratings 20000000 --users 138000 --items 27000 --out data/ml-20m-synth"
+    )]
     Generate(GenerateArgs),
 }
 

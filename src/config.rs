@@ -130,7 +130,11 @@ pub fn locate_key(text: &str, stage: &str, key: &str) -> Option<(usize, usize)> 
                 break;
             }
         }
-        let start = if i == stage_line { stage_indent + stage.len() + 1 } else { 0 };
+        let start = if i == stage_line {
+            stage_indent + stage.len() + 1
+        } else {
+            0
+        };
         let hay = l.get(start..).unwrap_or("");
         for pat in [format!("{key}:"), format!("{key} :")] {
             if let Some(pos) = hay.find(&pat) {

@@ -65,15 +65,21 @@ impl LockFile {
     /// Reads the lock, or an empty one if there is none.
     pub fn read(path: &Path) -> Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_yaml::from_str(&text).with_context(|| format!("{} is not a valid lock file", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile { schema: LOCK_SCHEMA, stages: BTreeMap::new() }),
+            Ok(text) => serde_yaml::from_str(&text)
+                .with_context(|| format!("{} is not a valid lock file", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile {
+                schema: LOCK_SCHEMA,
+                stages: BTreeMap::new(),
+            }),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
 
     /// Writes the lock atomically (only if it changed).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut text = String::from("# Written by recpipe: what each stage last ran with and produced. Commit it.\n");
+        let mut text = String::from(
+            "# Written by recpipe: what each stage last ran with and produced. Commit it.\n",
+        );
         text.push_str(&serde_yaml::to_string(self)?);
         if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
             return Ok(());

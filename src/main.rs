@@ -38,11 +38,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
-            if err.chain().any(|e| e.downcast_ref::<config::ConfigError>().is_some()) {
+            if err
+                .chain()
+                .any(|e| e.downcast_ref::<config::ConfigError>().is_some())
+            {
                 ExitCode::from(EXIT_CONFIG)
             } else {
                 ExitCode::from(EXIT_FAILED)
@@ -53,7 +59,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(n) = cli.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()?;
     }
     let mode = match (cli.log_format, cli.quiet) {
         (_, true) => ProgressMode::Quiet,

@@ -54,8 +54,17 @@ impl Plan {
         if self.stage(name).is_some() {
             return Ok(());
         }
-        let hint = nearest(name, self.names()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-        Err(ConfigError::at(&self.file, None, format!("no stage `{name}` (stages: {}){hint}", self.names().join(", "))))
+        let hint = nearest(name, self.names())
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        Err(ConfigError::at(
+            &self.file,
+            None,
+            format!(
+                "no stage `{name}` (stages: {}){hint}",
+                self.names().join(", ")
+            ),
+        ))
     }
 
     /// `names` and every stage they depend on, transitively.
@@ -98,9 +107,14 @@ pub struct Override {
 impl std::str::FromStr for Override {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (lhs, rhs) = s.split_once('=').ok_or_else(|| format!("`{s}` is not stage.key=value"))?;
+        let (lhs, rhs) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not stage.key=value"))?;
         let mut parts = lhs.trim().split('.').map(str::to_string);
-        let stage = parts.next().filter(|p| !p.is_empty()).ok_or("missing stage name")?;
+        let stage = parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or("missing stage name")?;
         let path: Vec<String> = parts.collect();
         if path.is_empty() || path.iter().any(|p| p.is_empty()) {
             return Err(format!("`{lhs}` is not stage.key"));
@@ -117,7 +131,10 @@ fn substitute(value: &mut Yaml, vars: &BTreeMap<String, Yaml>) -> Result<(), Str
         Yaml::String(s) => {
             if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
                 if !name.contains("${") && !name.starts_with("env:") {
-                    *value = vars.get(name).cloned().ok_or_else(|| undefined(name, vars))?;
+                    *value = vars
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| undefined(name, vars))?;
                     return Ok(());
                 }
             }
@@ -125,7 +142,10 @@ fn substitute(value: &mut Yaml, vars: &BTreeMap<String, Yaml>) -> Result<(), Str
             let mut rest = s.as_str();
             while let Some(start) = rest.find("${") {
                 out.push_str(&rest[..start]);
-                let end = rest[start..].find('}').ok_or_else(|| format!("unclosed `${{` in `{s}`"))? + start;
+                let end = rest[start..]
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?
+                    + start;
                 let name = &rest[start + 2..end];
                 if let Some(env) = name.strip_prefix("env:") {
                     let (var, default) = match env.split_once(":-") {
@@ -135,13 +155,21 @@ fn substitute(value: &mut Yaml, vars: &BTreeMap<String, Yaml>) -> Result<(), Str
                     match (std::env::var(var), default) {
                         (Ok(v), _) if !v.is_empty() => out.push_str(&v),
                         (_, Some(d)) => out.push_str(d),
-                        _ => return Err(format!("environment variable `{var}` is not set (write `${{env:{var}:-default}}` for a default)")),
+                        _ => {
+                            return Err(format!(
+                                "environment variable `{var}` is not set (write `${{env:{var}:-default}}` for a default)"
+                            ));
+                        }
                     }
                 } else {
                     let v = vars.get(name).ok_or_else(|| undefined(name, vars))?;
                     match v {
                         Yaml::String(x) => out.push_str(x),
-                        other => out.push_str(serde_yaml::to_string(other).map_err(|e| e.to_string())?.trim()),
+                        other => out.push_str(
+                            serde_yaml::to_string(other)
+                                .map_err(|e| e.to_string())?
+                                .trim(),
+                        ),
                     }
                 }
                 rest = &rest[end + 1..];
@@ -165,8 +193,13 @@ fn substitute(value: &mut Yaml, vars: &BTreeMap<String, Yaml>) -> Result<(), Str
 }
 
 fn undefined(name: &str, vars: &BTreeMap<String, Yaml>) -> String {
-    let hint = nearest(name, vars.keys().map(String::as_str)).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-    format!("undefined variable `{name}` (vars: {}){hint}", vars.keys().cloned().collect::<Vec<_>>().join(", "))
+    let hint = nearest(name, vars.keys().map(String::as_str))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    format!(
+        "undefined variable `{name}` (vars: {}){hint}",
+        vars.keys().cloned().collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn set_path(with: &mut Yaml, path: &[String], value: Yaml) {
@@ -199,21 +232,42 @@ struct TypedStages {
 
 /// Reads and validates `file`, applying `overrides`.
 pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ConfigError::at(file, None, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| ConfigError::at(file, None, format!("cannot read: {e}")))?;
     let raw = config::parse(file, &text)?;
     if raw.version != 1 {
-        return Err(ConfigError::at(file, config::locate_key(&text, "version", "version").map(|_| (1, 1)), format!("unsupported version {} (this recpipe reads version 1)", raw.version)));
+        return Err(ConfigError::at(
+            file,
+            config::locate_key(&text, "version", "version").map(|_| (1, 1)),
+            format!(
+                "unsupported version {} (this recpipe reads version 1)",
+                raw.version
+            ),
+        ));
     }
     let typed: TypedStages = serde_yaml::from_str(&text).map_err(|e| {
-        ConfigError::at(file, e.location().map(|l| (l.line(), l.column())), with_suggestion(&e.to_string()))
+        ConfigError::at(
+            file,
+            e.location().map(|l| (l.line(), l.column())),
+            with_suggestion(&e.to_string()),
+        )
     })?;
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
     let mut vars = raw.vars.clone();
     for v in vars.values_mut() {
-        substitute(v, &BTreeMap::new()).map_err(|m| ConfigError::at(file, None, format!("vars: {m}")))?;
+        substitute(v, &BTreeMap::new())
+            .map_err(|m| ConfigError::at(file, None, format!("vars: {m}")))?;
     }
-    let order: Vec<String> = raw.stages.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    let order: Vec<String> = raw
+        .stages
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
     if order.len() != raw.stages.len() {
         return Err(ConfigError::at(file, None, "stage names must be strings"));
     }
@@ -222,8 +276,14 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
     }
     for o in overrides {
         if !typed.stages.contains_key(&o.stage) {
-            let hint = nearest(&o.stage, order.iter().map(String::as_str)).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            return Err(ConfigError::at(file, None, format!("--set: no stage `{}`{hint}", o.stage)));
+            let hint = nearest(&o.stage, order.iter().map(String::as_str))
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(ConfigError::at(
+                file,
+                None,
+                format!("--set: no stage `{}`{hint}", o.stage),
+            ));
         }
     }
     let mut stages = Vec::new();
@@ -231,36 +291,89 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
         let raw_stage = &typed.stages[name];
         let loc = |key: &str| config::locate_key(&text, name, key);
         let kind = stages::kind(&raw_stage.uses).ok_or_else(|| {
-            let hint = nearest(&raw_stage.uses, stages::kind_names()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            ConfigError::at(file, loc("uses"), format!("stage `{name}`: unknown kind `{}` (kinds: {}){hint}", raw_stage.uses, stages::kind_names().join(", ")))
+            let hint = nearest(&raw_stage.uses, stages::kind_names())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            ConfigError::at(
+                file,
+                loc("uses"),
+                format!(
+                    "stage `{name}`: unknown kind `{}` (kinds: {}){hint}",
+                    raw_stage.uses,
+                    stages::kind_names().join(", ")
+                ),
+            )
         })?;
         for need in &raw_stage.needs {
             if !typed.stages.contains_key(need) {
-                let hint = nearest(need, order.iter().map(String::as_str)).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-                return Err(ConfigError::at(file, loc("needs"), format!("stage `{name}` needs `{need}`, which is not a stage{hint}")));
-            }
-        }
-        for req in kind.requires {
-            if !raw_stage.needs.iter().any(|n| typed.stages[n].uses == *req) {
-                return Err(ConfigError::at(file, loc("needs"), format!("stage `{name}` ({}) must need a `{req}` stage", kind.name)));
+                let hint = nearest(need, order.iter().map(String::as_str))
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                return Err(ConfigError::at(
+                    file,
+                    loc("needs"),
+                    format!("stage `{name}` needs `{need}`, which is not a stage{hint}"),
+                ));
             }
         }
         let mut with = raw_stage.with.clone();
         for o in overrides.iter().filter(|o| &o.stage == name) {
             set_path(&mut with, &o.path, o.value.clone());
         }
-        substitute(&mut with, &vars).map_err(|m| ConfigError::at(file, loc("with"), format!("stage `{name}`: {m}")))?;
+        substitute(&mut with, &vars)
+            .map_err(|m| ConfigError::at(file, loc("with"), format!("stage `{name}`: {m}")))?;
         let params = (kind.params)(&with).map_err(|m| {
-            let key = m.split("unknown field `").nth(1).and_then(|r| r.split('`').next()).map(str::to_string);
+            let key = m
+                .split("unknown field `")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+                .map(str::to_string);
             let at = key.as_deref().and_then(loc).or_else(|| loc("with"));
-            ConfigError::at(file, at, format!("stage `{name}` ({}): {}", kind.name, with_suggestion(&m)))
+            ConfigError::at(
+                file,
+                at,
+                format!("stage `{name}` ({}): {}", kind.name, with_suggestion(&m)),
+            )
         })?;
-        let inputs = (kind.inputs)(&params, &base_dir).map_err(|m| ConfigError::at(file, loc("with"), format!("stage `{name}`: {m}")))?;
-        stages.push(PlannedStage { name: name.clone(), kind, needs: raw_stage.needs.clone(), params, inputs });
+        let inputs = (kind.inputs)(&params, &base_dir)
+            .map_err(|m| ConfigError::at(file, loc("with"), format!("stage `{name}`: {m}")))?;
+        stages.push(PlannedStage {
+            name: name.clone(),
+            kind,
+            needs: raw_stage.needs.clone(),
+            params,
+            inputs,
+        });
     }
     let stages = topo_sort(file, stages)?;
     let workdir = base_dir.join(raw.workdir.as_deref().unwrap_or(".recpipe"));
-    Ok(Plan { file: file.to_path_buf(), base_dir, workdir, stages })
+    let plan = Plan {
+        file: file.to_path_buf(),
+        base_dir,
+        workdir,
+        stages,
+    };
+    // A kind's required upstream kinds may be needed directly or through other stages.
+    for s in &plan.stages {
+        let ancestors = plan.ancestors_of(std::slice::from_ref(&s.name));
+        for req in s.kind.requires {
+            if !plan
+                .stages
+                .iter()
+                .any(|a| a.name != s.name && ancestors.contains(&a.name) && a.kind.name == *req)
+            {
+                return Err(ConfigError::at(
+                    file,
+                    config::locate_key(&text, &s.name, "needs"),
+                    format!(
+                        "stage `{}` ({}) must need a `{req}` stage, directly or through another stage",
+                        s.name, s.kind.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(plan)
 }
 
 /// Kahn's algorithm; among ready stages the file's order wins. A cycle is an error naming it.
@@ -269,7 +382,10 @@ fn topo_sort(file: &Path, stages: Vec<PlannedStage>) -> Result<Vec<PlannedStage>
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::new();
     loop {
-        let ready = remaining.iter().position(|s| s.as_ref().is_some_and(|s| s.needs.iter().all(|n| done.contains(n))));
+        let ready = remaining.iter().position(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.needs.iter().all(|n| done.contains(n)))
+        });
         match ready {
             Some(i) => {
                 let s = remaining[i].take().expect("present");
@@ -281,7 +397,14 @@ fn topo_sort(file: &Path, stages: Vec<PlannedStage>) -> Result<Vec<PlannedStage>
     }
     let left: Vec<String> = remaining.into_iter().flatten().map(|s| s.name).collect();
     if !left.is_empty() {
-        return Err(ConfigError::at(file, None, format!("the stages {} depend on each other in a cycle", left.join(", "))));
+        return Err(ConfigError::at(
+            file,
+            None,
+            format!(
+                "the stages {} depend on each other in a cycle",
+                left.join(", ")
+            ),
+        ));
     }
     Ok(out)
 }
@@ -292,20 +415,31 @@ mod tests {
 
     #[test]
     fn substitution_keeps_types_and_reads_env_defaults() {
-        let vars: BTreeMap<String, Yaml> = [("seed".to_string(), Yaml::from(42))].into_iter().collect();
-        let mut v: Yaml = serde_yaml::from_str("{a: '${seed}', b: 'x-${seed}', c: '${env:RECPIPE_SURELY_UNSET:-../data}'}").expect("yaml");
+        let vars: BTreeMap<String, Yaml> =
+            [("seed".to_string(), Yaml::from(42))].into_iter().collect();
+        let mut v: Yaml = serde_yaml::from_str(
+            "{a: '${seed}', b: 'x-${seed}', c: '${env:RECPIPE_SURELY_UNSET:-../data}'}",
+        )
+        .expect("yaml");
         substitute(&mut v, &vars).expect("ok");
         assert_eq!(v["a"], Yaml::from(42));
         assert_eq!(v["b"], Yaml::from("x-42"));
         assert_eq!(v["c"], Yaml::from("../data"));
         let mut bad: Yaml = Yaml::from("${sed}");
-        assert!(substitute(&mut bad, &vars).expect_err("undefined").contains("did you mean `seed`"));
+        assert!(
+            substitute(&mut bad, &vars)
+                .expect_err("undefined")
+                .contains("did you mean `seed`")
+        );
     }
 
     #[test]
     fn overrides_parse() {
         let o: Override = "train.factors=32".parse().expect("ok");
-        assert_eq!((o.stage.as_str(), o.path.clone(), o.value), ("train", vec!["factors".to_string()], Yaml::from(32)));
+        assert_eq!(
+            (o.stage.as_str(), o.path.clone(), o.value),
+            ("train", vec!["factors".to_string()], Yaml::from(32))
+        );
         assert!("train=3".parse::<Override>().is_err());
     }
 }

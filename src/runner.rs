@@ -10,7 +10,10 @@ use recpipe_core::progress::{Progress, ProgressMode};
 use recpipe_core::stage::{StageContext, Upstream};
 use serde::Serialize;
 
-use crate::cache::{Entry, FileHash, InputState, Lookup, Workdir, WorkdirLock, hash_tree, peak_rss_mib, reset_peak_rss};
+use crate::cache::{
+    Entry, FileHash, InputState, Lookup, Workdir, WorkdirLock, hash_tree, peak_rss_mib,
+    reset_peak_rss,
+};
 use crate::lock::{LockFile, LockStage, lock_path};
 use crate::plan::{Plan, PlannedStage};
 
@@ -123,7 +126,9 @@ pub struct RunReport {
 impl RunReport {
     /// Whether any stage failed.
     pub fn failed(&self) -> bool {
-        self.stages.iter().any(|s| matches!(s.outcome, Outcome::Failed | Outcome::Skipped))
+        self.stages
+            .iter()
+            .any(|s| matches!(s.outcome, Outcome::Failed | Outcome::Skipped))
     }
 }
 
@@ -151,13 +156,23 @@ impl Key {
 }
 
 fn relative(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// Builds a stage's key from its upstream digests; None if an upstream has none.
-pub fn key_of(plan: &Plan, stage: &PlannedStage, digests: &BTreeMap<String, String>, inputs: &mut InputState) -> Result<Option<Key>> {
+pub fn key_of(
+    plan: &Plan,
+    stage: &PlannedStage,
+    digests: &BTreeMap<String, String>,
+    inputs: &mut InputState,
+) -> Result<Option<Key>> {
+    // Every ancestor counts, not only direct needs: stages may read any ancestor's outputs.
     let mut upstream = BTreeMap::new();
-    for n in &stage.needs {
+    let ancestors = plan.ancestors_of(std::slice::from_ref(&stage.name));
+    for n in ancestors.iter().filter(|n| **n != stage.name) {
         match digests.get(n) {
             Some(d) => {
                 upstream.insert(n.clone(), d.clone());
@@ -167,8 +182,14 @@ pub fn key_of(plan: &Plan, stage: &PlannedStage, digests: &BTreeMap<String, Stri
     }
     let mut files = Vec::new();
     for f in &stage.inputs {
-        let (hash, size) = inputs.hash(f).with_context(|| format!("stage `{}`", stage.name))?;
-        files.push(FileHash { path: relative(f, &plan.base_dir), hash, size });
+        let (hash, size) = inputs
+            .hash(f)
+            .with_context(|| format!("stage `{}`", stage.name))?;
+        files.push(FileHash {
+            path: relative(f, &plan.base_dir),
+            hash,
+            size,
+        });
     }
     files.sort();
     Ok(Some(Key {
@@ -185,7 +206,11 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
     match v {
         serde_json::Value::Object(m) => {
             for (k, x) in m {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&p, x, out);
             }
         }
@@ -206,7 +231,10 @@ pub fn explain(stage: &str, key: &Key, lock: Option<&LockStage>) -> Vec<String> 
         why.push(format!("kind changed ({} -> {})", old.kind, key.kind));
     }
     if old.version != key.version {
-        why.push(format!("implementation version of `{}` bumped ({} -> {})", key.kind, old.version, key.version));
+        why.push(format!(
+            "implementation version of `{}` bumped ({} -> {})",
+            key.kind, old.version, key.version
+        ));
     }
     let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
     flatten("", &old.params, &mut a);
@@ -219,8 +247,16 @@ pub fn explain(stage: &str, key: &Key, lock: Option<&LockStage>) -> Vec<String> 
             _ => {}
         }
     }
-    let old_in: BTreeMap<&str, &str> = old.inputs.iter().map(|f| (f.path.as_str(), f.hash.as_str())).collect();
-    let new_in: BTreeMap<&str, &str> = key.inputs.iter().map(|f| (f.path.as_str(), f.hash.as_str())).collect();
+    let old_in: BTreeMap<&str, &str> = old
+        .inputs
+        .iter()
+        .map(|f| (f.path.as_str(), f.hash.as_str()))
+        .collect();
+    let new_in: BTreeMap<&str, &str> = key
+        .inputs
+        .iter()
+        .map(|f| (f.path.as_str(), f.hash.as_str()))
+        .collect();
     for p in old_in.keys().chain(new_in.keys()).collect::<BTreeSet<_>>() {
         match (old_in.get(p), new_in.get(p)) {
             (Some(x), Some(y)) if x != y => why.push(format!("input `{p}` changed")),
@@ -273,15 +309,34 @@ fn now_rfc3339() -> String {
 }
 
 /// Runs a stage into a temporary entry and commits it to the cache.
-fn execute(plan: &Plan, wd: &Workdir, stage: &PlannedStage, key: &Key, fp: &str, upstream_fps: &BTreeMap<String, String>, mode: ProgressMode) -> Result<Entry> {
+fn execute(
+    plan: &Plan,
+    wd: &Workdir,
+    stage: &PlannedStage,
+    key: &Key,
+    fp: &str,
+    upstream_fps: &BTreeMap<String, String>,
+    mode: ProgressMode,
+) -> Result<Entry> {
     let temp = wd.temp_entry(fp)?;
     let out_dir = temp.join("outputs");
-    let upstream = stage
-        .needs
-        .iter()
+    // Direct needs first (in the order written), then the other ancestors in run order.
+    let ancestors = plan.ancestors_of(std::slice::from_ref(&stage.name));
+    let mut order: Vec<&String> = stage.needs.iter().collect();
+    for s in &plan.stages {
+        if ancestors.contains(&s.name) && s.name != stage.name && !order.contains(&&s.name) {
+            order.push(&s.name);
+        }
+    }
+    let upstream = order
+        .into_iter()
         .map(|n| {
             let s = plan.stage(n).expect("validated need");
-            Upstream { name: n.clone(), kind: s.kind.name.to_string(), dir: wd.outputs_dir(&upstream_fps[n]) }
+            Upstream {
+                name: n.clone(),
+                kind: s.kind.name.to_string(),
+                dir: wd.outputs_dir(&upstream_fps[n]),
+            }
         })
         .collect();
     let ctx = StageContext {
@@ -293,7 +348,9 @@ fn execute(plan: &Plan, wd: &Workdir, stage: &PlannedStage, key: &Key, fp: &str,
     };
     reset_peak_rss();
     let start = Instant::now();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.kind.run)(&stage.params, &ctx)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (stage.kind.run)(&stage.params, &ctx)
+    }));
     let seconds = start.elapsed().as_secs_f64();
     let outcome = match result {
         Ok(Ok(o)) => o,
@@ -303,7 +360,11 @@ fn execute(plan: &Plan, wd: &Workdir, stage: &PlannedStage, key: &Key, fp: &str,
         }
         Err(panic) => {
             let _ = std::fs::remove_dir_all(&temp);
-            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
             anyhow::bail!("internal error (panic): {msg}");
         }
     };
@@ -332,7 +393,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
     let t0 = Instant::now();
     let selected = select(plan, opts)?;
     let wd = Workdir::new(&plan.workdir);
-    let _guard = if opts.dry_run && !wd.root().exists() { None } else { Some(WorkdirLock::acquire(&wd, opts.wait)?) };
+    let _guard = if opts.dry_run && !wd.root().exists() {
+        None
+    } else {
+        Some(WorkdirLock::acquire(&wd, opts.wait)?)
+    };
     if !opts.dry_run {
         wd.create()?;
     }
@@ -368,11 +433,25 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
         }
         let Some(key) = key_of(plan, stage, &digests, &mut inputs)? else {
             if is_selected {
-                let missing: Vec<&String> = stage.needs.iter().filter(|n| !digests.contains_key(*n)).collect();
-                res.outcome = if opts.dry_run { Outcome::WouldRun } else { Outcome::Skipped };
-                res.reasons.push(format!("upstream `{}` is stale and not selected (drop --from, or run it first)", missing.first().map_or("?", |s| s.as_str())));
+                let ancestors = plan.ancestors_of(std::slice::from_ref(&stage.name));
+                let missing: Vec<&String> = ancestors
+                    .iter()
+                    .filter(|n| **n != stage.name && !digests.contains_key(*n))
+                    .collect();
+                res.outcome = if opts.dry_run {
+                    Outcome::WouldRun
+                } else {
+                    Outcome::Skipped
+                };
+                res.reasons.push(format!(
+                    "upstream `{}` is stale and not selected (drop --from, or run it first)",
+                    missing.first().map_or("?", |s| s.as_str())
+                ));
                 if opts.dry_run {
-                    res.reasons = vec![format!("upstream `{}` will change", missing.first().map_or("?", |s| s.as_str()))];
+                    res.reasons = vec![format!(
+                        "upstream `{}` will change",
+                        missing.first().map_or("?", |s| s.as_str())
+                    )];
                 } else {
                     failed.insert(stage.name.clone());
                 }
@@ -388,7 +467,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
             Force::Stages(s) => s.contains(&stage.name),
         };
         let lookup = wd.lookup(&fp, opts.check && is_selected);
-        let corrupt = opts.check && is_selected && matches!(lookup, Lookup::Miss) && wd.entry_dir(&fp).join("entry.json").exists();
+        let corrupt = opts.check
+            && is_selected
+            && matches!(lookup, Lookup::Miss)
+            && wd.entry_dir(&fp).join("entry.json").exists();
         match lookup {
             Lookup::Hit(entry) if !(forced && is_selected) => {
                 digests.insert(stage.name.clone(), entry.outputs_digest());
@@ -401,13 +483,18 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
                         wd.set_current(&stage.name, &fp)?;
                     }
                     if opts.write_lock && !opts.dry_run {
-                        lock.stages.insert(stage.name.clone(), LockStage::from(entry.as_ref()));
+                        lock.stages
+                            .insert(stage.name.clone(), LockStage::from(entry.as_ref()));
                     }
                 }
             }
             _ if !is_selected => {}
             _ => {
-                let mut why = if forced { vec!["forced".to_string()] } else { explain(&stage.name, &key, lock.stages.get(&stage.name)) };
+                let mut why = if forced {
+                    vec!["forced".to_string()]
+                } else {
+                    explain(&stage.name, &key, lock.stages.get(&stage.name))
+                };
                 if corrupt {
                     why.insert(0, "cached outputs were altered on disk: rebuilding".into());
                     if !opts.dry_run {
@@ -424,7 +511,12 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
                     continue;
                 }
                 if opts.progress != ProgressMode::Quiet {
-                    eprintln!("running {} ({}): {}", stage.name, stage.kind.name, res.reasons.join("; "));
+                    eprintln!(
+                        "running {} ({}): {}",
+                        stage.name,
+                        stage.kind.name,
+                        res.reasons.join("; ")
+                    );
                 }
                 match execute(plan, &wd, stage, &key, &fp, &fps, opts.progress) {
                     Ok(entry) => {
@@ -437,7 +529,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
                         res.metrics = entry.metrics.clone();
                         res.summary = entry.summary.clone();
                         if opts.write_lock {
-                            lock.stages.insert(stage.name.clone(), LockStage::from(&entry));
+                            lock.stages
+                                .insert(stage.name.clone(), LockStage::from(&entry));
                         }
                     }
                     Err(e) => {
@@ -464,9 +557,16 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
             lock.schema = crate::lock::LOCK_SCHEMA;
             lock.write(&lock_file)?;
         }
-        let any_work = report.stages.iter().any(|s| matches!(s.outcome, Outcome::Ran | Outcome::Failed));
+        let any_work = report
+            .stages
+            .iter()
+            .any(|s| matches!(s.outcome, Outcome::Ran | Outcome::Failed));
         if any_work {
-            let name = format!("{}-{}.json", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
+            let name = format!(
+                "{}-{}.json",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+                std::process::id()
+            );
             recpipe_core::write_json_atomic(&wd.root().join("runs").join(name), &report)?;
         }
     }
@@ -508,7 +608,17 @@ pub fn status(plan: &Plan) -> Result<Vec<StageStatus>> {
         };
         match key_of(plan, stage, &digests, &mut inputs)? {
             None => {
-                let stale: Vec<String> = stage.needs.iter().filter(|n| !digests.contains_key(*n)).map(|n| format!("upstream `{n}` is stale")).collect();
+                let stale: Vec<String> = stage
+                    .needs
+                    .iter()
+                    .filter(|n| !digests.contains_key(*n))
+                    .map(|n| format!("upstream `{n}` is stale"))
+                    .collect();
+                let stale = if stale.is_empty() {
+                    vec!["an upstream stage is stale".to_string()]
+                } else {
+                    stale
+                };
                 st.reasons = stale;
             }
             Some(key) => {
@@ -529,7 +639,10 @@ pub fn status(plan: &Plan) -> Result<Vec<StageStatus>> {
                     Lookup::Miss => {
                         st.reasons = explain(&stage.name, &key, locked);
                         if st.reasons.is_empty() {
-                            st.reasons.push("cached outputs are missing or were altered: a run rebuilds them".into());
+                            st.reasons.push(
+                                "cached outputs are missing or were altered: a run rebuilds them"
+                                    .into(),
+                            );
                         }
                     }
                 }

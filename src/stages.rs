@@ -35,7 +35,11 @@ fn from_canonical<T: serde::de::DeserializeOwned>(p: &Json) -> anyhow::Result<T>
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn no_inputs(_: &Json, _: &Path) -> Result<Vec<PathBuf>, String> {
@@ -43,33 +47,55 @@ fn no_inputs(_: &Json, _: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Every stage kind, in pipeline order.
-pub static KINDS: &[Kind] = &[Kind {
-    name: "ingest",
-    about: "raw MovieLens / event logs / synthetic data to validated Parquet with dense ids",
-    version: recpipe_ingest::VERSION,
-    requires: &[],
-    params: |with| canonical(&recpipe_ingest::IngestParams::from_yaml(with).map_err(|e| e.to_string())?),
-    inputs: |p, base| {
-        let params: recpipe_ingest::IngestParams = serde_json::from_value(p.clone()).map_err(|e| e.to_string())?;
-        recpipe_ingest::external_inputs(&params, |x| resolve(base, x)).map_err(|e| e.to_string())
+pub static KINDS: &[Kind] = &[
+    Kind {
+        name: "ingest",
+        about: "raw MovieLens / event logs / synthetic data to validated Parquet with dense ids",
+        version: recpipe_ingest::VERSION,
+        requires: &[],
+        params: |with| {
+            canonical(&recpipe_ingest::IngestParams::from_yaml(with).map_err(|e| e.to_string())?)
+        },
+        inputs: |p, base| {
+            let params: recpipe_ingest::IngestParams =
+                serde_json::from_value(p.clone()).map_err(|e| e.to_string())?;
+            recpipe_ingest::external_inputs(&params, |x| resolve(base, x))
+                .map_err(|e| e.to_string())
+        },
+        run: |p, ctx| {
+            let params: recpipe_ingest::IngestParams = from_canonical(p)?;
+            Ok(recpipe_ingest::run(&params, ctx)?)
+        },
     },
-    run: |p, ctx| {
-        let params: recpipe_ingest::IngestParams = from_canonical(p)?;
-        Ok(recpipe_ingest::run(&params, ctx)?)
+    Kind {
+        name: "features",
+        about: "one-hot / multi-hot user and item features, behaviour profiles, TF-IDF text vectors",
+        version: recpipe_features::VERSION,
+        requires: &["ingest"],
+        params: |with| {
+            canonical(
+                &recpipe_features::FeaturesParams::from_yaml(with).map_err(|e| e.to_string())?,
+            )
+        },
+        inputs: no_inputs,
+        run: |p, ctx| {
+            let params: recpipe_features::FeaturesParams = from_canonical(p)?;
+            Ok(recpipe_features::run(&params, ctx)?)
+        },
     },
-},
-Kind {
-    name: "features",
-    about: "one-hot / multi-hot user and item features, behaviour profiles, TF-IDF text vectors",
-    version: recpipe_features::VERSION,
-    requires: &["ingest"],
-    params: |with| canonical(&recpipe_features::FeaturesParams::from_yaml(with).map_err(|e| e.to_string())?),
-    inputs: no_inputs,
-    run: |p, ctx| {
-        let params: recpipe_features::FeaturesParams = from_canonical(p)?;
-        Ok(recpipe_features::run(&params, ctx)?)
+    Kind {
+        name: "cluster",
+        about: "K-means user segmentation (linfa-clustering) with segment profiles",
+        version: recpipe_cluster::VERSION,
+        requires: &["features", "ingest"],
+        params: |with| canonical(&recpipe_cluster::ClusterParams::from_yaml(with)?),
+        inputs: no_inputs,
+        run: |p, ctx| {
+            let params: recpipe_cluster::ClusterParams = from_canonical(p)?;
+            Ok(recpipe_cluster::run(&params, ctx)?)
+        },
     },
-}];
+];
 
 /// The kind named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {

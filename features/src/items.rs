@@ -32,8 +32,12 @@ impl ItemInfo {
         let titles = items.strings(TITLE)?;
         let years = {
             use arrow::array::{Array, AsArray};
-            let c = items.column(YEAR)?.as_primitive::<arrow::datatypes::Int32Type>();
-            (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i))).collect()
+            let c = items
+                .column(YEAR)?
+                .as_primitive::<arrow::datatypes::Int32Type>();
+            (0..c.len())
+                .map(|i| (!c.is_null(i)).then(|| c.value(i)))
+                .collect()
         };
         let genres = items.string_lists(GENRES)?;
         let text = items.strings(TEXT)?;
@@ -42,9 +46,20 @@ impl ItemInfo {
         genre_names.dedup();
         let genre_idx = genres
             .iter()
-            .map(|gs| gs.iter().filter_map(|g| genre_names.binary_search(g).ok().map(|i| i as u32)).collect())
+            .map(|gs| {
+                gs.iter()
+                    .filter_map(|g| genre_names.binary_search(g).ok().map(|i| i as u32))
+                    .collect()
+            })
             .collect();
-        Ok(ItemInfo { titles, years, genres, text, genre_names, genre_idx })
+        Ok(ItemInfo {
+            titles,
+            years,
+            genres,
+            text,
+            genre_names,
+            genre_idx,
+        })
     }
 
     /// Number of items.
@@ -59,7 +74,13 @@ impl ItemInfo {
 }
 
 fn col(name: String, group: &str) -> FeatureColumn {
-    FeatureColumn { name, group: group.into(), mean: 0.0, std: 1.0, standardized: false }
+    FeatureColumn {
+        name,
+        group: group.into(),
+        mean: 0.0,
+        std: 1.0,
+        standardized: false,
+    }
 }
 
 /// Multi-hot genres, one-hot release decade, log1p popularity and mean value.
@@ -72,8 +93,19 @@ pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
             genre_cols[g as usize][i] = 1.0;
         }
     }
-    m.push_columns(items.genre_names.iter().zip(genre_cols).map(|(g, c)| (col(format!("genre={g}"), "genres"), c)).collect());
-    let decades: Vec<Option<String>> = items.years.iter().map(|y| y.map(|y| (y.div_euclid(10) * 10).to_string())).collect();
+    m.push_columns(
+        items
+            .genre_names
+            .iter()
+            .zip(genre_cols)
+            .map(|(g, c)| (col(format!("genre={g}"), "genres"), c))
+            .collect(),
+    );
+    let decades: Vec<Option<String>> = items
+        .years
+        .iter()
+        .map(|y| y.map(|y| (y.div_euclid(10) * 10).to_string()))
+        .collect();
     if decades.iter().any(Option::is_some) {
         let enc = OneHot::fit("decade", decades.iter().map(|d| d.as_deref()));
         let mut data = vec![vec![0.0; n]; enc.width()];
@@ -82,7 +114,13 @@ pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
                 data[j][i] = 1.0;
             }
         }
-        m.push_columns(enc.columns().into_iter().zip(data).map(|(c, d)| (col(c, "decade"), d)).collect());
+        m.push_columns(
+            enc.columns()
+                .into_iter()
+                .zip(data)
+                .map(|(c, d)| (col(c, "decade"), d))
+                .collect(),
+        );
     }
     let mut count = vec![0.0; n];
     let mut sum = vec![0.0; n];
@@ -92,9 +130,16 @@ pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
             sum[i as usize] += v as f64;
         }
     }
-    let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, c)| if *c > 0.0 { s / c } else { 0.0 }).collect();
+    let mean: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| if *c > 0.0 { s / c } else { 0.0 })
+        .collect();
     m.push_columns(vec![
-        (col("popularity".into(), "behaviour"), count.iter().map(|c: &f64| c.ln_1p()).collect()),
+        (
+            col("popularity".into(), "behaviour"),
+            count.iter().map(|c: &f64| c.ln_1p()).collect(),
+        ),
         (col("mean_value".into(), "behaviour"), mean),
     ]);
     m
@@ -105,7 +150,10 @@ pub fn strip_year(title: &str) -> &str {
     let t = title.trim_end();
     if let Some(open) = t.rfind('(') {
         let inner = &t[open + 1..];
-        if inner.len() == 5 && inner.ends_with(')') && inner[..4].bytes().all(|b| b.is_ascii_digit()) {
+        if inner.len() == 5
+            && inner.ends_with(')')
+            && inner[..4].bytes().all(|b| b.is_ascii_digit())
+        {
             return t[..open].trim_end();
         }
     }

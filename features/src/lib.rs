@@ -61,7 +61,11 @@ pub struct Matrix {
 impl Matrix {
     /// An all-zero matrix of `rows` rows.
     pub fn zeros(rows: usize) -> Self {
-        Matrix { columns: Vec::new(), values: Vec::new(), rows }
+        Matrix {
+            columns: Vec::new(),
+            values: Vec::new(),
+            rows,
+        }
     }
 
     /// Appends columns given column-major (one Vec per column).
@@ -90,7 +94,9 @@ impl Matrix {
 
 /// Runs the stage.
 pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> {
-    let ingest = ctx.upstream_dir("ingest").ok_or(FeaturesError::MissingUpstream("ingest"))?;
+    let ingest = ctx
+        .upstream_dir("ingest")
+        .ok_or(FeaturesError::MissingUpstream("ingest"))?;
     let mut timings = std::collections::BTreeMap::new();
     let t = Instant::now();
     let inter = users::Interactions::read(&ingest.join(INTERACTIONS_FILE))?;
@@ -113,7 +119,9 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
     let t = Instant::now();
     let docs = items::documents(&item_info, &params.text_fields);
     let tfidf = tfidf::fit_transform(&docs, &params.tfidf);
-    let threshold = params.profile_min_value.unwrap_or(if inter.has_events { 0.0 } else { 4.0 });
+    let threshold = params
+        .profile_min_value
+        .unwrap_or(if inter.has_events { 0.0 } else { 4.0 });
     let profiles = users::tfidf_profiles(&inter, &tfidf, threshold, params.profile_terms);
     timings.insert("tfidf".to_string(), t.elapsed().as_secs_f64());
 
@@ -127,7 +135,12 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
         .metric("item_tfidf_nnz", report.item_tfidf_nnz as u64)
         .line(format!(
             "{} users x {} features, {} items x {} features, vocabulary {} ({} nnz)",
-            report.users, report.user_features, report.items, report.item_features, report.vocabulary, report.item_tfidf_nnz
+            report.users,
+            report.user_features,
+            report.items,
+            report.item_features,
+            report.vocabulary,
+            report.item_tfidf_nnz
         ));
     Ok(outcome)
 }

@@ -17,7 +17,10 @@ pub fn sort_categories(values: &mut [String]) {
     let all_numeric = values.iter().all(|v| v.parse::<f64>().is_ok());
     if all_numeric {
         values.sort_by(|a, b| {
-            let (x, y) = (a.parse::<f64>().unwrap_or(0.0), b.parse::<f64>().unwrap_or(0.0));
+            let (x, y) = (
+                a.parse::<f64>().unwrap_or(0.0),
+                b.parse::<f64>().unwrap_or(0.0),
+            );
             x.total_cmp(&y).then_with(|| a.cmp(b))
         });
     } else {
@@ -40,12 +43,20 @@ impl OneHot {
         }
         let mut categories: Vec<String> = cats.into_iter().collect();
         sort_categories(&mut categories);
-        OneHot { name: name.to_string(), categories, has_missing }
+        OneHot {
+            name: name.to_string(),
+            categories,
+            has_missing,
+        }
     }
 
     /// Column names in order.
     pub fn columns(&self) -> Vec<String> {
-        let mut cols: Vec<String> = self.categories.iter().map(|c| format!("{}={c}", self.name)).collect();
+        let mut cols: Vec<String> = self
+            .categories
+            .iter()
+            .map(|c| format!("{}={c}", self.name))
+            .collect();
         if self.has_missing {
             cols.push(format!("{}=(missing)", self.name));
         }
@@ -73,11 +84,18 @@ mod tests {
     #[test]
     fn stable_names_numeric_order_missing_and_unseen() {
         let a = OneHot::fit("age", [Some("25"), Some("1"), None, Some("18")]);
-        assert_eq!(a.columns(), vec!["age=1", "age=18", "age=25", "age=(missing)"]);
+        assert_eq!(
+            a.columns(),
+            vec!["age=1", "age=18", "age=25", "age=(missing)"]
+        );
         let b = OneHot::fit("age", [Some("18"), None, Some("25"), Some("1")]);
         assert_eq!(a, b, "order of the data does not matter");
         assert_eq!(a.index(Some("18")), Some(1));
         assert_eq!(a.index(None), Some(3));
-        assert_eq!(a.index(Some("99")), None, "an unseen category encodes as all zeros");
+        assert_eq!(
+            a.index(Some("99")),
+            None,
+            "an unseen category encodes as all zeros"
+        );
     }
 }

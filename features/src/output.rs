@@ -40,19 +40,38 @@ pub struct FeaturesReport {
     pub seconds: BTreeMap<String, f64>,
 }
 
-fn write_matrix(ctx: &StageContext, file: &str, names_file: &str, id: &str, m: &Matrix) -> Result<()> {
+fn write_matrix(
+    ctx: &StageContext,
+    file: &str,
+    names_file: &str,
+    id: &str,
+    m: &Matrix,
+) -> Result<()> {
     let path = ctx.out(file);
     let w = m.width();
-    let mut cols: Vec<(&str, ArrayRef)> = vec![(id, Arc::new(UInt32Array::from_iter_values(0..m.rows as u32)))];
+    let mut cols: Vec<(&str, ArrayRef)> = vec![(
+        id,
+        Arc::new(UInt32Array::from_iter_values(0..m.rows as u32)),
+    )];
     for (j, c) in m.columns.iter().enumerate() {
-        cols.push((c.name.as_str(), Arc::new(Float32Array::from_iter_values((0..m.rows).map(|r| m.values[r * w + j] as f32)))));
+        cols.push((
+            c.name.as_str(),
+            Arc::new(Float32Array::from_iter_values(
+                (0..m.rows).map(|r| m.values[r * w + j] as f32),
+            )),
+        ));
     }
     write_parquet(&path, &batch(&path, cols)?)?;
     write_json_atomic(&ctx.out(names_file), &m.columns)?;
     Ok(())
 }
 
-fn write_sparse(ctx: &StageContext, file: &str, id: &str, rows: &[Vec<(u32, f64)>]) -> Result<usize> {
+fn write_sparse(
+    ctx: &StageContext,
+    file: &str,
+    id: &str,
+    rows: &[Vec<(u32, f64)>],
+) -> Result<usize> {
     let path = ctx.out(file);
     let (mut ids, mut terms, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for (r, row) in rows.iter().enumerate() {
@@ -73,20 +92,50 @@ fn write_sparse(ctx: &StageContext, file: &str, id: &str, rows: &[Vec<(u32, f64)
 }
 
 /// Writes every output and the report.
-pub fn write(ctx: &StageContext, users: &Matrix, items: &Matrix, tfidf: &Tfidf, profiles: &[Vec<(u32, f64)>], seconds: BTreeMap<String, f64>) -> Result<FeaturesReport> {
-    write_matrix(ctx, "user_features.parquet", "user_feature_names.json", USER_IDX, users)?;
-    write_matrix(ctx, "item_features.parquet", "item_feature_names.json", ITEM_IDX, items)?;
+pub fn write(
+    ctx: &StageContext,
+    users: &Matrix,
+    items: &Matrix,
+    tfidf: &Tfidf,
+    profiles: &[Vec<(u32, f64)>],
+    seconds: BTreeMap<String, f64>,
+) -> Result<FeaturesReport> {
+    write_matrix(
+        ctx,
+        "user_features.parquet",
+        "user_feature_names.json",
+        USER_IDX,
+        users,
+    )?;
+    write_matrix(
+        ctx,
+        "item_features.parquet",
+        "item_feature_names.json",
+        ITEM_IDX,
+        items,
+    )?;
     let item_nnz = write_sparse(ctx, "item_tfidf.parquet", ITEM_IDX, &tfidf.rows)?;
     let user_nnz = write_sparse(ctx, "user_tfidf.parquet", USER_IDX, profiles)?;
     let path = ctx.out("vocabulary.parquet");
     let cols: Vec<(&str, ArrayRef)> = vec![
-        ("term_idx", Arc::new(UInt32Array::from_iter_values(0..tfidf.terms.len() as u32))),
-        ("term", Arc::new(StringArray::from_iter_values(tfidf.terms.iter()))),
+        (
+            "term_idx",
+            Arc::new(UInt32Array::from_iter_values(0..tfidf.terms.len() as u32)),
+        ),
+        (
+            "term",
+            Arc::new(StringArray::from_iter_values(tfidf.terms.iter())),
+        ),
         ("df", Arc::new(UInt32Array::from(tfidf.df.clone()))),
         ("idf", Arc::new(Float64Array::from(tfidf.idf.clone()))),
     ];
     write_parquet(&path, &batch(&path, cols)?)?;
-    let mut by_df: Vec<(String, u32)> = tfidf.terms.iter().cloned().zip(tfidf.df.iter().copied()).collect();
+    let mut by_df: Vec<(String, u32)> = tfidf
+        .terms
+        .iter()
+        .cloned()
+        .zip(tfidf.df.iter().copied())
+        .collect();
     by_df.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     by_df.truncate(20);
     let mut groups = BTreeMap::new();
@@ -104,7 +153,10 @@ pub fn write(ctx: &StageContext, users: &Matrix, items: &Matrix, tfidf: &Tfidf, 
         user_tfidf_nnz: user_nnz,
         items_without_text: tfidf.rows.iter().filter(|r| r.is_empty()).count(),
         top_terms_by_df: by_df,
-        seconds: seconds.into_iter().map(|(k, v)| (k, (v * 1e4).round() / 1e4)).collect(),
+        seconds: seconds
+            .into_iter()
+            .map(|(k, v)| (k, (v * 1e4).round() / 1e4))
+            .collect(),
     };
     write_json_atomic(&ctx.out("features_report.json"), &report)?;
     Ok(report)

@@ -71,7 +71,13 @@ pub struct FeaturesParams {
 impl Default for FeaturesParams {
     fn default() -> Self {
         FeaturesParams {
-            user_groups: vec![UserGroup::Demographics, UserGroup::Behaviour, UserGroup::Genres, UserGroup::Events, UserGroup::Rfm],
+            user_groups: vec![
+                UserGroup::Demographics,
+                UserGroup::Behaviour,
+                UserGroup::Genres,
+                UserGroup::Events,
+                UserGroup::Rfm,
+            ],
             standardize: vec![UserGroup::Behaviour, UserGroup::Rfm],
             zip_prefix_digits: 2,
             text_fields: vec![TextField::Title, TextField::Genres, TextField::Text],
@@ -88,14 +94,19 @@ impl FeaturesParams {
         let p: FeaturesParams = if with.is_null() {
             FeaturesParams::default()
         } else {
-            serde_yaml::from_value(with.clone()).map_err(|e| FeaturesError::Params(e.to_string()))?
+            serde_yaml::from_value(with.clone())
+                .map_err(|e| FeaturesError::Params(e.to_string()))?
         };
         p.tfidf.check().map_err(FeaturesError::Params)?;
         if p.zip_prefix_digits == 0 {
-            return Err(FeaturesError::Params("zip_prefix_digits must be positive".into()));
+            return Err(FeaturesError::Params(
+                "zip_prefix_digits must be positive".into(),
+            ));
         }
         if p.profile_terms == 0 {
-            return Err(FeaturesError::Params("profile_terms must be positive".into()));
+            return Err(FeaturesError::Params(
+                "profile_terms must be positive".into(),
+            ));
         }
         Ok(p)
     }

@@ -144,7 +144,11 @@ fn is_cjk(c: char) -> bool {
 
 /// Splits text into tokens (after lowercasing when asked).
 pub fn tokenize(text: &str, params: &TfidfParams) -> Vec<String> {
-    let text = if params.lowercase { text.to_lowercase() } else { text.to_string() };
+    let text = if params.lowercase {
+        text.to_lowercase()
+    } else {
+        text.to_string()
+    };
     let mut tokens = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -237,7 +241,11 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
         }
     }
     let (min_docs, max_docs) = (params.min_df.docs(n), params.max_df.docs(n));
-    let mut kept: Vec<(&str, u32, u64)> = vocab.into_iter().filter(|(_, (df, _))| (*df as f64) >= min_docs && (*df as f64) <= max_docs).map(|(t, (df, tf))| (t, df, tf)).collect();
+    let mut kept: Vec<(&str, u32, u64)> = vocab
+        .into_iter()
+        .filter(|(_, (df, _))| (*df as f64) >= min_docs && (*df as f64) <= max_docs)
+        .map(|(t, (df, tf))| (t, df, tf))
+        .collect();
     if let Some(limit) = params.max_features {
         if kept.len() > limit {
             // Most frequent in the corpus; ties broken by term order.
@@ -248,8 +256,15 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
             kept = keep.into_iter().map(|i| kept[i]).collect();
         }
     }
-    let index: HashMap<&str, u32> = kept.iter().enumerate().map(|(i, (t, _, _))| (*t, i as u32)).collect();
-    let idf: Vec<f64> = kept.iter().map(|(_, df, _)| ((1.0 + n as f64) / (1.0 + *df as f64)).ln() + 1.0).collect();
+    let index: HashMap<&str, u32> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _, _))| (*t, i as u32))
+        .collect();
+    let idf: Vec<f64> = kept
+        .iter()
+        .map(|(_, df, _)| ((1.0 + n as f64) / (1.0 + *df as f64)).ln() + 1.0)
+        .collect();
     let rows = counts
         .par_iter()
         .map(|doc| {
@@ -257,7 +272,11 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
                 .iter()
                 .filter_map(|(t, c)| {
                     let &j = index.get(t.as_str())?;
-                    let tf = if params.sublinear_tf { 1.0 + (*c as f64).ln() } else { *c as f64 };
+                    let tf = if params.sublinear_tf {
+                        1.0 + (*c as f64).ln()
+                    } else {
+                        *c as f64
+                    };
                     Some((j, tf * idf[j as usize]))
                 })
                 .collect();
@@ -295,24 +314,51 @@ mod tests {
     #[test]
     fn tokenizer_matches_the_sklearn_pattern() {
         let p = TfidfParams::default();
-        assert_eq!(tokenize("Hello, World! a I x_y 42 Été's", &p), vec!["hello", "world", "x_y", "42", "été"]);
-        let sw = TfidfParams { stop_words: StopWords::English, ..Default::default() };
-        assert_eq!(tokenize("The heart of the city", &sw), vec!["heart", "city"]);
-        let bi = TfidfParams { ngram_range: [1, 2], ..Default::default() };
-        assert_eq!(tokenize("red blue car", &bi), vec!["red", "blue", "car", "red blue", "blue car"]);
+        assert_eq!(
+            tokenize("Hello, World! a I x_y 42 Été's", &p),
+            vec!["hello", "world", "x_y", "42", "été"]
+        );
+        let sw = TfidfParams {
+            stop_words: StopWords::English,
+            ..Default::default()
+        };
+        assert_eq!(
+            tokenize("The heart of the city", &sw),
+            vec!["heart", "city"]
+        );
+        let bi = TfidfParams {
+            ngram_range: [1, 2],
+            ..Default::default()
+        };
+        assert_eq!(
+            tokenize("red blue car", &bi),
+            vec!["red", "blue", "car", "red blue", "blue car"]
+        );
     }
 
     #[test]
     fn cjk_runs_become_bigrams_or_stay_whole() {
         let p = TfidfParams::default();
-        assert_eq!(tokenize("很好看 abc中文", &p), vec!["很好", "好看", "abc", "中文"]);
-        let whole = TfidfParams { cjk: Cjk::Whole, ..Default::default() };
-        assert_eq!(tokenize("很好看 abc中文", &whole), vec!["很好看", "abc中文"]);
+        assert_eq!(
+            tokenize("很好看 abc中文", &p),
+            vec!["很好", "好看", "abc", "中文"]
+        );
+        let whole = TfidfParams {
+            cjk: Cjk::Whole,
+            ..Default::default()
+        };
+        assert_eq!(
+            tokenize("很好看 abc中文", &whole),
+            vec!["很好看", "abc中文"]
+        );
     }
 
     #[test]
     fn pruning_and_idf() {
-        let docs: Vec<String> = ["apple banana", "apple cherry", "apple banana banana", ""].iter().map(|s| s.to_string()).collect();
+        let docs: Vec<String> = ["apple banana", "apple cherry", "apple banana banana", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let t = fit_transform(&docs, &TfidfParams::default());
         assert_eq!(t.terms, vec!["apple", "banana", "cherry"]);
         assert_eq!(t.df, vec![3, 2, 1]);
@@ -322,11 +368,37 @@ mod tests {
             let norm: f64 = row.iter().map(|(_, w)| w * w).sum();
             assert!((norm - 1.0).abs() < 1e-12);
         }
-        let min2 = fit_transform(&docs, &TfidfParams { min_df: DfBound::Count(2), ..Default::default() });
+        let min2 = fit_transform(
+            &docs,
+            &TfidfParams {
+                min_df: DfBound::Count(2),
+                ..Default::default()
+            },
+        );
         assert_eq!(min2.terms, vec!["apple", "banana"]);
-        let max = fit_transform(&docs, &TfidfParams { max_df: DfBound::Fraction(0.5), ..Default::default() });
-        assert_eq!(max.terms, vec!["banana", "cherry"], "apple is in 3 of 4 docs > 0.5");
-        let top = fit_transform(&docs, &TfidfParams { max_features: Some(1), ..Default::default() });
-        assert_eq!(top.terms, vec!["apple"], "apple and banana tie at 3 occurrences; term order breaks it");
+        let max = fit_transform(
+            &docs,
+            &TfidfParams {
+                max_df: DfBound::Fraction(0.5),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            max.terms,
+            vec!["banana", "cherry"],
+            "apple is in 3 of 4 docs > 0.5"
+        );
+        let top = fit_transform(
+            &docs,
+            &TfidfParams {
+                max_features: Some(1),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            top.terms,
+            vec!["apple"],
+            "apple and banana tie at 3 occurrences; term order breaks it"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub struct Interactions {
 }
 
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> FeaturesError + '_ {
-    move |source| FeaturesError::Polars { path: path.to_path_buf(), source }
+    move |source| FeaturesError::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Interactions {
@@ -49,12 +52,35 @@ impl Interactions {
     pub fn read(path: &Path) -> Result<Self> {
         let pe = polars_err(path);
         let pl_path = PlRefPath::try_from_path(path).map_err(&pe)?;
-        let frame = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(&pe)?.collect().map_err(&pe)?;
-        let u32s = |name: &str| -> Result<Vec<u32>> { Ok(frame.column(name).map_err(&pe)?.u32().map_err(&pe)?.into_no_null_iter().collect()) };
+        let frame = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default())
+            .map_err(&pe)?
+            .collect()
+            .map_err(&pe)?;
+        let u32s = |name: &str| -> Result<Vec<u32>> {
+            Ok(frame
+                .column(name)
+                .map_err(&pe)?
+                .u32()
+                .map_err(&pe)?
+                .into_no_null_iter()
+                .collect())
+        };
         let user = u32s(USER_IDX)?;
         let item = u32s(ITEM_IDX)?;
-        let value: Vec<f32> = frame.column(VALUE).map_err(&pe)?.f32().map_err(&pe)?.into_no_null_iter().collect();
-        let max_ts = frame.column(TS).map_err(&pe)?.i64().map_err(&pe)?.max().unwrap_or(0);
+        let value: Vec<f32> = frame
+            .column(VALUE)
+            .map_err(&pe)?
+            .f32()
+            .map_err(&pe)?
+            .into_no_null_iter()
+            .collect();
+        let max_ts = frame
+            .column(TS)
+            .map_err(&pe)?
+            .i64()
+            .map_err(&pe)?
+            .max()
+            .unwrap_or(0);
         let has_events = frame.column(EVENT).is_ok_and(|c| c.null_count() < c.len());
         let has_amount = frame.column(AMOUNT).is_ok();
         let n_users = user.iter().max().map_or(0, |&m| m as usize + 1);
@@ -66,19 +92,42 @@ impl Interactions {
             offsets[i + 1] += offsets[i];
         }
         if user.windows(2).any(|w| w[0] > w[1]) {
-            return Err(FeaturesError::Core(recpipe_core::CoreError::schema(path, "interactions are not sorted by user_idx")));
+            return Err(FeaturesError::Core(recpipe_core::CoreError::schema(
+                path,
+                "interactions are not sorted by user_idx",
+            )));
         }
-        Ok(Interactions { frame, user, item, value, offsets, has_events, has_amount, max_ts, path: path.to_path_buf() })
+        Ok(Interactions {
+            frame,
+            user,
+            item,
+            value,
+            offsets,
+            has_events,
+            has_amount,
+            max_ts,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Rows of user `u`.
     pub fn rows_of(&self, u: usize) -> std::ops::Range<usize> {
-        if u + 1 < self.offsets.len() { self.offsets[u]..self.offsets[u + 1] } else { 0..0 }
+        if u + 1 < self.offsets.len() {
+            self.offsets[u]..self.offsets[u + 1]
+        } else {
+            0..0
+        }
     }
 }
 
 fn column(name: String, group: UserGroup) -> FeatureColumn {
-    FeatureColumn { name, group: group.name().into(), mean: 0.0, std: 1.0, standardized: false }
+    FeatureColumn {
+        name,
+        group: group.name().into(),
+        mean: 0.0,
+        std: 1.0,
+        standardized: false,
+    }
 }
 
 /// Per-user aggregates from a polars group-by, scattered into dense vectors.
@@ -98,7 +147,10 @@ fn behaviour(inter: &Interactions, n_users: usize) -> Result<Behaviour> {
         col(VALUE).cast(DataType::Float64).mean().alias("mean"),
         col(VALUE).cast(DataType::Float64).std(0).alias("std"),
         col(TS).max().alias("last_ts"),
-        (col(TS) / lit(DAY)).cast(DataType::Int64).n_unique().alias("days"),
+        (col(TS) / lit(DAY))
+            .cast(DataType::Int64)
+            .n_unique()
+            .alias("days"),
     ];
     if inter.has_amount {
         aggs.push(col(AMOUNT).sum().alias("monetary"));
@@ -113,12 +165,36 @@ fn behaviour(inter: &Interactions, n_users: usize) -> Result<Behaviour> {
         .collect()
         .map_err(&pe)?;
     let f64s = |name: &str| -> Result<Vec<Option<f64>>> {
-        Ok(df.column(name).map_err(&pe)?.cast(&DataType::Float64).map_err(&pe)?.f64().map_err(&pe)?.iter().collect())
+        Ok(df
+            .column(name)
+            .map_err(&pe)?
+            .cast(&DataType::Float64)
+            .map_err(&pe)?
+            .f64()
+            .map_err(&pe)?
+            .iter()
+            .collect())
     };
-    let users: Vec<u32> = df.column(USER_IDX).map_err(&pe)?.u32().map_err(&pe)?.into_no_null_iter().collect();
+    let users: Vec<u32> = df
+        .column(USER_IDX)
+        .map_err(&pe)?
+        .u32()
+        .map_err(&pe)?
+        .into_no_null_iter()
+        .collect();
     let (n, mean, std, days) = (f64s("n")?, f64s("mean")?, f64s("std")?, f64s("days")?);
-    let last: Vec<Option<i64>> = df.column("last_ts").map_err(&pe)?.i64().map_err(&pe)?.iter().collect();
-    let monetary = if inter.has_amount { f64s("monetary")? } else { vec![None; users.len()] };
+    let last: Vec<Option<i64>> = df
+        .column("last_ts")
+        .map_err(&pe)?
+        .i64()
+        .map_err(&pe)?
+        .iter()
+        .collect();
+    let monetary = if inter.has_amount {
+        f64s("monetary")?
+    } else {
+        vec![None; users.len()]
+    };
     let mut b = Behaviour {
         count: vec![0.0; n_users],
         mean: vec![0.0; n_users],
@@ -150,13 +226,37 @@ fn event_shares(inter: &Interactions, n_users: usize) -> Result<(Vec<String>, Ve
         .clone()
         .lazy()
         .filter(col(EVENT).is_not_null())
-        .group_by([col(USER_IDX), col(EVENT).cast(DataType::String).alias("event_name")])
+        .group_by([
+            col(USER_IDX),
+            col(EVENT).cast(DataType::String).alias("event_name"),
+        ])
         .agg([len().alias("n")])
         .collect()
         .map_err(&pe)?;
-    let users: Vec<u32> = df.column(USER_IDX).map_err(&pe)?.u32().map_err(&pe)?.into_no_null_iter().collect();
-    let names: Vec<String> = df.column("event_name").map_err(&pe)?.str().map_err(&pe)?.iter().map(|s| s.unwrap_or("").to_string()).collect();
-    let counts: Vec<f64> = df.column("n").map_err(&pe)?.cast(&DataType::Float64).map_err(&pe)?.f64().map_err(&pe)?.into_no_null_iter().collect();
+    let users: Vec<u32> = df
+        .column(USER_IDX)
+        .map_err(&pe)?
+        .u32()
+        .map_err(&pe)?
+        .into_no_null_iter()
+        .collect();
+    let names: Vec<String> = df
+        .column("event_name")
+        .map_err(&pe)?
+        .str()
+        .map_err(&pe)?
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect();
+    let counts: Vec<f64> = df
+        .column("n")
+        .map_err(&pe)?
+        .cast(&DataType::Float64)
+        .map_err(&pe)?
+        .f64()
+        .map_err(&pe)?
+        .into_no_null_iter()
+        .collect();
     let mut kinds: Vec<String> = names.clone();
     kinds.sort();
     kinds.dedup();
@@ -181,7 +281,12 @@ fn event_shares(inter: &Interactions, n_users: usize) -> Result<(Vec<String>, Ve
 }
 
 /// Builds the user feature matrix (rows = users.parquet rows, by user_idx).
-pub fn user_features(params: &FeaturesParams, inter: &Interactions, users: &ParquetTable, items: &ItemInfo) -> Result<Matrix> {
+pub fn user_features(
+    params: &FeaturesParams,
+    inter: &Interactions,
+    users: &ParquetTable,
+    items: &ItemInfo,
+) -> Result<Matrix> {
     let n_users = users.num_rows();
     let mut m = Matrix::zeros(n_users);
     let has = |g: UserGroup| params.user_groups.contains(&g);
@@ -204,17 +309,35 @@ pub fn user_features(params: &FeaturesParams, inter: &Interactions, users: &Parq
                     data[j][u] = 1.0;
                 }
             }
-            cols.extend(enc.columns().into_iter().zip(data).map(|(c, d)| (column(c, UserGroup::Demographics), d)));
+            cols.extend(
+                enc.columns()
+                    .into_iter()
+                    .zip(data)
+                    .map(|(c, d)| (column(c, UserGroup::Demographics), d)),
+            );
         }
         m.push_columns(cols);
     }
     let b = behaviour(inter, n_users)?;
     if has(UserGroup::Behaviour) {
-        let recency: Vec<f64> = b.last_ts.iter().map(|t| t.map_or(0.0, |t| (inter.max_ts - t) as f64 / DAY as f64)).collect();
+        let recency: Vec<f64> = b
+            .last_ts
+            .iter()
+            .map(|t| t.map_or(0.0, |t| (inter.max_ts - t) as f64 / DAY as f64))
+            .collect();
         m.push_columns(vec![
-            (column("log_count".into(), UserGroup::Behaviour), b.count.iter().map(|c| c.ln_1p()).collect()),
-            (column("mean_value".into(), UserGroup::Behaviour), b.mean.clone()),
-            (column("std_value".into(), UserGroup::Behaviour), b.std.clone()),
+            (
+                column("log_count".into(), UserGroup::Behaviour),
+                b.count.iter().map(|c| c.ln_1p()).collect(),
+            ),
+            (
+                column("mean_value".into(), UserGroup::Behaviour),
+                b.mean.clone(),
+            ),
+            (
+                column("std_value".into(), UserGroup::Behaviour),
+                b.std.clone(),
+            ),
             (column("recency_days".into(), UserGroup::Behaviour), recency),
         ]);
     }
@@ -244,20 +367,37 @@ pub fn user_features(params: &FeaturesParams, inter: &Interactions, users: &Parq
             .genre_names
             .iter()
             .enumerate()
-            .map(|(j, g)| (column(format!("genre:{g}"), UserGroup::Genres), shares.iter().map(|s| s[j]).collect()))
+            .map(|(j, g)| {
+                (
+                    column(format!("genre:{g}"), UserGroup::Genres),
+                    shares.iter().map(|s| s[j]).collect(),
+                )
+            })
             .collect();
         m.push_columns(cols);
     }
     if has(UserGroup::Events) && inter.has_events {
         let (kinds, shares) = event_shares(inter, n_users)?;
         if kinds.len() > 1 {
-            m.push_columns(kinds.into_iter().zip(shares).map(|(k, s)| (column(format!("event:{k}"), UserGroup::Events), s)).collect());
+            m.push_columns(
+                kinds
+                    .into_iter()
+                    .zip(shares)
+                    .map(|(k, s)| (column(format!("event:{k}"), UserGroup::Events), s))
+                    .collect(),
+            );
         }
     }
     if has(UserGroup::Rfm) && inter.has_amount {
         m.push_columns(vec![
-            (column("rfm:frequency".into(), UserGroup::Rfm), b.days.iter().map(|d| d.ln_1p()).collect()),
-            (column("rfm:monetary".into(), UserGroup::Rfm), b.monetary.iter().map(|x| x.max(0.0).ln_1p()).collect()),
+            (
+                column("rfm:frequency".into(), UserGroup::Rfm),
+                b.days.iter().map(|d| d.ln_1p()).collect(),
+            ),
+            (
+                column("rfm:monetary".into(), UserGroup::Rfm),
+                b.monetary.iter().map(|x| x.max(0.0).ln_1p()).collect(),
+            ),
         ]);
     }
     standardize(&mut m, &params.standardize);
@@ -274,7 +414,10 @@ pub fn standardize(m: &mut Matrix, groups: &[UserGroup]) {
             continue;
         }
         let mean = (0..rows).map(|r| m.values[r * w + j]).sum::<f64>() / rows as f64;
-        let var = (0..rows).map(|r| (m.values[r * w + j] - mean).powi(2)).sum::<f64>() / rows as f64;
+        let var = (0..rows)
+            .map(|r| (m.values[r * w + j] - mean).powi(2))
+            .sum::<f64>()
+            / rows as f64;
         let std = if var > 0.0 { var.sqrt() } else { 1.0 };
         for r in 0..rows {
             m.values[r * w + j] = (m.values[r * w + j] - mean) / std;
@@ -288,7 +431,12 @@ pub fn standardize(m: &mut Matrix, groups: &[UserGroup]) {
 
 /// Per-user TF-IDF profile: mean of the vectors of items valued at least
 /// `threshold`, l2-normalised, top `terms` terms kept (ties by term index).
-pub fn tfidf_profiles(inter: &Interactions, tfidf: &Tfidf, threshold: f32, terms: usize) -> Vec<Vec<(u32, f64)>> {
+pub fn tfidf_profiles(
+    inter: &Interactions,
+    tfidf: &Tfidf,
+    threshold: f32,
+    terms: usize,
+) -> Vec<Vec<(u32, f64)>> {
     let n_users = inter.offsets.len().saturating_sub(1);
     (0..n_users)
         .into_par_iter()
@@ -304,7 +452,10 @@ pub fn tfidf_profiles(inter: &Interactions, tfidf: &Tfidf, threshold: f32, terms
                     *acc.entry(t).or_insert(0.0) += w;
                 }
             }
-            let mut row: Vec<(u32, f64)> = acc.into_iter().map(|(t, w)| (t, w / n.max(1) as f64)).collect();
+            let mut row: Vec<(u32, f64)> = acc
+                .into_iter()
+                .map(|(t, w)| (t, w / n.max(1) as f64))
+                .collect();
             row.sort_unstable_by_key(|e| e.0);
             normalize(&mut row, Norm::L2);
             row.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

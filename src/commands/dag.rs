@@ -14,14 +14,22 @@ pub fn run(args: DagArgs) -> anyhow::Result<ExitCode> {
                 if s.needs.is_empty() {
                     out.push_str(&format!("{} ({})\n", s.name, s.kind.name));
                 } else {
-                    out.push_str(&format!("{} ({}) <- {}\n", s.name, s.kind.name, s.needs.join(", ")));
+                    out.push_str(&format!(
+                        "{} ({}) <- {}\n",
+                        s.name,
+                        s.kind.name,
+                        s.needs.join(", ")
+                    ));
                 }
             }
         }
         DagFormat::Mermaid => {
             out.push_str("flowchart LR\n");
             for s in &plan.stages {
-                out.push_str(&format!("  {}[\"{}<br/><small>{}</small>\"]\n", s.name, s.name, s.kind.name));
+                out.push_str(&format!(
+                    "  {}[\"{}<br/><small>{}</small>\"]\n",
+                    s.name, s.name, s.kind.name
+                ));
             }
             for s in &plan.stages {
                 for n in &s.needs {
@@ -32,7 +40,10 @@ pub fn run(args: DagArgs) -> anyhow::Result<ExitCode> {
         DagFormat::Dot => {
             out.push_str("digraph recpipe {\n  rankdir=LR;\n");
             for s in &plan.stages {
-                out.push_str(&format!("  \"{}\" [label=\"{}\\n({})\"];\n", s.name, s.name, s.kind.name));
+                out.push_str(&format!(
+                    "  \"{}\" [label=\"{}\\n({})\"];\n",
+                    s.name, s.name, s.kind.name
+                ));
             }
             for s in &plan.stages {
                 for n in &s.needs {

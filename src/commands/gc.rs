@@ -30,7 +30,11 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     let wd = Workdir::new(&plan.workdir);
     let _guard = crate::cache::WorkdirLock::acquire(&wd, true)?;
     let lock = LockFile::read(&lock_path(&plan.file))?;
-    let mut keep: BTreeSet<String> = lock.stages.values().map(|s| s.fingerprint.clone()).collect();
+    let mut keep: BTreeSet<String> = lock
+        .stages
+        .values()
+        .map(|s| s.fingerprint.clone())
+        .collect();
     if let Ok(rd) = std::fs::read_dir(wd.root().join("out")) {
         for e in rd.flatten() {
             if let Ok(t) = std::fs::read_link(e.path()) {
@@ -40,7 +44,9 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut runs: Vec<_> = std::fs::read_dir(wd.root().join("runs")).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut runs: Vec<_> = std::fs::read_dir(wd.root().join("runs"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     runs.sort();
     for r in runs.iter().rev().take(args.keep) {
         if let Ok(report) = recpipe_core::fsutil::read_json::<serde_json::Value>(r) {
@@ -73,7 +79,14 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let verb = if args.dry_run { "would delete" } else { "deleted" };
-    println!("{verb} {removed} cache entries ({:.1} MiB); kept {kept}", freed as f64 / (1u64 << 20) as f64);
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    println!(
+        "{verb} {removed} cache entries ({:.1} MiB); kept {kept}",
+        freed as f64 / (1u64 << 20) as f64
+    );
     Ok(ExitCode::SUCCESS)
 }

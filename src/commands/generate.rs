@@ -9,8 +9,18 @@ use crate::cli::{GenLayout, GenerateArgs};
 
 /// Writes a synthetic data set in a MovieLens layout.
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
-    let spec = SyntheticSpec { seed: args.seed, users: args.users, items: args.items, ratings: args.ratings, segments: args.segments };
-    if spec.users == 0 || spec.items == 0 || spec.segments == 0 || spec.ratings > spec.users as u64 * spec.items as u64 / 2 {
+    let spec = SyntheticSpec {
+        seed: args.seed,
+        users: args.users,
+        items: args.items,
+        ratings: args.ratings,
+        segments: args.segments,
+    };
+    if spec.users == 0
+        || spec.items == 0
+        || spec.segments == 0
+        || spec.ratings > spec.users as u64 * spec.items as u64 / 2
+    {
         anyhow::bail!("need users, items, segments > 0 and ratings <= users x items / 2");
     }
     let layout = match args.layout {

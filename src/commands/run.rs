@@ -26,16 +26,32 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         progress: mode,
         write_lock: true,
     };
-    let report = runner::run(&plan, &opts).map_err(|e| match e.downcast::<crate::config::ConfigError>() {
-        Ok(c) => anyhow::Error::new(c),
-        Err(e) => e,
+    let report = runner::run(&plan, &opts).map_err(|e| {
+        match e.downcast::<crate::config::ConfigError>() {
+            Ok(c) => anyhow::Error::new(c),
+            Err(e) => e,
+        }
     })?;
-    let width = report.stages.iter().map(|s| s.name.len()).max().unwrap_or(5);
+    let width = report
+        .stages
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(5);
     for s in &report.stages {
         let line = match s.outcome {
             Outcome::NotSelected => continue,
-            Outcome::Ran => format!("{:width$}  ran      {:>7.2}s  {}", s.name, s.seconds, s.summary.join("; ")),
-            Outcome::Cached => format!("{:width$}  cached             {}", s.name, s.summary.join("; ")),
+            Outcome::Ran => format!(
+                "{:width$}  ran      {:>7.2}s  {}",
+                s.name,
+                s.seconds,
+                s.summary.join("; ")
+            ),
+            Outcome::Cached => format!(
+                "{:width$}  cached             {}",
+                s.name,
+                s.summary.join("; ")
+            ),
             Outcome::WouldRun => format!("{:width$}  would run: {}", s.name, s.reasons.join("; ")),
             Outcome::Failed => format!("{:width$}  FAILED: {}", s.name, s.reasons.join("; ")),
             Outcome::Skipped => format!("{:width$}  skipped: {}", s.name, s.reasons.join("; ")),
@@ -46,11 +62,17 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.failed() {
-        eprintln!("error: the pipeline did not complete; fix the failed stage and run again (finished stages stay cached)");
+        eprintln!(
+            "error: the pipeline did not complete; fix the failed stage and run again (finished stages stay cached)"
+        );
         return Ok(ExitCode::from(crate::EXIT_FAILED));
     }
     if !args.pipeline.pipeline.as_os_str().is_empty() && mode != ProgressMode::Quiet {
-        println!("artifacts: {}/out/<stage>/  ({:.2}s)", plan.workdir.display(), report.seconds);
+        println!(
+            "artifacts: {}/out/<stage>/  ({:.2}s)",
+            plan.workdir.display(),
+            report.seconds
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

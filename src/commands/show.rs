@@ -29,18 +29,34 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     plan.check_name(&args.stage).map_err(anyhow::Error::new)?;
     let lock = LockFile::read(&lock_path(&plan.file))?;
     let Some(ls) = lock.stages.get(&args.stage) else {
-        return Err(ConfigError::at(&plan.file, None, format!("stage `{}` has not run yet (`recpipe run {}`)", args.stage, args.stage)).into());
+        return Err(ConfigError::at(
+            &plan.file,
+            None,
+            format!(
+                "stage `{}` has not run yet (`recpipe run {}`)",
+                args.stage, args.stage
+            ),
+        )
+        .into());
     };
     let wd = Workdir::new(&plan.workdir);
     let Lookup::Hit(entry) = wd.lookup(&ls.fingerprint, false) else {
-        anyhow::bail!("the outputs of `{}` are no longer in the cache (`recpipe run {}` rebuilds them)", args.stage, args.stage);
+        anyhow::bail!(
+            "the outputs of `{}` are no longer in the cache (`recpipe run {}` rebuilds them)",
+            args.stage,
+            args.stage
+        );
     };
     let dir = wd.current(&args.stage);
     let outputs: Vec<serde_json::Value> = entry
         .outputs
         .iter()
         .map(|o| {
-            let rows = o.path.ends_with(".parquet").then(|| parquet_rows(&wd.outputs_dir(&ls.fingerprint).join(&o.path))).flatten();
+            let rows = o
+                .path
+                .ends_with(".parquet")
+                .then(|| parquet_rows(&wd.outputs_dir(&ls.fingerprint).join(&o.path)))
+                .flatten();
             serde_json::json!({"path": o.path, "size": o.size, "rows": rows, "hash": o.hash})
         })
         .collect();
@@ -53,11 +69,23 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} ({}), fingerprint {}", args.stage, entry.kind, &entry.fingerprint[..16]);
+    println!(
+        "{} ({}), fingerprint {}",
+        args.stage,
+        entry.kind,
+        &entry.fingerprint[..16]
+    );
     println!("outputs in {}/:", dir.display());
     for o in &outputs {
-        let rows = o["rows"].as_i64().map(|r| format!("{r:>10} rows")).unwrap_or_default();
-        println!("  {:32} {:>10}  {rows}", o["path"].as_str().unwrap_or(""), human(o["size"].as_u64().unwrap_or(0)));
+        let rows = o["rows"]
+            .as_i64()
+            .map(|r| format!("{r:>10} rows"))
+            .unwrap_or_default();
+        println!(
+            "  {:32} {:>10}  {rows}",
+            o["path"].as_str().unwrap_or(""),
+            human(o["size"].as_u64().unwrap_or(0))
+        );
     }
     if !entry.metrics.is_empty() {
         println!("metrics:");
@@ -65,7 +93,10 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             println!("  {k}: {v}");
         }
     }
-    let peak = entry.peak_rss_mib.map(|m| format!(", peak memory {m:.0} MiB")).unwrap_or_default();
+    let peak = entry
+        .peak_rss_mib
+        .map(|m| format!(", peak memory {m:.0} MiB"))
+        .unwrap_or_default();
     println!("ran in {:.2}s{peak}", entry.seconds);
     for line in &entry.summary {
         println!("{line}");

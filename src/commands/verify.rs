@@ -21,7 +21,12 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
     let lock_file = lock_path(&plan.file);
     let lock = LockFile::read(&lock_file)?;
     if lock.stages.is_empty() {
-        return Err(ConfigError::at(&lock_file, None, "no pipeline.lock to verify against: run `recpipe run` first").into());
+        return Err(ConfigError::at(
+            &lock_file,
+            None,
+            "no pipeline.lock to verify against: run `recpipe run` first",
+        )
+        .into());
     }
     let mut drift = Vec::new();
     let wd = Workdir::new(&plan.workdir);
@@ -35,42 +40,80 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let scratch = tempfile::Builder::new().prefix("recpipe-verify-").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("recpipe-verify-")
+        .tempdir()?;
     let mut fresh = plan.clone();
     fresh.workdir = scratch.path().join("work");
     if mode != ProgressMode::Quiet {
-        eprintln!("rerunning every stage from scratch in {}", fresh.workdir.display());
+        eprintln!(
+            "rerunning every stage from scratch in {}",
+            fresh.workdir.display()
+        );
     }
-    let opts = RunOptions { force: Force::All, write_lock: false, progress: mode, ..RunOptions::default() };
+    let opts = RunOptions {
+        force: Force::All,
+        write_lock: false,
+        progress: mode,
+        ..RunOptions::default()
+    };
     let report = runner::run(&fresh, &opts)?;
     if report.failed() {
-        let failed: Vec<String> = report.stages.iter().filter(|s| !s.reasons.is_empty() && s.outcome != runner::Outcome::Ran).map(|s| format!("{}: {}", s.name, s.reasons.join("; "))).collect();
-        anyhow::bail!("a stage failed during the rerun:\n  {}", failed.join("\n  "));
+        let failed: Vec<String> = report
+            .stages
+            .iter()
+            .filter(|s| !s.reasons.is_empty() && s.outcome != runner::Outcome::Ran)
+            .map(|s| format!("{}: {}", s.name, s.reasons.join("; ")))
+            .collect();
+        anyhow::bail!(
+            "a stage failed during the rerun:\n  {}",
+            failed.join("\n  ")
+        );
     }
     let fresh_wd = Workdir::new(&fresh.workdir);
     let mut checked = 0;
     for s in &report.stages {
         let Some(fp) = &s.fingerprint else { continue };
-        let entry: Entry = recpipe_core::fsutil::read_json(&fresh_wd.entry_dir(fp).join("entry.json"))?;
+        let entry: Entry =
+            recpipe_core::fsutil::read_json(&fresh_wd.entry_dir(fp).join("entry.json"))?;
         let Some(ls) = lock.stages.get(&s.name) else {
-            drift.push(format!("{}: not in pipeline.lock (run `recpipe run` first)", s.name));
+            drift.push(format!(
+                "{}: not in pipeline.lock (run `recpipe run` first)",
+                s.name
+            ));
             continue;
         };
         if ls.fingerprint != *fp {
             drift.push(format!("{}: pipeline.yaml, an input or an upstream changed since pipeline.lock was written (run `recpipe run` first)", s.name));
         }
-        let old: std::collections::BTreeMap<&str, &str> = ls.outputs.iter().map(|o| (o.path.as_str(), o.hash.as_str())).collect();
+        let old: std::collections::BTreeMap<&str, &str> = ls
+            .outputs
+            .iter()
+            .map(|o| (o.path.as_str(), o.hash.as_str()))
+            .collect();
         for o in &entry.outputs {
             checked += 1;
             match old.get(o.path.as_str()) {
                 Some(h) if *h == o.hash => {}
-                Some(h) => drift.push(format!("{}/{}: rerun gives {}, pipeline.lock has {}", s.name, o.path, short(&o.hash), short(h))),
-                None => drift.push(format!("{}/{}: produced by the rerun but not in pipeline.lock", s.name, o.path)),
+                Some(h) => drift.push(format!(
+                    "{}/{}: rerun gives {}, pipeline.lock has {}",
+                    s.name,
+                    o.path,
+                    short(&o.hash),
+                    short(h)
+                )),
+                None => drift.push(format!(
+                    "{}/{}: produced by the rerun but not in pipeline.lock",
+                    s.name, o.path
+                )),
             }
         }
         for path in old.keys() {
             if !entry.outputs.iter().any(|o| o.path == *path) {
-                drift.push(format!("{}/{path}: in pipeline.lock but not produced by the rerun", s.name));
+                drift.push(format!(
+                    "{}/{path}: in pipeline.lock but not produced by the rerun",
+                    s.name
+                ));
             }
         }
     }
@@ -79,10 +122,16 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         eprintln!("scratch run kept in {}", kept.display());
     }
     if drift.is_empty() {
-        println!("verified: {checked} artifacts of {} stages reproduce pipeline.lock byte for byte", report.stages.len());
+        println!(
+            "verified: {checked} artifacts of {} stages reproduce pipeline.lock byte for byte",
+            report.stages.len()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("drift: {} artifact(s) differ from pipeline.lock", drift.len());
+        println!(
+            "drift: {} artifact(s) differ from pipeline.lock",
+            drift.len()
+        );
         for d in &drift {
             println!("  {d}");
         }

@@ -1,0 +1,104 @@
+//! The cluster stage's parameters.
+
+use serde::{Deserialize, Serialize};
+
+/// A fixed k, or `auto` (best mean silhouette over `k_range`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KChoice {
+    /// This many segments.
+    Fixed(usize),
+    /// The word `auto`.
+    Auto(AutoWord),
+}
+
+/// The literal `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoWord {
+    /// Pick k by silhouette.
+    Auto,
+}
+
+/// The `with:` block of a cluster stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterParams {
+    /// Number of segments, or `auto`.
+    pub k: KChoice,
+    /// Range searched by `k: auto` (inclusive).
+    pub k_range: [usize; 2],
+    /// Restarts; the lowest inertia wins.
+    pub n_runs: usize,
+    /// Iteration cap per restart.
+    pub max_iterations: u64,
+    /// Relative tolerance (scikit-learn's `tol`: squared centroid shift / mean feature variance).
+    pub tolerance: f64,
+    /// Seed of the k-means++ initialisation.
+    pub seed: u64,
+    /// User feature groups clustered on.
+    pub groups: Vec<String>,
+    /// Columns left out by name prefix (high-cardinality one-hots).
+    pub exclude_prefixes: Vec<String>,
+    /// z-score every clustered column first.
+    pub standardize: bool,
+    /// Users sampled (deterministically) for the silhouette.
+    pub silhouette_sample: usize,
+    /// Over-represented items listed per segment.
+    pub profile_items: usize,
+    /// Top TF-IDF terms listed per segment.
+    pub profile_terms: usize,
+    /// Feature columns that differ most, listed per segment.
+    pub profile_features: usize,
+}
+
+impl Default for ClusterParams {
+    fn default() -> Self {
+        ClusterParams {
+            k: KChoice::Fixed(8),
+            k_range: [2, 16],
+            n_runs: 10,
+            max_iterations: 300,
+            tolerance: 1e-4,
+            seed: 42,
+            groups: vec!["demographics".into(), "genres".into(), "behaviour".into()],
+            exclude_prefixes: vec!["zip=".into()],
+            standardize: true,
+            silhouette_sample: 5000,
+            profile_items: 10,
+            profile_terms: 10,
+            profile_features: 6,
+        }
+    }
+}
+
+impl ClusterParams {
+    /// Parses and checks a `with:` block.
+    pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
+        let p: ClusterParams = if with.is_null() {
+            ClusterParams::default()
+        } else {
+            serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
+        };
+        if let KChoice::Fixed(k) = p.k {
+            if k < 1 || k > u16::MAX as usize {
+                return Err("k must be at least 1".into());
+            }
+        }
+        if p.k_range[0] < 2 || p.k_range[1] < p.k_range[0] {
+            return Err("k_range must be [min, max] with 2 <= min <= max".into());
+        }
+        if p.n_runs == 0
+            || p.max_iterations == 0
+            || p.tolerance.is_nan()
+            || p.tolerance < 0.0
+            || p.silhouette_sample < 2
+        {
+            return Err("n_runs, max_iterations and silhouette_sample must be positive, tolerance non-negative".into());
+        }
+        if p.groups.is_empty() {
+            return Err("groups must name at least one user feature group".into());
+        }
+        Ok(p)
+    }
+}
