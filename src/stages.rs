@@ -95,6 +95,21 @@ pub static KINDS: &[Kind] = &[
             Ok(recpipe_cluster::run(&params, ctx)?)
         },
     },
+    Kind {
+        name: "train",
+        about: "matrix factorization (explicit ALS, SGD, implicit ALS) with evaluation",
+        version: recpipe_train::VERSION,
+        requires: &["ingest"],
+        params: |with| canonical(&recpipe_train::TrainParams::from_yaml(with)?),
+        inputs: |p, base| {
+            let params: recpipe_train::TrainParams = serde_json::from_value(p.clone()).map_err(|e| e.to_string())?;
+            Ok(params.split.files().iter().map(|f| resolve(base, f)).collect())
+        },
+        run: |p, ctx| {
+            let params: recpipe_train::TrainParams = from_canonical(p)?;
+            Ok(recpipe_train::run(&params, ctx)?)
+        },
+    },
 ];
 
 /// The kind named `name`.

@@ -89,8 +89,6 @@ pub struct ClusterReport {
     pub adjusted_rand_index: Option<f64>,
     /// The k-selection curve (`k: auto`) or the single point.
     pub curve: Vec<CurvePoint>,
-    /// Seconds.
-    pub seconds: f64,
 }
 
 /// Runs the stage.
@@ -355,7 +353,6 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         silhouette_sample: idx.len(),
         adjusted_rand_index: ari,
         curve,
-        seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
     };
     write_json_atomic(&ctx.out("cluster_report.json"), &report)?;
     write_markdown(ctx, &rows, k)?;
@@ -363,7 +360,8 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     outcome
         .metric("k", k as u64)
         .metric("inertia", report.inertia)
-        .metric("silhouette", report.silhouette);
+        .metric("silhouette", report.silhouette)
+        .metric("seconds", (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
     if let Some(a) = ari {
         outcome.metric("adjusted_rand_index", a);
     }

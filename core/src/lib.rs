@@ -6,6 +6,7 @@
 //! - [`stage`]: what the runner hands a stage (its output folder, its upstream folders, progress).
 //! - [`progress`]: progress bars on a terminal, plain lines elsewhere.
 //! - [`rng`]: a small seeded RNG whose stream is fixed forever (artifacts depend on it).
+//! - [`topk`]: blocked top-k scoring with deterministic tie-breaking.
 //! - [`error`]: the error type of this crate.
 
 pub mod error;
@@ -15,6 +16,7 @@ pub mod progress;
 pub mod rng;
 pub mod schema;
 pub mod stage;
+pub mod topk;
 
 pub use error::{CoreError, Result};
 pub use fsutil::{hash_file, write_atomic, write_json_atomic};

@@ -36,8 +36,6 @@ pub struct FeaturesReport {
     pub items_without_text: usize,
     /// The 20 terms with the highest document frequency.
     pub top_terms_by_df: Vec<(String, u32)>,
-    /// Seconds per part.
-    pub seconds: BTreeMap<String, f64>,
 }
 
 fn write_matrix(
@@ -98,7 +96,6 @@ pub fn write(
     items: &Matrix,
     tfidf: &Tfidf,
     profiles: &[Vec<(u32, f64)>],
-    seconds: BTreeMap<String, f64>,
 ) -> Result<FeaturesReport> {
     write_matrix(
         ctx,
@@ -153,10 +150,6 @@ pub fn write(
         user_tfidf_nnz: user_nnz,
         items_without_text: tfidf.rows.iter().filter(|r| r.is_empty()).count(),
         top_terms_by_df: by_df,
-        seconds: seconds
-            .into_iter()
-            .map(|(k, v)| (k, (v * 1e4).round() / 1e4))
-            .collect(),
     };
     write_json_atomic(&ctx.out("features_report.json"), &report)?;
     Ok(report)

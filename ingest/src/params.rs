@@ -222,6 +222,16 @@ impl IngestParams {
             serde_yaml::from_value(with.clone()).map_err(|e| IngestError::Params(e.to_string()))?
         };
         params.check()?;
+        let mut params = params;
+        if params.source == SourceKind::Synthetic {
+            // The canonical form carries the generator's defaults, so changing one changes the fingerprint.
+            let s = params.synthetic();
+            params.seed = Some(s.seed);
+            params.users = Some(s.users);
+            params.items = Some(s.items);
+            params.ratings = Some(s.ratings);
+            params.segments = Some(s.segments);
+        }
         Ok(params)
     }
 

@@ -1,0 +1,191 @@
+//! Scoring a model and its baselines on a fold.
+
+use std::collections::BTreeMap;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use recpipe_core::topk::{top_n, top_n_all};
+
+use crate::data::{Data, TrainSet};
+use crate::metrics::{ranking, rmse_mae};
+use crate::model::Factors;
+use crate::params::ModelKind;
+use crate::split::Fold;
+
+/// RMSE of a model on its own training data.
+pub fn train_rmse(train: &TrainSet, m: &Factors) -> f64 {
+    let per_user: Vec<f64> = (0..train.by_user.rows())
+        .into_par_iter()
+        .map(|u| train.by_user.cols(u).iter().zip(train.by_user.vals(u)).map(|(&i, &v)| ((m.predict(u, i as usize) - v) as f64).powi(2)).sum())
+        .collect();
+    (per_user.iter().sum::<f64>() / train.nnz().max(1) as f64).sqrt()
+}
+
+/// Everything needed to score models on one fold.
+pub struct Evaluator<'a> {
+    data: &'a Data,
+    test: &'a [usize],
+    train: &'a TrainSet,
+    /// Relevant test items per user (sorted).
+    relevant: Vec<Vec<u32>>,
+    /// Users with at least one relevant test item.
+    users: Vec<usize>,
+    ks: Vec<usize>,
+    range: (f32, f32),
+    segments: Option<&'a [u16]>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Prepares the relevant sets of `fold`'s test part.
+    pub fn new(data: &'a Data, fold: &'a Fold, train: &'a TrainSet, relevance: f32, ks: &[usize], segments: Option<&'a [u16]>) -> Self {
+        let mut relevant = vec![Vec::new(); data.n_users];
+        for &r in &fold.test {
+            if data.values[r] >= relevance {
+                relevant[data.users[r] as usize].push(data.items[r]);
+            }
+        }
+        for rel in &mut relevant {
+            rel.sort_unstable();
+            rel.dedup();
+        }
+        let users = (0..data.n_users).filter(|&u| !relevant[u].is_empty()).collect();
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &v in &train.by_user.val {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        Evaluator { data, test: &fold.test, train, relevant, users, ks: ks.to_vec(), range: (lo, hi), segments }
+    }
+
+    fn predictions(&self, m: &Factors) -> (Vec<f32>, Vec<f32>) {
+        self.test
+            .iter()
+            .map(|&r| (m.predict(self.data.users[r] as usize, self.data.items[r] as usize).clamp(self.range.0, self.range.1), self.data.values[r]))
+            .unzip()
+    }
+
+    /// Top lists (length max k) for the evaluated users, by the model.
+    fn recommend(&self, m: &Factors, with_bias: bool) -> Vec<Vec<u32>> {
+        let n = self.ks.iter().copied().max().unwrap_or(10);
+        let k = m.k();
+        let mut sub = Array2::<f32>::zeros((self.users.len(), k));
+        for (row, &u) in self.users.iter().enumerate() {
+            sub.row_mut(row).assign(&m.user.row(u));
+        }
+        let bias = with_bias.then_some(m.item_bias.as_slice());
+        let lists = top_n_all(sub.view(), m.item.view(), bias, n, &|row| self.train.by_user.cols(self.users[row]));
+        let mut out = vec![Vec::new(); self.data.n_users];
+        for (row, l) in lists.into_iter().enumerate() {
+            out[self.users[row]] = l.into_iter().map(|e| e.0).collect();
+        }
+        out
+    }
+
+    /// Most-popular baseline lists.
+    fn popular(&self) -> Vec<Vec<u32>> {
+        let n = self.ks.iter().copied().max().unwrap_or(10);
+        let counts: Vec<f32> = (0..self.data.n_items).map(|i| (self.train.by_item.offsets[i + 1] - self.train.by_item.offsets[i]) as f32).collect();
+        let mut out = vec![Vec::new(); self.data.n_users];
+        let lists: Vec<Vec<u32>> = self
+            .users
+            .par_iter()
+            .map(|&u| {
+                let seen = self.train.by_user.cols(u);
+                top_n(&counts, n, |i| seen.binary_search(&(i as u32)).is_ok()).into_iter().map(|e| e.0).collect()
+            })
+            .collect();
+        for (&u, l) in self.users.iter().zip(lists) {
+            out[u] = l;
+        }
+        out
+    }
+
+    /// The metric early stopping and history follow: test RMSE (explicit) or NDCG@k (implicit).
+    pub fn validation(&self, m: &Factors, kind: ModelKind) -> f64 {
+        if kind == ModelKind::ImplicitAls {
+            let k = self.ks[0];
+            ranking(&self.recommend(m, false), &self.relevant, k, self.data.n_items).ndcg
+        } else {
+            let (p, t) = self.predictions(m);
+            rmse_mae(&p, &t).0
+        }
+    }
+
+    /// Every metric of the model and its baselines, flat.
+    pub fn metrics(&self, m: &Factors, kind: ModelKind) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        let explicit_model = kind != ModelKind::ImplicitAls;
+        if explicit_model && !self.data.is_events {
+            let (p, t) = self.predictions(m);
+            let (rmse, mae) = rmse_mae(&p, &t);
+            out.insert("rmse".into(), rmse);
+            out.insert("mae".into(), mae);
+            let base = bias_baseline(self.train);
+            let (p, t): (Vec<f32>, Vec<f32>) = self
+                .test
+                .iter()
+                .map(|&r| (base.predict(self.data.users[r] as usize, self.data.items[r] as usize).clamp(self.range.0, self.range.1), self.data.values[r]))
+                .unzip();
+            out.insert("baseline_rmse".into(), rmse_mae(&p, &t).0);
+        }
+        let recs = self.recommend(m, explicit_model);
+        let pop = self.popular();
+        for &k in &self.ks {
+            let r = ranking(&recs, &self.relevant, k, self.data.n_items);
+            let b = ranking(&pop, &self.relevant, k, self.data.n_items);
+            for (name, v, bv) in [
+                ("precision", r.precision, b.precision),
+                ("recall", r.recall, b.recall),
+                ("ndcg", r.ndcg, b.ndcg),
+                ("map", r.map, b.map),
+                ("hit_rate", r.hit_rate, b.hit_rate),
+                ("coverage", r.coverage, b.coverage),
+            ] {
+                out.insert(format!("{name}_at_{k}"), v);
+                out.insert(format!("baseline_{name}_at_{k}"), bv);
+            }
+            out.insert("users_evaluated".into(), r.users as f64);
+            if let Some(seg) = self.segments {
+                let n_seg = seg.iter().copied().max().map_or(0, |m| m as usize + 1);
+                for s in 0..n_seg {
+                    let rel: Vec<Vec<u32>> = (0..self.data.n_users).map(|u| if seg.get(u) == Some(&(s as u16)) { self.relevant[u].clone() } else { Vec::new() }).collect();
+                    let r = ranking(&recs, &rel, k, self.data.n_items);
+                    if r.users > 0 {
+                        out.insert(format!("ndcg_at_{k}_segment_{s}"), r.ndcg);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Damped bias baseline `mu + b_u + b_i` (b_i shrunk by 25, b_u by 10; Koren 2010).
+pub fn bias_baseline(train: &TrainSet) -> Factors {
+    let (nu, ni) = (train.by_user.rows(), train.by_item.rows());
+    let mu = train.mean;
+    let item_bias: Vec<f32> = (0..ni).map(|i| train.by_item.vals(i).iter().map(|v| v - mu).sum::<f32>() / (25.0 + train.by_item.vals(i).len() as f32)).collect();
+    let user_bias: Vec<f32> = (0..nu)
+        .map(|u| {
+            let s: f32 = train.by_user.cols(u).iter().zip(train.by_user.vals(u)).map(|(&i, v)| v - mu - item_bias[i as usize]).sum();
+            s / (10.0 + train.by_user.cols(u).len() as f32)
+        })
+        .collect();
+    Factors { mu, user: Array2::zeros((nu, 1)), item: Array2::zeros((ni, 1)), user_bias, item_bias }
+}
+
+/// Mean over folds (and `_std` when there are several).
+pub fn aggregate(folds: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let Some(first) = folds.first() else { return out };
+    for key in first.keys() {
+        let vals: Vec<f64> = folds.iter().filter_map(|f| f.get(key).copied()).collect();
+        let mean = vals.iter().sum::<f64>() / vals.len().max(1) as f64;
+        out.insert(key.clone(), mean);
+        if folds.len() > 1 {
+            let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+            out.insert(format!("{key}_std"), var.sqrt());
+        }
+    }
+    out
+}

@@ -1,0 +1,48 @@
+//! Factor models: what every trainer produces.
+
+use ndarray::Array2;
+use recpipe_core::Rng;
+
+/// A biased factor model: `r = mu + b_u + b_i + p_u . q_i` (explicit), or
+/// `score = p_u . q_i` (implicit, biases zero).
+#[derive(Debug, Clone)]
+pub struct Factors {
+    /// Global mean (0 for implicit models).
+    pub mu: f32,
+    /// User factors (users x k).
+    pub user: Array2<f32>,
+    /// Item factors (items x k).
+    pub item: Array2<f32>,
+    /// User biases.
+    pub user_bias: Vec<f32>,
+    /// Item biases.
+    pub item_bias: Vec<f32>,
+}
+
+impl Factors {
+    /// Random factors ~ N(0, std), zero biases; rows drawn from per-row RNG streams.
+    pub fn random(n_users: usize, n_items: usize, k: usize, std: f64, seed: u64, mu: f32) -> Self {
+        let fill = |n: usize, stream: u64| {
+            let mut a = Array2::<f32>::zeros((n, k));
+            for (r, mut row) in a.rows_mut().into_iter().enumerate() {
+                let mut rng = Rng::derive(seed, stream << 32 | r as u64);
+                for x in row.iter_mut() {
+                    *x = (rng.normal() * std) as f32;
+                }
+            }
+            a
+        };
+        Factors { mu, user: fill(n_users, 1), item: fill(n_items, 2), user_bias: vec![0.0; n_users], item_bias: vec![0.0; n_items] }
+    }
+
+    /// Number of factors.
+    pub fn k(&self) -> usize {
+        self.user.ncols()
+    }
+
+    /// The predicted value of (u, i).
+    pub fn predict(&self, u: usize, i: usize) -> f32 {
+        let dot: f32 = self.user.row(u).iter().zip(self.item.row(i).iter()).map(|(a, b)| a * b).sum();
+        self.mu + self.user_bias[u] + self.item_bias[i] + dot
+    }
+}

@@ -1,0 +1,199 @@
+//! The train stage's parameters, with model-specific defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::split::SplitSpec;
+
+/// The model to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Biased ALS for explicit ratings.
+    #[default]
+    ExplicitAls,
+    /// Biased MF by SGD (Surprise's SVD).
+    Sgd,
+    /// Implicit-feedback ALS (Hu, Koren & Volinsky) with conjugate gradient.
+    ImplicitAls,
+}
+
+/// Implicit confidence scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidenceKind {
+    /// `1 + alpha * value`.
+    #[default]
+    Linear,
+    /// `1 + alpha * ln(1 + value / epsilon)`.
+    Log,
+}
+
+/// Which factors are exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalFit {
+    /// Refit on all interactions after evaluation.
+    #[default]
+    All,
+    /// Keep the model of the (first) training split.
+    Train,
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSpec {
+    /// Cutoffs of the ranking metrics.
+    pub k: Vec<usize>,
+    /// Test ratings at or above this are relevant (explicit data; default 4). Every test event is relevant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance_threshold: Option<f32>,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        EvalSpec { k: vec![10], relevance_threshold: None }
+    }
+}
+
+/// Early stopping on the validation metric (RMSE for explicit, NDCG@k for implicit).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// Iterations without improvement before stopping.
+    pub patience: usize,
+}
+
+/// The `with:` block of a train stage. Unset numbers take the model's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainParams {
+    /// `explicit_als` (default), `sgd` or `implicit_als`.
+    pub model: ModelKind,
+    /// Latent factors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factors: Option<usize>,
+    /// ALS iterations or SGD epochs.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "epochs")]
+    pub iterations: Option<usize>,
+    /// Regularisation (ALS: lambda, weighted by count for explicit ALS; SGD: reg).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regularization: Option<f64>,
+    /// Regularisation of biases (explicit ALS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bias_regularization: Option<f64>,
+    /// Confidence weight (implicit ALS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f32>,
+    /// Confidence scaling (implicit ALS).
+    pub confidence: ConfidenceKind,
+    /// Epsilon of log confidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f32>,
+    /// Conjugate-gradient steps (implicit ALS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cg_steps: Option<usize>,
+    /// Learning rate (SGD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f32>,
+    /// Standard deviation of the initial factors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_std: Option<f64>,
+    /// Seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Train only on interactions with value >= this (e.g. ratings >= 4 as implicit feedback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<f32>,
+    /// The evaluation split.
+    pub split: SplitSpec,
+    /// Evaluation settings.
+    pub eval: EvalSpec,
+    /// `all` (refit on everything, default) or `train`.
+    pub final_fit: FinalFit,
+    /// Stop when the validation metric has not improved for `patience` iterations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// Parameters with every default resolved for the chosen model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Resolved {
+    /// Factors.
+    pub factors: usize,
+    /// Iterations / epochs.
+    pub iterations: usize,
+    /// Regularisation.
+    pub regularization: f64,
+    /// Bias regularisation.
+    pub bias_regularization: f64,
+    /// Alpha.
+    pub alpha: f32,
+    /// Epsilon.
+    pub epsilon: f32,
+    /// CG steps.
+    pub cg_steps: usize,
+    /// Learning rate.
+    pub learning_rate: f32,
+    /// Initial std.
+    pub init_std: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl TrainParams {
+    /// Parses and checks a `with:` block.
+    pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
+        let p: TrainParams = if with.is_null() { TrainParams::default() } else { serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())? };
+        p.split.check()?;
+        let r = p.resolved();
+        // The canonical form carries every default, so a change of default changes the fingerprint.
+        let mut p = p;
+        p.factors = Some(r.factors);
+        p.iterations = Some(r.iterations);
+        p.regularization = Some(r.regularization);
+        p.bias_regularization = Some(r.bias_regularization);
+        p.learning_rate = Some(r.learning_rate);
+        p.init_std = Some(r.init_std);
+        p.seed = Some(r.seed);
+        if p.model == ModelKind::ImplicitAls {
+            p.alpha = Some(r.alpha);
+            p.cg_steps = Some(r.cg_steps);
+            if p.confidence == ConfidenceKind::Log {
+                p.epsilon = Some(r.epsilon);
+            }
+        }
+
+        if r.factors == 0 || r.iterations == 0 || r.regularization < 0.0 || r.alpha < 0.0 || r.learning_rate <= 0.0 {
+            return Err("factors and iterations must be positive; regularization and alpha non-negative; learning_rate positive".into());
+        }
+        if p.eval.k.is_empty() || p.eval.k.contains(&0) {
+            return Err("eval.k must list positive cutoffs".into());
+        }
+        Ok(p)
+    }
+
+    /// The defaults of the chosen model filled in (see the README for why these values).
+    pub fn resolved(&self) -> Resolved {
+        let (factors, iterations, reg) = match self.model {
+            ModelKind::ExplicitAls => (64, 15, 0.12),
+            ModelKind::Sgd => (100, 20, 0.02),
+            ModelKind::ImplicitAls => (64, 15, 0.01),
+        };
+        Resolved {
+            factors: self.factors.unwrap_or(factors),
+            iterations: self.iterations.unwrap_or(iterations),
+            regularization: self.regularization.unwrap_or(reg),
+            bias_regularization: self.bias_regularization.unwrap_or(0.05),
+            alpha: self.alpha.unwrap_or(1.0),
+            epsilon: self.epsilon.unwrap_or(1.0),
+            cg_steps: self.cg_steps.unwrap_or(3),
+            learning_rate: self.learning_rate.unwrap_or(0.005),
+            init_std: self.init_std.unwrap_or(match self.model {
+                ModelKind::ImplicitAls => 0.01,
+                _ => 0.1,
+            }),
+            seed: self.seed.unwrap_or(42),
+        }
+    }
+}
