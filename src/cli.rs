@@ -79,6 +79,33 @@ pub enum Command {
         after_help = "Examples:\n  recpipe gc             # keep what the last 5 runs used\n  recpipe gc --keep 0 --dry-run"
     )]
     Gc(GcArgs),
+    /// A user's recommended items, from the export bundle.
+    #[command(
+        after_help = "Examples:\n  recpipe recommend --user 42\n  recpipe recommend --user 42 --explore 7     # a varied draw from the top candidates\n  recpipe recommend --profile gender=F         # cold start for a new user\n  recpipe recommend --user 42 --json"
+    )]
+    Recommend(RecommendArgs),
+    /// Items similar to an item, by factors or by content.
+    #[command(
+        after_help = "Examples:\n  recpipe similar --item 1\n  recpipe similar --item 1 --by content -n 5"
+    )]
+    Similar(SimilarArgs),
+    /// "People who liked this also liked".
+    #[command(
+        name = "also-liked",
+        after_help = "Example:\n  recpipe also-liked --item 50"
+    )]
+    AlsoLiked(AlsoLikedArgs),
+    /// A user's segment and its profile summary.
+    #[command(after_help = "Example:\n  recpipe segment --user 42")]
+    Segment(SegmentArgs),
+    /// The users closest to a seed list of users (a campaign audience).
+    #[command(
+        after_help = "Example:\n  recpipe lookalike --users seeds.txt -n 1000 --json > audience.json"
+    )]
+    Lookalike(LookalikeArgs),
+    /// Work with export bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Write a synthetic MovieLens-shaped data set in a real file layout.
     #[command(
         after_help = "Examples:\n  recpipe generate --layout ml-1m --users 6040 --items 3706 --ratings 1000000 --out data/ml-1m-synth\n  recpipe generate --layout csv --ratings 20000000 --users 138000 --items 27000 --out data/ml-20m-synth"
@@ -222,4 +249,108 @@ pub struct GenerateArgs {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Where the export bundle is.
+#[derive(Debug, Clone, Args)]
+pub struct BundleArg {
+    /// The bundle folder (default: the current outputs of the pipeline's serve-export stage).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// The pipeline file used to find the default bundle.
+    #[arg(short = 'p', long = "pipeline", default_value = "pipeline.yaml")]
+    pub pipeline: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `recpipe recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The user's id as in the source data.
+    #[arg(long, required_unless_present = "profile")]
+    pub user: Option<String>,
+    /// A cold-start profile instead of a user: all, segment=N, gender=F, age=25, ...
+    #[arg(long, conflicts_with = "user")]
+    pub profile: Option<String>,
+    /// How many items.
+    #[arg(short, default_value_t = 10)]
+    pub n: usize,
+    /// Sample from the top candidates in proportion to score, with this seed.
+    #[arg(long, value_name = "SEED")]
+    pub explore: Option<u64>,
+}
+
+/// Neighbour kinds of `similar`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SimilarBy {
+    /// Cosine of the item factors.
+    Factors,
+    /// Cosine of TF-IDF and genre vectors ("more of the same type").
+    Content,
+}
+
+/// `recpipe similar`.
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The item's id as in the source data.
+    #[arg(long)]
+    pub item: String,
+    /// How many items.
+    #[arg(short, default_value_t = 10)]
+    pub n: usize,
+    /// Similar by factors or by content.
+    #[arg(long, value_enum, default_value_t = SimilarBy::Factors)]
+    pub by: SimilarBy,
+}
+
+/// `recpipe also-liked`.
+#[derive(Debug, Args)]
+pub struct AlsoLikedArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The item's id as in the source data.
+    #[arg(long)]
+    pub item: String,
+    /// How many items.
+    #[arg(short, default_value_t = 10)]
+    pub n: usize,
+}
+
+/// `recpipe segment`.
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The user's id as in the source data.
+    #[arg(long)]
+    pub user: String,
+}
+
+/// `recpipe lookalike`.
+#[derive(Debug, Args)]
+pub struct LookalikeArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// A file with one seed user id per line.
+    #[arg(long)]
+    pub users: PathBuf,
+    /// How many users.
+    #[arg(short, default_value_t = 1000)]
+    pub n: usize,
+}
+
+/// `recpipe bundle ...`.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Re-hash every artifact of a bundle against its manifest.json; exits 3 on any difference.
+    Verify {
+        /// The bundle folder.
+        dir: PathBuf,
+    },
 }

@@ -9,6 +9,22 @@
 //! - [`runner`]: fingerprints, running stale stages, explaining staleness.
 //! - [`commands`]: one module per subcommand.
 
+/// `println!` that returns an error instead of panicking when stdout is a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns an error instead of panicking when stdout is a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod cache;
 mod cli;
 mod commands;
@@ -79,5 +95,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => commands::show::run(args),
         Command::Gc(args) => commands::gc::run(args),
         Command::Generate(args) => commands::generate::run(args),
+        Command::Recommend(args) => commands::query::recommend(args),
+        Command::Similar(args) => commands::query::similar(args),
+        Command::AlsoLiked(args) => commands::query::also_liked(args),
+        Command::Segment(args) => commands::query::segment(args),
+        Command::Lookalike(args) => commands::query::lookalike(args),
+        Command::Bundle(cli::BundleCommand::Verify { dir }) => commands::query::verify_bundle(&dir),
     }
 }

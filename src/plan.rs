@@ -23,6 +23,8 @@ pub struct PlannedStage {
     pub params: Json,
     /// External files it reads.
     pub inputs: Vec<PathBuf>,
+    /// The description written in pipeline.yaml.
+    pub desc: Option<String>,
 }
 
 /// The whole pipeline.
@@ -327,12 +329,20 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
                 .split("unknown field `")
                 .nth(1)
                 .and_then(|r| r.split('`').next())
-                .map(str::to_string);
+                .map(str::to_string)
+                .or_else(|| culprit_key(kind, &with, &m));
             let at = key.as_deref().and_then(loc).or_else(|| loc("with"));
             ConfigError::at(
                 file,
                 at,
-                format!("stage `{name}` ({}): {}", kind.name, with_suggestion(&m)),
+                match key.as_deref().filter(|k| !m.contains(&format!("`{k}`"))) {
+                    Some(k) => format!(
+                        "stage `{name}` ({}): `{k}`: {}",
+                        kind.name,
+                        with_suggestion(&m)
+                    ),
+                    None => format!("stage `{name}` ({}): {}", kind.name, with_suggestion(&m)),
+                },
             )
         })?;
         let inputs = (kind.inputs)(&params, &base_dir)
@@ -343,6 +353,7 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
             needs: raw_stage.needs.clone(),
             params,
             inputs,
+            desc: raw_stage.desc.clone(),
         });
     }
     let stages = topo_sort(file, stages)?;
@@ -374,6 +385,21 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
         }
     }
     Ok(plan)
+}
+
+/// The top-level `with:` key whose removal changes the error: where a type error is.
+fn culprit_key(kind: &Kind, with: &Yaml, error: &str) -> Option<String> {
+    let Yaml::Mapping(map) = with else {
+        return None;
+    };
+    map.keys().filter_map(|k| k.as_str()).find_map(|k| {
+        let mut without = map.clone();
+        without.remove(k);
+        match (kind.params)(&Yaml::Mapping(without)) {
+            Err(e) if e == error => None,
+            _ => Some(k.to_string()),
+        }
+    })
 }
 
 /// Kahn's algorithm; among ready stages the file's order wins. A cycle is an error naming it.

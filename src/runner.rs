@@ -345,6 +345,7 @@ fn execute(
         upstream,
         base_dir: plan.base_dir.clone(),
         progress: Progress::new(&stage.name, mode),
+        fingerprint: fp.to_string(),
     };
     reset_peak_rss();
     let start = Instant::now();

@@ -102,12 +102,30 @@ pub static KINDS: &[Kind] = &[
         requires: &["ingest"],
         params: |with| canonical(&recpipe_train::TrainParams::from_yaml(with)?),
         inputs: |p, base| {
-            let params: recpipe_train::TrainParams = serde_json::from_value(p.clone()).map_err(|e| e.to_string())?;
-            Ok(params.split.files().iter().map(|f| resolve(base, f)).collect())
+            let params: recpipe_train::TrainParams =
+                serde_json::from_value(p.clone()).map_err(|e| e.to_string())?;
+            Ok(params
+                .split
+                .files()
+                .iter()
+                .map(|f| resolve(base, f))
+                .collect())
         },
         run: |p, ctx| {
             let params: recpipe_train::TrainParams = from_canonical(p)?;
             Ok(recpipe_train::run(&params, ctx)?)
+        },
+    },
+    Kind {
+        name: "serve-export",
+        about: "top-N, similar items, also-liked, segment lists, embeddings and a manifest",
+        version: recpipe_serve_export::VERSION,
+        requires: &["train", "ingest"],
+        params: |with| canonical(&recpipe_serve_export::ExportParams::from_yaml(with)?),
+        inputs: no_inputs,
+        run: |p, ctx| {
+            let params: recpipe_serve_export::ExportParams = from_canonical(p)?;
+            Ok(recpipe_serve_export::run(&params, ctx)?)
         },
     },
 ];

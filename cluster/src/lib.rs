@@ -361,7 +361,10 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         .metric("k", k as u64)
         .metric("inertia", report.inertia)
         .metric("silhouette", report.silhouette)
-        .metric("seconds", (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        .metric(
+            "seconds",
+            (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        );
     if let Some(a) = ari {
         outcome.metric("adjusted_rand_index", a);
     }

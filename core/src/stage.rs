@@ -29,6 +29,9 @@ pub struct StageContext {
     pub base_dir: PathBuf,
     /// Progress reporting.
     pub progress: Progress,
+    /// The stage's fingerprint: a digest of its kind, version, parameters,
+    /// inputs and every upstream output (empty outside the runner).
+    pub fingerprint: String,
 }
 
 impl StageContext {

@@ -13,7 +13,12 @@ pub const BLOCK: usize = 256;
 /// The `n` best (index, score) of `scores`, best first, skipping indices
 /// for which `skip` is true. Ties: smaller index first.
 pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
-    let mut cand: Vec<(u32, f32)> = scores.iter().enumerate().filter(|(i, s)| !skip(*i) && s.is_finite()).map(|(i, &s)| (i as u32, s)).collect();
+    let mut cand: Vec<(u32, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !skip(*i) && s.is_finite())
+        .map(|(i, &s)| (i as u32, s))
+        .collect();
     let better = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     if cand.len() > n && n > 0 {
         cand.select_nth_unstable_by(n - 1, better);
@@ -27,7 +32,13 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
 /// For every row `u` of `users` (rows x k), the `n` items with the highest
 /// `users[u] . items[i] + item_bias[i]`, excluding `seen(u)` (sorted item
 /// indices). Returns one list per user, best first.
-pub fn top_n_all<'a>(users: ArrayView2<f32>, items: ArrayView2<f32>, item_bias: Option<&[f32]>, n: usize, seen: &(dyn Fn(usize) -> &'a [u32] + Sync)) -> Vec<Vec<(u32, f32)>> {
+pub fn top_n_all<'a>(
+    users: ArrayView2<f32>,
+    items: ArrayView2<f32>,
+    item_bias: Option<&[f32]>,
+    n: usize,
+    seen: &(dyn Fn(usize) -> &'a [u32] + Sync),
+) -> Vec<Vec<(u32, f32)>> {
     let n_users = users.nrows();
     let items_t = items.t();
     let blocks: Vec<usize> = (0..n_users).step_by(BLOCK).collect();
@@ -85,7 +96,11 @@ mod tests {
                 .collect();
             all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let want: Vec<u32> = all.iter().take(5).map(|e| e.0).collect();
-            assert_eq!(got[u].iter().map(|e| e.0).collect::<Vec<_>>(), want, "user {u}");
+            assert_eq!(
+                got[u].iter().map(|e| e.0).collect::<Vec<_>>(),
+                want,
+                "user {u}"
+            );
         }
     }
 }

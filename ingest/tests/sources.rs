@@ -21,6 +21,7 @@ fn ctx(out: &Path) -> StageContext {
         upstream: vec![],
         base_dir: PathBuf::from("/"),
         progress: Progress::quiet(),
+        fingerprint: String::new(),
     }
 }
 

@@ -11,16 +11,16 @@ pub fn run(args: DagArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         DagFormat::Text => {
             for s in &plan.stages {
-                if s.needs.is_empty() {
-                    out.push_str(&format!("{} ({})\n", s.name, s.kind.name));
+                let needs = if s.needs.is_empty() {
+                    String::new()
                 } else {
-                    out.push_str(&format!(
-                        "{} ({}) <- {}\n",
-                        s.name,
-                        s.kind.name,
-                        s.needs.join(", ")
-                    ));
-                }
+                    format!(" <- {}", s.needs.join(", "))
+                };
+                let about = s.desc.as_deref().unwrap_or(s.kind.about);
+                out.push_str(&format!(
+                    "{} ({}){needs}\n    {about}\n",
+                    s.name, s.kind.name
+                ));
             }
         }
         DagFormat::Mermaid => {
@@ -53,6 +53,6 @@ pub fn run(args: DagArgs) -> anyhow::Result<ExitCode> {
             out.push_str("}\n");
         }
     }
-    print!("{out}");
+    out!("{out}")?;
     Ok(ExitCode::SUCCESS)
 }

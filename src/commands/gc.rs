@@ -67,7 +67,7 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         freed += dir_size(&dir);
         removed += 1;
         if args.dry_run {
-            println!("would delete {}", dir.display());
+            outln!("would delete {}", dir.display())?;
         } else {
             wd.evict(&fp)?;
         }
@@ -84,9 +84,9 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     } else {
         "deleted"
     };
-    println!(
+    outln!(
         "{verb} {removed} cache entries ({:.1} MiB); kept {kept}",
         freed as f64 / (1u64 << 20) as f64
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

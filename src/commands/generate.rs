@@ -31,7 +31,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let t = std::time::Instant::now();
     let data = recpipe_ingest::synthetic::generate(&spec);
     recpipe_ingest::synthetic::write_layout(&data, layout, &args.out)?;
-    println!(
+    outln!(
         "wrote {} ratings of {} users x {} items ({} layout) to {} in {:.2}s",
         data.ratings.len(),
         data.users.len(),
@@ -39,6 +39,6 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         layout.name(),
         args.out.display(),
         t.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

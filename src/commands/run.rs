@@ -56,7 +56,7 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             Outcome::Failed => format!("{:width$}  FAILED: {}", s.name, s.reasons.join("; ")),
             Outcome::Skipped => format!("{:width$}  skipped: {}", s.name, s.reasons.join("; ")),
         };
-        println!("{line}");
+        outln!("{line}")?;
     }
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
@@ -68,11 +68,11 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(crate::EXIT_FAILED));
     }
     if !args.pipeline.pipeline.as_os_str().is_empty() && mode != ProgressMode::Quiet {
-        println!(
+        outln!(
             "artifacts: {}/out/<stage>/  ({:.2}s)",
             plan.workdir.display(),
             report.seconds
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -66,40 +66,40 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             "outputs": outputs, "metrics": entry.metrics, "seconds": entry.seconds, "peak_rss_mib": entry.peak_rss_mib,
             "params": entry.params,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} ({}), fingerprint {}",
         args.stage,
         entry.kind,
         &entry.fingerprint[..16]
-    );
-    println!("outputs in {}/:", dir.display());
+    )?;
+    outln!("outputs in {}/:", dir.display())?;
     for o in &outputs {
         let rows = o["rows"]
             .as_i64()
             .map(|r| format!("{r:>10} rows"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {:32} {:>10}  {rows}",
             o["path"].as_str().unwrap_or(""),
             human(o["size"].as_u64().unwrap_or(0))
-        );
+        )?;
     }
     if !entry.metrics.is_empty() {
-        println!("metrics:");
+        outln!("metrics:")?;
         for (k, v) in &entry.metrics {
-            println!("  {k}: {v}");
+            outln!("  {k}: {v}")?;
         }
     }
     let peak = entry
         .peak_rss_mib
         .map(|m| format!(", peak memory {m:.0} MiB"))
         .unwrap_or_default();
-    println!("ran in {:.2}s{peak}", entry.seconds);
+    outln!("ran in {:.2}s{peak}", entry.seconds)?;
     for line in &entry.summary {
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,15 +9,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&args.pipeline.pipeline, &args.set)?;
     let statuses = crate::runner::status(&plan)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        outln!("{}", serde_json::to_string_pretty(&statuses)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let width = statuses.iter().map(|s| s.name.len()).max().unwrap_or(5);
     for s in &statuses {
         if s.up_to_date {
-            println!("{:width$}  up to date", s.name);
+            outln!("{:width$}  up to date", s.name)?;
         } else {
-            println!("{:width$}  stale: {}", s.name, s.reasons.join("; "));
+            outln!("{:width$}  stale: {}", s.name, s.reasons.join("; "))?;
         }
     }
     Ok(ExitCode::SUCCESS)

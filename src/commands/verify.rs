@@ -122,18 +122,18 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         eprintln!("scratch run kept in {}", kept.display());
     }
     if drift.is_empty() {
-        println!(
+        outln!(
             "verified: {checked} artifacts of {} stages reproduce pipeline.lock byte for byte",
             report.stages.len()
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        outln!(
             "drift: {} artifact(s) differ from pipeline.lock",
             drift.len()
-        );
+        )?;
         for d in &drift {
-            println!("  {d}");
+            outln!("  {d}")?;
         }
         Ok(ExitCode::from(crate::EXIT_DRIFT))
     }

@@ -29,14 +29,26 @@ pub struct ExplicitAls {
 }
 
 /// One half-step: solves every row of `rows` given the other side's factors and biases.
-fn solve_side(rows: &Csr, other: ArrayView2<f32>, other_bias: &[f32], mu: f32, s: ExplicitAls) -> (Array2<f32>, Vec<f32>) {
+fn solve_side(
+    rows: &Csr,
+    other: ArrayView2<f32>,
+    other_bias: &[f32],
+    mu: f32,
+    s: ExplicitAls,
+) -> (Array2<f32>, Vec<f32>) {
     let n = rows.rows();
     let k = other.ncols();
     let dim = k + 1;
     let solved: Vec<(Vec<f32>, f32)> = (0..n)
         .into_par_iter()
         .map_init(
-            || (vec![0.0f64; dim * dim], vec![0.0f64; dim], vec![0.0f64; dim]),
+            || {
+                (
+                    vec![0.0f64; dim * dim],
+                    vec![0.0f64; dim],
+                    vec![0.0f64; dim],
+                )
+            },
             |(a, b, y), r| {
                 let cols = rows.cols(r);
                 let vals = rows.vals(r);
@@ -83,13 +95,31 @@ fn solve_side(rows: &Csr, other: ArrayView2<f32>, other_bias: &[f32], mu: f32, s
 }
 
 /// Runs `iterations` of explicit ALS from `init`, calling `after` after each.
-pub fn explicit_als(train: &TrainSet, mut model: Factors, s: ExplicitAls, iterations: usize, mut after: impl FnMut(usize, &Factors) -> bool) -> Factors {
+pub fn explicit_als(
+    train: &TrainSet,
+    mut model: Factors,
+    s: ExplicitAls,
+    iterations: usize,
+    mut after: impl FnMut(usize, &Factors) -> bool,
+) -> Factors {
     model.mu = train.mean;
     for it in 0..iterations {
-        let (u, ub) = solve_side(&train.by_user, model.item.view(), &model.item_bias, model.mu, s);
+        let (u, ub) = solve_side(
+            &train.by_user,
+            model.item.view(),
+            &model.item_bias,
+            model.mu,
+            s,
+        );
         model.user = u;
         model.user_bias = ub;
-        let (i, ib) = solve_side(&train.by_item, model.user.view(), &model.user_bias, model.mu, s);
+        let (i, ib) = solve_side(
+            &train.by_item,
+            model.user.view(),
+            &model.user_bias,
+            model.mu,
+            s,
+        );
         model.item = i;
         model.item_bias = ib;
         if !after(it, &model) {
@@ -197,7 +227,13 @@ fn cg_side(rows: &Csr, y: ArrayView2<f32>, x: &mut Array2<f32>, s: &ImplicitAls)
 }
 
 /// Runs `iterations` of implicit ALS from `model`, calling `after` after each.
-pub fn implicit_als(train: &TrainSet, mut model: Factors, s: ImplicitAls, iterations: usize, mut after: impl FnMut(usize, &Factors) -> bool) -> Factors {
+pub fn implicit_als(
+    train: &TrainSet,
+    mut model: Factors,
+    s: ImplicitAls,
+    iterations: usize,
+    mut after: impl FnMut(usize, &Factors) -> bool,
+) -> Factors {
     model.mu = 0.0;
     for it in 0..iterations {
         let item = model.item.clone();
@@ -230,6 +266,8 @@ pub fn implicit_loss(train: &TrainSet, model: &Factors, s: &ImplicitAls) -> f64 
             l
         })
         .sum();
-    let reg = s.lambda as f64 * (model.user.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() + model.item.iter().map(|x| (*x as f64).powi(2)).sum::<f64>());
+    let reg = s.lambda as f64
+        * (model.user.iter().map(|x| (*x as f64).powi(2)).sum::<f64>()
+            + model.item.iter().map(|x| (*x as f64).powi(2)).sum::<f64>());
     per_user + reg
 }

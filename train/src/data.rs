@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use recpipe_core::ParquetTable;
-use recpipe_core::schema::{EVENT, INTERACTIONS_FILE, ITEM_ID, ITEM_IDX, ITEMS_FILE, TS, USER_ID, USER_IDX, USERS_FILE, VALUE};
+use recpipe_core::schema::{
+    EVENT, INTERACTIONS_FILE, ITEM_ID, ITEM_IDX, ITEMS_FILE, TS, USER_ID, USER_IDX, USERS_FILE,
+    VALUE,
+};
 
 use crate::Result;
 
@@ -36,7 +39,12 @@ impl Data {
         let t = ParquetTable::read(&dir.join(INTERACTIONS_FILE))?;
         let users = ParquetTable::read(&dir.join(USERS_FILE))?;
         let items = ParquetTable::read(&dir.join(ITEMS_FILE))?;
-        let ids = |t: &ParquetTable, c: &str| -> Result<Vec<String>> { Ok(t.strings(c)?.into_iter().map(Option::unwrap_or_default).collect()) };
+        let ids = |t: &ParquetTable, c: &str| -> Result<Vec<String>> {
+            Ok(t.strings(c)?
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect())
+        };
         let user_ids = ids(&users, USER_ID)?;
         let item_ids = ids(&items, ITEM_ID)?;
         Ok(Data {
@@ -85,7 +93,13 @@ pub struct Csr {
 
 impl Csr {
     /// Builds rows from (row, col, value) triples of the selected rows of `data`.
-    pub fn build(n_rows: usize, rows: &[u32], cols: &[u32], vals: &[f32], select: &[usize]) -> Self {
+    pub fn build(
+        n_rows: usize,
+        rows: &[u32],
+        cols: &[u32],
+        vals: &[f32],
+        select: &[usize],
+    ) -> Self {
         let mut offsets = vec![0usize; n_rows + 1];
         for &r in select {
             offsets[rows[r] as usize + 1] += 1;
@@ -103,7 +117,11 @@ impl Csr {
         for r in 0..n_rows {
             entries[offsets[r]..offsets[r + 1]].sort_unstable_by_key(|e| e.0);
         }
-        Csr { offsets, idx: entries.iter().map(|e| e.0).collect(), val: entries.iter().map(|e| e.1).collect() }
+        Csr {
+            offsets,
+            idx: entries.iter().map(|e| e.0).collect(),
+            val: entries.iter().map(|e| e.1).collect(),
+        }
     }
 
     /// Number of rows.
@@ -136,7 +154,12 @@ pub struct TrainSet {
 impl TrainSet {
     /// Builds both views of the selected rows.
     pub fn new(data: &Data, select: &[usize]) -> Self {
-        let mean = if select.is_empty() { 0.0 } else { (select.iter().map(|&r| data.values[r] as f64).sum::<f64>() / select.len() as f64) as f32 };
+        let mean = if select.is_empty() {
+            0.0
+        } else {
+            (select.iter().map(|&r| data.values[r] as f64).sum::<f64>() / select.len() as f64)
+                as f32
+        };
         TrainSet {
             by_user: Csr::build(data.n_users, &data.users, &data.items, &data.values, select),
             by_item: Csr::build(data.n_items, &data.items, &data.users, &data.values, select),

@@ -16,7 +16,15 @@ use crate::split::Fold;
 pub fn train_rmse(train: &TrainSet, m: &Factors) -> f64 {
     let per_user: Vec<f64> = (0..train.by_user.rows())
         .into_par_iter()
-        .map(|u| train.by_user.cols(u).iter().zip(train.by_user.vals(u)).map(|(&i, &v)| ((m.predict(u, i as usize) - v) as f64).powi(2)).sum())
+        .map(|u| {
+            train
+                .by_user
+                .cols(u)
+                .iter()
+                .zip(train.by_user.vals(u))
+                .map(|(&i, &v)| ((m.predict(u, i as usize) - v) as f64).powi(2))
+                .sum()
+        })
         .collect();
     (per_user.iter().sum::<f64>() / train.nnz().max(1) as f64).sqrt()
 }
@@ -37,7 +45,14 @@ pub struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     /// Prepares the relevant sets of `fold`'s test part.
-    pub fn new(data: &'a Data, fold: &'a Fold, train: &'a TrainSet, relevance: f32, ks: &[usize], segments: Option<&'a [u16]>) -> Self {
+    pub fn new(
+        data: &'a Data,
+        fold: &'a Fold,
+        train: &'a TrainSet,
+        relevance: f32,
+        ks: &[usize],
+        segments: Option<&'a [u16]>,
+    ) -> Self {
         let mut relevant = vec![Vec::new(); data.n_users];
         for &r in &fold.test {
             if data.values[r] >= relevance {
@@ -48,19 +63,36 @@ impl<'a> Evaluator<'a> {
             rel.sort_unstable();
             rel.dedup();
         }
-        let users = (0..data.n_users).filter(|&u| !relevant[u].is_empty()).collect();
+        let users = (0..data.n_users)
+            .filter(|&u| !relevant[u].is_empty())
+            .collect();
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
         for &v in &train.by_user.val {
             lo = lo.min(v);
             hi = hi.max(v);
         }
-        Evaluator { data, test: &fold.test, train, relevant, users, ks: ks.to_vec(), range: (lo, hi), segments }
+        Evaluator {
+            data,
+            test: &fold.test,
+            train,
+            relevant,
+            users,
+            ks: ks.to_vec(),
+            range: (lo, hi),
+            segments,
+        }
     }
 
     fn predictions(&self, m: &Factors) -> (Vec<f32>, Vec<f32>) {
         self.test
             .iter()
-            .map(|&r| (m.predict(self.data.users[r] as usize, self.data.items[r] as usize).clamp(self.range.0, self.range.1), self.data.values[r]))
+            .map(|&r| {
+                (
+                    m.predict(self.data.users[r] as usize, self.data.items[r] as usize)
+                        .clamp(self.range.0, self.range.1),
+                    self.data.values[r],
+                )
+            })
             .unzip()
     }
 
@@ -73,7 +105,9 @@ impl<'a> Evaluator<'a> {
             sub.row_mut(row).assign(&m.user.row(u));
         }
         let bias = with_bias.then_some(m.item_bias.as_slice());
-        let lists = top_n_all(sub.view(), m.item.view(), bias, n, &|row| self.train.by_user.cols(self.users[row]));
+        let lists = top_n_all(sub.view(), m.item.view(), bias, n, &|row| {
+            self.train.by_user.cols(self.users[row])
+        });
         let mut out = vec![Vec::new(); self.data.n_users];
         for (row, l) in lists.into_iter().enumerate() {
             out[self.users[row]] = l.into_iter().map(|e| e.0).collect();
@@ -84,14 +118,19 @@ impl<'a> Evaluator<'a> {
     /// Most-popular baseline lists.
     fn popular(&self) -> Vec<Vec<u32>> {
         let n = self.ks.iter().copied().max().unwrap_or(10);
-        let counts: Vec<f32> = (0..self.data.n_items).map(|i| (self.train.by_item.offsets[i + 1] - self.train.by_item.offsets[i]) as f32).collect();
+        let counts: Vec<f32> = (0..self.data.n_items)
+            .map(|i| (self.train.by_item.offsets[i + 1] - self.train.by_item.offsets[i]) as f32)
+            .collect();
         let mut out = vec![Vec::new(); self.data.n_users];
         let lists: Vec<Vec<u32>> = self
             .users
             .par_iter()
             .map(|&u| {
                 let seen = self.train.by_user.cols(u);
-                top_n(&counts, n, |i| seen.binary_search(&(i as u32)).is_ok()).into_iter().map(|e| e.0).collect()
+                top_n(&counts, n, |i| seen.binary_search(&(i as u32)).is_ok())
+                    .into_iter()
+                    .map(|e| e.0)
+                    .collect()
             })
             .collect();
         for (&u, l) in self.users.iter().zip(lists) {
@@ -104,7 +143,13 @@ impl<'a> Evaluator<'a> {
     pub fn validation(&self, m: &Factors, kind: ModelKind) -> f64 {
         if kind == ModelKind::ImplicitAls {
             let k = self.ks[0];
-            ranking(&self.recommend(m, false), &self.relevant, k, self.data.n_items).ndcg
+            ranking(
+                &self.recommend(m, false),
+                &self.relevant,
+                k,
+                self.data.n_items,
+            )
+            .ndcg
         } else {
             let (p, t) = self.predictions(m);
             rmse_mae(&p, &t).0
@@ -124,7 +169,13 @@ impl<'a> Evaluator<'a> {
             let (p, t): (Vec<f32>, Vec<f32>) = self
                 .test
                 .iter()
-                .map(|&r| (base.predict(self.data.users[r] as usize, self.data.items[r] as usize).clamp(self.range.0, self.range.1), self.data.values[r]))
+                .map(|&r| {
+                    (
+                        base.predict(self.data.users[r] as usize, self.data.items[r] as usize)
+                            .clamp(self.range.0, self.range.1),
+                        self.data.values[r],
+                    )
+                })
                 .unzip();
             out.insert("baseline_rmse".into(), rmse_mae(&p, &t).0);
         }
@@ -148,7 +199,15 @@ impl<'a> Evaluator<'a> {
             if let Some(seg) = self.segments {
                 let n_seg = seg.iter().copied().max().map_or(0, |m| m as usize + 1);
                 for s in 0..n_seg {
-                    let rel: Vec<Vec<u32>> = (0..self.data.n_users).map(|u| if seg.get(u) == Some(&(s as u16)) { self.relevant[u].clone() } else { Vec::new() }).collect();
+                    let rel: Vec<Vec<u32>> = (0..self.data.n_users)
+                        .map(|u| {
+                            if seg.get(u) == Some(&(s as u16)) {
+                                self.relevant[u].clone()
+                            } else {
+                                Vec::new()
+                            }
+                        })
+                        .collect();
                     let r = ranking(&recs, &rel, k, self.data.n_items);
                     if r.users > 0 {
                         out.insert(format!("ndcg_at_{k}_segment_{s}"), r.ndcg);
@@ -164,20 +223,39 @@ impl<'a> Evaluator<'a> {
 pub fn bias_baseline(train: &TrainSet) -> Factors {
     let (nu, ni) = (train.by_user.rows(), train.by_item.rows());
     let mu = train.mean;
-    let item_bias: Vec<f32> = (0..ni).map(|i| train.by_item.vals(i).iter().map(|v| v - mu).sum::<f32>() / (25.0 + train.by_item.vals(i).len() as f32)).collect();
+    let item_bias: Vec<f32> = (0..ni)
+        .map(|i| {
+            train.by_item.vals(i).iter().map(|v| v - mu).sum::<f32>()
+                / (25.0 + train.by_item.vals(i).len() as f32)
+        })
+        .collect();
     let user_bias: Vec<f32> = (0..nu)
         .map(|u| {
-            let s: f32 = train.by_user.cols(u).iter().zip(train.by_user.vals(u)).map(|(&i, v)| v - mu - item_bias[i as usize]).sum();
+            let s: f32 = train
+                .by_user
+                .cols(u)
+                .iter()
+                .zip(train.by_user.vals(u))
+                .map(|(&i, v)| v - mu - item_bias[i as usize])
+                .sum();
             s / (10.0 + train.by_user.cols(u).len() as f32)
         })
         .collect();
-    Factors { mu, user: Array2::zeros((nu, 1)), item: Array2::zeros((ni, 1)), user_bias, item_bias }
+    Factors {
+        mu,
+        user: Array2::zeros((nu, 1)),
+        item: Array2::zeros((ni, 1)),
+        user_bias,
+        item_bias,
+    }
 }
 
 /// Mean over folds (and `_std` when there are several).
 pub fn aggregate(folds: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    let Some(first) = folds.first() else { return out };
+    let Some(first) = folds.first() else {
+        return out;
+    };
     for key in first.keys() {
         let vals: Vec<f64> = folds.iter().filter_map(|f| f.get(key).copied()).collect();
         let mean = vals.iter().sum::<f64>() / vals.len().max(1) as f64;

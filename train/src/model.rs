@@ -32,7 +32,13 @@ impl Factors {
             }
             a
         };
-        Factors { mu, user: fill(n_users, 1), item: fill(n_items, 2), user_bias: vec![0.0; n_users], item_bias: vec![0.0; n_items] }
+        Factors {
+            mu,
+            user: fill(n_users, 1),
+            item: fill(n_items, 2),
+            user_bias: vec![0.0; n_users],
+            item_bias: vec![0.0; n_items],
+        }
     }
 
     /// Number of factors.
@@ -42,7 +48,13 @@ impl Factors {
 
     /// The predicted value of (u, i).
     pub fn predict(&self, u: usize, i: usize) -> f32 {
-        let dot: f32 = self.user.row(u).iter().zip(self.item.row(i).iter()).map(|(a, b)| a * b).sum();
+        let dot: f32 = self
+            .user
+            .row(u)
+            .iter()
+            .zip(self.item.row(i).iter())
+            .map(|(a, b)| a * b)
+            .sum();
         self.mu + self.user_bias[u] + self.item_bias[i] + dot
     }
 }

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int64Array, StringArray, UInt16Array, UInt32Array};
+use arrow::array::{
+    ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int64Array, StringArray, UInt16Array,
+    UInt32Array,
+};
 use arrow::datatypes::{DataType, Field};
 use recpipe_core::parquet_io::batch;
 use recpipe_core::schema::{ITEM_ID, ITEM_IDX, TS, USER_ID, USER_IDX, VALUE};
@@ -19,13 +22,29 @@ use crate::{HistoryRow, Result};
 pub fn factor_column(m: &ndarray::Array2<f32>) -> ArrayRef {
     let k = m.ncols() as i32;
     let values = Float32Array::from_iter_values(m.iter().copied());
-    Arc::new(FixedSizeListArray::new(Arc::new(Field::new("item", DataType::Float32, false)), k, Arc::new(values), None))
+    Arc::new(FixedSizeListArray::new(
+        Arc::new(Field::new("item", DataType::Float32, false)),
+        k,
+        Arc::new(values),
+        None,
+    ))
 }
 
-fn write_factors(ctx: &StageContext, file: &str, idx: &str, id: &str, ids: &[String], bias: &[f32], f: &ndarray::Array2<f32>) -> Result<()> {
+fn write_factors(
+    ctx: &StageContext,
+    file: &str,
+    idx: &str,
+    id: &str,
+    ids: &[String],
+    bias: &[f32],
+    f: &ndarray::Array2<f32>,
+) -> Result<()> {
     let path = ctx.out(file);
     let cols: Vec<(&str, ArrayRef)> = vec![
-        (idx, Arc::new(UInt32Array::from_iter_values(0..ids.len() as u32))),
+        (
+            idx,
+            Arc::new(UInt32Array::from_iter_values(0..ids.len() as u32)),
+        ),
         (id, Arc::new(StringArray::from_iter_values(ids.iter()))),
         ("bias", Arc::new(Float32Array::from(bias.to_vec()))),
         ("factors", factor_column(f)),
@@ -37,13 +56,48 @@ fn write_factors(ctx: &StageContext, file: &str, idx: &str, id: &str, ids: &[Str
 fn write_pairs(ctx: &StageContext, file: &str, data: &Data, rows: &[(u16, usize)]) -> Result<()> {
     let path = ctx.out(file);
     let cols: Vec<(&str, ArrayRef)> = vec![
-        ("fold", Arc::new(UInt16Array::from_iter_values(rows.iter().map(|r| r.0)))),
-        (USER_IDX, Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| data.users[r.1])))),
-        (ITEM_IDX, Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| data.items[r.1])))),
-        (USER_ID, Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &data.user_ids[data.users[r.1] as usize])))),
-        (ITEM_ID, Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &data.item_ids[data.items[r.1] as usize])))),
-        (VALUE, Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| data.values[r.1])))),
-        (TS, Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| data.ts[r.1])))),
+        (
+            "fold",
+            Arc::new(UInt16Array::from_iter_values(rows.iter().map(|r| r.0))),
+        ),
+        (
+            USER_IDX,
+            Arc::new(UInt32Array::from_iter_values(
+                rows.iter().map(|r| data.users[r.1]),
+            )),
+        ),
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(
+                rows.iter().map(|r| data.items[r.1]),
+            )),
+        ),
+        (
+            USER_ID,
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| &data.user_ids[data.users[r.1] as usize]),
+            )),
+        ),
+        (
+            ITEM_ID,
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| &data.item_ids[data.items[r.1] as usize]),
+            )),
+        ),
+        (
+            VALUE,
+            Arc::new(Float32Array::from_iter_values(
+                rows.iter().map(|r| data.values[r.1]),
+            )),
+        ),
+        (
+            TS,
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| data.ts[r.1]),
+            )),
+        ),
     ];
     write_parquet(&path, &batch(&path, cols)?)?;
     Ok(())
@@ -51,9 +105,34 @@ fn write_pairs(ctx: &StageContext, file: &str, data: &Data, rows: &[(u16, usize)
 
 /// Writes factors, model.json, metrics.json, history.parquet and the split files.
 #[allow(clippy::too_many_arguments)]
-pub fn write(ctx: &StageContext, params: &TrainParams, data: &Data, model: &Factors, metrics: &BTreeMap<String, f64>, history: &[HistoryRow], folds: &[Fold], evaluating: bool) -> Result<()> {
-    write_factors(ctx, "user_factors.parquet", USER_IDX, USER_ID, &data.user_ids, &model.user_bias, &model.user)?;
-    write_factors(ctx, "item_factors.parquet", ITEM_IDX, ITEM_ID, &data.item_ids, &model.item_bias, &model.item)?;
+pub fn write(
+    ctx: &StageContext,
+    params: &TrainParams,
+    data: &Data,
+    model: &Factors,
+    metrics: &BTreeMap<String, f64>,
+    history: &[HistoryRow],
+    folds: &[Fold],
+    evaluating: bool,
+) -> Result<()> {
+    write_factors(
+        ctx,
+        "user_factors.parquet",
+        USER_IDX,
+        USER_ID,
+        &data.user_ids,
+        &model.user_bias,
+        &model.user,
+    )?;
+    write_factors(
+        ctx,
+        "item_factors.parquet",
+        ITEM_IDX,
+        ITEM_ID,
+        &data.item_ids,
+        &model.item_bias,
+        &model.item,
+    )?;
     let doc = serde_json::json!({
         "model": params.model,
         "params": params,
@@ -67,18 +146,45 @@ pub fn write(ctx: &StageContext, params: &TrainParams, data: &Data, model: &Fact
         "recpipe_version": env!("CARGO_PKG_VERSION"),
     });
     write_json_atomic(&ctx.out("model.json"), &doc)?;
-    let rounded: BTreeMap<&String, f64> = metrics.iter().map(|(k, v)| (k, (v * 1e6).round() / 1e6)).collect();
+    let rounded: BTreeMap<&String, f64> = metrics
+        .iter()
+        .map(|(k, v)| (k, (v * 1e6).round() / 1e6))
+        .collect();
     write_json_atomic(&ctx.out("metrics.json"), &rounded)?;
     let path = ctx.out("history.parquet");
     let cols: Vec<(&str, ArrayRef)> = vec![
-        ("fold", Arc::new(UInt16Array::from_iter_values(history.iter().map(|h| h.fold)))),
-        ("iteration", Arc::new(UInt32Array::from_iter_values(history.iter().map(|h| h.iteration)))),
-        ("train_loss", Arc::new(Float64Array::from_iter_values(history.iter().map(|h| h.train_loss)))),
-        ("validation", Arc::new(Float64Array::from_iter_values(history.iter().map(|h| h.validation)))),
+        (
+            "fold",
+            Arc::new(UInt16Array::from_iter_values(
+                history.iter().map(|h| h.fold),
+            )),
+        ),
+        (
+            "iteration",
+            Arc::new(UInt32Array::from_iter_values(
+                history.iter().map(|h| h.iteration),
+            )),
+        ),
+        (
+            "train_loss",
+            Arc::new(Float64Array::from_iter_values(
+                history.iter().map(|h| h.train_loss),
+            )),
+        ),
+        (
+            "validation",
+            Arc::new(Float64Array::from_iter_values(
+                history.iter().map(|h| h.validation),
+            )),
+        ),
     ];
     write_parquet(&path, &batch(&path, cols)?)?;
     if evaluating {
-        let test: Vec<(u16, usize)> = folds.iter().enumerate().flat_map(|(f, fold)| fold.test.iter().map(move |&r| (f as u16, r))).collect();
+        let test: Vec<(u16, usize)> = folds
+            .iter()
+            .enumerate()
+            .flat_map(|(f, fold)| fold.test.iter().map(move |&r| (f as u16, r)))
+            .collect();
         write_pairs(ctx, "test_pairs.parquet", data, &test)?;
         if folds.len() == 1 {
             let train: Vec<(u16, usize)> = folds[0].train.iter().map(|&r| (0, r)).collect();

@@ -52,7 +52,10 @@ pub struct EvalSpec {
 
 impl Default for EvalSpec {
     fn default() -> Self {
-        EvalSpec { k: vec![10], relevance_threshold: None }
+        EvalSpec {
+            k: vec![10],
+            relevance_threshold: None,
+        }
     }
 }
 
@@ -144,7 +147,11 @@ pub struct Resolved {
 impl TrainParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
-        let p: TrainParams = if with.is_null() { TrainParams::default() } else { serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())? };
+        let p: TrainParams = if with.is_null() {
+            TrainParams::default()
+        } else {
+            serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
+        };
         p.split.check()?;
         let r = p.resolved();
         // The canonical form carries every default, so a change of default changes the fingerprint.
@@ -164,7 +171,12 @@ impl TrainParams {
             }
         }
 
-        if r.factors == 0 || r.iterations == 0 || r.regularization < 0.0 || r.alpha < 0.0 || r.learning_rate <= 0.0 {
+        if r.factors == 0
+            || r.iterations == 0
+            || r.regularization < 0.0
+            || r.alpha < 0.0
+            || r.learning_rate <= 0.0
+        {
             return Err("factors and iterations must be positive; regularization and alpha non-negative; learning_rate positive".into());
         }
         if p.eval.k.is_empty() || p.eval.k.contains(&0) {

@@ -24,7 +24,13 @@ pub struct Sgd {
 }
 
 /// Runs `epochs` epochs from `model`, calling `after` after each.
-pub fn sgd(train: &TrainSet, mut model: Factors, s: Sgd, epochs: usize, mut after: impl FnMut(usize, &Factors) -> bool) -> Factors {
+pub fn sgd(
+    train: &TrainSet,
+    mut model: Factors,
+    s: Sgd,
+    epochs: usize,
+    mut after: impl FnMut(usize, &Factors) -> bool,
+) -> Factors {
     model.mu = train.mean;
     let k = model.k();
     let by_user = &train.by_user;

@@ -70,7 +70,10 @@ fn default_folds() -> usize {
 
 impl Default for SplitSpec {
     fn default() -> Self {
-        SplitSpec::Random { fraction: 0.2, seed: 42 }
+        SplitSpec::Random {
+            fraction: 0.2,
+            seed: 42,
+        }
     }
 }
 
@@ -89,11 +92,17 @@ impl SplitSpec {
     /// Checks the settings.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self {
-            SplitSpec::Random { fraction, .. } | SplitSpec::UserTemporal { fraction } if !(*fraction > 0.0 && *fraction < 1.0) => {
+            SplitSpec::Random { fraction, .. } | SplitSpec::UserTemporal { fraction }
+                if !(*fraction > 0.0 && *fraction < 1.0) =>
+            {
                 Err("split.fraction must be in (0, 1)".into())
             }
-            SplitSpec::TimeCutoff { cutoff, .. } if parse_date(cutoff).is_none() => Err(format!("split.cutoff `{cutoff}` is not a date (YYYY-MM-DD)")),
-            SplitSpec::Kfold { folds, files, .. } if files.is_empty() && *folds < 2 => Err("split.folds must be at least 2".into()),
+            SplitSpec::TimeCutoff { cutoff, .. } if parse_date(cutoff).is_none() => Err(format!(
+                "split.cutoff `{cutoff}` is not a date (YYYY-MM-DD)"
+            )),
+            SplitSpec::Kfold { folds, files, .. } if files.is_empty() && *folds < 2 => {
+                Err("split.folds must be at least 2".into())
+            }
             _ => Ok(()),
         }
     }
@@ -114,15 +123,26 @@ pub fn parse_date(s: &str) -> Option<i64> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(d.timestamp());
     }
-    chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc().timestamp())
+    chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
 }
 
 /// Makes the folds of `spec` (one fold unless k-fold).
-pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Vec<Fold>> {
+pub fn split(
+    data: &Data,
+    spec: &SplitSpec,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<Vec<Fold>> {
     let n = data.len();
     let all: Vec<usize> = (0..n).collect();
     Ok(match spec {
-        SplitSpec::None => vec![Fold { train: all, test: Vec::new(), unmatched: 0 }],
+        SplitSpec::None => vec![Fold {
+            train: all,
+            test: Vec::new(),
+            unmatched: 0,
+        }],
         SplitSpec::Random { fraction, seed } => {
             let mut order = all;
             Rng::new(*seed).shuffle(&mut order);
@@ -131,7 +151,11 @@ pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) 
             let mut train = order[cut..].to_vec();
             test.sort_unstable();
             train.sort_unstable();
-            vec![Fold { train, test, unmatched: 0 }]
+            vec![Fold {
+                train,
+                test,
+                unmatched: 0,
+            }]
         }
         SplitSpec::UserTemporal { fraction } => {
             let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users];
@@ -141,18 +165,31 @@ pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) 
             let (mut train, mut test) = (Vec::new(), Vec::new());
             for rows in &mut by_user {
                 rows.sort_by_key(|&r| (data.ts[r], data.items[r]));
-                let hold = if rows.len() >= 2 { ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1) } else { 0 };
+                let hold = if rows.len() >= 2 {
+                    ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1)
+                } else {
+                    0
+                };
                 let cut = rows.len() - hold;
                 train.extend_from_slice(&rows[..cut]);
                 test.extend_from_slice(&rows[cut..]);
             }
             train.sort_unstable();
             test.sort_unstable();
-            vec![Fold { train, test, unmatched: 0 }]
+            vec![Fold {
+                train,
+                test,
+                unmatched: 0,
+            }]
         }
-        SplitSpec::TimeCutoff { cutoff, users_in_both } => {
-            let t = parse_date(cutoff).ok_or_else(|| TrainError::Params(format!("bad cutoff `{cutoff}`")))?;
-            let (train, mut test): (Vec<usize>, Vec<usize>) = all.into_iter().partition(|&r| data.ts[r] < t);
+        SplitSpec::TimeCutoff {
+            cutoff,
+            users_in_both,
+        } => {
+            let t = parse_date(cutoff)
+                .ok_or_else(|| TrainError::Params(format!("bad cutoff `{cutoff}`")))?;
+            let (train, mut test): (Vec<usize>, Vec<usize>) =
+                all.into_iter().partition(|&r| data.ts[r] < t);
             if *users_in_both {
                 let mut in_train = vec![false; data.n_users];
                 for &r in &train {
@@ -160,12 +197,19 @@ pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) 
                 }
                 test.retain(|&r| in_train[data.users[r] as usize]);
             }
-            vec![Fold { train, test, unmatched: 0 }]
+            vec![Fold {
+                train,
+                test,
+                unmatched: 0,
+            }]
         }
         SplitSpec::File { path } => vec![file_fold(data, &resolve(path))?],
         SplitSpec::Kfold { folds, files, seed } => {
             if !files.is_empty() {
-                files.iter().map(|f| file_fold(data, &resolve(f))).collect::<Result<_>>()?
+                files
+                    .iter()
+                    .map(|f| file_fold(data, &resolve(f)))
+                    .collect::<Result<_>>()?
             } else {
                 let mut order = all;
                 Rng::new(*seed).shuffle(&mut order);
@@ -175,8 +219,13 @@ pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) 
                 }
                 (0..*folds)
                     .map(|f| {
-                        let (test, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&r| fold_of[r] == f);
-                        Fold { train, test, unmatched: 0 }
+                        let (test, train): (Vec<usize>, Vec<usize>) =
+                            (0..n).partition(|&r| fold_of[r] == f);
+                        Fold {
+                            train,
+                            test,
+                            unmatched: 0,
+                        }
                     })
                     .collect()
             }
@@ -188,9 +237,21 @@ pub fn split(data: &Data, spec: &SplitSpec, resolve: &dyn Fn(&Path) -> PathBuf) 
 fn file_fold(data: &Data, path: &Path) -> Result<Fold> {
     let text = std::fs::read(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
     let text = String::from_utf8_lossy(&text);
-    let uid: HashMap<&str, u32> = data.user_ids.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-    let iid: HashMap<&str, u32> = data.item_ids.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-    let pair: HashMap<(u32, u32), usize> = (0..data.len()).map(|r| ((data.users[r], data.items[r]), r)).collect();
+    let uid: HashMap<&str, u32> = data
+        .user_ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    let iid: HashMap<&str, u32> = data
+        .item_ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    let pair: HashMap<(u32, u32), usize> = (0..data.len())
+        .map(|r| ((data.users[r], data.items[r]), r))
+        .collect();
     let mut is_test = vec![false; data.len()];
     let (mut matched, mut unmatched) = (0, 0);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -220,8 +281,15 @@ fn file_fold(data: &Data, path: &Path) -> Result<Fold> {
         }
     }
     if matched == 0 {
-        return Err(TrainError::Params(format!("{}: no line matches an interaction (expected `user id, item id, ...` per line)", path.display())));
+        return Err(TrainError::Params(format!(
+            "{}: no line matches an interaction (expected `user id, item id, ...` per line)",
+            path.display()
+        )));
     }
     let (test, train): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&r| is_test[r]);
-    Ok(Fold { train, test, unmatched })
+    Ok(Fold {
+        train,
+        test,
+        unmatched,
+    })
 }

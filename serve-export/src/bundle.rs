@@ -1,0 +1,370 @@
+//! Reading an export bundle: the answers behind `recpipe recommend`,
+//! `similar`, `also-liked`, `segment` and `lookalike`.
+
+use std::path::{Path, PathBuf};
+
+use recpipe_core::{ParquetTable, Rng};
+use serde::Serialize;
+
+use crate::{ExportError, Result};
+
+/// One line of an answer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Line {
+    /// 1-based rank.
+    pub rank: usize,
+    /// Item (or user) id.
+    pub id: String,
+    /// Title (items) or empty.
+    pub title: String,
+    /// Score, lift or similarity.
+    pub score: f64,
+    /// A second figure where the list has one (support).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<f64>,
+}
+
+/// An answer to a query.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Answer {
+    /// What the list is.
+    pub title: String,
+    /// Name of the score column.
+    pub score_name: String,
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// A remark for the reader (fallbacks, unknown ids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An export bundle on disk.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    dir: PathBuf,
+}
+
+fn rows_where(t: &ParquetTable, col: &str, value: &str) -> Result<Vec<usize>> {
+    Ok(t.strings(col)?
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.as_deref() == Some(value))
+        .map(|(i, _)| i)
+        .collect())
+}
+
+impl Bundle {
+    /// Opens the bundle in `dir` (it must hold a manifest.json).
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.join("manifest.json").is_file() {
+            return Err(ExportError::Bundle(format!(
+                "{} is not an export bundle (no manifest.json); run the pipeline or pass --bundle",
+                dir.display()
+            )));
+        }
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn table(&self, name: &str) -> Result<ParquetTable> {
+        let p = self.dir.join(name);
+        if !p.is_file() {
+            return Err(ExportError::Bundle(format!(
+                "{} has no {name}",
+                self.dir.display()
+            )));
+        }
+        Ok(ParquetTable::read(&p)?)
+    }
+
+    fn list(
+        &self,
+        t: &ParquetTable,
+        rows: &[usize],
+        id_col: &str,
+        n: usize,
+        support: Option<&str>,
+    ) -> Result<Vec<Line>> {
+        let ids = t.strings(id_col)?;
+        let titles = if t.has("title") {
+            t.strings("title")?
+        } else {
+            vec![None; t.num_rows()]
+        };
+        let scores = if t.has("score") {
+            t.f32s("score")?
+        } else {
+            t.f32s("lift")?
+        };
+        let sup = support.map(|c| t.f32s(c)).transpose()?;
+        Ok(rows
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(r, &i)| Line {
+                rank: r + 1,
+                id: ids[i].clone().unwrap_or_default(),
+                title: titles[i].clone().unwrap_or_default(),
+                score: scores[i] as f64,
+                support: sup.as_ref().map(|s| s[i] as f64),
+            })
+            .collect())
+    }
+
+    /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
+    pub fn cold_start(&self, profile: &str, n: usize) -> Result<Answer> {
+        let t = self.table("cold_start.parquet")?;
+        let rows = rows_where(&t, "profile", profile)?;
+        if rows.is_empty() {
+            let mut profiles: Vec<String> = t.strings("profile")?.into_iter().flatten().collect();
+            profiles.dedup();
+            return Err(ExportError::Unknown(format!(
+                "no cold-start profile `{profile}` (profiles: {})",
+                profiles.join(", ")
+            )));
+        }
+        Ok(Answer {
+            title: format!("popular with {profile}"),
+            score_name: "support".into(),
+            lines: self.list(&t, &rows, "item_id", n, None)?,
+            note: None,
+        })
+    }
+
+    /// A user's top items; with `explore`, a draw from the candidates in proportion to score.
+    pub fn recommend(&self, user: &str, n: usize, explore: Option<u64>) -> Result<Answer> {
+        let t = self.table(if explore.is_some() {
+            "candidates.parquet"
+        } else {
+            "recommendations.parquet"
+        })?;
+        let rows = rows_where(&t, "user_id", user)?;
+        if rows.is_empty() {
+            let mut a = self.cold_start("all", n)?;
+            a.note = Some(format!(
+                "user `{user}` is not in the bundle: showing the cold-start list (recpipe recommend --profile gender=F narrows it)"
+            ));
+            return Ok(a);
+        }
+        let rows = match explore {
+            None => rows,
+            Some(seed) => {
+                let scores = t.f32s("score")?;
+                let lo = rows
+                    .iter()
+                    .map(|&r| scores[r])
+                    .fold(f32::INFINITY, f32::min);
+                let mut pool: Vec<usize> = rows.clone();
+                let mut rng = Rng::new(seed);
+                let mut picked = Vec::new();
+                while picked.len() < n && !pool.is_empty() {
+                    let cum: Vec<f64> = pool
+                        .iter()
+                        .scan(0.0, |acc, &r| {
+                            *acc += (scores[r] - lo) as f64 + 1e-3;
+                            Some(*acc)
+                        })
+                        .collect();
+                    let k = rng.weighted_index(&cum);
+                    picked.push(pool.remove(k));
+                }
+                picked
+            }
+        };
+        let title = if explore.is_some() {
+            format!("explore picks for user {user}")
+        } else {
+            format!("top items for user {user}")
+        };
+        Ok(Answer {
+            title,
+            score_name: "score".into(),
+            lines: self.list(&t, &rows, "item_id", n, None)?,
+            note: None,
+        })
+    }
+
+    /// Items like `item`, by factors or content.
+    pub fn similar(&self, item: &str, n: usize, by: &str) -> Result<Answer> {
+        let t = self.table("similar_items.parquet")?;
+        let kinds = t.strings("kind")?;
+        let rows: Vec<usize> = rows_where(&t, "source_item_id", item)?
+            .into_iter()
+            .filter(|&r| kinds[r].as_deref() == Some(by))
+            .collect();
+        if rows.is_empty() {
+            return Err(self.unknown_item(&t, item, by));
+        }
+        Ok(Answer {
+            title: format!("more like item {item} (by {by})"),
+            score_name: "cosine".into(),
+            lines: self.list(&t, &rows, "item_id", n, None)?,
+            note: None,
+        })
+    }
+
+    fn unknown_item(&self, t: &ParquetTable, item: &str, by: &str) -> ExportError {
+        let known = t
+            .strings("source_item_id")
+            .map(|v| v.iter().any(|x| x.as_deref() == Some(item)))
+            .unwrap_or(false);
+        if known {
+            ExportError::Unknown(format!(
+                "item `{item}` has no `{by}` neighbours in this bundle (content needs a features stage)"
+            ))
+        } else {
+            ExportError::Unknown(format!("item `{item}` is not in the bundle"))
+        }
+    }
+
+    /// "People who liked this also liked".
+    pub fn also_liked(&self, item: &str, n: usize) -> Result<Answer> {
+        let t = self.table("also_liked.parquet")?;
+        let rows = rows_where(&t, "source_item_id", item)?;
+        if rows.is_empty() {
+            let items = self.table("similar_items.parquet")?;
+            if rows_where(&items, "source_item_id", item)?.is_empty() {
+                return Err(ExportError::Unknown(format!(
+                    "item `{item}` is not in the bundle"
+                )));
+            }
+            return Ok(Answer {
+                title: format!("people who liked {item} also liked"),
+                score_name: "lift".into(),
+                lines: vec![],
+                note: Some("too few users liked this item for a reliable list".into()),
+            });
+        }
+        Ok(Answer {
+            title: format!("people who liked {item} also liked"),
+            score_name: "lift".into(),
+            lines: self.list(&t, &rows, "item_id", n, Some("support"))?,
+            note: None,
+        })
+    }
+
+    /// The user's segment and its profile summary.
+    pub fn segment(&self, user: &str) -> Result<Answer> {
+        let seg = self.table("segments.parquet")?;
+        let rows = rows_where(&seg, "user_id", user)?;
+        let &[r] = rows.as_slice() else {
+            return Err(ExportError::Unknown(format!(
+                "user `{user}` is not in the bundle's segments"
+            )));
+        };
+        let s = seg.u16s("segment")?[r];
+        let prof = self.table("segment_profiles.parquet")?;
+        let (segs, kinds, names) = (
+            prof.u16s("segment")?,
+            prof.strings("kind")?,
+            prof.strings("name")?,
+        );
+        let (sv, pv, lift) = (
+            prof.f64s("segment_value")?,
+            prof.f64s("population_value")?,
+            prof.f64s("lift")?,
+        );
+        let mut lines = Vec::new();
+        for i in (0..prof.num_rows()).filter(|&i| segs[i] == s) {
+            let kind = kinds[i].clone().unwrap_or_default();
+            let (score, support) = match kind.as_str() {
+                "size" => (sv[i], Some(lift[i])),
+                "feature" => (sv[i], Some(pv[i])),
+                _ => (lift[i], Some(sv[i])),
+            };
+            lines.push(Line {
+                rank: lines.len() + 1,
+                id: kind,
+                title: names[i].clone().unwrap_or_default(),
+                score,
+                support,
+            });
+        }
+        Ok(Answer {
+            title: format!("user {user} is in segment {s}"),
+            score_name: "value / lift".into(),
+            lines,
+            note: None,
+        })
+    }
+
+    /// The `n` users closest (cosine of factors) to the mean of the seed users' unit vectors.
+    pub fn lookalike(&self, seeds: &[String], n: usize) -> Result<Answer> {
+        let (values, rows, k) =
+            crate::npy::read_f32(&self.dir.join("embeddings/user_factors.npy"))?;
+        let ids_t = self.table("embeddings/ids.parquet")?;
+        let (kinds, ids) = (ids_t.strings("kind")?, ids_t.strings("id")?);
+        let user_ids: Vec<&str> = (0..ids_t.num_rows())
+            .filter(|&i| kinds[i].as_deref() == Some("user"))
+            .map(|i| ids[i].as_deref().unwrap_or(""))
+            .collect();
+        let index: std::collections::HashMap<&str, usize> =
+            user_ids.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+        let unit = |u: usize| {
+            let row = &values[u * k..(u + 1) * k];
+            let norm = row
+                .iter()
+                .map(|x| x * x)
+                .sum::<f32>()
+                .sqrt()
+                .max(f32::MIN_POSITIVE);
+            row.iter().map(move |x| x / norm)
+        };
+        let mut centroid = vec![0f32; k];
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for s in seeds {
+            match index.get(s.as_str()) {
+                Some(&u) if u < rows => {
+                    for (c, x) in centroid.iter_mut().zip(unit(u)) {
+                        *c += x;
+                    }
+                    found.push(u as u32);
+                }
+                _ => missing.push(s.clone()),
+            }
+        }
+        if found.is_empty() {
+            return Err(ExportError::Unknown(format!(
+                "none of the {} seed users is in the bundle",
+                seeds.len()
+            )));
+        }
+        found.sort_unstable();
+        let scores: Vec<f32> = (0..rows)
+            .map(|u| unit(u).zip(&centroid).map(|(a, b)| a * b).sum::<f32>() / found.len() as f32)
+            .collect();
+        let top =
+            recpipe_core::topk::top_n(&scores, n, |u| found.binary_search(&(u as u32)).is_ok());
+        let lines = top
+            .into_iter()
+            .enumerate()
+            .map(|(r, (u, s))| Line {
+                rank: r + 1,
+                id: user_ids[u as usize].to_string(),
+                title: String::new(),
+                score: s as f64,
+                support: None,
+            })
+            .collect();
+        let note = (!missing.is_empty()).then(|| {
+            format!(
+                "{} seed ids are not in the bundle: {}",
+                missing.len(),
+                missing
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        Ok(Answer {
+            title: format!("users most like {} seed users", found.len()),
+            score_name: "cosine".into(),
+            lines,
+            note,
+        })
+    }
+}

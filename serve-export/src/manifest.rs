@@ -1,0 +1,134 @@
+//! `manifest.json`: every artifact with its size, rows, schema and sha256,
+//! and `recpipe bundle verify`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ExportError, Result};
+
+/// One artifact of the bundle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Artifact {
+    /// Path relative to the bundle.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Rows (Parquet and .npy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Column name -> type (Parquet), or dtype and shape (.npy).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub schema: BTreeMap<String, String>,
+    /// sha256 of the content, hex.
+    pub sha256: String,
+}
+
+/// The manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Manifest format version.
+    pub format: u32,
+    /// recpipe version that wrote the bundle.
+    pub recpipe_version: String,
+    /// Fingerprint of the export stage: covers parameters, code versions and every upstream output.
+    pub pipeline_fingerprint: String,
+    /// The model (train's model.json).
+    pub model: serde_json::Value,
+    /// The model's metrics (train's metrics.json).
+    pub metrics: serde_json::Value,
+    /// Artifacts, sorted by path.
+    pub artifacts: Vec<Artifact>,
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| recpipe_core::CoreError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Describes one file of the bundle.
+pub fn describe(dir: &Path, rel: &str) -> Result<Artifact> {
+    let path = dir.join(rel);
+    let size = std::fs::metadata(&path)
+        .map_err(|e| recpipe_core::CoreError::io(&path, e))?
+        .len();
+    let mut schema = BTreeMap::new();
+    let mut rows = None;
+    if rel.ends_with(".parquet") {
+        let t = recpipe_core::ParquetTable::read(&path)?;
+        rows = Some(t.num_rows() as u64);
+        for f in t.schema().fields() {
+            schema.insert(f.name().clone(), f.data_type().to_string());
+        }
+    } else if rel.ends_with(".npy") {
+        let (_, r, c) = crate::npy::read_f32(&path)?;
+        rows = Some(r as u64);
+        schema.insert("dtype".into(), "float32".into());
+        schema.insert("shape".into(), format!("({r}, {c})"));
+    }
+    Ok(Artifact {
+        path: rel.to_string(),
+        size,
+        rows,
+        schema,
+        sha256: sha256_file(&path)?,
+    })
+}
+
+/// The result of verifying a bundle.
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    /// Artifacts checked.
+    pub checked: usize,
+    /// Problems found.
+    pub problems: Vec<String>,
+}
+
+/// Re-hashes every artifact of the bundle in `dir` against its manifest.
+pub fn verify(dir: &Path) -> Result<Verification> {
+    let mpath = dir.join("manifest.json");
+    let manifest: Manifest = recpipe_core::fsutil::read_json(&mpath).map_err(|e| {
+        ExportError::Bundle(format!("{e} (is {} an export bundle?)", dir.display()))
+    })?;
+    let mut v = Verification::default();
+    for a in &manifest.artifacts {
+        v.checked += 1;
+        let path = dir.join(&a.path);
+        match std::fs::metadata(&path) {
+            Err(_) => v.problems.push(format!("{}: missing", a.path)),
+            Ok(m) if m.len() != a.size => v.problems.push(format!(
+                "{}: size {} but the manifest says {}",
+                a.path,
+                m.len(),
+                a.size
+            )),
+            Ok(_) => {
+                let h = sha256_file(&path)?;
+                if h != a.sha256 {
+                    v.problems.push(format!(
+                        "{}: sha256 {} but the manifest says {}",
+                        a.path,
+                        &h[..16],
+                        &a.sha256[..16]
+                    ));
+                }
+            }
+        }
+    }
+    Ok(v)
+}

@@ -1,0 +1,207 @@
+//! Item-to-item lists: cosine of factors, cosine of content, and
+//! "people who liked this also liked" by co-occurrence lift.
+
+use std::collections::HashMap;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use recpipe_core::topk::top_n_all;
+
+/// Rows scaled to unit length (zero rows stay zero).
+pub fn normalize_rows(m: &Array2<f32>) -> Array2<f32> {
+    let mut out = m.clone();
+    for mut row in out.rows_mut() {
+        let n = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if n > 0.0 {
+            row.mapv_inplace(|x| x / n);
+        }
+    }
+    out
+}
+
+/// The `n` nearest rows of each row by cosine (itself excluded).
+pub fn cosine_neighbours(m: &Array2<f32>, n: usize) -> Vec<Vec<(u32, f32)>> {
+    let unit = normalize_rows(m);
+    let selves: Vec<[u32; 1]> = (0..m.nrows() as u32).map(|i| [i]).collect();
+    top_n_all(unit.view(), unit.view(), None, n, &|i| &selves[i])
+}
+
+/// Content neighbours from sparse l2-normalised vectors (`rows[i]` = sorted (term, weight)):
+/// cosine through an inverted index, so only items sharing a term are compared.
+pub fn sparse_cosine_neighbours(rows: &[Vec<(u32, f32)>], n: usize) -> Vec<Vec<(u32, f32)>> {
+    let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        for &(t, w) in row {
+            postings.entry(t).or_default().push((i as u32, w));
+        }
+    }
+    (0..rows.len())
+        .into_par_iter()
+        .map_init(
+            || (vec![0f32; rows.len()], Vec::<u32>::new()),
+            |(acc, touched), i| {
+                for &(t, w) in &rows[i] {
+                    for &(j, wj) in &postings[&t] {
+                        if j as usize != i {
+                            if acc[j as usize] == 0.0 {
+                                touched.push(j);
+                            }
+                            acc[j as usize] += w * wj;
+                        }
+                    }
+                }
+                let mut cand: Vec<(u32, f32)> = touched
+                    .iter()
+                    .map(|&j| (j, acc[j as usize]))
+                    .filter(|e| e.1 > 0.0)
+                    .collect();
+                for &j in touched.iter() {
+                    acc[j as usize] = 0.0;
+                }
+                touched.clear();
+                cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                cand.truncate(n);
+                cand
+            },
+        )
+        .collect()
+}
+
+/// One "also liked" entry: the other item, users who liked both, support, lift.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlsoLiked {
+    /// The other item.
+    pub item: u32,
+    /// Users who liked both.
+    pub both: u32,
+    /// both / users who liked the anchor item.
+    pub support: f32,
+    /// support / (users who liked the other item / all users).
+    pub lift: f32,
+}
+
+/// For each item, the items over-represented among the users who liked it
+/// (at least `min_users` co-likers), ranked by lift, then support, then index.
+pub fn also_liked(
+    liked_by_user: &[Vec<u32>],
+    n_items: usize,
+    n: usize,
+    min_users: u32,
+) -> Vec<Vec<AlsoLiked>> {
+    let n_users = liked_by_user.len() as f32;
+    let mut users_of: Vec<Vec<u32>> = vec![Vec::new(); n_items];
+    for (u, items) in liked_by_user.iter().enumerate() {
+        for &i in items {
+            users_of[i as usize].push(u as u32);
+        }
+    }
+    let popularity: Vec<u32> = users_of.iter().map(|u| u.len() as u32).collect();
+    (0..n_items)
+        .into_par_iter()
+        .map_init(
+            || (vec![0u32; n_items], Vec::<u32>::new()),
+            |(count, touched), i| {
+                for &u in &users_of[i] {
+                    for &j in &liked_by_user[u as usize] {
+                        if j as usize != i {
+                            if count[j as usize] == 0 {
+                                touched.push(j);
+                            }
+                            count[j as usize] += 1;
+                        }
+                    }
+                }
+                let base = popularity[i].max(1) as f32;
+                let mut out: Vec<AlsoLiked> = touched
+                    .iter()
+                    .filter(|&&j| count[j as usize] >= min_users)
+                    .map(|&j| {
+                        let both = count[j as usize];
+                        let support = both as f32 / base;
+                        AlsoLiked {
+                            item: j,
+                            both,
+                            support,
+                            lift: support / (popularity[j as usize] as f32 / n_users),
+                        }
+                    })
+                    .collect();
+                for &j in touched.iter() {
+                    count[j as usize] = 0;
+                }
+                touched.clear();
+                out.sort_by(|a, b| {
+                    b.lift
+                        .total_cmp(&a.lift)
+                        .then(b.support.total_cmp(&a.support))
+                        .then(a.item.cmp(&b.item))
+                });
+                out.truncate(n);
+                out
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn also_liked_by_hand() {
+        // 4 users. Item 0 liked by users 0, 1; item 1 by 0, 1, 2; item 2 by 1, 3.
+        let liked = vec![vec![0, 1], vec![0, 1, 2], vec![1], vec![2]];
+        let out = also_liked(&liked, 3, 5, 1);
+        // For item 0 (2 likers): item 1 liked by both -> support 1, lift 1 / (3/4) = 4/3;
+        // item 2 liked by one -> support 0.5, lift 0.5 / (2/4) = 1.
+        assert_eq!(
+            out[0][0],
+            AlsoLiked {
+                item: 1,
+                both: 2,
+                support: 1.0,
+                lift: 4.0 / 3.0
+            }
+        );
+        assert_eq!(
+            out[0][1],
+            AlsoLiked {
+                item: 2,
+                both: 1,
+                support: 0.5,
+                lift: 1.0
+            }
+        );
+        assert!(
+            also_liked(&liked, 3, 5, 2)[2].is_empty(),
+            "item 2 shares at most one user"
+        );
+    }
+
+    #[test]
+    fn cosine_neighbours_exclude_self_and_agree_with_sparse() {
+        let m = Array2::from_shape_vec((3, 2), vec![1.0, 0.0, 0.9, 0.1, 0.0, 1.0]).expect("shape");
+        let nb = cosine_neighbours(&m, 2);
+        assert_eq!(nb[0][0].0, 1);
+        assert!(
+            nb.iter()
+                .enumerate()
+                .all(|(i, l)| l.iter().all(|e| e.0 as usize != i))
+        );
+        let unit = normalize_rows(&m);
+        let sparse: Vec<Vec<(u32, f32)>> = unit
+            .rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|e| *e.1 != 0.0)
+                    .map(|(t, w)| (t as u32, *w))
+                    .collect()
+            })
+            .collect();
+        let sb = sparse_cosine_neighbours(&sparse, 2);
+        assert_eq!(sb[0][0].0, nb[0][0].0);
+        assert!((sb[0][0].1 - nb[0][0].1).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,145 @@
+//! The query commands: they read an export bundle, never the pipeline's cache.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use recpipe_serve_export::bundle::{Answer, Bundle};
+
+use crate::cli::{
+    AlsoLikedArgs, BundleArg, LookalikeArgs, RecommendArgs, SegmentArgs, SimilarArgs, SimilarBy,
+};
+
+/// The bundle named by --bundle, or the current outputs of the pipeline's serve-export stage.
+fn bundle(arg: &BundleArg) -> anyhow::Result<Bundle> {
+    let dir: PathBuf = match &arg.bundle {
+        Some(d) => d.clone(),
+        None => {
+            let plan = super::load_plan(&arg.pipeline, &[]).map_err(|e| {
+                anyhow::anyhow!("{e:#}\n(pass --bundle DIR to read a bundle directly)")
+            })?;
+            let stage = plan
+                .stages
+                .iter()
+                .find(|s| s.kind.name == "serve-export")
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} has no serve-export stage; pass --bundle DIR",
+                        plan.file.display()
+                    )
+                })?;
+            plan.workdir.join("out").join(&stage.name)
+        }
+    };
+    Ok(Bundle::open(&dir)?)
+}
+
+fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(answer)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{}", answer.title)?;
+    if let Some(note) = &answer.note {
+        outln!("note: {note}")?;
+    }
+    let idw = answer
+        .lines
+        .iter()
+        .map(|l| l.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let has_support = answer.lines.iter().any(|l| l.support.is_some());
+    outln!(
+        "{:>4}  {:idw$}  {:>10}{}  title",
+        "rank",
+        "id",
+        answer.score_name,
+        if has_support { "     second" } else { "" }
+    )?;
+    for l in &answer.lines {
+        let support = l.support.map(|s| format!("  {s:>9.4}")).unwrap_or_default();
+        outln!(
+            "{:>4}  {:idw$}  {:>10.4}{support}  {}",
+            l.rank,
+            l.id,
+            l.score,
+            l.title
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `recpipe recommend`.
+pub fn recommend(args: RecommendArgs) -> anyhow::Result<ExitCode> {
+    let b = bundle(&args.bundle)?;
+    let answer = match (&args.user, &args.profile) {
+        (Some(u), _) => b.recommend(u, args.n, args.explore)?,
+        (None, Some(p)) => b.cold_start(p, args.n)?,
+        (None, None) => anyhow::bail!("give --user ID or --profile KEY=VALUE"),
+    };
+    print(&answer, args.bundle.json)
+}
+
+/// `recpipe similar`.
+pub fn similar(args: SimilarArgs) -> anyhow::Result<ExitCode> {
+    let by = match args.by {
+        SimilarBy::Factors => "factors",
+        SimilarBy::Content => "content",
+    };
+    print(
+        &bundle(&args.bundle)?.similar(&args.item, args.n, by)?,
+        args.bundle.json,
+    )
+}
+
+/// `recpipe also-liked`.
+pub fn also_liked(args: AlsoLikedArgs) -> anyhow::Result<ExitCode> {
+    print(
+        &bundle(&args.bundle)?.also_liked(&args.item, args.n)?,
+        args.bundle.json,
+    )
+}
+
+/// `recpipe segment`.
+pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
+    print(
+        &bundle(&args.bundle)?.segment(&args.user)?,
+        args.bundle.json,
+    )
+}
+
+/// `recpipe lookalike`.
+pub fn lookalike(args: LookalikeArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.users)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.users.display()))?;
+    let seeds: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    print(
+        &bundle(&args.bundle)?.lookalike(&seeds, args.n)?,
+        args.bundle.json,
+    )
+}
+
+/// `recpipe bundle verify`.
+pub fn verify_bundle(dir: &Path) -> anyhow::Result<ExitCode> {
+    let v = recpipe_serve_export::manifest::verify(dir)?;
+    if v.problems.is_empty() {
+        outln!("bundle ok: {} artifacts match manifest.json", v.checked)?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        outln!(
+            "bundle differs from its manifest in {} of {} artifacts:",
+            v.problems.len(),
+            v.checked
+        )?;
+        for p in &v.problems {
+            outln!("  {p}")?;
+        }
+        Ok(ExitCode::from(crate::EXIT_DRIFT))
+    }
+}

@@ -1,0 +1,100 @@
+//! Every bad-config case exits 2 with a message that names the line.
+
+use crate::{Env, stderr};
+
+fn fails_with(yaml: &str, line: usize, needle: &str) {
+    let env = Env::new(yaml);
+    let out = env.run(&["status"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("pipeline.yaml:{line}:")),
+        "line {line} in: {err}"
+    );
+    assert!(err.contains(needle), "`{needle}` in: {err}");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    fails_with(
+        "version: 1\nstagse:\n  a: {uses: ingest}\n",
+        2,
+        "did you mean `stages`",
+    );
+}
+
+#[test]
+fn unknown_stage_key() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest, neds: []}\n",
+        3,
+        "did you mean `needs`",
+    );
+}
+
+#[test]
+fn unknown_kind() {
+    fails_with(
+        "version: 1\nstages:\n  a:\n    uses: ingset\n",
+        4,
+        "did you mean `ingest`",
+    );
+}
+
+#[test]
+fn misspelt_parameter() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  t:\n    uses: train\n    needs: [a]\n    with:\n      facors: 3\n",
+        8,
+        "did you mean `factors`",
+    );
+}
+
+#[test]
+fn missing_need() {
+    fails_with(
+        "version: 1\nstages:\n  ingest: {uses: ingest}\n  f:\n    uses: features\n    needs: [ingets]\n",
+        6,
+        "did you mean `ingest`",
+    );
+}
+
+#[test]
+fn type_error() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a]}\n  c:\n    uses: cluster\n    needs: [f]\n    with:\n      n_runs: many\n",
+        9,
+        "n_runs",
+    );
+}
+
+#[test]
+fn cycle() {
+    let env = Env::new(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a, g]}\n  g: {uses: features, needs: [f]}\n",
+    );
+    let out = env.run(&["run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cycle"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_required_upstream_kind() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  t:\n    uses: serve-export\n    needs: [a]\n",
+        6,
+        "must need a `train` stage",
+    );
+}
+
+#[test]
+fn unknown_stage_on_the_command_line() {
+    let env = Env::new("version: 1\nstages:\n  ingest: {uses: ingest}\n");
+    let out = env.run(&["run", "ingset"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `ingest`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,261 @@
+//! The runner: caching, reruns, verify, crashes and concurrency.
+
+use std::time::Duration;
+
+use crate::{Env, SMALL, ran, stdout};
+
+#[test]
+fn default_pipeline_runs_reruns_nothing_and_verifies() {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipeline.yaml"))
+        .expect("repo pipeline.yaml");
+    let env = Env::new(&yaml);
+    let small = [
+        "--set",
+        "ingest.users=400",
+        "--set",
+        "ingest.items=250",
+        "--set",
+        "ingest.ratings=12000",
+    ];
+    let first = env.ok(&[&["run"][..], &small].concat());
+    assert_eq!(
+        ran(&first),
+        vec!["ingest", "features", "cluster", "train", "export"]
+    );
+    let second = env.ok(&[&["run"][..], &small].concat());
+    assert!(
+        ran(&second).is_empty(),
+        "a second run runs nothing:\n{second}"
+    );
+    // Artifacts exist, with the documented schemas.
+    for f in [
+        "recommendations.parquet",
+        "similar_items.parquet",
+        "also_liked.parquet",
+        "segment_top_items.parquet",
+        "cold_start.parquet",
+        "embeddings/user_factors.npy",
+        "manifest.json",
+    ] {
+        assert!(env.out("export").join(f).is_file(), "{f} missing");
+    }
+    let recs = recpipe_core::ParquetTable::read(&env.out("export").join("recommendations.parquet"))
+        .expect("recs");
+    let names: Vec<String> = recs
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    for c in [
+        "user_idx", "user_id", "rank", "item_idx", "item_id", "score",
+    ] {
+        assert!(names.contains(&c.to_string()), "{c} in {names:?}");
+    }
+    assert_eq!(recs.num_rows(), 400 * 10);
+    // Metrics within sane bounds: the model beats its bias baseline on data with planted structure.
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.out("train").join("metrics.json")).expect("metrics"),
+    )
+    .expect("json");
+    let (rmse, base) = (
+        m["rmse"].as_f64().expect("rmse"),
+        m["baseline_rmse"].as_f64().expect("baseline"),
+    );
+    assert!(
+        rmse > 0.3 && rmse < base && rmse < 1.0,
+        "rmse {rmse}, baseline {base}"
+    );
+    let verify = env.run(&[&["verify"][..], &[]].concat());
+    // verify uses pipeline.yaml as written, which differs from the --set run: it must say so.
+    assert_eq!(verify.status.code(), Some(3), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("changed since pipeline.lock"),
+        "{}",
+        stdout(&verify)
+    );
+}
+
+#[test]
+fn verify_passes_on_an_honest_run_and_catches_tampering() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let v = env.ok(&["verify"]);
+    assert!(v.contains("byte for byte"), "{v}");
+    let target = env.out("train").join("metrics.json");
+    let mut perm = std::fs::metadata(&target).expect("meta").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&target, perm).expect("chmod");
+    std::fs::write(&target, b"{}\n").expect("tamper");
+    let out = env.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout(&out).contains("train/metrics.json"),
+        "{}",
+        stdout(&out)
+    );
+    // run --check notices and rebuilds the altered entry; verify is clean again.
+    let fixed = env.ok(&["run", "--check"]);
+    assert_eq!(ran(&fixed), vec!["train"], "{fixed}");
+    env.ok(&["verify"]);
+}
+
+#[test]
+fn a_param_change_reruns_exactly_that_stage_and_its_dependants() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let out = env.ok(&["run", "--set", "cluster.k=4"]);
+    assert_eq!(ran(&out), vec!["cluster", "train", "export"], "{out}");
+    let status = env.ok(&["status"]);
+    assert!(status.contains("param `cluster.k` 4 -> 3"), "{status}");
+    let out = env.ok(&["run", "--set", "export.top_n=3"]);
+    // cluster goes back to k = 3: its cached entry is reused, so train is unchanged too.
+    assert_eq!(ran(&out), vec!["export"], "{out}");
+}
+
+#[test]
+fn set_overrides_reach_the_lock_and_dry_run_runs_nothing() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let dry = env.ok(&["run", "--set", "train.factors=4", "--dry-run"]);
+    assert!(
+        dry.contains("would run: param `train.factors` 8 -> 4"),
+        "{dry}"
+    );
+    assert!(ran(&dry).is_empty());
+    env.ok(&["run", "--set", "train.factors=4"]);
+    let lock = std::fs::read_to_string(env.path().join("pipeline.lock")).expect("lock");
+    assert!(lock.contains("factors: 4"), "{lock}");
+}
+
+#[test]
+fn touching_an_input_reruns_nothing_but_editing_it_does() {
+    let env = Env::new(
+        "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: movielens, path: data}}\n  features: {uses: features, needs: [ingest]}\n",
+    );
+    env.ok(&[
+        "generate",
+        "--layout",
+        "ml-100k",
+        "--users",
+        "60",
+        "--items",
+        "40",
+        "--ratings",
+        "600",
+        "--out",
+        "data",
+    ]);
+    env.ok(&["run"]);
+    let f = env.path().join("data/u.data");
+    let bytes = std::fs::read(&f).expect("read");
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&f, &bytes).expect("touch");
+    assert!(
+        ran(&env.ok(&["run"])).is_empty(),
+        "same content, new mtime: nothing reruns"
+    );
+    let mut edited = bytes.clone();
+    edited.extend_from_slice(b"1\t1\t9\t881250949\n");
+    std::fs::write(&f, &edited).expect("edit");
+    let status = env.ok(&["status"]);
+    assert!(status.contains("input `data/u.data` changed"), "{status}");
+    let out = env.ok(&["run"]);
+    assert_eq!(ran(&out), vec!["ingest", "features"], "{out}");
+}
+
+#[test]
+fn a_killed_run_leaves_no_partial_cache_entry() {
+    let env = Env::new(
+        "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: synthetic, users: 20000, items: 5000, ratings: 3000000}}\n",
+    );
+    let mut child = env.cmd(&["run", "-q"]).spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(400));
+    let _ = child.kill();
+    let _ = child.wait();
+    let cache = env.path().join(".recpipe/cache-v1");
+    for e in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+        assert!(
+            e.path().join("entry.json").is_file(),
+            "incomplete cache entry {}",
+            e.path().display()
+        );
+    }
+    let out = env.ok(&["run"]);
+    assert!(
+        ran(&out) == vec!["ingest"] || out.contains("cached"),
+        "{out}"
+    );
+    env.ok(&["verify"]);
+}
+
+#[test]
+fn concurrent_runs_wait_for_each_other_and_leave_a_valid_workdir() {
+    let env = Env::new(SMALL);
+    let a = env.cmd(&["run", "-q"]).spawn().expect("a");
+    let b = env.cmd(&["run", "-q"]).spawn().expect("b");
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    assert!(a.status.success() && b.status.success());
+    env.ok(&["verify"]);
+    // --no-wait fails clearly while the lock is held.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.path().join(".recpipe/lock"))
+        .expect("lock file");
+    lock.lock().expect("hold the lock");
+    let busy = env.run(&["run", "--no-wait"]);
+    assert_eq!(busy.status.code(), Some(1));
+    assert!(
+        crate::stderr(&busy).contains("another recpipe run"),
+        "{}",
+        crate::stderr(&busy)
+    );
+}
+
+#[test]
+fn a_failed_stage_stops_its_dependants_and_keeps_the_others() {
+    let env = Env::new(
+        "version: 1\nstages:\n  good: {uses: ingest, with: {source: synthetic, users: 100, items: 50, ratings: 1000}}\n  bad: {uses: ingest, with: {source: movielens, path: missing}}\n  after: {uses: features, needs: [bad]}\n",
+    );
+    let out = env.run(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing input folder is a configuration error: {}",
+        crate::stderr(&out)
+    );
+    std::fs::create_dir_all(env.path().join("missing")).expect("mkdir");
+    std::fs::write(env.path().join("missing/u.data"), "1\t1\t9\t1\n").expect("write");
+    let out = env.run(&["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = stdout(&out);
+    assert!(s.contains("good") && s.contains("ran"), "{s}");
+    assert!(
+        s.contains("bad       FAILED") || s.contains("bad  FAILED") || s.contains("FAILED"),
+        "{s}"
+    );
+    assert!(
+        s.contains("after") && s.contains("skipped: upstream `bad` failed"),
+        "{s}"
+    );
+    assert!(
+        ran(&env.ok(&["run", "good"])).is_empty(),
+        "the good stage stays cached"
+    );
+}
+
+#[test]
+fn dag_formats() {
+    let env = Env::new(SMALL);
+    let m = env.ok(&["dag", "--format", "mermaid"]);
+    assert!(
+        m.starts_with("flowchart LR") && m.contains("features --> cluster"),
+        "{m}"
+    );
+    let d = env.ok(&["dag", "--format", "dot"]);
+    assert!(d.contains("\"train\" -> \"export\""), "{d}");
+}

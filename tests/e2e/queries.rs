@@ -1,0 +1,114 @@
+//! The query commands and bundle verification.
+
+use crate::{Env, SMALL, stdout};
+
+#[test]
+fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let recs = env.ok(&["recommend", "--user", "5", "-n", "3"]);
+    assert!(
+        recs.contains("top items for user 5") && recs.lines().count() == 5,
+        "{recs}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["recommend", "--user", "5", "--json"])).expect("json");
+    let lines = json["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 5, "top_n is 5");
+    let scores: Vec<f64> = lines
+        .iter()
+        .map(|l| l["score"].as_f64().expect("score"))
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let unknown = env.ok(&["recommend", "--user", "no-such-user"]);
+    assert!(
+        unknown.contains("not in the bundle") && unknown.contains("cold-start"),
+        "{unknown}"
+    );
+    assert!(
+        env.ok(&["similar", "--item", "1", "--by", "content"])
+            .contains("by content")
+    );
+    assert!(
+        env.ok(&["also-liked", "--item", "1"])
+            .contains("also liked")
+    );
+    assert!(
+        env.ok(&["segment", "--user", "5"])
+            .contains("is in segment")
+    );
+    std::fs::write(env.path().join("seeds.txt"), "1\n2\n3\n").expect("seeds");
+    let look: serde_json::Value =
+        serde_json::from_str(&env.ok(&["lookalike", "--users", "seeds.txt", "-n", "7", "--json"]))
+            .expect("json");
+    let ids: Vec<&str> = look["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 7);
+    assert!(!ids.contains(&"1"), "seeds are not their own lookalikes");
+
+    let bundle = env.out("export");
+    let ok = env.ok(&["bundle", "verify", bundle.to_str().expect("utf8")]);
+    assert!(ok.contains("bundle ok"), "{ok}");
+    // Flip one byte of a copy of the bundle.
+    let copy = env.path().join("copy");
+    copy_dir(&bundle, &copy);
+    let f = copy.join("recommendations.parquet");
+    let mut bytes = std::fs::read(&f).expect("read");
+    bytes[100] ^= 0xFF;
+    std::fs::write(&f, bytes).expect("write");
+    let out = env.run(&["bundle", "verify", copy.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout(&out).contains("recommendations.parquet: sha256"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("ls").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+            let mut perm = std::fs::metadata(to.join(e.file_name()))
+                .expect("meta")
+                .permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(to.join(e.file_name()), perm).expect("chmod");
+        }
+    }
+}
+
+#[test]
+fn npy_embeddings_load_in_numpy_when_available() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let npy = env.out("export").join("embeddings/item_factors.npy");
+    let script = format!(
+        "import numpy as np; a = np.load({:?}); print(a.dtype, a.shape)",
+        npy.display().to_string()
+    );
+    match std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+    {
+        Ok(o) if o.status.success() => assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "float32 (200, 8)"
+        ),
+        _ => {
+            eprintln!("SKIPPED: numpy not available; checking the .npy header instead");
+            let bytes = std::fs::read(&npy).expect("npy");
+            assert_eq!(&bytes[..6], b"\x93NUMPY");
+            assert!(String::from_utf8_lossy(&bytes[10..128]).contains("'shape': (200, 8)"));
+        }
+    }
+}
