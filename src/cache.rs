@@ -337,10 +337,12 @@ impl InputState {
         #[cfg(not(unix))]
         let inode = 0;
         let key = file.to_string_lossy().into_owned();
-        if let Some(k) = self.files.get(&key) {
-            if k.size == meta.len() && k.mtime_ns == mtime_ns && k.inode == inode {
-                return Ok((k.hash.clone(), k.size));
-            }
+        if let Some(k) = self.files.get(&key)
+            && k.size == meta.len()
+            && k.mtime_ns == mtime_ns
+            && k.inode == inode
+        {
+            return Ok((k.hash.clone(), k.size));
         }
         let hash = recpipe_core::hash_file(file)?;
         self.files.insert(

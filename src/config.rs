@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn locates_keys_in_block_and_flow_style() {
         let text = "stages:\n  ingest: {uses: ingest, with: {sourse: x}}\n  train:\n    uses: train\n    with:\n      facors: 3\n";
-        assert_eq!(locate_key(text, "ingest", "sourse"), Some((2, 34)));
+        assert_eq!(locate_key(text, "ingest", "sourse"), Some((2, 33)));
         assert_eq!(locate_key(text, "train", "facors"), Some((6, 7)));
     }
 

@@ -5,7 +5,7 @@
 //! - [`plan`]: the validated plan (stages in dependency order, canonical params).
 //! - [`stages`]: the stage kinds and how the runner calls each stage crate.
 //! - [`cache`]: the work folder, content-addressed cache entries, input hashing.
-//! - [`lock`]: pipeline.lock.
+//! - [`lock`]: the `pipeline.lock` file.
 //! - [`runner`]: fingerprints, running stale stages, explaining staleness.
 //! - [`commands`]: one module per subcommand.
 

@@ -74,10 +74,10 @@ impl Plan {
         let mut out = BTreeSet::new();
         let mut todo: Vec<String> = names.to_vec();
         while let Some(n) = todo.pop() {
-            if out.insert(n.clone()) {
-                if let Some(s) = self.stage(&n) {
-                    todo.extend(s.needs.iter().cloned());
-                }
+            if out.insert(n.clone())
+                && let Some(s) = self.stage(&n)
+            {
+                todo.extend(s.needs.iter().cloned());
             }
         }
         out
@@ -131,14 +131,15 @@ impl std::str::FromStr for Override {
 fn substitute(value: &mut Yaml, vars: &BTreeMap<String, Yaml>) -> Result<(), String> {
     match value {
         Yaml::String(s) => {
-            if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                if !name.contains("${") && !name.starts_with("env:") {
-                    *value = vars
-                        .get(name)
-                        .cloned()
-                        .ok_or_else(|| undefined(name, vars))?;
-                    return Ok(());
-                }
+            if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
+                && !name.contains("${")
+                && !name.starts_with("env:")
+            {
+                *value = vars
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| undefined(name, vars))?;
+                return Ok(());
             }
             let mut out = String::new();
             let mut rest = s.as_str();

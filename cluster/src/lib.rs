@@ -222,10 +222,10 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
                 .sqrt()
         })
         .collect();
-    for s in 0..k {
+    for (s, seg) in seg_mean.iter().enumerate() {
         let mut feats: Vec<(usize, f64)> = (0..width)
             .filter(|&j| columns[j].group != "genres" && pop_std[j] > 0.0)
-            .map(|j| (j, (seg_mean[s][j] - pop_mean[j]) / pop_std[j]))
+            .map(|j| (j, (seg[j] - pop_mean[j]) / pop_std[j]))
             .collect();
         feats.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
         for (rank, (j, _)) in feats.iter().take(params.profile_features).enumerate() {
@@ -233,19 +233,19 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
                 s,
                 "feature",
                 columns[*j].name.clone(),
-                seg_mean[s][*j],
+                seg[*j],
                 pop_mean[*j],
                 rank,
             ));
         }
         let mut genres: Vec<(usize, f64)> = (0..width)
             .filter(|&j| columns[j].group == "genres" && pop_mean[j] > 0.0)
-            .map(|j| (j, seg_mean[s][j] / pop_mean[j]))
+            .map(|j| (j, seg[j] / pop_mean[j]))
             .collect();
         genres.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         for (rank, (j, _)) in genres.iter().take(5).enumerate() {
             let name = columns[*j].name.trim_start_matches("genre:").to_string();
-            rows.push(row(s, "genre", name, seg_mean[s][*j], pop_mean[*j], rank));
+            rows.push(row(s, "genre", name, seg[*j], pop_mean[*j], rank));
         }
     }
     // Items over-represented among what each segment liked.

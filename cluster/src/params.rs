@@ -80,10 +80,10 @@ impl ClusterParams {
         } else {
             serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
         };
-        if let KChoice::Fixed(k) = p.k {
-            if k < 1 || k > u16::MAX as usize {
-                return Err("k must be at least 1".into());
-            }
+        if let KChoice::Fixed(k) = p.k
+            && (k < 1 || k > u16::MAX as usize)
+        {
+            return Err("k must be at least 1".into());
         }
         if p.k_range[0] < 2 || p.k_range[1] < p.k_range[0] {
             return Err("k_range must be [min, max] with 2 <= min <= max".into());

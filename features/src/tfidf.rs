@@ -120,10 +120,10 @@ impl TfidfParams {
             return Err("tfidf.ngram_range must be [min, max] with 1 <= min <= max".into());
         }
         for (name, b) in [("min_df", self.min_df), ("max_df", self.max_df)] {
-            if let DfBound::Fraction(f) = b {
-                if !(0.0..=1.0).contains(&f) {
-                    return Err(format!("tfidf.{name} as a fraction must be in [0, 1]"));
-                }
+            if let DfBound::Fraction(f) = b
+                && !(0.0..=1.0).contains(&f)
+            {
+                return Err(format!("tfidf.{name} as a fraction must be in [0, 1]"));
             }
         }
         if self.max_features == Some(0) {
@@ -246,15 +246,15 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
         .filter(|(_, (df, _))| (*df as f64) >= min_docs && (*df as f64) <= max_docs)
         .map(|(t, (df, tf))| (t, df, tf))
         .collect();
-    if let Some(limit) = params.max_features {
-        if kept.len() > limit {
-            // Most frequent in the corpus; ties broken by term order.
-            let mut order: Vec<usize> = (0..kept.len()).collect();
-            order.sort_by(|&a, &b| kept[b].2.cmp(&kept[a].2).then(a.cmp(&b)));
-            let mut keep: Vec<usize> = order[..limit].to_vec();
-            keep.sort_unstable();
-            kept = keep.into_iter().map(|i| kept[i]).collect();
-        }
+    if let Some(limit) = params.max_features
+        && kept.len() > limit
+    {
+        // Most frequent in the corpus; ties broken by term order.
+        let mut order: Vec<usize> = (0..kept.len()).collect();
+        order.sort_by(|&a, &b| kept[b].2.cmp(&kept[a].2).then(a.cmp(&b)));
+        let mut keep: Vec<usize> = order[..limit].to_vec();
+        keep.sort_unstable();
+        kept = keep.into_iter().map(|i| kept[i]).collect();
     }
     let index: HashMap<&str, u32> = kept
         .iter()

@@ -324,7 +324,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     });
     let mut rejects = std::mem::take(&mut inter.rejects);
     rejects.extend(late);
-    rejects.sort_by(|a, b| (a.file, a.line, a.reason).cmp(&(b.file, b.line, b.reason)));
+    rejects.sort_by_key(|a| (a.file, a.line, a.reason));
     Ok(Cleaned {
         rows: out,
         users,

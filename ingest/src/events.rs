@@ -435,12 +435,10 @@ fn drop_duplicate_rows(inter: &mut Interactions, buf: &[u8]) {
     inter.rows = kept;
 }
 
-fn csv_table(
-    inter: &mut Interactions,
-    path: &Path,
-    delim: u8,
-    what: &str,
-) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>, u16)> {
+/// A small CSV file read whole: header, (line, fields) rows, file index.
+type CsvTable = (Vec<String>, Vec<(u64, Vec<String>)>, u16);
+
+fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Result<CsvTable> {
     let buf = read_file(path, what)?;
     let format = Format::Csv(delim);
     let (names, start, line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {

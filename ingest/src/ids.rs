@@ -51,16 +51,14 @@ impl Interner {
 /// turns a float-formatted integer such as `17850.0` into `17850`.
 pub fn normalize_id(raw: &[u8], strip_zero_fraction: bool) -> &[u8] {
     let id = raw.trim_ascii();
-    if strip_zero_fraction {
-        if let Some(dot) = id.iter().position(|&b| b == b'.') {
-            let (int, frac) = (&id[..dot], &id[dot + 1..]);
-            if !int.is_empty()
-                && int.iter().all(u8::is_ascii_digit)
-                && !frac.is_empty()
-                && frac.iter().all(|&b| b == b'0')
-            {
-                return int;
-            }
+    if strip_zero_fraction && let Some(dot) = id.iter().position(|&b| b == b'.') {
+        let (int, frac) = (&id[..dot], &id[dot + 1..]);
+        if !int.is_empty()
+            && int.iter().all(u8::is_ascii_digit)
+            && !frac.is_empty()
+            && frac.iter().all(|&b| b == b'0')
+        {
+            return int;
         }
     }
     id

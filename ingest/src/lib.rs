@@ -76,27 +76,20 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
             ("events", events::read(params, |p| ctx.resolve(p))?)
         }
     };
-    let files = data.interactions.files.clone();
-    let event_names = data.interactions.event_names.clone();
-    let (has_q, has_a) = (data.interactions.has_quantity, data.interactions.has_amount);
-    let columns = data.columns;
-    let notes = data.notes.clone();
-    let raw_users = data.interactions.raw_users;
+    let meta = output::SourceMeta {
+        source: source_name,
+        files: data.interactions.files.clone(),
+        event_names: data.interactions.event_names.clone(),
+        has_quantity: data.interactions.has_quantity,
+        has_amount: data.interactions.has_amount,
+        columns: data.columns,
+        notes: data.notes.clone(),
+        raw_users: data.interactions.raw_users,
+    };
     progress.phase(&format!("cleaning {} rows", data.interactions.rows_read));
     let cleaned = clean::clean(data, params)?;
     progress.phase("writing parquet");
-    let report = output::write(
-        &ctx.out_dir,
-        &cleaned,
-        columns,
-        &files,
-        &event_names,
-        has_q,
-        has_a,
-        source_name,
-        notes,
-        raw_users,
-    )?;
+    let report = output::write(&ctx.out_dir, &cleaned, meta)?;
     let mut outcome = StageOutcome::default();
     outcome
         .metric("rows_read", report.rows_read)

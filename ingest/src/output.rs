@@ -85,19 +85,40 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
+/// What the writer needs to know about the source besides the cleaned tables.
+#[derive(Debug, Clone)]
+pub struct SourceMeta {
+    /// `synthetic`, `movielens` or `events`.
+    pub source: &'static str,
+    /// Files read (index = reject file index).
+    pub files: Vec<PathBuf>,
+    /// Event type names.
+    pub event_names: Vec<String>,
+    /// Whether interactions carry a quantity.
+    pub has_quantity: bool,
+    /// Whether interactions carry an amount.
+    pub has_amount: bool,
+    /// Optional user columns present.
+    pub columns: Columns,
+    /// Facts for the report.
+    pub notes: BTreeMap<String, String>,
+    /// Distinct user ids in the raw rows.
+    pub raw_users: usize,
+}
+
 /// Writes every output of the stage into `dir` and returns the report.
-pub fn write(
-    dir: &Path,
-    c: &Cleaned,
-    columns: Columns,
-    files: &[PathBuf],
-    event_names: &[String],
-    has_quantity: bool,
-    has_amount: bool,
-    source: &str,
-    notes: BTreeMap<String, String>,
-    raw_users: usize,
-) -> Result<IngestReport> {
+pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> {
+    let SourceMeta {
+        source,
+        files,
+        event_names,
+        has_quantity,
+        has_amount,
+        columns,
+        notes,
+        raw_users,
+    } = meta;
+    let (files, event_names) = (&files[..], &event_names[..]);
     // interactions.parquet
     let path = dir.join(INTERACTIONS_FILE);
     let n = c.rows.len();

@@ -289,20 +289,20 @@ impl IngestParams {
                 }
             }
         }
-        if let Some([lo, hi]) = self.rating_scale {
-            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                return bad("`rating_scale` must be [min, max] with min < max");
-            }
+        if let Some([lo, hi]) = self.rating_scale
+            && !(lo.is_finite() && hi.is_finite() && lo < hi)
+        {
+            return bad("`rating_scale` must be [min, max] with min < max");
         }
-        if let Some(w) = &self.weights {
-            if w.is_empty() || w.values().any(|v| !v.is_finite() || *v <= 0.0) {
-                return bad("`weights` must map event types to positive numbers");
-            }
+        if let Some(w) = &self.weights
+            && (w.is_empty() || w.values().any(|v| !v.is_finite() || *v <= 0.0))
+        {
+            return bad("`weights` must map event types to positive numbers");
         }
-        if let Some(d) = self.delimiter {
-            if !d.is_ascii() {
-                return bad("`delimiter` must be one ASCII character");
-            }
+        if let Some(d) = self.delimiter
+            && !d.is_ascii()
+        {
+            return bad("`delimiter` must be one ASCII character");
         }
         Ok(())
     }

@@ -119,6 +119,9 @@ const OCCUPATIONS_100K: [&str; 21] = [
 const FACTORS: usize = 8;
 const START_TS: i64 = 946_684_800; // 2000-01-01
 
+/// One generated user: record, planted segment, ratings.
+type UserDraw = (UserRecord, u16, Vec<(u32, u32, f32, i64)>);
+
 /// A generated data set, in memory.
 #[derive(Debug, Clone)]
 pub struct SyntheticData {
@@ -286,7 +289,7 @@ pub fn generate(spec: &SyntheticSpec) -> SyntheticData {
         u = (u + 1) % n_users;
         guard += 1;
     }
-    let users: Vec<(UserRecord, u16, Vec<(u32, u32, f32, i64)>)> = (0..n_users)
+    let users: Vec<UserDraw> = (0..n_users)
         .into_par_iter()
         .map(|u| {
             let mut r = Rng::derive(spec.seed, 3 << 40 | u as u64);

@@ -37,10 +37,10 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if let Ok(rd) = std::fs::read_dir(wd.root().join("out")) {
         for e in rd.flatten() {
-            if let Ok(t) = std::fs::read_link(e.path()) {
-                if let Some(fp) = t.parent().and_then(|p| p.file_name()) {
-                    keep.insert(fp.to_string_lossy().into_owned());
-                }
+            if let Ok(t) = std::fs::read_link(e.path())
+                && let Some(fp) = t.parent().and_then(|p| p.file_name())
+            {
+                keep.insert(fp.to_string_lossy().into_owned());
             }
         }
     }
@@ -72,11 +72,11 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             wd.evict(&fp)?;
         }
     }
-    if !args.dry_run {
-        if let Ok(rd) = std::fs::read_dir(wd.root().join("tmp")) {
-            for e in rd.flatten() {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+    if !args.dry_run
+        && let Ok(rd) = std::fs::read_dir(wd.root().join("tmp"))
+    {
+        for e in rd.flatten() {
+            let _ = std::fs::remove_dir_all(e.path());
         }
     }
     let verb = if args.dry_run {

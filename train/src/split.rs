@@ -24,6 +24,15 @@ pub enum SplitSpec {
         #[serde(default = "default_seed")]
         seed: u64,
     },
+    /// A seeded random fraction of each user's interactions (at least one, if the user has two).
+    UserRandom {
+        /// Held-out fraction.
+        #[serde(default = "default_fraction")]
+        fraction: f64,
+        /// Seed.
+        #[serde(default = "default_seed")]
+        seed: u64,
+    },
     /// Each user's last fraction of interactions by time (at least one, if the user has two).
     UserTemporal {
         /// Held-out fraction.
@@ -92,7 +101,9 @@ impl SplitSpec {
     /// Checks the settings.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self {
-            SplitSpec::Random { fraction, .. } | SplitSpec::UserTemporal { fraction }
+            SplitSpec::Random { fraction, .. }
+            | SplitSpec::UserRandom { fraction, .. }
+            | SplitSpec::UserTemporal { fraction }
                 if !(*fraction > 0.0 && *fraction < 1.0) =>
             {
                 Err("split.fraction must be in (0, 1)".into())
@@ -157,31 +168,14 @@ pub fn split(
                 unmatched: 0,
             }]
         }
-        SplitSpec::UserTemporal { fraction } => {
-            let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users];
-            for r in 0..n {
-                by_user[data.users[r] as usize].push(r);
-            }
-            let (mut train, mut test) = (Vec::new(), Vec::new());
-            for rows in &mut by_user {
-                rows.sort_by_key(|&r| (data.ts[r], data.items[r]));
-                let hold = if rows.len() >= 2 {
-                    ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1)
-                } else {
-                    0
-                };
-                let cut = rows.len() - hold;
-                train.extend_from_slice(&rows[..cut]);
-                test.extend_from_slice(&rows[cut..]);
-            }
-            train.sort_unstable();
-            test.sort_unstable();
-            vec![Fold {
-                train,
-                test,
-                unmatched: 0,
-            }]
-        }
+        SplitSpec::UserTemporal { fraction } => per_user_tail(data, *fraction, |rows| {
+            rows.sort_by_key(|&r| (data.ts[r], data.items[r]))
+        }),
+        SplitSpec::UserRandom { fraction, seed } => per_user_tail(data, *fraction, |rows| {
+            rows.sort_unstable();
+            let u = data.users[rows[0]] as u64;
+            Rng::derive(*seed, u).shuffle(rows);
+        }),
         SplitSpec::TimeCutoff {
             cutoff,
             users_in_both,
@@ -231,6 +225,34 @@ pub fn split(
             }
         }
     })
+}
+
+/// Holds out the last `fraction` of each user's rows after `order` arranged them
+/// (at least one row, if the user has two).
+fn per_user_tail(data: &Data, fraction: f64, order: impl Fn(&mut Vec<usize>)) -> Vec<Fold> {
+    let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users];
+    for r in 0..data.len() {
+        by_user[data.users[r] as usize].push(r);
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for rows in by_user.iter_mut().filter(|r| !r.is_empty()) {
+        order(rows);
+        let hold = if rows.len() >= 2 {
+            ((rows.len() as f64 * fraction).round() as usize).clamp(1, rows.len() - 1)
+        } else {
+            0
+        };
+        let cut = rows.len() - hold;
+        train.extend_from_slice(&rows[..cut]);
+        test.extend_from_slice(&rows[cut..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    vec![Fold {
+        train,
+        test,
+        unmatched: 0,
+    }]
 }
 
 /// The held-out rows listed in `path`, matched by original (user, item) ids.
