@@ -70,7 +70,7 @@ fn weights_equal_scikit_learn() {
             .enumerate()
             .flat_map(|(r, row)| row.iter().map(move |&(c, w)| (r, c as usize, w)))
             .collect();
-        ours.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        ours.sort_by_key(|a| (a.0, a.1));
         let theirs: Vec<(usize, usize, f64)> = s["weights"]
             .as_array()
             .expect("w")

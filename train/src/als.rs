@@ -16,7 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::data::{Csr, TrainSet};
-use crate::linalg::{axpy, cholesky_solve, dot};
+use crate::linalg::cholesky_solve;
 use crate::model::Factors;
 
 /// Settings of explicit ALS.
@@ -129,6 +129,32 @@ pub fn explicit_als(
     model
 }
 
+/// The explicit-ALS objective each half-step minimises exactly:
+/// `sum (r - pred)^2 + sum_u n_u (lambda |p_u|^2 + lambda_bias b_u^2) + (same for items)`.
+pub fn explicit_objective(train: &TrainSet, m: &Factors, s: ExplicitAls) -> f64 {
+    let side = |rows: &Csr, f: &Array2<f32>, b: &[f32]| -> f64 {
+        (0..rows.rows())
+            .map(|r| {
+                let n = rows.cols(r).len() as f64;
+                let norm: f64 = f.row(r).iter().map(|x| (*x as f64).powi(2)).sum();
+                n * (s.lambda * norm + s.lambda_bias * (b[r] as f64).powi(2))
+            })
+            .sum()
+    };
+    let sse: f64 = (0..train.by_user.rows())
+        .map(|u| {
+            train
+                .by_user
+                .cols(u)
+                .iter()
+                .zip(train.by_user.vals(u))
+                .map(|(&i, &v)| ((m.predict(u, i as usize) - v) as f64).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    sse + side(&train.by_user, &m.user, &m.user_bias) + side(&train.by_item, &m.item, &m.item_bias)
+}
+
 /// How implicit feedback becomes confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Confidence {
@@ -170,60 +196,182 @@ fn gram(y: ArrayView2<f32>, lambda: f32) -> Array2<f32> {
     g
 }
 
-/// Conjugate-gradient update of every row of `x` given the other side `y`.
+/// `out = m . g` for a row-major `m` (n x k) and a k x k `g`, in parallel row blocks
+/// (ndarray's GEMM picks AVX/FMA kernels at run time).
+fn par_gemm(m: &[f32], g: &Array2<f32>, k: usize, out: &mut [f32]) {
+    const ROWS: usize = 512;
+    out.par_chunks_mut(ROWS * k)
+        .zip(m.par_chunks(ROWS * k))
+        .for_each(|(o, a)| {
+            let rows = a.len() / k;
+            let a = ArrayView2::from_shape((rows, k), a).expect("block shape");
+            let prod = a.dot(g);
+            o.copy_from_slice(prod.as_slice().expect("contiguous"));
+        });
+}
+
+/// The sparse part of one CG product for one row: `acc += sum_i w(y_i . v) y_i`
+/// with `w(d) = c_i - (c_i - 1) d` for the residual, or `(c_i - 1) d` for `A p`.
+/// Compiled twice: for AVX2+FMA (picked at run time) and for the baseline target.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sparse_pass<const FMA: bool>(
+    cols: &[u32],
+    vals: &[f32],
+    ys: &[f32],
+    k: usize,
+    v: &[f32],
+    acc: &mut [f32],
+    s: &ImplicitAls,
+    residual: bool,
+) {
+    for (&c, &val) in cols.iter().zip(vals) {
+        let yi = &ys[c as usize * k..(c as usize + 1) * k];
+        let conf = confidence(val, s);
+        let d = kernel::dot::<FMA>(yi, v);
+        let w = if residual {
+            conf - (conf - 1.0) * d
+        } else {
+            (conf - 1.0) * d
+        };
+        kernel::axpy::<FMA>(w, yi, acc);
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn sparse_pass_avx2(
+    cols: &[u32],
+    vals: &[f32],
+    ys: &[f32],
+    k: usize,
+    v: &[f32],
+    acc: &mut [f32],
+    s: &ImplicitAls,
+    residual: bool,
+) {
+    sparse_pass::<true>(cols, vals, ys, k, v, acc, s, residual)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sparse(
+    cols: &[u32],
+    vals: &[f32],
+    ys: &[f32],
+    k: usize,
+    v: &[f32],
+    acc: &mut [f32],
+    s: &ImplicitAls,
+    residual: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            return sparse_pass_avx2(cols, vals, ys, k, v, acc, s, residual);
+        }
+    }
+    sparse_pass::<false>(cols, vals, ys, k, v, acc, s, residual)
+}
+
+/// Conjugate-gradient update of every row of `x` given the other side `y`,
+/// all rows in lockstep: the dense `YtY p` products of a step are one
+/// blocked GEMM, the sparse corrections run per row in parallel. Each row
+/// follows exactly the steps of a per-row CG (warm-started from `x`).
 fn cg_side(rows: &Csr, y: ArrayView2<f32>, x: &mut Array2<f32>, s: &ImplicitAls) {
     let k = y.ncols();
+    let n = x.nrows();
     let yty = gram(y, s.lambda);
-    let yty = yty.as_slice().unwrap_or(&[]);
-    let ys = y.as_slice().unwrap_or(&[]);
-    x.as_slice_mut()
-        .unwrap_or(&mut [])
-        .par_chunks_mut(k)
+    let ys = y.as_slice().expect("contiguous factors");
+    let xs = x.as_slice_mut().expect("contiguous factors");
+    // r = b - A x = -YtY x + sum_i (c_i - (c_i - 1) y_i.x) y_i
+    let mut r = vec![0f32; n * k];
+    par_gemm(xs, &yty, k, &mut r);
+    r.par_chunks_mut(k)
+        .zip(xs.par_chunks(k))
         .enumerate()
-        .for_each_init(
-            || (vec![0.0f32; k], vec![0.0f32; k], vec![0.0f32; k]),
-            |(r, p, ap), (u, xu)| {
-                let cols = rows.cols(u);
-                let vals = rows.vals(u);
-                // r = b - A x, with A = YtY + sum (c - 1) y y^T and b = sum c y.
-                for j in 0..k {
-                    r[j] = -dot(&yty[j * k..(j + 1) * k], xu);
-                }
-                for (&c, &v) in cols.iter().zip(vals) {
-                    let yi = &ys[c as usize * k..(c as usize + 1) * k];
-                    let conf = confidence(v, s);
-                    let w = conf - (conf - 1.0) * dot(yi, xu);
-                    axpy(w, yi, r);
-                }
-                p.copy_from_slice(r);
-                let mut rsold = dot(r, r);
-                if rsold < 1e-20 {
+        .for_each(|(u, (ru, xu))| {
+            ru.iter_mut().for_each(|v| *v = -*v);
+            sparse(rows.cols(u), rows.vals(u), ys, k, xu, ru, s, true);
+        });
+    let mut p = r.clone();
+    let mut rsold: Vec<f32> = r
+        .par_chunks(k)
+        .map(|ru| kernel::dot::<false>(ru, ru))
+        .collect();
+    let mut active: Vec<bool> = rsold.iter().map(|&v| v >= 1e-20).collect();
+    let mut ap = vec![0f32; n * k];
+    for _ in 0..s.cg_steps {
+        par_gemm(&p, &yty, k, &mut ap);
+        xs.par_chunks_mut(k)
+            .zip(r.par_chunks_mut(k))
+            .zip(p.par_chunks_mut(k))
+            .zip(ap.par_chunks_mut(k))
+            .zip(rsold.par_iter_mut().zip(active.par_iter_mut()))
+            .enumerate()
+            .for_each(|(u, ((((xu, ru), pu), apu), (rs, act)))| {
+                if !*act {
                     return;
                 }
-                for _ in 0..s.cg_steps {
-                    for j in 0..k {
-                        ap[j] = dot(&yty[j * k..(j + 1) * k], p);
-                    }
-                    for (&c, &v) in cols.iter().zip(vals) {
-                        let yi = &ys[c as usize * k..(c as usize + 1) * k];
-                        let conf = confidence(v, s);
-                        axpy((conf - 1.0) * dot(yi, p), yi, ap);
-                    }
-                    let alpha = rsold / dot(p, ap);
-                    axpy(alpha, p, xu);
-                    axpy(-alpha, ap, r);
-                    let rsnew = dot(r, r);
-                    if rsnew < 1e-20 {
-                        break;
-                    }
-                    let beta = rsnew / rsold;
-                    for j in 0..k {
-                        p[j] = r[j] + beta * p[j];
-                    }
-                    rsold = rsnew;
+                sparse(rows.cols(u), rows.vals(u), ys, k, pu, apu, s, false);
+                let alpha = *rs / kernel::dot::<false>(pu, apu);
+                kernel::axpy::<false>(alpha, pu, xu);
+                kernel::axpy::<false>(-alpha, apu, ru);
+                let rsnew = kernel::dot::<false>(ru, ru);
+                if rsnew < 1e-20 {
+                    *act = false;
+                    return;
                 }
-            },
-        );
+                let beta = rsnew / *rs;
+                for (pj, rj) in pu.iter_mut().zip(ru.iter()) {
+                    *pj = rj + beta * *pj;
+                }
+                *rs = rsnew;
+            });
+    }
+}
+
+/// Small vector kernels, generic over fused multiply-add.
+mod kernel {
+    /// Whether the CPU has AVX2 and FMA (cached by std).
+    #[cfg(target_arch = "x86_64")]
+    pub fn has_avx2_fma() -> bool {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+
+    #[inline(always)]
+    fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+        if FMA { a.mul_add(b, c) } else { a * b + c }
+    }
+
+    /// Dot product with eight accumulators.
+    #[inline(always)]
+    pub fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0f32; 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for l in 0..8 {
+                acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
+            }
+        }
+        let mut s =
+            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (x, y) in ra.iter().zip(rb) {
+            s = madd::<FMA>(*x, *y, s);
+        }
+        s
+    }
+
+    /// `y += alpha x`.
+    #[inline(always)]
+    pub fn axpy<const FMA: bool>(alpha: f32, x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = madd::<FMA>(alpha, *xi, *yi);
+        }
+    }
 }
 
 /// Runs `iterations` of implicit ALS from `model`, calling `after` after each.

@@ -35,7 +35,7 @@ use crate::data::{Data, TrainSet};
 use crate::model::Factors;
 
 /// Version of the train stage's output semantics.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
