@@ -164,9 +164,12 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     let bar = ctx.progress.bar(ks.len() as u64, "k-means");
     let mut curve = Vec::new();
+    let mut kmeans_seconds = 0.0;
     let mut best: Option<(f64, kmeans::Clustering)> = None;
     for &k in &ks {
+        let t_fit = Instant::now();
         let c = kmeans::fit(x.view(), &spec(k)).map_err(ClusterError::KMeans)?;
+        kmeans_seconds += t_fit.elapsed().as_secs_f64();
         let labels: Vec<u16> = idx.iter().map(|&i| c.labels[i]).collect();
         let s = kmeans::silhouette(&dist, idx.len(), &labels, k);
         curve.push(CurvePoint {
@@ -357,6 +360,7 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     write_json_atomic(&ctx.out("cluster_report.json"), &report)?;
     write_markdown(ctx, &rows, k)?;
     let mut outcome = StageOutcome::default();
+    outcome.metric("seconds_kmeans", (kmeans_seconds * 1e4).round() / 1e4);
     outcome
         .metric("k", k as u64)
         .metric("inertia", report.inertia)

@@ -288,6 +288,7 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
         params.candidates_n
     ));
     let bias = (!implicit).then_some(items.bias.as_slice());
+    let t_topn = std::time::Instant::now();
     let cands = top_n_all(
         users.m.view(),
         items.m.view(),
@@ -295,6 +296,7 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
         params.candidates_n,
         &|u| &seen[u],
     );
+    let seconds_topn = t_topn.elapsed().as_secs_f64();
     // Explicit models: the score is the predicted rating (mu + b_u added back).
     let cands: Vec<(u32, Vec<(u32, f32)>)> = cands
         .into_iter()
@@ -495,6 +497,7 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     write_json_atomic(&ctx.out("manifest.json"), &m)?;
     let mut outcome = StageOutcome::default();
+    outcome.metric("seconds_recommend_all", (seconds_topn * 1e4).round() / 1e4);
     outcome.metric("artifacts", m.artifacts.len() as u64).line(format!(
         "top-{} for {n_users} users, {} similar + also-liked lists for {n_items} items, {} artifacts",
         params.top_n,

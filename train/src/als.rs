@@ -16,7 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::data::{Csr, TrainSet};
-use crate::linalg::cholesky_solve;
+use crate::linalg::{cholesky_solve, kernel};
 use crate::model::Factors;
 
 /// Settings of explicit ALS.
@@ -330,47 +330,6 @@ fn cg_side(rows: &Csr, y: ArrayView2<f32>, x: &mut Array2<f32>, s: &ImplicitAls)
                 }
                 *rs = rsnew;
             });
-    }
-}
-
-/// Small vector kernels, generic over fused multiply-add.
-mod kernel {
-    /// Whether the CPU has AVX2 and FMA (cached by std).
-    #[cfg(target_arch = "x86_64")]
-    pub fn has_avx2_fma() -> bool {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-
-    #[inline(always)]
-    fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-        if FMA { a.mul_add(b, c) } else { a * b + c }
-    }
-
-    /// Dot product with eight accumulators.
-    #[inline(always)]
-    pub fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-        let mut acc = [0f32; 8];
-        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-        let (ra, rb) = (ca.remainder(), cb.remainder());
-        for (x, y) in ca.zip(cb) {
-            for l in 0..8 {
-                acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
-            }
-        }
-        let mut s =
-            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        for (x, y) in ra.iter().zip(rb) {
-            s = madd::<FMA>(*x, *y, s);
-        }
-        s
-    }
-
-    /// `y += alpha x`.
-    #[inline(always)]
-    pub fn axpy<const FMA: bool>(alpha: f32, x: &[f32], y: &mut [f32]) {
-        for (yi, xi) in y.iter_mut().zip(x) {
-            *yi = madd::<FMA>(alpha, *xi, *yi);
-        }
     }
 }
 

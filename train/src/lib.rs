@@ -8,12 +8,14 @@
 //! - [`sgd`]: biased MF by SGD with Surprise's semantics.
 //! - [`metrics`]: RMSE/MAE and ranking metrics.
 //! - [`evaluate`]: scoring a model and its baselines on a fold.
+//! - [`coldstart`]: ridge mapping from user features to factors, and its evaluation.
 //! - [`output`]: factors, model.json, metrics.json, history and the split files.
 //!
 //! Timings are reported to the runner (run reports, `recpipe show`), never
 //! written into artifacts, which must be byte-identical from run to run.
 
 pub mod als;
+pub mod coldstart;
 pub mod data;
 pub mod evaluate;
 pub mod linalg;
@@ -166,6 +168,92 @@ pub fn implicit_settings(params: &TrainParams) -> als::ImplicitAls {
     }
 }
 
+/// Holds out a fraction of users entirely, trains on the others, maps the
+/// held-out users' features to factors and scores their interactions against
+/// the most-popular baseline.
+fn evaluate_cold_users(
+    params: &TrainParams,
+    data: &Data,
+    uf: &coldstart::UserFeatures,
+    relevance: f32,
+) -> BTreeMap<String, f64> {
+    let r = params.resolved();
+    let mut has = vec![false; data.n_users];
+    for &u in &data.users {
+        has[u as usize] = true;
+    }
+    let mut active: Vec<usize> = (0..data.n_users).filter(|&u| has[u]).collect();
+    recpipe_core::Rng::new(r.seed ^ 0xC01D).shuffle(&mut active);
+    let n_cold = ((active.len() as f64 * params.cold_users_fraction).ceil() as usize)
+        .min(active.len().saturating_sub(1));
+    let mut cold = vec![false; data.n_users];
+    for &u in &active[..n_cold] {
+        cold[u] = true;
+    }
+    let warm_rows: Vec<usize> = (0..data.len())
+        .filter(|&i| !cold[data.users[i] as usize])
+        .collect();
+    let train = TrainSet::new(data, &warm_rows);
+    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
+    let mut warm_users: Vec<usize> = active[n_cold..].to_vec();
+    warm_users.sort_unstable();
+    let w = coldstart::ridge(
+        &uf.x,
+        &coldstart::targets(&model.user, &model.user_bias),
+        &warm_users,
+        params.cold_start_lambda,
+    );
+    let k = model.k();
+    let mut cold_users: Vec<usize> = active[..n_cold].to_vec();
+    cold_users.sort_unstable();
+    let mut vectors = ndarray::Array2::<f32>::zeros((cold_users.len(), k));
+    for (row, &u) in cold_users.iter().enumerate() {
+        let pred = uf.x.row(u).dot(&w);
+        for c in 0..k {
+            vectors[[row, c]] = pred[c] as f32;
+        }
+    }
+    let implicit = params.model == ModelKind::ImplicitAls;
+    let n = params.eval.k.iter().copied().max().unwrap_or(10);
+    let bias = (!implicit).then_some(model.item_bias.as_slice());
+    let lists = recpipe_core::topk::top_n_all(vectors.view(), model.item.view(), bias, n, &|_| &[]);
+    let counts: Vec<f32> = (0..data.n_items)
+        .map(|i| (train.by_item.offsets[i + 1] - train.by_item.offsets[i]) as f32)
+        .collect();
+    let popular: Vec<u32> = recpipe_core::topk::top_n(&counts, n, |_| false)
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    let mut recs = vec![Vec::new(); data.n_users];
+    let mut pop = vec![Vec::new(); data.n_users];
+    for (row, &u) in cold_users.iter().enumerate() {
+        recs[u] = lists[row].iter().map(|e| e.0).collect();
+        pop[u].clone_from(&popular);
+    }
+    let mut relevant = vec![Vec::new(); data.n_users];
+    for i in 0..data.len() {
+        let u = data.users[i] as usize;
+        if cold[u] && data.values[i] >= relevance {
+            relevant[u].push(data.items[i]);
+        }
+    }
+    for rel in &mut relevant {
+        rel.sort_unstable();
+        rel.dedup();
+    }
+    let mut out = BTreeMap::new();
+    out.insert("cold_users".to_string(), n_cold as f64);
+    for &kk in &params.eval.k {
+        let m = metrics::ranking(&recs, &relevant, kk, data.n_items);
+        let b = metrics::ranking(&pop, &relevant, kk, data.n_items);
+        out.insert(format!("cold_users_ndcg_at_{kk}"), m.ndcg);
+        out.insert(format!("cold_users_baseline_ndcg_at_{kk}"), b.ndcg);
+        out.insert(format!("cold_users_recall_at_{kk}"), m.recall);
+        out.insert(format!("cold_users_baseline_recall_at_{kk}"), b.recall);
+    }
+    out
+}
+
 /// Runs the stage.
 pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
     let ingest = ctx
@@ -244,7 +332,16 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         first_model.ok_or_else(|| TrainError::Params("no fold to keep the model of".into()))?
     };
     bar.finish();
-    let metrics = evaluate::aggregate(&fold_metrics);
+    let mut metrics = evaluate::aggregate(&fold_metrics);
+    let user_features = match ctx.upstream_dir("features") {
+        Some(dir) => coldstart::user_features(dir, segments.as_deref())?,
+        None => None,
+    };
+    if params.cold_users_fraction > 0.0 {
+        let uf = user_features.as_ref().ok_or_else(|| TrainError::Params("cold_users_fraction needs a features stage upstream (with demographics or segments)".into()))?;
+        ctx.progress.phase("cold-start evaluation");
+        metrics.extend(evaluate_cold_users(params, &data, uf, relevance));
+    }
     output::write(
         ctx,
         params,
@@ -255,6 +352,20 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         &folds,
         evaluating,
     )?;
+    if let Some(uf) = &user_features {
+        let mut has = vec![false; data.n_users];
+        for &u in &data.users {
+            has[u as usize] = true;
+        }
+        let warm: Vec<usize> = (0..data.n_users).filter(|&u| has[u]).collect();
+        let w = coldstart::ridge(
+            &uf.x,
+            &coldstart::targets(&final_model.user, &final_model.user_bias),
+            &warm,
+            params.cold_start_lambda,
+        );
+        output::write_cold_start(ctx, &uf.names, &w)?;
+    }
     let mut outcome = StageOutcome::default();
     for key in [
         "rmse",

@@ -39,28 +39,45 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
     true
 }
 
-/// Dot product with four accumulators (vectorises well).
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
-        for l in 0..8 {
-            acc[l] += a[c * 8 + l] * b[c * 8 + l];
-        }
+/// Small vector kernels, generic over fused multiply-add.
+pub mod kernel {
+    /// Whether the CPU has AVX2 and FMA (cached by std).
+    #[cfg(target_arch = "x86_64")]
+    pub fn has_avx2_fma() -> bool {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
-    s
-}
 
-/// `y += alpha * x`.
-#[inline]
-pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
+    #[inline(always)]
+    /// `a * b + c`, fused when `FMA`.
+    pub fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+        if FMA { a.mul_add(b, c) } else { a * b + c }
+    }
+
+    /// Dot product with eight accumulators.
+    #[inline(always)]
+    pub fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0f32; 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for l in 0..8 {
+                acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
+            }
+        }
+        let mut s =
+            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (x, y) in ra.iter().zip(rb) {
+            s = madd::<FMA>(*x, *y, s);
+        }
+        s
+    }
+
+    /// `y += alpha x`.
+    #[inline(always)]
+    pub fn axpy<const FMA: bool>(alpha: f32, x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = madd::<FMA>(alpha, *xi, *yi);
+        }
     }
 }
 
@@ -84,6 +101,7 @@ mod tests {
         let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
         let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
         let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-4);
+        assert!((kernel::dot::<false>(&a, &b) - naive).abs() < 1e-4);
+        assert!((kernel::dot::<true>(&a, &b) - naive).abs() < 1e-4);
     }
 }

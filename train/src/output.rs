@@ -193,3 +193,24 @@ pub fn write(
     }
     Ok(())
 }
+
+/// `user_cold_start.parquet`: per user feature (`gender=F`, `segment=3`, `bias`),
+/// its ridge weights onto the factors, the user bias last. A new user's
+/// factors are the sum of the weight rows of the features they have.
+pub fn write_cold_start(
+    ctx: &StageContext,
+    names: &[String],
+    w: &ndarray::Array2<f64>,
+) -> Result<()> {
+    let path = ctx.out("user_cold_start.parquet");
+    let f32s = w.mapv(|v| v as f32);
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "feature",
+            Arc::new(StringArray::from_iter_values(names.iter())),
+        ),
+        ("weights", factor_column(&f32s)),
+    ];
+    write_parquet(&path, &batch(&path, cols)?)?;
+    Ok(())
+}

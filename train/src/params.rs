@@ -68,7 +68,7 @@ pub struct EarlyStopping {
 }
 
 /// The `with:` block of a train stage. Unset numbers take the model's default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainParams {
     /// `explicit_als` (default), `sgd` or `implicit_als`.
@@ -117,6 +117,36 @@ pub struct TrainParams {
     /// Stop when the validation metric has not improved for `patience` iterations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<EarlyStopping>,
+    /// Fraction of users held out entirely to evaluate the cold-start mapping (0: no evaluation).
+    pub cold_users_fraction: f64,
+    /// Ridge penalty of the cold-start mapping from user features to factors.
+    pub cold_start_lambda: f64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            model: ModelKind::default(),
+            factors: None,
+            iterations: None,
+            regularization: None,
+            bias_regularization: None,
+            alpha: None,
+            confidence: ConfidenceKind::default(),
+            epsilon: None,
+            cg_steps: None,
+            learning_rate: None,
+            init_std: None,
+            seed: None,
+            min_value: None,
+            split: SplitSpec::default(),
+            eval: EvalSpec::default(),
+            final_fit: FinalFit::default(),
+            early_stopping: None,
+            cold_users_fraction: 0.0,
+            cold_start_lambda: 1.0,
+        }
+    }
 }
 
 /// Parameters with every default resolved for the chosen model.
@@ -178,6 +208,11 @@ impl TrainParams {
             || r.learning_rate <= 0.0
         {
             return Err("factors and iterations must be positive; regularization and alpha non-negative; learning_rate positive".into());
+        }
+        if !(0.0..1.0).contains(&p.cold_users_fraction) || p.cold_start_lambda <= 0.0 {
+            return Err(
+                "cold_users_fraction must be in [0, 1) and cold_start_lambda positive".into(),
+            );
         }
         if p.eval.k.is_empty() || p.eval.k.contains(&0) {
             return Err("eval.k must list positive cutoffs".into());

@@ -10,6 +10,7 @@
 use recpipe_core::Rng;
 
 use crate::data::TrainSet;
+use crate::linalg::kernel;
 use crate::model::Factors;
 
 /// SGD settings.
@@ -21,6 +22,73 @@ pub struct Sgd {
     pub reg: f32,
     /// Seed of the per-epoch shuffles.
     pub seed: u64,
+}
+
+/// One pass over `order`, compiled for AVX2+FMA (chosen at run time) or the baseline target.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn epoch_body<const FMA: bool>(
+    order: &[(u32, u32, f32)],
+    users: &mut [f32],
+    items: &mut [f32],
+    ub: &mut [f32],
+    ib: &mut [f32],
+    mu: f32,
+    s: Sgd,
+    k: usize,
+) {
+    for &(u, i, r) in order {
+        let (u, i) = (u as usize, i as usize);
+        let pu = &mut users[u * k..(u + 1) * k];
+        let qi = &mut items[i * k..(i + 1) * k];
+        let d = kernel::dot::<FMA>(pu, qi);
+        let e = r - (mu + ub[u] + ib[i] + d);
+        ub[u] += s.lr * (e - s.reg * ub[u]);
+        ib[i] += s.lr * (e - s.reg * ib[i]);
+        for (p, q) in pu.iter_mut().zip(qi.iter_mut()) {
+            let (p0, q0) = (*p, *q);
+            *p = kernel::madd::<FMA>(s.lr, e * q0 - s.reg * p0, p0);
+            *q = kernel::madd::<FMA>(s.lr, e * p0 - s.reg * q0, q0);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn epoch_avx2(
+    order: &[(u32, u32, f32)],
+    users: &mut [f32],
+    items: &mut [f32],
+    ub: &mut [f32],
+    ib: &mut [f32],
+    mu: f32,
+    s: Sgd,
+    k: usize,
+) {
+    epoch_body::<true>(order, users, items, ub, ib, mu, s, k)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_epoch(
+    order: &[(u32, u32, f32)],
+    users: &mut [f32],
+    items: &mut [f32],
+    ub: &mut [f32],
+    ib: &mut [f32],
+    mu: f32,
+    s: Sgd,
+    k: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            return epoch_avx2(order, users, items, ub, ib, mu, s, k);
+        }
+    }
+    epoch_body::<false>(order, users, items, ub, ib, mu, s, k)
 }
 
 /// Runs `epochs` epochs from `model`, calling `after` after each.
@@ -45,20 +113,16 @@ pub fn sgd(
         Rng::derive(s.seed, epoch as u64).shuffle(&mut order);
         let users = model.user.as_slice_mut().unwrap_or(&mut []);
         let items = model.item.as_slice_mut().unwrap_or(&mut []);
-        for &(u, i, r) in &order {
-            let (u, i) = (u as usize, i as usize);
-            let pu = &mut users[u * k..(u + 1) * k];
-            let qi = &mut items[i * k..(i + 1) * k];
-            let d = crate::linalg::dot(pu, qi);
-            let e = r - (mu + model.user_bias[u] + model.item_bias[i] + d);
-            model.user_bias[u] += s.lr * (e - s.reg * model.user_bias[u]);
-            model.item_bias[i] += s.lr * (e - s.reg * model.item_bias[i]);
-            for f in 0..k {
-                let (p, q) = (pu[f], qi[f]);
-                pu[f] += s.lr * (e * q - s.reg * p);
-                qi[f] += s.lr * (e * p - s.reg * q);
-            }
-        }
+        run_epoch(
+            &order,
+            users,
+            items,
+            &mut model.user_bias,
+            &mut model.item_bias,
+            mu,
+            s,
+            k,
+        );
         if !after(epoch, &model) {
             break;
         }

@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""recpipe benchmark suite.
+
+Runs each recpipe stage and, side by side in the same run, what users would
+otherwise write (pandas/pyarrow, scikit-learn, Surprise, implicit, DVC), and
+prints one table: stage, our seconds and peak memory, theirs, the ratio, and
+the quality figure of each. Results go to bench/results/<date>.json.
+
+Each baseline runs in its own Python process (`--child NAME ...`) so that
+its peak memory is its own. Our figures come from the runner's stage records
+(`recpipe show STAGE --json`: the stage's own seconds and peak RSS) or from
+stage metrics (e.g. seconds per iteration). Benchmark on an idle machine:
+scikit-learn and OpenMP code spin-wait under load and look far slower.
+
+Usage: bench/run.sh [--scale] (sets up the venv, builds, then runs this).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("RECPIPE_BIN", os.path.join(ROOT, "target", "release", "recpipe"))
+SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
+WORK = os.path.join(ROOT, "bench", "work")
+DATA = os.path.join(ROOT, "bench", "data")
+
+
+# ---------------------------------------------------------------- helpers
+
+def sh(args, cwd=None, quiet=True):
+    out = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def recpipe(args, cwd):
+    return sh([BIN, "-q", *args], cwd=cwd)
+
+
+def show(stage, cwd, pipeline="pipeline.yaml"):
+    return json.loads(sh([BIN, "show", stage, "--json", "-p", pipeline], cwd=cwd))
+
+
+def project(name, yaml):
+    d = os.path.join(WORK, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    with open(os.path.join(d, "pipeline.yaml"), "w") as f:
+        f.write(yaml)
+    return d
+
+
+def child(name, *args):
+    """Runs a baseline in its own process; returns its JSON result (with peak_mb)."""
+    out = sh([sys.executable, os.path.abspath(__file__), "--child", name, *map(str, args)])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def median_wall(cmd, cwd, n):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------- baselines (children)
+
+def base_ingest_ml1m(folder):
+    import pandas as pd
+    t = time.perf_counter()
+    r = pd.read_csv(f"{folder}/ratings.dat", sep="::", engine="python", names=["user", "item", "rating", "ts"])
+    u = pd.read_csv(f"{folder}/users.dat", sep="::", engine="python", names=["user", "gender", "age", "occupation", "zip"], dtype=str)
+    m = pd.read_csv(f"{folder}/movies.dat", sep="::", engine="python", names=["item", "title", "genres"], encoding="latin-1")
+    r = r[(r.rating >= 1) & (r.rating <= 5)].drop_duplicates(["user", "item"], keep="last")
+    r["user_idx"] = r.user.map({v: i for i, v in enumerate(sorted(u.user.astype(int)))}).astype("uint32")
+    r["item_idx"] = r.item.map({v: i for i, v in enumerate(sorted(m.item))}).astype("uint32")
+    m["year"] = m.title.str.extract(r"\((\d{4})\)\s*$")[0].astype("float").astype("Int32")
+    m["genres"] = m.genres.str.split("|")
+    r.sort_values(["user_idx", "ts", "item_idx"])[["user_idx", "item_idx", "rating", "ts"]].to_parquet("/tmp/bench_ml1m_inter.parquet")
+    u.to_parquet("/tmp/bench_ml1m_users.parquet")
+    m.to_parquet("/tmp/bench_ml1m_items.parquet")
+    return {"seconds": time.perf_counter() - t, "rows": len(r)}
+
+
+def base_ingest_retail(csv):
+    import pandas as pd
+    t = time.perf_counter()
+    df = pd.read_csv(csv, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
+    df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"], format="%Y-%m-%d %H:%M:%S")
+    rows = len(df)
+    df = df[df.CustomerID.notna() & (df.Quantity > 0) & (df.UnitPrice > 0)].drop_duplicates()
+    df["CustomerID"] = df.CustomerID.str.replace(r"\.0$", "", regex=True)
+    df["amount"] = df.Quantity * df.UnitPrice
+    g = df.groupby(["CustomerID", "StockCode"], sort=True).agg(value=("Quantity", "size"), quantity=("Quantity", "sum"), amount=("amount", "sum"), ts=("InvoiceDate", "max")).reset_index()
+    g["user_idx"] = g.CustomerID.astype("category").cat.codes.astype("uint32")
+    g["item_idx"] = g.StockCode.astype("category").cat.codes.astype("uint32")
+    g.sort_values(["user_idx", "ts", "item_idx"]).to_parquet("/tmp/bench_retail_inter.parquet")
+    items = df.groupby("StockCode").Description.first().reset_index()
+    items.to_parquet("/tmp/bench_retail_items.parquet")
+    return {"seconds": time.perf_counter() - t, "rows_read": rows, "kept": len(df), "pairs": len(g)}
+
+
+def base_features(ingest_dir, features_dir):
+    """pandas get_dummies + groupby behaviour + scikit-learn TfidfVectorizer, as the features stage does."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    t = time.perf_counter()
+    users = pd.read_parquet(f"{ingest_dir}/users.parquet")
+    inter = pd.read_parquet(f"{ingest_dir}/interactions.parquet")
+    items = pd.read_parquet(f"{ingest_dir}/items.parquet")
+    cats = [c for c in ["gender", "age", "occupation", "zip", "country"] if c in users]
+    dummies = pd.get_dummies(users[cats], dummy_na=True)
+    beh = inter.groupby("user_idx").agg(n=("value", "size"), mean=("value", "mean"), std=("value", "std"), last=("ts", "max"))
+    title = items.title.fillna("").str.replace(r"\s*\(\d{4}\)\s*$", "", regex=True)
+    genres = items.genres.apply(lambda g: " ".join(g) if g is not None else "")
+    docs = (title + " " + genres + " " + items.text.fillna("")).str.strip()
+    x = TfidfVectorizer().fit_transform(docs)
+    seconds = time.perf_counter() - t
+    # Quality: max |ours - scikit-learn| over the item TF-IDF matrix.
+    vocab = pd.read_parquet(f"{features_dir}/vocabulary.parquet")
+    ours = pd.read_parquet(f"{features_dir}/item_tfidf.parquet")
+    v = TfidfVectorizer().fit(docs)
+    col = np.array([v.vocabulary_.get(term, -1) for term in vocab.term])
+    theirs = x.tocsr()
+    diff = 0.0
+    if (col >= 0).all() and len(col) == len(v.vocabulary_):
+        dense_ours = {(int(i), int(col[t])): w for i, t, w in zip(ours.item_idx, ours.term_idx, ours.weight)}
+        coo = theirs.tocoo()
+        diff = max(abs(dense_ours.get((int(r), int(c)), 0.0) - w) for r, c, w in zip(coo.row, coo.col, coo.data))
+        diff = max(diff, abs(len(dense_ours) - coo.nnz))
+    else:
+        diff = float("inf")
+    return {"seconds": seconds, "dummies": int(dummies.shape[1]), "behaviour_rows": len(beh), "tfidf_max_abs_diff": diff}
+
+
+def base_kmeans(features_dir, groups, exclude, k):
+    import numpy as np
+    import pandas as pd
+    from sklearn.cluster import KMeans
+    names = json.load(open(f"{features_dir}/user_feature_names.json"))
+    cols = [c["name"] for c in names if c["group"] in groups.split(",") and not any(c["name"].startswith(p) for p in exclude.split(",") if p)]
+    x = pd.read_parquet(f"{features_dir}/user_features.parquet", columns=cols).to_numpy(dtype=np.float64)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    x = (x - x.mean(axis=0)) / std
+    t = time.perf_counter()
+    km = KMeans(n_clusters=int(k), n_init=10, init="k-means++", random_state=0).fit(x)
+    return {"seconds": time.perf_counter() - t, "inertia": float(km.inertia_), "columns": len(cols)}
+
+
+def base_surprise_u1(folder):
+    from surprise import SVD, Dataset, Reader, accuracy
+    reader = Reader(line_format="user item rating timestamp", sep="\t")
+    train = Dataset.load_from_file(f"{folder}/u1.base", reader=reader).build_full_trainset()
+    test = Dataset.load_from_file(f"{folder}/u1.test", reader=reader).build_full_trainset().build_testset()
+    algo = SVD(random_state=0)
+    t = time.perf_counter()
+    algo.fit(train)
+    seconds = time.perf_counter() - t
+    rmse = accuracy.rmse(algo.test(test), verbose=False)
+    return {"seconds": seconds, "seconds_per_epoch": seconds / 20, "rmse": rmse}
+
+
+def ndcg_at_10(recs, relevant):
+    import math
+    total, n = 0.0, 0
+    for u, rel in relevant.items():
+        if not rel:
+            continue
+        n += 1
+        dcg = sum(1.0 / math.log2(p + 2) for p, i in enumerate(recs.get(u, [])[:10]) if i in rel)
+        idcg = sum(1.0 / math.log2(p + 2) for p in range(min(10, len(rel))))
+        total += dcg / idcg
+    return total / max(n, 1)
+
+
+def base_implicit(train_dir, factors, reg, alpha, iterations):
+    """implicit's ALS on recpipe's exact split, confidence 1 + alpha*value as recpipe's."""
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+    from implicit.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+    tr = pd.read_parquet(f"{train_dir}/train_pairs.parquet")
+    te = pd.read_parquet(f"{train_dir}/test_pairs.parquet")
+    n_users = int(max(tr.user_idx.max(), te.user_idx.max())) + 1
+    n_items = int(max(tr.item_idx.max(), te.item_idx.max())) + 1
+    conf = 1.0 + float(alpha) * tr.value.to_numpy(dtype=np.float32)
+    m = sp.csr_matrix((conf, (tr.user_idx, tr.item_idx)), shape=(n_users, n_items), dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=int(factors), regularization=float(reg), alpha=1.0, iterations=int(iterations), random_state=0, calculate_training_loss=False)
+        t = time.perf_counter()
+        model.fit(m, show_progress=False)
+        fit = time.perf_counter() - t
+        users = np.arange(n_users)
+        t = time.perf_counter()
+        ids, _ = model.recommend(users, m[users], N=10, filter_already_liked_items=True)
+        rec_all = time.perf_counter() - t
+    recs = {int(u): list(map(int, ids[u])) for u in users}
+    relevant = {}
+    for u, i in zip(te.user_idx, te.item_idx):
+        relevant.setdefault(int(u), set()).add(int(i))
+    return {"seconds": fit, "seconds_per_iteration": fit / int(iterations), "recommend_all_seconds": rec_all, "ndcg_at_10": ndcg_at_10(recs, relevant), "users": n_users}
+
+
+CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, base_features, base_kmeans, base_surprise_u1, base_implicit]}
+
+
+# -------------------------------------------------------------- the suite
+
+def row(stage, ours_s, ours_mb, theirs_s, theirs_mb, tool, quality_ours="", quality_theirs=""):
+    ratio = theirs_s / ours_s if ours_s and theirs_s else None
+    return {"stage": stage, "ours_s": ours_s, "ours_mb": ours_mb, "theirs_s": theirs_s, "theirs_mb": theirs_mb, "ratio": ratio, "tool": tool, "quality_ours": quality_ours, "quality_theirs": quality_theirs}
+
+
+def suite(args):
+    rows = []
+    ml100k = os.path.join(SHARED, "ml-100k")
+    retail = os.path.join(SHARED, "online-retail", "online-retail.csv")
+    have_shared = os.path.isdir(ml100k) and os.path.isfile(retail)
+    os.makedirs(DATA, exist_ok=True)
+
+    # ML-1M layout, 1M ratings (generated), ingest.
+    ml1m = os.path.join(DATA, "ml-1m-synth")
+    if not os.path.isfile(os.path.join(ml1m, "ratings.dat")):
+        sh([BIN, "generate", "--layout", "ml-1m", "--users", "6040", "--items", "3706", "--ratings", "1000000", "--out", ml1m])
+    d = project("ml1m", f"version: 1\nstages:\n  ingest: {{uses: ingest, with: {{source: movielens, path: {ml1m}}}}}\n")
+    recpipe(["run"], d)
+    ours = show("ingest", d)
+    theirs = child("ingest_ml1m", ml1m)
+    rows.append(row("ingest ML-1M layout, 1M ratings", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas (read_csv sep='::') + to_parquet"))
+
+    if have_shared:
+        d = project("retail", open(os.path.join(ROOT, "pipelines", "online-retail.yaml")).read().replace("../../shared/data/online-retail/online-retail.csv", retail).replace("../.recpipe-retail", ".recpipe"))
+        recpipe(["run"], d)
+        ours = show("ingest", d)
+        theirs = child("ingest_retail", retail)
+        rows.append(row("ingest Online Retail (541,909 rows)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas read_csv + to_datetime + filters + to_parquet"))
+        out = os.path.join(d, ".recpipe", "out")
+        ours = show("features", d)
+        theirs = child("features", os.path.join(out, "ingest"), os.path.join(out, "features"))
+        rows.append(row("features Online Retail (one-hot, behaviour, TF-IDF)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas get_dummies/groupby + sklearn TfidfVectorizer", "", f"TF-IDF max abs diff {theirs['tfidf_max_abs_diff']:.2e}"))
+        ours = show("cluster", d)
+        theirs = child("kmeans", os.path.join(out, "features"), "rfm,behaviour", "zip=", 8)
+        report = json.load(open(os.path.join(out, "cluster", "cluster_report.json")))
+        rows.append(row("K-means k=8 x10, Online Retail RFM", ours["metrics"]["seconds_kmeans"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "sklearn KMeans n_init=10", f"inertia {report['inertia']:.1f}", f"inertia {theirs['inertia']:.1f}"))
+        ours = show("train", d)
+        theirs = child("implicit", os.path.join(out, "train"), 64, 0.01, 1, 15)
+        rows.append(row("implicit ALS 64f, Online Retail, per iteration", ours["metrics"]["seconds_per_iteration"], ours["peak_rss_mib"], theirs["seconds_per_iteration"], theirs["peak_mb"], "implicit 0.7 ALS (same split)", f"NDCG@10 {ours['metrics']['ndcg_at_10']:.4f}", f"NDCG@10 {theirs['ndcg_at_10']:.4f}"))
+        ours_export = show("export", d)
+        rows.append(row("recommend all users (top-N, seen excluded)", ours_export["metrics"]["seconds_recommend_all"], ours_export["peak_rss_mib"], theirs["recommend_all_seconds"], theirs["peak_mb"], "implicit recommend (batched)"))
+
+        d = project("ml100k", open(os.path.join(ROOT, "pipelines", "movielens-100k.yaml")).read().replace("../../shared/data/ml-100k", ml100k).replace("../.recpipe-ml100k", ".recpipe")
+                    + f"  sgd:\n    uses: train\n    needs: [ingest]\n    with: {{model: sgd, split: {{kind: file, path: {ml100k}/u1.test}}}}\n")
+        recpipe(["run"], d)
+        out = os.path.join(d, ".recpipe", "out")
+        ours = show("sgd", d)
+        theirs = child("surprise_u1", ml100k)
+        rows.append(row("SGD MF (Surprise SVD defaults), ML-100K u1 fit", ours["metrics"]["train_seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "Surprise SVD", f"RMSE {ours['metrics']['rmse']:.4f}", f"RMSE {theirs['rmse']:.4f}"))
+        u1 = show("u1", d)["metrics"]
+        folds = show("folds", d)["metrics"]
+        rows.append(row("explicit ALS (defaults), ML-100K u1 / u1..u5", u1["train_seconds"], None, None, None, "", f"RMSE {u1['rmse']:.4f} / {folds['rmse']:.4f}", "Surprise SVD 0.956 / 0.938 (issue)"))
+        ours = show("implicit", d)
+        theirs = child("implicit", os.path.join(out, "implicit"), 64, 0.01, 1, 15)
+        rows.append(row("implicit ALS 64f, ML-100K >= 4, per iteration", ours["metrics"]["seconds_per_iteration"], ours["peak_rss_mib"], theirs["seconds_per_iteration"], theirs["peak_mb"], "implicit 0.7 ALS (same split)", f"NDCG@10 {ours['metrics']['ndcg_at_10']:.4f}", f"NDCG@10 {theirs['ndcg_at_10']:.4f}"))
+        rows.extend(noop_vs_dvc(ml100k))
+    else:
+        print("SKIPPED: ../shared/data is absent; only the generated-data benchmarks ran", file=sys.stderr)
+
+    if args.scale:
+        rows.extend(scale(args.scale))
+    return rows
+
+
+def noop_vs_dvc(ml100k):
+    """A no-op rerun of a 3-stage ML-100K pipeline: recpipe vs DVC."""
+    d = project("noop", f"version: 1\nstages:\n  ingest: {{uses: ingest, with: {{source: movielens, path: {ml100k}}}}}\n  features: {{uses: features, needs: [ingest]}}\n  train: {{uses: train, needs: [ingest], with: {{split: {{kind: file, path: {ml100k}/u1.test}}}}}}\n")
+    recpipe(["run"], d)
+    ours_run = median_wall([BIN, "-q", "run"], d, 20)
+    ours_status = median_wall([BIN, "status"], d, 20)
+    rows = []
+    dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
+    if not os.path.exists(dvc):
+        print("SKIPPED: dvc is not installed in the venv", file=sys.stderr)
+        return [row("no-op rerun, 3-stage ML-100K pipeline", ours_run, None, None, None, "dvc (not installed)")]
+    deps = " ".join(f"- {ml100k}/{f}" for f in ["u.data", "u.item", "u.user"])
+    with open(os.path.join(d, "dvc.yaml"), "w") as f:
+        f.write(f"""stages:
+  ingest:
+    cmd: {BIN} -q run ingest && rm -rf o_ingest && cp -rL .recpipe/out/ingest o_ingest
+    deps: [{', '.join(f'{ml100k}/{x}' for x in ['u.data', 'u.item', 'u.user'])}]
+    outs: [o_ingest]
+  features:
+    cmd: {BIN} -q run features && rm -rf o_features && cp -rL .recpipe/out/features o_features
+    deps: [o_ingest]
+    outs: [o_features]
+  train:
+    cmd: {BIN} -q run train && rm -rf o_train && cp -rL .recpipe/out/train o_train
+    deps: [o_ingest, {ml100k}/u1.test]
+    outs: [o_train]
+""")
+    del deps
+    sh(["git", "init", "-q"], cwd=d)
+    sh([dvc, "init", "-q"], cwd=d)
+    sh([dvc, "repro", "-q"], cwd=d)
+    theirs_run = median_wall([dvc, "repro", "-q"], d, 5)
+    theirs_status = median_wall([dvc, "status", "-q"], d, 5)
+    rows.append(row("no-op `run` vs `dvc repro`, 3-stage ML-100K", ours_run, None, theirs_run, None, "DVC"))
+    rows.append(row("`status` vs `dvc status`, 3-stage ML-100K", ours_status, None, theirs_status, None, "DVC"))
+    return rows
+
+
+def scale(max_millions):
+    """recpipe on synthetic data of growing size: time and memory per stage."""
+    rows = []
+    sizes = [m for m in [1, 10, 20] if m <= max_millions]
+    for m in sizes:
+        users, items = int(6_900 * m ** 0.9) + 1000, int(1_400 * m ** 0.9) + 1000
+        folder = os.path.join(DATA, f"csv-{m}m")
+        if not os.path.isfile(os.path.join(folder, "ratings.csv")):
+            sh([BIN, "generate", "--layout", "csv", "--users", str(users), "--items", str(items), "--ratings", str(m * 1_000_000), "--out", folder])
+        d = project(f"scale-{m}m", f"""version: 1
+stages:
+  ingest: {{uses: ingest, with: {{source: movielens, path: {folder}}}}}
+  features: {{uses: features, needs: [ingest]}}
+  train: {{uses: train, needs: [ingest], with: {{model: implicit_als, min_value: 4, iterations: 5, split: {{kind: none}}}}}}
+  export: {{uses: serve-export, needs: [train, features], with: {{similar_n: 10}}}}
+""")
+        t = time.perf_counter()
+        recpipe(["run"], d)
+        wall = time.perf_counter() - t
+        for stage in ["ingest", "features", "train", "export"]:
+            s = show(stage, d)
+            extra = f"{s['metrics'].get('seconds_per_iteration', '')} s/iter" if stage == "train" else ""
+            rows.append(row(f"scale {m}M ratings ({users} users x {items} items): {stage}", s["seconds"], s["peak_rss_mib"], None, None, "", extra))
+        rows.append(row(f"scale {m}M ratings: whole pipeline (wall)", wall, None, None, None, ""))
+    return rows
+
+
+def print_table(rows):
+    def f(x, fmt):
+        return format(x, fmt) if isinstance(x, (int, float)) else ""
+    head = f"{'stage':58} {'ours s':>9} {'ours MiB':>9} {'theirs s':>9} {'theirs MiB':>10} {'ratio':>7}  tool / quality"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        q = " | ".join(x for x in [r["tool"], f"ours {r['quality_ours']}" if r["quality_ours"] else "", f"theirs {r['quality_theirs']}" if r["quality_theirs"] else ""] if x)
+        print(f"{r['stage'][:58]:58} {f(r['ours_s'], '9.4f')} {f(r['ours_mb'], '9.0f')} {f(r['theirs_s'], '9.4f')} {f(r['theirs_mb'], '10.0f')} {f(r['ratio'], '6.1f') + 'x' if r['ratio'] else '':>7}  {q}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    p.add_argument("--scale", type=int, default=0, help="also run synthetic sets of 1, 10, 20 million ratings up to this many millions")
+    args = p.parse_args()
+    if args.child:
+        result = CHILDREN[args.child[0]](*args.child[1:])
+        result["peak_mb"] = peak_mb()
+        print(json.dumps(result))
+        return
+    if not os.path.exists(BIN):
+        sys.exit(f"{BIN} not found: build with `cargo build --release` first")
+    os.makedirs(WORK, exist_ok=True)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    rows = suite(args)
+    print_table(rows)
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}.json")
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    with open(path, "w") as f:
+        json.dump({"started": started.isoformat(), "machine": machine, "rows": rows}, f, indent=1)
+    print(f"\nwritten to {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+//! Cold start: a ridge mapping from user features (demographics one-hot and
+//! segment) to user factors, so a new user with a known profile gets a
+//! vector; and its evaluation on users held out entirely.
+
+use std::path::Path;
+
+use ndarray::Array2;
+use recpipe_core::ParquetTable;
+
+use crate::linalg::cholesky_solve;
+
+/// The feature columns a cold-start mapping reads.
+#[derive(Debug, Clone)]
+pub struct UserFeatures {
+    /// Column names (`gender=F`, `age=25`, `segment=3`, ...); the last is `bias`.
+    pub names: Vec<String>,
+    /// Users x columns.
+    pub x: Array2<f64>,
+}
+
+/// Demographic one-hot columns of the features stage, plus segment one-hot, plus a constant.
+pub fn user_features(
+    features_dir: &Path,
+    segments: Option<&[u16]>,
+) -> crate::Result<Option<UserFeatures>> {
+    let names_path = features_dir.join("user_feature_names.json");
+    let cols: Vec<serde_json::Value> = recpipe_core::fsutil::read_json(&names_path)?;
+    let table = ParquetTable::read(&features_dir.join("user_features.parquet"))?;
+    let demo: Vec<String> = cols
+        .iter()
+        .filter(|c| c["group"] == "demographics")
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    let n = table.num_rows();
+    let n_seg = segments.map_or(0, |s| s.iter().copied().max().map_or(0, |m| m as usize + 1));
+    if demo.is_empty() && n_seg == 0 {
+        return Ok(None);
+    }
+    let d = demo.len() + n_seg + 1;
+    let mut x = Array2::<f64>::zeros((n, d));
+    for (j, name) in demo.iter().enumerate() {
+        for (r, v) in table.f32s(name)?.into_iter().enumerate() {
+            x[[r, j]] = v as f64;
+        }
+    }
+    if let Some(seg) = segments {
+        for (r, &s) in seg.iter().enumerate().take(n) {
+            x[[r, demo.len() + s as usize]] = 1.0;
+        }
+    }
+    x.column_mut(d - 1).fill(1.0);
+    let mut names = demo;
+    names.extend((0..n_seg).map(|s| format!("segment={s}")));
+    names.push("bias".into());
+    Ok(Some(UserFeatures { names, x }))
+}
+
+/// Ridge regression `W = (X^T X + lambda I)^-1 X^T T` over the selected rows (one solve per target column).
+pub fn ridge(x: &Array2<f64>, t: &Array2<f64>, rows: &[usize], lambda: f64) -> Array2<f64> {
+    let d = x.ncols();
+    let mut xtx = vec![0.0; d * d];
+    let mut xtt = Array2::<f64>::zeros((d, t.ncols()));
+    for &r in rows {
+        let xr = x.row(r);
+        for i in 0..d {
+            if xr[i] == 0.0 {
+                continue;
+            }
+            for j in 0..=i {
+                xtx[i * d + j] += xr[i] * xr[j];
+            }
+            for c in 0..t.ncols() {
+                xtt[[i, c]] += xr[i] * t[[r, c]];
+            }
+        }
+    }
+    for i in 0..d {
+        xtx[i * d + i] += lambda;
+    }
+    let mut w = Array2::<f64>::zeros((d, t.ncols()));
+    for c in 0..t.ncols() {
+        let mut a = xtx.clone();
+        let mut b: Vec<f64> = xtt.column(c).to_vec();
+        if cholesky_solve(&mut a, &mut b, d) {
+            for i in 0..d {
+                w[[i, c]] = b[i];
+            }
+        }
+    }
+    w
+}
+
+/// Targets for the mapping: each user's factors with its bias as the last column.
+pub fn targets(user: &Array2<f32>, bias: &[f32]) -> Array2<f64> {
+    let (n, k) = user.dim();
+    let mut t = Array2::<f64>::zeros((n, k + 1));
+    for r in 0..n {
+        for c in 0..k {
+            t[[r, c]] = user[[r, c]] as f64;
+        }
+        t[[r, k]] = bias[r] as f64;
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ridge_recovers_a_linear_map() {
+        // t = 2 x0 - x1 + 0.5 (bias column), no noise, tiny lambda.
+        let x = Array2::from_shape_fn((50, 3), |(r, c)| {
+            if c == 2 {
+                1.0
+            } else {
+                ((r * (c + 3)) % 7) as f64
+            }
+        });
+        let t = Array2::from_shape_fn((50, 1), |(r, _)| 2.0 * x[[r, 0]] - x[[r, 1]] + 0.5);
+        let rows: Vec<usize> = (0..50).collect();
+        let w = ridge(&x, &t, &rows, 1e-9);
+        assert!(
+            (w[[0, 0]] - 2.0).abs() < 1e-6
+                && (w[[1, 0]] + 1.0).abs() < 1e-6
+                && (w[[2, 0]] - 0.5).abs() < 1e-6,
+            "{w:?}"
+        );
+    }
+}
