@@ -3,6 +3,7 @@
 //! - [`schema`]: column names of the tables stages hand to each other.
 //! - [`parquet_io`]: deterministic Parquet writing (temp path + rename) and typed column reads.
 //! - [`fsutil`]: atomic file writes and content hashing.
+//! - [`names`]: "did you mean" suggestions for misspelt names.
 //! - [`stage`]: what the runner hands a stage (its output folder, its upstream folders, progress).
 //! - [`progress`]: progress bars on a terminal, plain lines elsewhere.
 //! - [`rng`]: a small seeded RNG whose stream is fixed forever (artifacts depend on it).
@@ -11,6 +12,7 @@
 
 pub mod error;
 pub mod fsutil;
+pub mod names;
 pub mod parquet_io;
 pub mod progress;
 pub mod rng;

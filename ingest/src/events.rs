@@ -30,22 +30,6 @@ pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) ->
     files
 }
 
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The index of column `name` in `header`, or an error naming the nearest one.
 fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
     if let Some(i) = header.iter().position(|h| h == name) {
@@ -54,12 +38,8 @@ fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
     if let Some(i) = header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
         return Ok(i);
     }
-    let nearest = header
-        .iter()
-        .map(|h| (edit_distance(&h.to_lowercase(), &name.to_lowercase()), h))
-        .min()
-        .filter(|(d, _)| *d <= 3)
-        .map(|(_, h)| format!("; did you mean `{h}`?"))
+    let nearest = recpipe_core::names::nearest(name, header.iter().map(String::as_str))
+        .map(|h| format!("; did you mean `{h}`?"))
         .unwrap_or_default();
     Err(IngestError::MissingColumn {
         path: path.to_path_buf(),
@@ -355,19 +335,34 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 }
             }
             let item = st.items.intern(item);
-            let title = pos.title.and_then(|i| {
-                Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
-            });
-            let text = pos.text.and_then(|i| {
-                Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
-            });
-            if title.is_some() || text.is_some() {
-                st.item_text.push((item, title, text));
+            // Title and text: the first non-empty per item (only looked at until found).
+            let slot = item as usize;
+            if st.text_seen.len() <= slot {
+                st.text_seen.resize(slot + 1, false);
             }
+            if !st.text_seen[slot] {
+                let field = |i: Option<usize>| {
+                    i.and_then(|i| {
+                        Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+                    })
+                };
+                let (title, text) = (field(pos.title), field(pos.text));
+                if title.is_some() || text.is_some() {
+                    st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
+                    st.item_text.push((item, title, text));
+                }
+            }
+            // Country: the last non-empty per user, allocated only when it changes.
             if let Some(i) = pos.country {
-                let c = decode_text(&f[i]).trim().to_string();
+                let c = f[i].trim_ascii();
                 if !c.is_empty() {
-                    st.user_country.push((user, c));
+                    let slot = user as usize;
+                    if st.country.len() <= slot {
+                        st.country.resize(slot + 1, None);
+                    }
+                    if st.country[slot].as_deref().map(str::as_bytes) != Some(c) {
+                        st.country[slot] = Some(decode_text(c).into_owned());
+                    }
                 }
             }
             st.rows.push(Row {
@@ -554,13 +549,6 @@ fn read_users_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance_basics() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "ab"), 2);
-        assert_eq!(edit_distance("CustomerID", "CustomerID"), 0);
-    }
 
     #[test]
     fn missing_column_suggests_nearest() {

@@ -126,8 +126,10 @@ pub struct ChunkRows {
     pub items: Interner,
     /// Per-item title / text seen in this chunk (events with text columns).
     pub item_text: Vec<(u32, Option<String>, Option<String>)>,
-    /// Per-user country seen in this chunk.
-    pub user_country: Vec<(u32, String)>,
+    /// Items of this chunk whose title (and text) were found.
+    pub text_seen: Vec<bool>,
+    /// Last country per user of this chunk (index = chunk-local user id).
+    pub country: Vec<Option<String>>,
 }
 
 impl ChunkRows {
@@ -205,8 +207,10 @@ impl Interactions {
                     entry.1 = text;
                 }
             }
-            for (user, country) in chunk.user_country {
-                self.user_country.insert(umap[user as usize], country);
+            for (user, country) in chunk.country.into_iter().enumerate() {
+                if let Some(c) = country {
+                    self.user_country.insert(umap[user], c);
+                }
             }
         }
     }

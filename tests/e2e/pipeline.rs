@@ -259,3 +259,23 @@ fn dag_formats() {
     let d = env.ok(&["dag", "--format", "dot"]);
     assert!(d.contains("\"train\" -> \"export\""), "{d}");
 }
+
+#[test]
+fn gc_keeps_what_the_lock_uses_and_drops_the_rest() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    env.ok(&["run", "--set", "export.top_n=3"]);
+    env.ok(&["run"]);
+    let entries = || {
+        std::fs::read_dir(env.path().join(".recpipe/cache-v1"))
+            .expect("cache")
+            .count()
+    };
+    assert_eq!(entries(), 6, "5 stages + the top_n=3 export");
+    let dry = env.ok(&["gc", "--keep", "0", "--dry-run"]);
+    assert!(dry.contains("would delete 1 cache entries"), "{dry}");
+    env.ok(&["gc", "--keep", "0"]);
+    assert_eq!(entries(), 5);
+    assert!(ran(&env.ok(&["run"])).is_empty());
+    env.ok(&["verify"]);
+}

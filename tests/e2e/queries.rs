@@ -112,3 +112,46 @@ fn npy_embeddings_load_in_numpy_when_available() {
         }
     }
 }
+
+#[test]
+fn recommendations_exclude_seen_items_and_are_ranked() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    let inter = recpipe_core::ParquetTable::read(&env.out("ingest").join("interactions.parquet"))
+        .expect("inter");
+    let seen: std::collections::HashSet<(u32, u32)> = inter
+        .u32s("user_idx")
+        .expect("u")
+        .into_iter()
+        .zip(inter.u32s("item_idx").expect("i"))
+        .collect();
+    let recs = recpipe_core::ParquetTable::read(&env.out("export").join("recommendations.parquet"))
+        .expect("recs");
+    let (u, i, rank, score) = (
+        recs.u32s("user_idx").expect("u"),
+        recs.u32s("item_idx").expect("i"),
+        recs.u16s("rank").expect("rank"),
+        recs.f32s("score").expect("score"),
+    );
+    assert_eq!(recs.num_rows(), 300 * 5);
+    for r in 0..recs.num_rows() {
+        assert!(
+            !seen.contains(&(u[r], i[r])),
+            "user {} was recommended seen item {}",
+            u[r],
+            i[r]
+        );
+        let expected_rank = if r > 0 && u[r - 1] == u[r] {
+            rank[r - 1] + 1
+        } else {
+            1
+        };
+        assert_eq!(rank[r], expected_rank);
+        if rank[r] > 1 {
+            assert!(
+                score[r - 1] > score[r] || (score[r - 1] == score[r] && i[r - 1] < i[r]),
+                "row {r}: non-increasing scores, ties by item id"
+            );
+        }
+    }
+}
