@@ -1,7 +1,7 @@
 //! E-commerce / live-commerce behaviour logs: a CSV or Parquet file whose
 //! columns are named in the configuration, with optional items and users files.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -412,19 +412,24 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
 
 /// Rejects every row identical (byte for byte) to an earlier kept row.
 fn drop_duplicate_rows(inter: &mut Interactions, buf: &[u8]) {
-    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(inter.rows.len());
+    let mut first_line: crate::ids::FastMap<&[u8], u64> = crate::ids::FastMap::default();
+    first_line.reserve(inter.rows.len());
     let mut kept = Vec::with_capacity(inter.rows.len());
-    let mut first_line: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
     for row in std::mem::take(&mut inter.rows) {
         let raw = &buf[row.offset as usize..row.offset as usize + row.len as usize];
-        if seen.insert(raw) {
-            first_line.insert(raw, row.line);
-            kept.push(row);
-        } else {
-            let first = first_line.get(raw).copied().unwrap_or(0);
-            let reject =
-                inter.reject_row(&row, Reason::DuplicateRow, format!("same as line {first}"));
-            inter.rejects.push(reject);
+        match first_line.entry(raw) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(row.line);
+                kept.push(row);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let reject = inter.reject_row(
+                    &row,
+                    Reason::DuplicateRow,
+                    format!("same as line {}", e.get()),
+                );
+                inter.rejects.push(reject);
+            }
         }
     }
     inter.rows = kept;
