@@ -369,6 +369,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--scale", type=int, default=0, help="also run synthetic sets of 1, 10, 20 million ratings up to this many millions")
+    p.add_argument("--only-scale", action="store_true", help="run only the scale series")
     args = p.parse_args()
     if args.child:
         result = CHILDREN[args.child[0]](*args.child[1:])
@@ -379,7 +380,7 @@ def main():
         sys.exit(f"{BIN} not found: build with `cargo build --release` first")
     os.makedirs(WORK, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
-    rows = suite(args)
+    rows = scale(args.scale or 20) if args.only_scale else suite(args)
     print_table(rows)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}.json")

@@ -111,6 +111,7 @@ pub fn item_lift(
                     .then(a.0.cmp(&b.0))
             });
             rows.truncate(top);
+            rows.shrink_to_fit();
             rows
         })
         .collect()

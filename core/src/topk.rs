@@ -26,6 +26,8 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
     }
     cand.sort_unstable_by(better);
     cand.truncate(n);
+    // The candidates were collected over every item: give the memory back.
+    cand.shrink_to_fit();
     cand
 }
 

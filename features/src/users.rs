@@ -460,6 +460,7 @@ pub fn tfidf_profiles(
             normalize(&mut row, Norm::L2);
             row.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             row.truncate(terms);
+            row.shrink_to_fit();
             row.sort_unstable_by_key(|e| e.0);
             row
         })

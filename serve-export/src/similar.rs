@@ -61,6 +61,7 @@ pub fn sparse_cosine_neighbours(rows: &[Vec<(u32, f32)>], n: usize) -> Vec<Vec<(
                 touched.clear();
                 cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 cand.truncate(n);
+                cand.shrink_to_fit();
                 cand
             },
         )
@@ -137,6 +138,7 @@ pub fn also_liked(
                         .then(a.item.cmp(&b.item))
                 });
                 out.truncate(n);
+                out.shrink_to_fit();
                 out
             },
         )
