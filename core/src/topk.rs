@@ -12,23 +12,33 @@ pub const BLOCK: usize = 256;
 
 /// The `n` best (index, score) of `scores`, best first, skipping indices
 /// for which `skip` is true. Ties: smaller index first.
+///
+/// One pass with a bounded buffer: once `n` candidates are held, an item
+/// must beat the current n-th best to be looked at (items come in index
+/// order, so an equal score never displaces an earlier item).
 pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
-    let mut cand: Vec<(u32, f32)> = scores
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| !skip(*i) && s.is_finite())
-        .map(|(i, &s)| (i as u32, s))
-        .collect();
-    let better = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if cand.len() > n && n > 0 {
-        cand.select_nth_unstable_by(n - 1, better);
-        cand.truncate(n);
+    if n == 0 {
+        return Vec::new();
     }
-    cand.sort_unstable_by(better);
-    cand.truncate(n);
-    // The candidates were collected over every item: give the memory back.
-    cand.shrink_to_fit();
-    cand
+    let better = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut buf: Vec<(u32, f32)> = Vec::with_capacity(2 * n);
+    let mut threshold = f32::NEG_INFINITY;
+    let mut full = false;
+    for (i, &s) in scores.iter().enumerate() {
+        if !s.is_finite() || (full && s <= threshold) || skip(i) {
+            continue;
+        }
+        buf.push((i as u32, s));
+        if buf.len() == 2 * n {
+            buf.select_nth_unstable_by(n - 1, better);
+            buf.truncate(n);
+            threshold = buf.iter().map(|e| e.1).fold(f32::INFINITY, f32::min);
+            full = true;
+        }
+    }
+    buf.sort_unstable_by(better);
+    buf.truncate(n);
+    buf
 }
 
 /// For every row `u` of `users` (rows x k), the `n` items with the highest
@@ -80,6 +90,24 @@ mod tests {
         assert_eq!(got, vec![(1, 0.9), (4, 0.9), (0, 0.5), (2, 0.5)]);
         assert_eq!(top_n(&scores, 10, |_| false).len(), 6);
         assert!(top_n(&scores, 0, |_| false).is_empty());
+    }
+
+    #[test]
+    fn bounded_selection_equals_a_full_sort_on_many_ties() {
+        let mut rng = crate::Rng::new(11);
+        for n in [1, 3, 10, 50] {
+            let scores: Vec<f32> = (0..2000).map(|_| (rng.below(20) as f32) * 0.5).collect();
+            let skip = |i: usize| i % 7 == 3;
+            let mut all: Vec<(u32, f32)> = scores
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skip(*i))
+                .map(|(i, &s)| (i as u32, s))
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(n);
+            assert_eq!(top_n(&scores, n, skip), all, "n = {n}");
+        }
     }
 
     #[test]
