@@ -23,6 +23,13 @@ use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 use rayon::prelude::*;
 
+/// Iterations left to linfa's m_k-means update before the Lloyd polish takes
+/// over: near the end its update moves slowly and costs most of the time.
+/// Measured on Online Retail RFM (k = 8, 10 restarts): 0.064 s -> 0.035 s,
+/// inertia 6437.0 -> 6443.6 (another local optimum, +0.1%; scikit-learn:
+/// 6437.1); 5 or 20 iterations give the same inertia.
+const LINFA_ITERATIONS: u64 = 10;
+
 /// K-means settings.
 #[derive(Debug, Clone, Copy)]
 pub struct KMeansSpec {
@@ -151,7 +158,7 @@ pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> 
                 Xoshiro256Plus::seed_from_u64(spec.seed.wrapping_add(run as u64 * 0x9E37_79B9));
             let model = KMeans::params_with_rng(spec.k, rng)
                 .n_runs(1)
-                .max_n_iterations(spec.max_iterations)
+                .max_n_iterations(spec.max_iterations.min(LINFA_ITERATIONS))
                 .tolerance(tol_sq.sqrt().max(f64::MIN_POSITIVE))
                 .init_method(KMeansInit::KMeansPlusPlus)
                 .fit(&dataset)
