@@ -4,8 +4,9 @@
 //! `e = r - (mu + b_u + b_i + p_u . q_i)`,
 //! `b_u += lr (e - reg b_u)`, `b_i += lr (e - reg b_i)`,
 //! `p_u += lr (e q_i - reg p_u)`, `q_i += lr (e p_u - reg q_i)`.
-//! Unlike Surprise, the ratings are shuffled every epoch (from the seed).
-//! Single-threaded, so the result is the same whatever the thread count.
+//! Unlike Surprise, the ratings are shuffled every epoch (from the seed), and
+//! epochs follow a stratified block schedule that runs on several threads
+//! while giving the same result whatever the thread count.
 
 use recpipe_core::Rng;
 
@@ -91,7 +92,17 @@ fn run_epoch(
     epoch_body::<false>(order, users, items, ub, ib, mu, s, k)
 }
 
+/// Blocks per side of the stratified schedule. Fixed, so that the result
+/// does not depend on the thread count.
+const BLOCKS: usize = 4;
+
 /// Runs `epochs` epochs from `model`, calling `after` after each.
+///
+/// Stratified schedule (as in distributed SGD): users and items are cut into
+/// `BLOCKS` contiguous ranges; an epoch is `BLOCKS` sub-epochs, and in
+/// sub-epoch `s` the blocks (b, b + s mod BLOCKS) touch disjoint users and
+/// items, so they run in parallel, each in its own shuffled order. Every
+/// rating is visited once per epoch.
 pub fn sgd(
     train: &TrainSet,
     mut model: Factors,
@@ -99,30 +110,59 @@ pub fn sgd(
     epochs: usize,
     mut after: impl FnMut(usize, &Factors) -> bool,
 ) -> Factors {
+    use rayon::prelude::*;
     model.mu = train.mean;
     let k = model.k();
+    let (nu, ni) = (model.user.nrows(), model.item.nrows());
+    let (usz, isz) = (nu.div_ceil(BLOCKS).max(1), ni.div_ceil(BLOCKS).max(1));
     let by_user = &train.by_user;
-    let mut order: Vec<(u32, u32, f32)> = Vec::with_capacity(train.nnz());
+    let mut buckets: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); BLOCKS * BLOCKS];
     for u in 0..by_user.rows() {
         for (&i, &v) in by_user.cols(u).iter().zip(by_user.vals(u)) {
-            order.push((u as u32, i, v));
+            let (bu, bi) = (u / usz, i as usize / isz);
+            buckets[bu * BLOCKS + bi].push((
+                (u - bu * usz) as u32,
+                (i as usize - bi * isz) as u32,
+                v,
+            ));
         }
     }
     let mu = model.mu;
     for epoch in 0..epochs {
-        Rng::derive(s.seed, epoch as u64).shuffle(&mut order);
-        let users = model.user.as_slice_mut().unwrap_or(&mut []);
-        let items = model.item.as_slice_mut().unwrap_or(&mut []);
-        run_epoch(
-            &order,
-            users,
-            items,
-            &mut model.user_bias,
-            &mut model.item_bias,
-            mu,
-            s,
-            k,
-        );
+        for (b, bucket) in buckets.iter_mut().enumerate() {
+            Rng::derive(s.seed, (epoch * BLOCKS * BLOCKS + b) as u64).shuffle(bucket);
+        }
+        for sub in 0..BLOCKS {
+            let users: Vec<&mut [f32]> = model
+                .user
+                .as_slice_mut()
+                .unwrap_or(&mut [])
+                .chunks_mut(usz * k)
+                .collect();
+            let ubias: Vec<&mut [f32]> = model.user_bias.chunks_mut(usz).collect();
+            let mut items: Vec<Option<&mut [f32]>> = model
+                .item
+                .as_slice_mut()
+                .unwrap_or(&mut [])
+                .chunks_mut(isz * k)
+                .map(Some)
+                .collect();
+            let mut ibias: Vec<Option<&mut [f32]>> =
+                model.item_bias.chunks_mut(isz).map(Some).collect();
+            let mut tasks = Vec::with_capacity(BLOCKS);
+            for (b, (uf, ub)) in users.into_iter().zip(ubias).enumerate() {
+                let j = (b + sub) % BLOCKS;
+                if let (Some(Some(qf)), Some(Some(qb))) = (
+                    items.get_mut(j).map(Option::take),
+                    ibias.get_mut(j).map(Option::take),
+                ) {
+                    tasks.push((&buckets[b * BLOCKS + j], uf, qf, ub, qb));
+                }
+            }
+            tasks
+                .into_par_iter()
+                .for_each(|(order, uf, qf, ub, qb)| run_epoch(order, uf, qf, ub, qb, mu, s, k));
+        }
         if !after(epoch, &model) {
             break;
         }
