@@ -473,3 +473,45 @@ fn real_online_retail_through_configuration_alone() {
         "ids written as 12346.0 are normalised"
     );
 }
+
+#[test]
+fn events_from_parquet_name_the_row_of_a_bad_record() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "uid",
+            Arc::new(StringArray::from(vec![Some("u1"), Some("u2"), None])),
+        ),
+        ("sku", Arc::new(StringArray::from(vec!["A", "B", "A"]))),
+        (
+            "when",
+            Arc::new(Int64Array::from(vec![
+                1_577_836_800,
+                1_577_923_200,
+                1_577_923_200,
+            ])),
+        ),
+        (
+            "kind",
+            Arc::new(StringArray::from(vec!["view", "purchase", "view"])),
+        ),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let out = tmp.path().join("out");
+    let report = run(&format!("{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, event: kind}}}}", f.display()), &out).expect("ingest");
+    assert_eq!(report["rows_read"], 3);
+    assert_eq!(report["interactions"], 2);
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.u64s_for_test(),
+        vec![3],
+        "the third row of the Parquet file"
+    );
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    assert_eq!(inter.f32s("value").expect("v"), vec![1.0, 8.0]);
+}
