@@ -37,7 +37,7 @@ use crate::data::{Data, TrainSet};
 use crate::model::Factors;
 
 /// Version of the train stage's output semantics.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,14 +79,20 @@ pub fn fit(
     validate: &dyn Fn(&Factors) -> Option<f64>,
 ) -> (Factors, f64, usize) {
     let r = params.resolved();
-    let init = Factors::random(
-        data.n_users,
-        data.n_items,
-        r.factors,
-        r.init_std,
-        r.seed,
-        train.mean,
-    );
+    let init = match params.model {
+        // Implicit ALS starts from small positive factors, as `implicit` does.
+        ModelKind::ImplicitAls => {
+            Factors::uniform(data.n_users, data.n_items, r.factors, r.init_std, r.seed)
+        }
+        _ => Factors::random(
+            data.n_users,
+            data.n_items,
+            r.factors,
+            r.init_std,
+            r.seed,
+            train.mean,
+        ),
+    };
     let lower_is_better = params.model != ModelKind::ImplicitAls;
     let mut best = f64::NAN;
     let mut since_best = 0usize;
