@@ -188,6 +188,8 @@ pub struct Interactions {
 impl Interactions {
     /// Merges chunk states of file `file` (in file order) into this table.
     pub fn absorb_chunks(&mut self, chunks: Vec<ChunkRows>) {
+        // One allocation for all rows instead of repeated doubling (page faults dominate at 10M rows).
+        self.rows.reserve(chunks.iter().map(|c| c.rows.len()).sum());
         for chunk in chunks {
             let umap = self.users.absorb(&chunk.users);
             let imap = self.items.absorb(&chunk.items);
