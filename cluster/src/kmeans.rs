@@ -261,6 +261,9 @@ pub fn silhouette(dist: &[f32], m: usize, labels: &[u16], k: usize) -> f64 {
                 (b - a) / a.max(b).max(f64::MIN_POSITIVE)
             }
         })
+        .collect::<Vec<f64>>()
+        // A sequential sum: the same bits whatever the thread count.
+        .iter()
         .sum();
     total / m.max(1) as f64
 }

@@ -33,7 +33,7 @@ pub use params::{ClusterParams, KChoice};
 use profiles::ProfileRow;
 
 /// Version of the cluster stage's output semantics.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Why the cluster stage failed.
 #[derive(Debug, thiserror::Error)]

@@ -372,6 +372,9 @@ pub fn implicit_loss(train: &TrainSet, model: &Factors, s: &ImplicitAls) -> f64 
             }
             l
         })
+        .collect::<Vec<f64>>()
+        // A sequential sum of per-user terms: the same bits whatever the thread count.
+        .iter()
         .sum();
     let reg = s.lambda as f64
         * (model.user.iter().map(|x| (*x as f64).powi(2)).sum::<f64>()

@@ -231,12 +231,16 @@ fn same_seed_gives_bit_identical_factors_with_one_and_two_threads() {
                 cg_steps: 3,
                 confidence: als::Confidence::Linear,
             };
+            let mut losses = Vec::new();
             let i = als::implicit_als(
                 &ts,
                 Factors::random(d.n_users, d.n_items, 16, 0.01, 9, 0.0),
                 s,
                 4,
-                |_, _| true,
+                |_, m| {
+                    losses.push(als::implicit_loss(&ts, m, &s).to_bits());
+                    true
+                },
             );
             let g = sgd(
                 &ts,
@@ -249,7 +253,7 @@ fn same_seed_gives_bit_identical_factors_with_one_and_two_threads() {
                 3,
                 |_, _| true,
             );
-            (bits(&e), bits(&i), bits(&g))
+            (bits(&e), bits(&i), bits(&g), losses)
         })
     };
     assert_eq!(runs(1), runs(2));
