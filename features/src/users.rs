@@ -130,6 +130,21 @@ fn column(name: String, group: UserGroup) -> FeatureColumn {
     }
 }
 
+/// A non-null u32 column of a polars frame.
+fn u32_column(
+    df: &DataFrame,
+    name: &str,
+    pe: &impl Fn(PolarsError) -> FeaturesError,
+) -> Result<Vec<u32>> {
+    Ok(df
+        .column(name)
+        .map_err(pe)?
+        .u32()
+        .map_err(pe)?
+        .into_no_null_iter()
+        .collect())
+}
+
 /// Per-user aggregates from a polars group-by, scattered into dense vectors.
 struct Behaviour {
     count: Vec<f64>,
@@ -175,13 +190,7 @@ fn behaviour(inter: &Interactions, n_users: usize) -> Result<Behaviour> {
             .iter()
             .collect())
     };
-    let users: Vec<u32> = df
-        .column(USER_IDX)
-        .map_err(&pe)?
-        .u32()
-        .map_err(&pe)?
-        .into_no_null_iter()
-        .collect();
+    let users = u32_column(&df, USER_IDX, &pe)?;
     let (n, mean, std, days) = (f64s("n")?, f64s("mean")?, f64s("std")?, f64s("days")?);
     let last: Vec<Option<i64>> = df
         .column("last_ts")
@@ -233,13 +242,7 @@ fn event_shares(inter: &Interactions, n_users: usize) -> Result<(Vec<String>, Ve
         .agg([len().alias("n")])
         .collect()
         .map_err(&pe)?;
-    let users: Vec<u32> = df
-        .column(USER_IDX)
-        .map_err(&pe)?
-        .u32()
-        .map_err(&pe)?
-        .into_no_null_iter()
-        .collect();
+    let users = u32_column(&df, USER_IDX, &pe)?;
     let names: Vec<String> = df
         .column("event_name")
         .map_err(&pe)?

@@ -141,17 +141,7 @@ pub fn explicit_objective(train: &TrainSet, m: &Factors, s: ExplicitAls) -> f64 
             })
             .sum()
     };
-    let sse: f64 = (0..train.by_user.rows())
-        .map(|u| {
-            train
-                .by_user
-                .cols(u)
-                .iter()
-                .zip(train.by_user.vals(u))
-                .map(|(&i, &v)| ((m.predict(u, i as usize) - v) as f64).powi(2))
-                .sum::<f64>()
-        })
-        .sum();
+    let sse = crate::evaluate::train_sse(train, m);
     sse + side(&train.by_user, &m.user, &m.user_bias) + side(&train.by_item, &m.item, &m.item_bias)
 }
 

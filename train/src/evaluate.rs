@@ -12,8 +12,9 @@ use crate::model::Factors;
 use crate::params::ModelKind;
 use crate::split::Fold;
 
-/// RMSE of a model on its own training data.
-pub fn train_rmse(train: &TrainSet, m: &Factors) -> f64 {
+/// Sum of squared errors of a model on its training data (per-user terms
+/// computed in parallel, added in order: the same bits whatever the thread count).
+pub fn train_sse(train: &TrainSet, m: &Factors) -> f64 {
     let per_user: Vec<f64> = (0..train.by_user.rows())
         .into_par_iter()
         .map(|u| {
@@ -26,7 +27,12 @@ pub fn train_rmse(train: &TrainSet, m: &Factors) -> f64 {
                 .sum()
         })
         .collect();
-    (per_user.iter().sum::<f64>() / train.nnz().max(1) as f64).sqrt()
+    per_user.iter().sum()
+}
+
+/// RMSE of a model on its own training data.
+pub fn train_rmse(train: &TrainSet, m: &Factors) -> f64 {
+    (train_sse(train, m) / train.nnz().max(1) as f64).sqrt()
 }
 
 /// Everything needed to score models on one fold.
