@@ -20,35 +20,22 @@ pub struct Factors {
 }
 
 impl Factors {
-    /// Random factors, uniform in [0, scale) (as `implicit` starts implicit ALS), zero biases.
-    pub fn uniform(n_users: usize, n_items: usize, k: usize, scale: f64, seed: u64) -> Self {
+    /// Factors whose every entry is `draw(rng)`, each row from its own RNG
+    /// sub-stream of `seed` (so rows do not depend on each other), zero biases.
+    fn drawn(
+        n_users: usize,
+        n_items: usize,
+        k: usize,
+        seed: u64,
+        mu: f32,
+        draw: impl Fn(&mut Rng) -> f64,
+    ) -> Self {
         let fill = |n: usize, stream: u64| {
             let mut a = Array2::<f32>::zeros((n, k));
             for (r, mut row) in a.rows_mut().into_iter().enumerate() {
                 let mut rng = Rng::derive(seed, stream << 32 | r as u64);
                 for x in row.iter_mut() {
-                    *x = (rng.next_f64() * scale) as f32;
-                }
-            }
-            a
-        };
-        Factors {
-            mu: 0.0,
-            user: fill(n_users, 1),
-            item: fill(n_items, 2),
-            user_bias: vec![0.0; n_users],
-            item_bias: vec![0.0; n_items],
-        }
-    }
-
-    /// Random factors ~ N(0, std), zero biases; rows drawn from per-row RNG streams.
-    pub fn random(n_users: usize, n_items: usize, k: usize, std: f64, seed: u64, mu: f32) -> Self {
-        let fill = |n: usize, stream: u64| {
-            let mut a = Array2::<f32>::zeros((n, k));
-            for (r, mut row) in a.rows_mut().into_iter().enumerate() {
-                let mut rng = Rng::derive(seed, stream << 32 | r as u64);
-                for x in row.iter_mut() {
-                    *x = (rng.normal() * std) as f32;
+                    *x = draw(&mut rng) as f32;
                 }
             }
             a
@@ -60,6 +47,16 @@ impl Factors {
             user_bias: vec![0.0; n_users],
             item_bias: vec![0.0; n_items],
         }
+    }
+
+    /// Random factors, uniform in [0, scale) (as `implicit` starts implicit ALS), zero biases.
+    pub fn uniform(n_users: usize, n_items: usize, k: usize, scale: f64, seed: u64) -> Self {
+        Self::drawn(n_users, n_items, k, seed, 0.0, |rng| rng.next_f64() * scale)
+    }
+
+    /// Random factors ~ N(0, std), zero biases.
+    pub fn random(n_users: usize, n_items: usize, k: usize, std: f64, seed: u64, mu: f32) -> Self {
+        Self::drawn(n_users, n_items, k, seed, mu, |rng| rng.normal() * std)
     }
 
     /// Number of factors.
