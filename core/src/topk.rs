@@ -13,10 +13,53 @@ pub const BLOCK: usize = 256;
 /// The `n` best (index, score) of `scores`, best first, skipping indices
 /// for which `skip` is true. Ties: smaller index first.
 ///
-/// One pass with a bounded buffer: once `n` candidates are held, an item
-/// must beat the current n-th best to be looked at (items come in index
-/// order, so an equal score never displaces an earlier item).
+/// Two vectorised passes in the usual case: the maxima of chunks of
+/// [`CHUNK`] scores give a lower bound of the n-th best score (the n-th
+/// largest chunk maximum: n chunks each hold a score at least that high),
+/// and only the scores at or above that bound are collected and sorted.
+/// When skipped or non-finite scores leave fewer than `n` candidates above
+/// the bound, the exact one-pass [`top_n_bounded`] decides.
 pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let maxima: Vec<f32> = scores.chunks(CHUNK).map(chunk_max).collect();
+    if maxima.len() > n {
+        let mut order = maxima.clone();
+        order.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
+        let bound = order[n - 1];
+        if bound.is_finite() {
+            let mut buf: Vec<(u32, f32)> = Vec::with_capacity(4 * n);
+            for (c, chunk) in scores.chunks(CHUNK).enumerate() {
+                if maxima[c] < bound {
+                    continue;
+                }
+                for (j, &s) in chunk.iter().enumerate() {
+                    let i = c * CHUNK + j;
+                    if s >= bound && s.is_finite() && !skip(i) {
+                        buf.push((i as u32, s));
+                    }
+                }
+            }
+            if buf.len() >= n {
+                let better =
+                    |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                if buf.len() > n {
+                    buf.select_nth_unstable_by(n - 1, better);
+                    buf.truncate(n);
+                }
+                buf.sort_unstable_by(better);
+                return buf;
+            }
+        }
+    }
+    top_n_bounded(scores, n, skip)
+}
+
+/// [`top_n`] in one pass with a bounded buffer: once `n` candidates are
+/// held, an item must beat the current n-th best to be looked at (items come
+/// in index order, so an equal score never displaces an earlier item).
+pub fn top_n_bounded(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
     if n == 0 {
         return Vec::new();
     }
@@ -39,6 +82,28 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
     buf.sort_unstable_by(better);
     buf.truncate(n);
     buf
+}
+
+/// Scores per chunk in [`top_n`]'s bound: small enough that the n-th
+/// largest chunk maximum is close to the n-th best score.
+const CHUNK: usize = 16;
+
+/// The largest value of `chunk` (NaN ignored), in 8 independent lanes so the
+/// compiler emits vector max instructions.
+fn chunk_max(chunk: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut parts = chunk.chunks_exact(8);
+    for part in &mut parts {
+        for (m, &x) in lanes.iter_mut().zip(part) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    for &x in parts.remainder() {
+        lanes[0] = if x > lanes[0] { x } else { lanes[0] };
+    }
+    lanes
+        .into_iter()
+        .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a })
 }
 
 /// For every row `u` of `users` (rows x k), the `n` items with the highest
@@ -107,6 +172,38 @@ mod tests {
             all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             all.truncate(n);
             assert_eq!(top_n(&scores, n, skip), all, "n = {n}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The chunk-bound path, the bounded one-pass path and a full sort
+        /// agree, whatever ties, skips and non-finite scores there are.
+        #[test]
+        fn both_selections_equal_a_full_sort(
+            raw in proptest::collection::vec(0u8..40, 0..700),
+            n in 1usize..60,
+            skip_mod in 1usize..9,
+        ) {
+            let scores: Vec<f32> = raw
+                .iter()
+                .map(|&r| match r {
+                    0 => f32::NAN,
+                    1 => f32::INFINITY,
+                    2 => f32::NEG_INFINITY,
+                    r => f32::from(r % 13) * 0.25,
+                })
+                .collect();
+            let skip = |i: usize| skip_mod > 1 && i % skip_mod == 1;
+            let mut all: Vec<(u32, f32)> = scores
+                .iter()
+                .enumerate()
+                .filter(|(i, s)| s.is_finite() && !skip(*i))
+                .map(|(i, &s)| (i as u32, s))
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(n);
+            proptest::prop_assert_eq!(&top_n(&scores, n, skip), &all);
+            proptest::prop_assert_eq!(&top_n_bounded(&scores, n, skip), &all);
         }
     }
 
