@@ -256,7 +256,9 @@ fn same_seed_gives_bit_identical_factors_with_one_and_two_threads() {
             (bits(&e), bits(&i), bits(&g), losses)
         })
     };
-    assert_eq!(runs(1), runs(2));
+    let one = runs(1);
+    assert_eq!(one, runs(2));
+    assert_eq!(one, runs(3));
 }
 
 #[test]
