@@ -4,10 +4,14 @@
 //! - **Parallel runs.** linfa runs `n_runs` restarts one after another; we
 //!   start each restart as its own linfa fit (one run, its own seeded RNG)
 //!   on the rayon pool and keep the best by inertia (ties: lowest run).
-//! - **Lloyd polish.** linfa's update is "m_k-means": the old centroid
-//!   counts as one more member of its cluster, so it stops at points that
-//!   are not Lloyd fixed points and its inertia ends above scikit-learn's.
-//!   After linfa converges we iterate plain Lloyd steps to a fixed point.
+//! - **Lloyd steps of our own.** linfa's update is "m_k-means": the old
+//!   centroid counts as one more member of its cluster, so it stops at
+//!   points that are not Lloyd fixed points and its inertia ends above
+//!   scikit-learn's; and its distance pass (ndarray-stats `sq_l2_dist`, one
+//!   point-centroid pair at a time) is slow. linfa gives the k-means++
+//!   start and one step; plain Lloyd steps, with a vectorised nearest-centroid
+//!   pass that also sums the clusters (one read of the data per step), run
+//!   to a fixed point.
 //! - **scikit-learn's tolerance.** linfa stops when the centroid shift is
 //!   below `tolerance` in absolute units; we pass `sqrt(tol x mean feature
 //!   variance)`, which is scikit-learn's relative criterion.
@@ -23,12 +27,12 @@ use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 use rayon::prelude::*;
 
-/// Iterations left to linfa's m_k-means update before the Lloyd polish takes
-/// over: near the end its update moves slowly and costs most of the time.
-/// Measured on Online Retail RFM (k = 8, 10 restarts): 0.064 s -> 0.035 s,
-/// inertia 6437.0 -> 6443.6 (another local optimum, +0.1%; scikit-learn:
-/// 6437.1); 5 or 20 iterations give the same inertia.
-const LINFA_ITERATIONS: u64 = 10;
+/// Iterations left to linfa's m_k-means update before our Lloyd steps take
+/// over. Measured (k = 8, 10 restarts) with 1, 3 and 10: the same inertia on
+/// Online Retail RFM (6443.6), ML-100K users (91669.0) and 100,000
+/// synthetic users (4093406.5); 100,000 users 2.47 s (10, with the old
+/// distance pass) -> 1.28 s (1) -> 0.81 s (1, vectorised pass).
+const LINFA_ITERATIONS: u64 = 1;
 
 /// K-means settings.
 #[derive(Debug, Clone, Copy)]
@@ -60,27 +64,160 @@ pub struct Clustering {
     pub iterations: usize,
 }
 
-/// Assigns each row to its nearest centroid; returns labels and squared distances.
-pub fn assign(x: ArrayView2<f64>, centroids: &Array2<f64>) -> (Vec<usize>, Vec<f64>) {
-    let rows: Vec<(usize, f64)> = (0..x.nrows())
-        .into_par_iter()
-        .map(|i| {
-            let row = x.row(i);
-            let mut best = (0, f64::INFINITY);
-            for (c, cen) in centroids.outer_iter().enumerate() {
-                let d: f64 = row
-                    .iter()
-                    .zip(cen.iter())
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum();
-                if d < best.1 {
-                    best = (c, d);
+/// Rows per parallel block of [`assign`].
+const ASSIGN_ROWS: usize = 2048;
+
+/// Centroids per group in [`nearest_body`]: one group's distances are two
+/// 4-wide vectors.
+const GROUP: usize = 8;
+
+/// Nearest centroid (ties: the lower) and squared distance of each row of
+/// `rows` (row-major, `d` columns). `groups` holds the centroids by groups
+/// of [`GROUP`], each transposed (d x GROUP, padding columns repeat the
+/// last centroid), so the inner loop runs across centroids, contiguous and
+/// vectorised; fused multiply-adds when compiled for FMA. The sum over
+/// coordinates alternates two partial sums (even and odd coordinates).
+///
+/// Measured on 100,000 x 52 rows, k = 8: 5.5 ms per pass with a plain
+/// per-centroid distance (partial sums in a stack array, reloaded every
+/// step), 2.2 ms like this. Closures passed to iterator adapters here were
+/// not inlined into the AVX2 entry point, and `mul_add` became a libm call:
+/// keep the loops plain.
+#[inline(always)]
+fn nearest_body<const FMA: bool>(
+    rows: &[f64],
+    groups: &[f64],
+    k: usize,
+    d: usize,
+) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(rows.len() / d);
+    for row in rows.chunks_exact(d) {
+        let mut best = (0, f64::INFINITY);
+        for (g, group) in groups.chunks_exact(d * GROUP).enumerate() {
+            // Two named accumulators (not an array indexed by j): they stay
+            // in registers.
+            let (mut even, mut odd) = ([0.0f64; GROUP], [0.0f64; GROUP]);
+            let step = |acc: &mut [f64; GROUP], xj: f64, cj: &[f64]| {
+                for c in 0..GROUP {
+                    let t = xj - cj[c];
+                    acc[c] = if FMA {
+                        t.mul_add(t, acc[c])
+                    } else {
+                        t * t + acc[c]
+                    };
+                }
+            };
+            let mut pairs = row.chunks_exact(2).zip(group.chunks_exact(2 * GROUP));
+            for (x2, c2) in &mut pairs {
+                step(&mut even, x2[0], &c2[..GROUP]);
+                step(&mut odd, x2[1], &c2[GROUP..]);
+            }
+            if d % 2 == 1 {
+                step(&mut even, row[d - 1], &group[(d - 1) * GROUP..]);
+            }
+            for c in 0..GROUP.min(k - g * GROUP) {
+                let dist = even[c] + odd[c];
+                if dist < best.1 {
+                    best = (g * GROUP + c, dist);
                 }
             }
-            best
+        }
+        out.push(best);
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn nearest_avx2(rows: &[f64], groups: &[f64], k: usize, d: usize) -> Vec<(usize, f64)> {
+    nearest_body::<true>(rows, groups, k, d)
+}
+
+fn nearest(rows: &[f64], groups: &[f64], k: usize, d: usize) -> Vec<(usize, f64)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            return nearest_avx2(rows, groups, k, d);
+        }
+    }
+    nearest_body::<false>(rows, groups, k, d)
+}
+
+/// Assigns each row to its nearest centroid (ties: the lower); returns
+/// labels and squared distances. Rows are cut into fixed blocks, so the
+/// result does not depend on the thread count.
+pub fn assign(x: ArrayView2<f64>, centroids: &Array2<f64>) -> (Vec<usize>, Vec<f64>) {
+    let pass = assign_and_sum(x, centroids);
+    (pass.labels, pass.dist)
+}
+
+/// One pass of [`assign`] that also sums the rows of each cluster: the
+/// data are read once per Lloyd step (the pass is memory-bound on large
+/// data). Block sums are added in block order: same bits for any thread
+/// count.
+struct Pass {
+    labels: Vec<usize>,
+    dist: Vec<f64>,
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+}
+
+fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>) -> Pass {
+    let (n, d) = x.dim();
+    let k = centroids.nrows();
+    if d == 0 || k == 0 {
+        return Pass {
+            labels: vec![0; n],
+            dist: vec![0.0; n],
+            sums: vec![0.0; k * d],
+            counts: vec![n; k.min(1)],
+        };
+    }
+    let mut groups = vec![0.0; k.div_ceil(GROUP) * d * GROUP];
+    for (g, group) in groups.chunks_exact_mut(d * GROUP).enumerate() {
+        for j in 0..d {
+            for c in 0..GROUP {
+                let src = (g * GROUP + c).min(k - 1);
+                group[j * GROUP + c] = centroids[[src, j]];
+            }
+        }
+    }
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().unwrap_or(&[]);
+    // Per block: (nearest centroid, distance) per row, and the cluster sums.
+    type BlockPass = (Vec<(usize, f64)>, Vec<f64>);
+    let blocks: Vec<BlockPass> = xs
+        .par_chunks(ASSIGN_ROWS * d)
+        .map(|rows| {
+            let near = nearest(rows, &groups, k, d);
+            let mut sums = vec![0.0; k * d];
+            for (row, &(l, _)) in rows.chunks_exact(d).zip(&near) {
+                for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            (near, sums)
         })
         .collect();
-    rows.into_iter().unzip()
+    let mut pass = Pass {
+        labels: Vec::with_capacity(n),
+        dist: Vec::with_capacity(n),
+        sums: vec![0.0; k * d],
+        counts: vec![0; k],
+    };
+    for (near, sums) in blocks {
+        for (l, dist) in near {
+            pass.labels.push(l);
+            pass.dist.push(dist);
+            pass.counts[l] += 1;
+        }
+        for (s, v) in pass.sums.iter_mut().zip(sums) {
+            *s += v;
+        }
+    }
+    pass
 }
 
 fn lloyd_polish(
@@ -89,28 +226,20 @@ fn lloyd_polish(
     tol_sq: f64,
     max_iter: usize,
 ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
-    let (n, d) = x.dim();
-    let k = centroids.nrows();
+    let (k, d) = centroids.dim();
     let mut iters = 0;
     loop {
-        let (labels, dist) = assign(x, &centroids);
+        let pass = assign_and_sum(x, &centroids);
         if iters >= max_iter {
-            return (centroids, labels, dist, iters);
-        }
-        let mut sums = Array2::<f64>::zeros((k, d));
-        let mut counts = vec![0usize; k];
-        for i in 0..n {
-            let mut s = sums.row_mut(labels[i]);
-            s += &x.row(i);
-            counts[labels[i]] += 1;
+            return (centroids, pass.labels, pass.dist, iters);
         }
         let mut shift = 0.0;
         for c in 0..k {
-            if counts[c] == 0 {
+            if pass.counts[c] == 0 {
                 continue; // an empty cluster keeps its centroid
             }
             for j in 0..d {
-                let v = sums[[c, j]] / counts[c] as f64;
+                let v = pass.sums[c * d + j] / pass.counts[c] as f64;
                 shift += (v - centroids[[c, j]]).powi(2);
                 centroids[[c, j]] = v;
             }
@@ -134,18 +263,22 @@ pub fn mean_variance(x: ArrayView2<f64>) -> f64 {
 /// Fits k-means; `x` has one row per observation.
 pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> {
     let n = x.nrows();
+    // Distinct rows, counted only up to k: enough to say whether k fits.
     let distinct = {
-        let mut rows: Vec<Vec<u64>> = x
-            .outer_iter()
-            .map(|r| r.iter().map(|v| v.to_bits()).collect())
-            .collect();
-        rows.sort();
-        rows.dedup();
-        rows.len()
+        let mut seen: Vec<ndarray::ArrayView1<f64>> = Vec::with_capacity(spec.k);
+        for row in x.outer_iter() {
+            if seen.len() >= spec.k {
+                break;
+            }
+            if !seen.contains(&row) {
+                seen.push(row);
+            }
+        }
+        seen.len()
     };
     if spec.k == 0 || spec.k > distinct {
         return Err(format!(
-            "k = {} but the data have {distinct} distinct users ({n} rows): choose k <= {distinct}",
+            "k = {} but the data have only {distinct} distinct users ({n} rows): choose k <= {distinct}",
             spec.k
         ));
     }
@@ -347,6 +480,37 @@ mod tests {
     fn recovers_planted_blobs() {
         let (x, truth) = blobs(5, 200, 6, 1);
         let c = fit(x.view(), &spec(5)).expect("fit");
+        let ari = adjusted_rand_index(&c.labels, &truth);
+        assert!(ari > 0.9, "ARI {ari}");
+    }
+
+    #[test]
+    fn assign_equals_brute_force_for_any_k_and_width() {
+        let mut r = Rng::new(4);
+        for (n, d, k) in [(5000, 7, 11), (300, 1, 3), (4100, 52, 8), (10, 4, 17)] {
+            let x = Array2::from_shape_fn((n, d), |_| (r.below(5) as f64) * 0.5);
+            let c = Array2::from_shape_fn((k, d), |_| (r.below(5) as f64) * 0.5);
+            let (labels, dist) = assign(x.view(), &c);
+            for i in 0..n {
+                let all: Vec<f64> = (0..k)
+                    .map(|j| (0..d).map(|t| (x[[i, t]] - c[[j, t]]).powi(2)).sum())
+                    .collect();
+                // Exact halves: distances are exact, so ties are real ties.
+                let want = (0..k).fold(0, |b, j| if all[j] < all[b] { j } else { b });
+                assert_eq!(labels[i], want, "row {i} (n {n}, d {d}, k {k})");
+                assert_eq!(dist[i], all[want]);
+            }
+        }
+    }
+
+    #[test]
+    fn recovers_planted_blobs_through_pca() {
+        // Five centres span four dimensions: four components keep them apart.
+        let (x, truth) = blobs(5, 200, 12, 3);
+        let p = crate::pca::Pca::fit(x.view(), 4).expect("pca");
+        let z = p.transform(x.view());
+        assert_eq!(z.ncols(), 4);
+        let c = fit(z.view(), &spec(5)).expect("fit");
         let ari = adjusted_rand_index(&c.labels, &truth);
         assert!(ari > 0.9, "ARI {ari}");
     }

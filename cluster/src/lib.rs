@@ -2,6 +2,7 @@
 //! segment profiles for marketing.
 //!
 //! - [`params`]: the stage's parameters.
+//! - [`pca`]: the optional projection onto principal components (`dims`).
 //! - [`kmeans`]: linfa K-means with parallel restarts, Lloyd polish, stable labels,
 //!   silhouette and adjusted Rand index.
 //! - [`profiles`]: sizes, feature contrasts, genre and item lift.
@@ -11,6 +12,7 @@
 
 pub mod kmeans;
 pub mod params;
+pub mod pca;
 pub mod profiles;
 
 use std::collections::BTreeMap;
@@ -33,7 +35,7 @@ pub use params::{ClusterParams, KChoice};
 use profiles::ProfileRow;
 
 /// Version of the cluster stage's output semantics.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Why the cluster stage failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,10 @@ pub struct ClusterReport {
     pub runs: usize,
     /// Users in the silhouette sample.
     pub silhouette_sample: usize,
+    /// Principal components clustered on (`dims`), if any.
+    pub dims: Option<usize>,
+    /// Share of the variance those components explain.
+    pub explained_variance: Option<f64>,
     /// Adjusted Rand index against the planted segments (synthetic data only).
     pub adjusted_rand_index: Option<f64>,
     /// The k-selection curve (`k: auto`) or the single point.
@@ -140,6 +146,14 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
             x.column_mut(j).mapv_inplace(|a| (a - m) / std[j]);
         }
     }
+    let pca = match params.dims {
+        Some(dims) => {
+            let p = pca::Pca::fit(x.view(), dims).map_err(ClusterError::KMeans)?;
+            x = p.transform(x.view());
+            Some(p)
+        }
+        None => None,
+    };
     // Deterministic silhouette sample.
     let mut idx: Vec<usize> = (0..n).collect();
     Rng::new(params.seed ^ 0x5111_4E77).shuffle(&mut idx);
@@ -187,10 +201,15 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         best.ok_or_else(|| ClusterError::KMeans("no k to try".into()))?;
     let k = clustering.centroids.nrows();
 
-    // Centroids back in the features' original units.
+    // Centroids back in the features' original units (through the
+    // components first, when clustered on them).
+    let centroids = match &pca {
+        Some(p) => p.inverse(clustering.centroids.view()),
+        None => clustering.centroids.clone(),
+    };
     let centroid_value = |s: usize, jj: usize| {
         let c = &columns[chosen[jj]];
-        let v = clustering.centroids[[s, jj]] * std[jj] + mean[jj];
+        let v = centroids[[s, jj]] * std[jj] + mean[jj];
         if c.standardized {
             v * c.std + c.mean
         } else {
@@ -354,6 +373,10 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         iterations: clustering.iterations,
         runs: params.n_runs,
         silhouette_sample: idx.len(),
+        dims: pca.as_ref().map(|p| p.components.nrows()),
+        explained_variance: pca
+            .as_ref()
+            .map(|p| p.explained_variance_ratio.iter().sum()),
         adjusted_rand_index: ari,
         curve,
     };

@@ -42,6 +42,9 @@ pub struct ClusterParams {
     pub exclude_prefixes: Vec<String>,
     /// z-score every clustered column first.
     pub standardize: bool,
+    /// Project onto this many principal components before clustering
+    /// (after standardizing); `null` clusters on the columns themselves.
+    pub dims: Option<usize>,
     /// Users sampled (deterministically) for the silhouette.
     pub silhouette_sample: usize,
     /// Over-represented items listed per segment.
@@ -64,6 +67,7 @@ impl Default for ClusterParams {
             groups: vec!["demographics".into(), "genres".into(), "behaviour".into()],
             exclude_prefixes: vec!["zip=".into()],
             standardize: true,
+            dims: None,
             silhouette_sample: 5000,
             profile_items: 10,
             profile_terms: 10,
@@ -95,6 +99,9 @@ impl ClusterParams {
             || p.silhouette_sample < 2
         {
             return Err("n_runs, max_iterations and silhouette_sample must be positive, tolerance non-negative".into());
+        }
+        if p.dims == Some(0) {
+            return Err("dims must be at least 1 (or null for no projection)".into());
         }
         if p.groups.is_empty() {
             return Err("groups must name at least one user feature group".into());
