@@ -165,6 +165,29 @@ def base_kmeans(features_dir, groups, exclude, k):
     return {"seconds": time.perf_counter() - t, "inertia": float(km.inertia_), "columns": len(cols)}
 
 
+def base_kmeans_auto(features_dir, groups, exclude, k_min, k_max):
+    """The k sweep of `k: auto`: KMeans (n_init=10) per k and the silhouette on a 5,000-user sample."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    names = json.load(open(f"{features_dir}/user_feature_names.json"))
+    cols = [c["name"] for c in names if c["group"] in groups.split(",") and not any(c["name"].startswith(p) for p in exclude.split(",") if p)]
+    x = pd.read_parquet(f"{features_dir}/user_features.parquet", columns=cols).to_numpy(dtype=np.float64)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    x = (x - x.mean(axis=0)) / std
+    sample = np.random.default_rng(0).choice(len(x), size=min(5000, len(x)), replace=False)
+    t = time.perf_counter()
+    best = None
+    for k in range(int(k_min), int(k_max) + 1):
+        km = KMeans(n_clusters=k, n_init=10, init="k-means++", random_state=0).fit(x)
+        s = silhouette_score(x[sample], km.labels_[sample])
+        if best is None or s > best[1]:
+            best = (k, s)
+    return {"seconds": time.perf_counter() - t, "k": best[0], "silhouette": float(best[1])}
+
+
 def base_surprise_u1(folder):
     from surprise import SVD, Dataset, Reader, accuracy
     reader = Reader(line_format="user item rating timestamp", sep="\t")
@@ -225,7 +248,7 @@ def base_implicit(train_dir, factors, reg, alpha, iterations):
     return {"seconds": fit, "seconds_per_iteration": fit / int(iterations), "recommend_all_seconds": rec_all, "recommend_all_50_seconds": rec_all_50, "ndcg_at_10": ndcg_at_10(recs, relevant), "users": n_users}
 
 
-CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, base_features, base_kmeans, base_surprise_u1, base_implicit]}
+CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, base_features, base_kmeans, base_kmeans_auto, base_surprise_u1, base_implicit]}
 
 
 # -------------------------------------------------------------- the suite
@@ -279,6 +302,10 @@ def suite(args):
         ours = show("sgd", d)
         theirs = child("surprise_u1", ml100k)
         rows.append(row("SGD MF (Surprise SVD defaults), ML-100K u1 fit", ours["metrics"]["train_seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "Surprise SVD", f"RMSE {ours['metrics']['rmse']:.4f}", f"RMSE {theirs['rmse']:.4f}"))
+        ours = show("cluster", d)
+        theirs = child("kmeans", os.path.join(out, "features"), "demographics,genres,behaviour", "zip=", 8)
+        report = json.load(open(os.path.join(out, "cluster", "cluster_report.json")))
+        rows.append(row("K-means k=8 x10, ML-100K users", ours["metrics"]["seconds_kmeans"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "sklearn KMeans n_init=10", f"inertia {report['inertia']:.1f}", f"inertia {theirs['inertia']:.1f}"))
         u1 = show("u1", d)["metrics"]
         folds = show("folds", d)["metrics"]
         rows.append(row("explicit ALS (defaults), ML-100K u1 / u1..u5", u1["train_seconds"], None, None, None, "", f"RMSE {u1['rmse']:.4f} / {folds['rmse']:.4f}", "Surprise SVD 0.956 / 0.938 (issue)"))
@@ -289,8 +316,35 @@ def suite(args):
     else:
         print("SKIPPED: ../shared/data is absent; only the generated-data benchmarks ran", file=sys.stderr)
 
+    rows.extend(kmeans_100k_users())
     if args.scale:
         rows.extend(scale(args.scale))
+    return rows
+
+
+def kmeans_100k_users():
+    """K-means and the k: auto sweep on 100,000 synthetic users (2M ratings)."""
+    data = os.path.join(DATA, "users-100k")
+    if not os.path.isfile(os.path.join(data, "ratings.dat")):
+        sh([BIN, "generate", "--layout", "ml-1m", "--users", "100000", "--items", "3706", "--ratings", "2000000", "--out", data])
+    d = project("users100k", f"""version: 1
+stages:
+  ingest: {{uses: ingest, with: {{source: movielens, path: {data}}}}}
+  features: {{uses: features, needs: [ingest]}}
+  cluster: {{uses: cluster, needs: [features, ingest], with: {{k: 8}}}}
+  auto: {{uses: cluster, needs: [features, ingest], with: {{k: auto, k_range: [2, 16]}}}}
+""")
+    recpipe(["run"], d)
+    out = os.path.join(d, ".recpipe", "out")
+    rows = []
+    ours = show("cluster", d)
+    theirs = child("kmeans", os.path.join(out, "features"), "demographics,genres,behaviour", "zip=", 8)
+    report = json.load(open(os.path.join(out, "cluster", "cluster_report.json")))
+    rows.append(row("K-means k=8 x10, 100,000 synthetic users", ours["metrics"]["seconds_kmeans"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "sklearn KMeans n_init=10", f"inertia {report['inertia']:.1f}", f"inertia {theirs['inertia']:.1f}"))
+    ours = show("auto", d)
+    theirs = child("kmeans_auto", os.path.join(out, "features"), "demographics,genres,behaviour", "zip=", 2, 16)
+    report = json.load(open(os.path.join(out, "auto", "cluster_report.json")))
+    rows.append(row("k: auto over 2..16 (x10 runs each + silhouette), 100,000 users", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "sklearn KMeans + silhouette_score per k", f"k {report['k']}, silhouette {report['silhouette']:.3f}", f"k {theirs['k']}, silhouette {theirs['silhouette']:.3f}"))
     return rows
 
 

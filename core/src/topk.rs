@@ -3,7 +3,8 @@
 //!
 //! Ties are broken by the smaller index, so results are deterministic.
 
-use ndarray::{Array2, ArrayView2, s};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
 /// Rows scored per block: enough for an efficient GEMM, small enough to
@@ -117,13 +118,27 @@ pub fn top_n_all<'a>(
     seen: &(dyn Fn(usize) -> &'a [u32] + Sync),
 ) -> Vec<Vec<(u32, f32)>> {
     let n_users = users.nrows();
+    let n_items = items.nrows();
     let items_t = items.t();
     let blocks: Vec<usize> = (0..n_users).step_by(BLOCK).collect();
     let per_block: Vec<Vec<Vec<(u32, f32)>>> = blocks
         .par_iter()
-        .map(|&start| {
+        // One score buffer per worker, reused block after block: a fresh
+        // BLOCK x items allocation per block costs its page faults each time.
+        .map_init(Vec::new, |buf: &mut Vec<f32>, &start| {
             let end = (start + BLOCK).min(n_users);
-            let mut scores: Array2<f32> = users.slice(s![start..end, ..]).dot(&items_t);
+            buf.resize((end - start) * n_items, 0.0);
+            let Ok(mut scores) = ArrayViewMut2::from_shape((end - start, n_items), &mut buf[..])
+            else {
+                return Vec::new();
+            };
+            general_mat_mul(
+                1.0,
+                &users.slice(s![start..end, ..]),
+                &items_t,
+                0.0,
+                &mut scores,
+            );
             if let Some(b) = item_bias {
                 for mut row in scores.rows_mut() {
                     for (x, bi) in row.iter_mut().zip(b) {
@@ -131,12 +146,20 @@ pub fn top_n_all<'a>(
                     }
                 }
             }
+            // Seen items are masked in the score row (non-finite scores are
+            // never selected): the chunk bound then holds among the rest.
             (start..end)
-                .map(|u| {
-                    let row = scores.row(u - start);
-                    let row = row.as_slice().unwrap_or(&[]);
-                    let seen = seen(u);
-                    top_n(row, n, |i| seen.binary_search(&(i as u32)).is_ok())
+                .zip(scores.rows_mut())
+                .map(|(u, mut row)| {
+                    let Some(row) = row.as_slice_mut() else {
+                        return Vec::new();
+                    };
+                    for &i in seen(u) {
+                        if let Some(x) = row.get_mut(i as usize) {
+                            *x = f32::NEG_INFINITY;
+                        }
+                    }
+                    top_n(row, n, |_| false)
                 })
                 .collect()
         })
@@ -147,6 +170,7 @@ pub fn top_n_all<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
 
     #[test]
     fn top_n_equals_a_full_sort_with_ties_by_index() {
