@@ -150,16 +150,21 @@ def base_features(ingest_dir, features_dir):
     return {"seconds": seconds, "dummies": int(dummies.shape[1]), "behaviour_rows": len(beh), "tfidf_max_abs_diff": diff}
 
 
-def base_kmeans(features_dir, groups, exclude, k):
+def standardized_users(features_dir, groups, exclude):
+    """The user feature matrix the cluster stage clusters: chosen groups, z-scored."""
     import numpy as np
     import pandas as pd
-    from sklearn.cluster import KMeans
     names = json.load(open(f"{features_dir}/user_feature_names.json"))
     cols = [c["name"] for c in names if c["group"] in groups.split(",") and not any(c["name"].startswith(p) for p in exclude.split(",") if p)]
     x = pd.read_parquet(f"{features_dir}/user_features.parquet", columns=cols).to_numpy(dtype=np.float64)
     std = x.std(axis=0)
     std[std == 0] = 1.0
-    x = (x - x.mean(axis=0)) / std
+    return (x - x.mean(axis=0)) / std, cols
+
+
+def base_kmeans(features_dir, groups, exclude, k):
+    from sklearn.cluster import KMeans
+    x, cols = standardized_users(features_dir, groups, exclude)
     t = time.perf_counter()
     km = KMeans(n_clusters=int(k), n_init=10, init="k-means++", random_state=0).fit(x)
     return {"seconds": time.perf_counter() - t, "inertia": float(km.inertia_), "columns": len(cols)}
@@ -168,15 +173,9 @@ def base_kmeans(features_dir, groups, exclude, k):
 def base_kmeans_auto(features_dir, groups, exclude, k_min, k_max):
     """The k sweep of `k: auto`: KMeans (n_init=10) per k and the silhouette on a 5,000-user sample."""
     import numpy as np
-    import pandas as pd
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
-    names = json.load(open(f"{features_dir}/user_feature_names.json"))
-    cols = [c["name"] for c in names if c["group"] in groups.split(",") and not any(c["name"].startswith(p) for p in exclude.split(",") if p)]
-    x = pd.read_parquet(f"{features_dir}/user_features.parquet", columns=cols).to_numpy(dtype=np.float64)
-    std = x.std(axis=0)
-    std[std == 0] = 1.0
-    x = (x - x.mean(axis=0)) / std
+    x, _ = standardized_users(features_dir, groups, exclude)
     sample = np.random.default_rng(0).choice(len(x), size=min(5000, len(x)), replace=False)
     t = time.perf_counter()
     best = None
