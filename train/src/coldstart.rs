@@ -1,6 +1,8 @@
-//! Cold start: a ridge mapping from user features (demographics one-hot and
-//! segment) to user factors, so a new user with a known profile gets a
-//! vector; and its evaluation on users held out entirely.
+//! Cold start: ridge mappings from user features (demographics one-hot and
+//! segment) to user factors, and from item content (genre and decade
+//! one-hots, TF-IDF of the most frequent terms) to item factors, so a new
+//! user with a known profile or a new item with a description gets a
+//! vector; and their evaluation on users or items held out entirely.
 
 use std::path::Path;
 
@@ -11,10 +13,11 @@ use crate::linalg::cholesky_solve;
 
 /// The feature columns a cold-start mapping reads.
 #[derive(Debug, Clone)]
-pub struct UserFeatures {
-    /// Column names (`gender=F`, `age=25`, `segment=3`, ...); the last is `bias`.
+pub struct FeatureMatrix {
+    /// Column names (`gender=F`, `age=25`, `segment=3`, `genre=Drama`,
+    /// `term=love`, ...); the last is `bias`.
     pub names: Vec<String>,
-    /// Users x columns.
+    /// Users (or items) x columns.
     pub x: Array2<f64>,
 }
 
@@ -22,7 +25,7 @@ pub struct UserFeatures {
 pub fn user_features(
     features_dir: &Path,
     segments: Option<&[u16]>,
-) -> crate::Result<Option<UserFeatures>> {
+) -> crate::Result<Option<FeatureMatrix>> {
     let names_path = features_dir.join("user_feature_names.json");
     let cols: Vec<serde_json::Value> = recpipe_core::fsutil::read_json(&names_path)?;
     let table = ParquetTable::read(&features_dir.join("user_features.parquet"))?;
@@ -52,7 +55,69 @@ pub fn user_features(
     let mut names = demo;
     names.extend((0..n_seg).map(|s| format!("segment={s}")));
     names.push("bias".into());
-    Ok(Some(UserFeatures { names, x }))
+    Ok(Some(FeatureMatrix { names, x }))
+}
+
+/// Item content columns of the features stage: the `genres` and `decade`
+/// one-hots (never `behaviour`: a new item has no interactions), the TF-IDF
+/// weights of the `terms` terms with the highest document frequency (ties:
+/// lower term index), and a constant. `None` when there is no content.
+pub fn item_features(
+    features_dir: &Path,
+    n_items: usize,
+    terms: usize,
+) -> crate::Result<Option<FeatureMatrix>> {
+    let cols: Vec<serde_json::Value> =
+        recpipe_core::fsutil::read_json(&features_dir.join("item_feature_names.json"))?;
+    let table = ParquetTable::read(&features_dir.join("item_features.parquet"))?;
+    let content: Vec<String> = cols
+        .iter()
+        .filter(|c| c["group"] == "genres" || c["group"] == "decade")
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    let vocab = ParquetTable::read(&features_dir.join("vocabulary.parquet"))?;
+    let (term_names, df) = (vocab.strings("term")?, vocab.u32s("df")?);
+    let mut by_df: Vec<usize> = (0..df.len()).collect();
+    by_df.sort_by_key(|&t| (std::cmp::Reverse(df[t]), t));
+    by_df.truncate(terms);
+    if content.is_empty() && by_df.is_empty() {
+        return Ok(None);
+    }
+    let mut column_of_term = vec![usize::MAX; df.len()];
+    for (j, &t) in by_df.iter().enumerate() {
+        column_of_term[t] = content.len() + j;
+    }
+    let d = content.len() + by_df.len() + 1;
+    let mut x = Array2::<f64>::zeros((n_items, d));
+    for (j, name) in content.iter().enumerate() {
+        for (r, v) in table.f32s(name)?.into_iter().enumerate().take(n_items) {
+            x[[r, j]] = v as f64;
+        }
+    }
+    let tfidf = ParquetTable::read(&features_dir.join("item_tfidf.parquet"))?;
+    let (ti, tt, tw) = (
+        tfidf.u32s(recpipe_core::schema::ITEM_IDX)?,
+        tfidf.u32s("term_idx")?,
+        tfidf.f32s("weight")?,
+    );
+    for r in 0..ti.len() {
+        let (i, t) = (ti[r] as usize, tt[r] as usize);
+        if let Some(&j) = column_of_term.get(t)
+            && j != usize::MAX
+            && i < n_items
+        {
+            x[[i, j]] = tw[r] as f64;
+        }
+    }
+    x.column_mut(d - 1).fill(1.0);
+    let mut names = content;
+    names.extend(
+        by_df
+            .iter()
+            .map(|&t| format!("term={}", term_names[t].clone().unwrap_or_default())),
+    );
+    names.push("bias".into());
+    Ok(Some(FeatureMatrix { names, x }))
 }
 
 /// Ridge regression `W = (X^T X + lambda I)^-1 X^T T` over the selected rows (one solve per target column).

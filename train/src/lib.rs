@@ -8,7 +8,7 @@
 //! - [`sgd`]: biased MF by SGD with Surprise's semantics.
 //! - [`metrics`]: RMSE/MAE and ranking metrics.
 //! - [`evaluate`]: scoring a model and its baselines on a fold.
-//! - [`coldstart`]: ridge mapping from user features to factors, and its evaluation.
+//! - [`coldstart`]: ridge mappings from user features and item content to factors, and their evaluation.
 //! - [`output`]: factors, model.json, metrics.json, history and the split files.
 //!
 //! Timings are reported to the runner (run reports, `recpipe show`), never
@@ -180,7 +180,7 @@ pub fn implicit_settings(params: &TrainParams) -> als::ImplicitAls {
 fn evaluate_cold_users(
     params: &TrainParams,
     data: &Data,
-    uf: &coldstart::UserFeatures,
+    uf: &coldstart::FeatureMatrix,
     relevance: f32,
 ) -> BTreeMap<String, f64> {
     let r = params.resolved();
@@ -256,6 +256,118 @@ fn evaluate_cold_users(
         out.insert(format!("cold_users_baseline_ndcg_at_{kk}"), b.ndcg);
         out.insert(format!("cold_users_recall_at_{kk}"), m.recall);
         out.insert(format!("cold_users_baseline_recall_at_{kk}"), b.recall);
+    }
+    out
+}
+
+/// The rows (users or items) that have at least one interaction, ascending.
+fn with_interactions(ids: &[u32], n: usize) -> Vec<usize> {
+    let mut has = vec![false; n];
+    for &r in ids {
+        has[r as usize] = true;
+    }
+    (0..n).filter(|&r| has[r]).collect()
+}
+
+/// Holds out a fraction of items entirely, trains on the rest, maps the
+/// held-out items' content to factors and ranks them for the users who
+/// interacted with them. The candidates are the held-out items; the
+/// baseline ranks them by popularity as predicted from the same content
+/// (a new item has no count of its own), the most-popular list of a
+/// catalogue of new items.
+fn evaluate_cold_items(
+    params: &TrainParams,
+    data: &Data,
+    itf: &coldstart::FeatureMatrix,
+    relevance: f32,
+) -> BTreeMap<String, f64> {
+    let r = params.resolved();
+    let mut active = with_interactions(&data.items, data.n_items);
+    recpipe_core::Rng::new(r.seed ^ 0xC01D_17E5).shuffle(&mut active);
+    let n_cold = ((active.len() as f64 * params.cold_items_fraction).ceil() as usize)
+        .min(active.len().saturating_sub(1));
+    let mut cold = vec![false; data.n_items];
+    for &i in &active[..n_cold] {
+        cold[i] = true;
+    }
+    let warm_rows: Vec<usize> = (0..data.len())
+        .filter(|&x| !cold[data.items[x] as usize])
+        .collect();
+    let train = TrainSet::new(data, &warm_rows);
+    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
+    let mut warm_items: Vec<usize> = active[n_cold..].to_vec();
+    warm_items.sort_unstable();
+    // Targets: factors, bias, and log(1 + count) for the baseline.
+    let k = model.k();
+    let mut targets = ndarray::Array2::<f64>::zeros((data.n_items, k + 2));
+    targets
+        .slice_mut(ndarray::s![.., ..k + 1])
+        .assign(&coldstart::targets(&model.item, &model.item_bias));
+    for i in 0..data.n_items {
+        let count = train.by_item.offsets[i + 1] - train.by_item.offsets[i];
+        targets[[i, k + 1]] = (count as f64).ln_1p();
+    }
+    let w = coldstart::ridge(&itf.x, &targets, &warm_items, params.cold_start_lambda);
+    let mut cold_items: Vec<usize> = active[..n_cold].to_vec();
+    cold_items.sort_unstable();
+    let mut vectors = ndarray::Array2::<f32>::zeros((cold_items.len(), k));
+    let mut bias = vec![0f32; cold_items.len()];
+    let mut popularity = vec![0f32; cold_items.len()];
+    for (row, &i) in cold_items.iter().enumerate() {
+        let pred = itf.x.row(i).dot(&w);
+        for c in 0..k {
+            vectors[[row, c]] = pred[c] as f32;
+        }
+        bias[row] = pred[k] as f32;
+        popularity[row] = pred[k + 1] as f32;
+    }
+    // Users with a relevant interaction on a held-out item.
+    let mut relevant = vec![Vec::new(); data.n_users];
+    for x in 0..data.len() {
+        let i = data.items[x] as usize;
+        if cold[i] && data.values[x] >= relevance {
+            relevant[data.users[x] as usize].push(data.items[x]);
+        }
+    }
+    for rel in &mut relevant {
+        rel.sort_unstable();
+        rel.dedup();
+    }
+    let users: Vec<usize> = (0..data.n_users)
+        .filter(|&u| !relevant[u].is_empty())
+        .collect();
+    let n = params.eval.k.iter().copied().max().unwrap_or(10);
+    let implicit = params.model == ModelKind::ImplicitAls;
+    let lists = recpipe_core::topk::top_n_all(
+        model.user.select(ndarray::Axis(0), &users).view(),
+        vectors.view(),
+        (!implicit).then_some(bias.as_slice()),
+        n,
+        &|_| &[],
+    );
+    let popular: Vec<u32> = recpipe_core::topk::top_n(&popularity, n, |_| false)
+        .into_iter()
+        .map(|e| cold_items[e.0 as usize] as u32)
+        .collect();
+    let mut recs = vec![Vec::new(); data.n_users];
+    let mut pop = vec![Vec::new(); data.n_users];
+    for (row, &u) in users.iter().enumerate() {
+        recs[u] = lists[row]
+            .iter()
+            .map(|e| cold_items[e.0 as usize] as u32)
+            .collect();
+        pop[u].clone_from(&popular);
+    }
+    let mut out = BTreeMap::new();
+    out.insert("cold_items".to_string(), n_cold as f64);
+    out.insert("cold_items_users".to_string(), users.len() as f64);
+    for &kk in &params.eval.k {
+        let m = metrics::ranking(&recs, &relevant, kk, data.n_items);
+        let b = metrics::ranking(&pop, &relevant, kk, data.n_items);
+        out.insert(format!("cold_items_ndcg_at_{kk}"), m.ndcg);
+        out.insert(format!("cold_items_baseline_ndcg_at_{kk}"), b.ndcg);
+        out.insert(format!("cold_items_recall_at_{kk}"), m.recall);
+        out.insert(format!("cold_items_baseline_recall_at_{kk}"), b.recall);
     }
     out
 }
@@ -348,6 +460,15 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         ctx.progress.phase("cold-start evaluation");
         metrics.extend(evaluate_cold_users(params, &data, uf, relevance));
     }
+    let item_features = match ctx.upstream_dir("features") {
+        Some(dir) => coldstart::item_features(dir, data.n_items, params.cold_start_terms)?,
+        None => None,
+    };
+    if params.cold_items_fraction > 0.0 {
+        let itf = item_features.as_ref().ok_or_else(|| TrainError::Params("cold_items_fraction needs a features stage upstream (with genres, decades or item text)".into()))?;
+        ctx.progress.phase("item cold-start evaluation");
+        metrics.extend(evaluate_cold_items(params, &data, itf, relevance));
+    }
     output::write(
         ctx,
         params,
@@ -359,18 +480,22 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         evaluating,
     )?;
     if let Some(uf) = &user_features {
-        let mut has = vec![false; data.n_users];
-        for &u in &data.users {
-            has[u as usize] = true;
-        }
-        let warm: Vec<usize> = (0..data.n_users).filter(|&u| has[u]).collect();
         let w = coldstart::ridge(
             &uf.x,
             &coldstart::targets(&final_model.user, &final_model.user_bias),
-            &warm,
+            &with_interactions(&data.users, data.n_users),
             params.cold_start_lambda,
         );
-        output::write_cold_start(ctx, &uf.names, &w)?;
+        output::write_cold_start(ctx, "user_cold_start.parquet", &uf.names, &w)?;
+    }
+    if let Some(itf) = &item_features {
+        let w = coldstart::ridge(
+            &itf.x,
+            &coldstart::targets(&final_model.item, &final_model.item_bias),
+            &with_interactions(&data.items, data.n_items),
+            params.cold_start_lambda,
+        );
+        output::write_cold_start(ctx, "item_cold_start.parquet", &itf.names, &w)?;
     }
     let mut outcome = StageOutcome::default();
     for key in [

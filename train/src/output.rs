@@ -199,10 +199,11 @@ pub fn write(
 /// factors are the sum of the weight rows of the features they have.
 pub fn write_cold_start(
     ctx: &StageContext,
+    file: &str,
     names: &[String],
     w: &ndarray::Array2<f64>,
 ) -> Result<()> {
-    let path = ctx.out("user_cold_start.parquet");
+    let path = ctx.out(file);
     let f32s = w.mapv(|v| v as f32);
     let cols: Vec<(&str, ArrayRef)> = vec![
         (

@@ -119,8 +119,13 @@ pub struct TrainParams {
     pub early_stopping: Option<EarlyStopping>,
     /// Fraction of users held out entirely to evaluate the cold-start mapping (0: no evaluation).
     pub cold_users_fraction: f64,
-    /// Ridge penalty of the cold-start mapping from user features to factors.
+    /// Fraction of items held out entirely to evaluate the item cold-start
+    /// mapping (0: no evaluation).
+    pub cold_items_fraction: f64,
+    /// Ridge penalty of the cold-start mappings from features to factors.
     pub cold_start_lambda: f64,
+    /// TF-IDF terms (the most frequent) among the item cold-start features.
+    pub cold_start_terms: usize,
 }
 
 impl Default for TrainParams {
@@ -144,7 +149,9 @@ impl Default for TrainParams {
             final_fit: FinalFit::default(),
             early_stopping: None,
             cold_users_fraction: 0.0,
+            cold_items_fraction: 0.0,
             cold_start_lambda: 1.0,
+            cold_start_terms: 200,
         }
     }
 }
@@ -209,9 +216,12 @@ impl TrainParams {
         {
             return Err("factors and iterations must be positive; regularization and alpha non-negative; learning_rate positive".into());
         }
-        if !(0.0..1.0).contains(&p.cold_users_fraction) || p.cold_start_lambda <= 0.0 {
+        if !(0.0..1.0).contains(&p.cold_users_fraction)
+            || !(0.0..1.0).contains(&p.cold_items_fraction)
+            || p.cold_start_lambda <= 0.0
+        {
             return Err(
-                "cold_users_fraction must be in [0, 1) and cold_start_lambda positive".into(),
+                "cold_users_fraction and cold_items_fraction must be in [0, 1) and cold_start_lambda positive".into(),
             );
         }
         if p.eval.k.is_empty() || p.eval.k.contains(&0) {
