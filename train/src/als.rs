@@ -241,7 +241,28 @@ fn sparse_pass_avx2(
     s: &ImplicitAls,
     residual: bool,
 ) {
-    sparse_pass::<true>(cols, vals, ys, k, v, acc, s, residual)
+    let weight = |n: usize, d: f32| {
+        let conf = confidence(vals[n], s);
+        if residual {
+            conf - (conf - 1.0) * d
+        } else {
+            (conf - 1.0) * d
+        }
+    };
+    // SAFETY: this function is compiled for AVX2 and FMA and only called
+    // after `has_avx2_fma()` returned true.
+    #[allow(unsafe_code)]
+    let done = unsafe {
+        match k {
+            32 => kernel::x86::weighted_rows::<4>(cols, ys, v, acc, weight),
+            64 => kernel::x86::weighted_rows::<8>(cols, ys, v, acc, weight),
+            128 => kernel::x86::weighted_rows::<16>(cols, ys, v, acc, weight),
+            _ => false,
+        }
+    };
+    if !done {
+        sparse_pass::<true>(cols, vals, ys, k, v, acc, s, residual)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
