@@ -91,9 +91,10 @@ pub mod kernel {
     #[allow(unsafe_code)]
     pub mod x86 {
         use std::arch::x86_64::{
-            __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
-            _mm256_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps,
-            _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+            __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_fmadd_ps, _mm_loadu_ps,
+            _mm_movehl_ps, _mm_shuffle_ps, _mm256_add_ps, _mm256_castps256_ps128,
+            _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
+            _mm256_setzero_ps, _mm256_storeu_ps,
         };
 
         /// Horizontal sum: high half onto low half, then pairwise.
@@ -185,8 +186,9 @@ pub mod kernel {
         pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
             let n = a.len().min(b.len());
             let full = n / 8 * 8;
-            // SAFETY: every load reads 8 floats at offset i with i + 8 <= full
-            // <= the length of both slices; the caller guarantees AVX2/FMA.
+            // SAFETY: every 8-wide load reads at offset i with i + 8 <= full,
+            // the 4-wide one at full with full + 4 <= n; n is at most the
+            // length of both slices; the caller guarantees AVX2/FMA.
             unsafe {
                 // Two accumulators: half the dependent chain of FMAs.
                 let (mut acc, mut acc2) = (_mm256_setzero_ps(), _mm256_setzero_ps());
@@ -205,8 +207,23 @@ pub mod kernel {
                     let y = _mm256_loadu_ps(b.as_ptr().add(i));
                     acc = _mm256_fmadd_ps(x, y, acc);
                 }
-                let mut s = hsum(_mm256_add_ps(acc, acc2));
-                for j in full..n {
+                let acc = _mm256_add_ps(acc, acc2);
+                let mut four =
+                    _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+                // A block of 4 left (100 factors, Surprise's default) goes
+                // into the 4-wide sum rather than a serial tail.
+                let mut tail = full;
+                if n - full >= 4 {
+                    four = _mm_fmadd_ps(
+                        _mm_loadu_ps(a.as_ptr().add(full)),
+                        _mm_loadu_ps(b.as_ptr().add(full)),
+                        four,
+                    );
+                    tail += 4;
+                }
+                let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+                let mut s = _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+                for j in tail..n {
                     s = a[j].mul_add(b[j], s);
                 }
                 s
