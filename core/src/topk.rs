@@ -30,7 +30,10 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
         order.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
         let bound = order[n - 1];
         if bound.is_finite() {
-            let mut buf: Vec<(u32, f32)> = Vec::with_capacity(4 * n);
+            // Candidates as one integer key each, ordered as the result is
+            // (score descending, then index ascending): integer selection
+            // and sorting, no comparison closure.
+            let mut keys: Vec<u64> = Vec::with_capacity(4 * n);
             for (c, chunk) in scores.chunks(CHUNK).enumerate() {
                 if maxima[c] < bound {
                     continue;
@@ -38,19 +41,23 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
                 for (j, &s) in chunk.iter().enumerate() {
                     let i = c * CHUNK + j;
                     if s >= bound && s.is_finite() && !skip(i) {
-                        buf.push((i as u32, s));
+                        keys.push((u64::from(descending(s)) << 32) | i as u64);
                     }
                 }
             }
-            if buf.len() >= n {
-                let better =
-                    |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-                if buf.len() > n {
-                    buf.select_nth_unstable_by(n - 1, better);
-                    buf.truncate(n);
+            if keys.len() >= n {
+                if keys.len() > n {
+                    keys.select_nth_unstable(n - 1);
+                    keys.truncate(n);
                 }
-                buf.sort_unstable_by(better);
-                return buf;
+                keys.sort_unstable();
+                return keys
+                    .into_iter()
+                    .map(|key| {
+                        let i = (key & u64::from(u32::MAX)) as usize;
+                        (i as u32, scores[i])
+                    })
+                    .collect();
             }
         }
     }
@@ -83,6 +90,14 @@ pub fn top_n_bounded(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> 
     buf.sort_unstable_by(better);
     buf.truncate(n);
     buf
+}
+
+/// A key whose ascending order is the descending order of `s` (finite;
+/// -0.0 after +0.0, as `total_cmp` has them).
+fn descending(s: f32) -> u32 {
+    let bits = s.to_bits();
+    let ascending = if bits >> 31 == 1 { !bits } else { bits | 0x8000_0000 };
+    !ascending
 }
 
 /// Scores per chunk in [`top_n`]'s bound: small enough that the n-th
