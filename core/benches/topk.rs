@@ -5,6 +5,7 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 use recpipe_core::Rng;
+use recpipe_core::matmul::a_bt;
 use recpipe_core::topk::top_n_all;
 use std::time::Instant;
 
@@ -38,15 +39,16 @@ fn main() {
             }
         }
         let t = Instant::now();
-        let vt = v.t();
+        let (us, vs) = (u.as_slice().unwrap_or(&[]), v.as_slice().unwrap_or(&[]));
         let sum: f32 = (0..users)
             .step_by(256)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|s| {
                 let e = (s + 256).min(users);
-                let m = u.slice(ndarray::s![s..e, ..]).dot(&vt);
-                m[[0, 0]]
+                let mut out = vec![0f32; (e - s) * items];
+                a_bt(&us[s * k..e * k], vs, &mut out, e - s, items, k);
+                out[0]
             })
             .sum();
         let gemm = t.elapsed().as_secs_f64();

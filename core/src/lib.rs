@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod fsutil;
+pub mod matmul;
 pub mod names;
 pub mod parquet_io;
 pub mod progress;

@@ -3,13 +3,12 @@
 //!
 //! Ties are broken by the smaller index, so results are deterministic.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, s};
+use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 /// Rows scored per block: enough for an efficient GEMM, small enough to
 /// keep the score block (`BLOCK` x items) in cache-friendly memory.
-pub const BLOCK: usize = 256;
+pub const BLOCK: usize = 128;
 
 /// The `n` best (index, score) of `scores`, best first, skipping indices
 /// for which `skip` is true. Ties: smaller index first.
@@ -96,7 +95,11 @@ pub fn top_n_bounded(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> 
 /// -0.0 after +0.0, as `total_cmp` has them).
 fn descending(s: f32) -> u32 {
     let bits = s.to_bits();
-    let ascending = if bits >> 31 == 1 { !bits } else { bits | 0x8000_0000 };
+    let ascending = if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 0x8000_0000
+    };
     !ascending
 }
 
@@ -132,9 +135,12 @@ pub fn top_n_all<'a>(
     n: usize,
     seen: &(dyn Fn(usize) -> &'a [u32] + Sync),
 ) -> Vec<Vec<(u32, f32)>> {
-    let n_users = users.nrows();
-    let n_items = items.nrows();
-    let items_t = items.t();
+    let (n_users, n_items, k) = (users.nrows(), items.nrows(), users.ncols());
+    let (users, items) = (users.as_standard_layout(), items.as_standard_layout());
+    let (us, is) = (
+        users.as_slice().unwrap_or(&[]),
+        items.as_slice().unwrap_or(&[]),
+    );
     let blocks: Vec<usize> = (0..n_users).step_by(BLOCK).collect();
     let per_block: Vec<Vec<Vec<(u32, f32)>>> = blocks
         .par_iter()
@@ -143,17 +149,11 @@ pub fn top_n_all<'a>(
         .map_init(Vec::new, |buf: &mut Vec<f32>, &start| {
             let end = (start + BLOCK).min(n_users);
             buf.resize((end - start) * n_items, 0.0);
+            crate::matmul::a_bt(&us[start * k..end * k], is, buf, end - start, n_items, k);
             let Ok(mut scores) = ArrayViewMut2::from_shape((end - start, n_items), &mut buf[..])
             else {
                 return Vec::new();
             };
-            general_mat_mul(
-                1.0,
-                &users.slice(s![start..end, ..]),
-                &items_t,
-                0.0,
-                &mut scores,
-            );
             if let Some(b) = item_bias {
                 for mut row in scores.rows_mut() {
                     for (x, bi) in row.iter_mut().zip(b) {
