@@ -192,12 +192,15 @@ def base_surprise_u1(folder):
     reader = Reader(line_format="user item rating timestamp", sep="\t")
     train = Dataset.load_from_file(f"{folder}/u1.base", reader=reader).build_full_trainset()
     test = Dataset.load_from_file(f"{folder}/u1.test", reader=reader).build_full_trainset().build_testset()
-    algo = SVD(random_state=0)
-    t = time.perf_counter()
-    algo.fit(train)
-    seconds = time.perf_counter() - t
+    times = []
+    for _ in range(5):  # the median of five fits, as for recpipe's
+        algo = SVD(random_state=0)
+        t = time.perf_counter()
+        algo.fit(train)
+        times.append(time.perf_counter() - t)
+    seconds = sorted(times)[2]
     rmse = accuracy.rmse(algo.test(test), verbose=False)
-    return {"seconds": seconds, "seconds_per_epoch": seconds / 20, "rmse": rmse}
+    return {"seconds": seconds, "seconds_per_epoch": seconds / 20, "rmse": rmse, "all_seconds": times}
 
 
 def ndcg_at_10(recs, relevant):
@@ -299,9 +302,16 @@ def suite(args):
                     + f"  sgd:\n    uses: train\n    needs: [ingest]\n    with: {{model: sgd, split: {{kind: file, path: {ml100k}/u1.test}}}}\n")
         recpipe(["run"], d)
         out = os.path.join(d, ".recpipe", "out")
-        ours = show("sgd", d)
+        # Fits of 0.02-0.3 s move by a third from run to run on a shared
+        # machine: the median of five fits on each side.
+        fits = []
+        for _ in range(5):
+            recpipe(["run", "sgd", "--force=sgd"], d)
+            ours = show("sgd", d)
+            fits.append(ours["metrics"]["train_seconds"])
         theirs = child("surprise_u1", ml100k)
-        rows.append(row("SGD MF (Surprise SVD defaults), ML-100K u1 fit", ours["metrics"]["train_seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "Surprise SVD", f"RMSE {ours['metrics']['rmse']:.4f}", f"RMSE {theirs['rmse']:.4f}"))
+        spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
+        rows.append(row("SGD MF (Surprise SVD defaults), ML-100K u1 fit, median of 5", sorted(fits)[2], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "Surprise SVD", f"RMSE {ours['metrics']['rmse']:.4f}, {spread(fits)}", f"RMSE {theirs['rmse']:.4f}, {spread(theirs['all_seconds'])}"))
         ours = show("cluster", d)
         theirs = child("kmeans", os.path.join(out, "features"), "demographics,genres,behaviour", "zip=", 8)
         report = json.load(open(os.path.join(out, "cluster", "cluster_report.json")))
