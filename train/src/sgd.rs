@@ -192,6 +192,15 @@ impl Blocks {
     }
 }
 
+/// The item block that user block `b` meets in sub-epoch `sub`: `b` xor a
+/// fixed order of the offsets (a Latin square), chosen so that blocks
+/// {0, 2} and {1, 3} meet only each other in the first two sub-epochs and
+/// only the other pair in the last two.
+fn item_block(b: usize, sub: usize) -> usize {
+    const OFFSETS: [usize; BLOCKS] = [0, 2, 1, 3];
+    b ^ OFFSETS[sub]
+}
+
 /// One worker's share of an epoch: a user block, its factors and biases,
 /// and its ratings cut by item block.
 struct UserBlock<'a> {
@@ -205,8 +214,8 @@ struct UserBlock<'a> {
 ///
 /// Stratified schedule (as in distributed SGD): users and items are cut into
 /// `BLOCKS` blocks of balanced rating counts; an epoch is `BLOCKS`
-/// sub-epochs, and in sub-epoch `s` the blocks (b, b + s mod BLOCKS) touch
-/// disjoint users and items, so they run in parallel, each shuffling its own
+/// sub-epochs, and in sub-epoch `s` the blocks (b, [`item_block`]`(b, s)`)
+/// touch disjoint users and items, so they run in parallel, each shuffling its own
 /// ratings (from the seed) and visiting them once. Which thread runs a block
 /// changes nothing in the result.
 pub fn sgd(
@@ -247,6 +256,19 @@ pub fn sgd(
     // blocks of a sub-epoch disjoint). Far cheaper than a pool dispatch per
     // sub-epoch when a sub-epoch lasts a fraction of a millisecond.
     let workers = rayon::current_num_threads().clamp(1, BLOCKS);
+    // Worker w owns the user blocks b with b % workers == w. A barrier is
+    // needed after a sub-epoch only where an item block changes owner for
+    // the next one: with two workers, once per epoch instead of three times.
+    let wait_after: Vec<bool> = (0..BLOCKS)
+        .map(|sub| {
+            sub + 1 < BLOCKS
+                && (0..BLOCKS).any(|b| {
+                    let j = item_block(b, sub);
+                    let next_owner = (0..BLOCKS).find(|&c| item_block(c, sub + 1) == j);
+                    next_owner.is_some_and(|c| c % workers != b % workers)
+                })
+        })
+        .collect();
     for epoch in 0..epochs {
         let items: Vec<Mutex<&mut [f32]>> = iblocks
             .split(item.as_slice_mut().unwrap_or(&mut []), k)
@@ -278,7 +300,7 @@ pub fn sgd(
         let work = |mut mine: Vec<UserBlock>| {
             for sub in 0..BLOCKS {
                 for ub in mine.iter_mut() {
-                    let j = (ub.block + sub) % BLOCKS;
+                    let j = item_block(ub.block, sub);
                     let mut qf = items[j].lock().unwrap_or_else(|e| e.into_inner());
                     let mut qb = ibias[j].lock().unwrap_or_else(|e| e.into_inner());
                     let order = &mut ub.orders[j];
@@ -286,7 +308,9 @@ pub fn sgd(
                     Rng::derive(s.seed, stream as u64).shuffle(order);
                     run_epoch(order, ub.factors, &mut qf, ub.bias, &mut qb, mu, s, k);
                 }
-                barrier.wait();
+                if wait_after[sub] {
+                    barrier.wait();
+                }
             }
         };
         std::thread::scope(|scope| {
@@ -311,6 +335,20 @@ pub fn sgd(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schedule_is_a_latin_square() {
+        for sub in 0..BLOCKS {
+            let mut items: Vec<usize> = (0..BLOCKS).map(|b| item_block(b, sub)).collect();
+            items.sort_unstable();
+            assert_eq!(items, (0..BLOCKS).collect::<Vec<_>>(), "sub-epoch {sub}");
+        }
+        for b in 0..BLOCKS {
+            let mut met: Vec<usize> = (0..BLOCKS).map(|sub| item_block(b, sub)).collect();
+            met.sort_unstable();
+            assert_eq!(met, (0..BLOCKS).collect::<Vec<_>>(), "user block {b}");
+        }
+    }
 
     #[test]
     fn balanced_blocks_hold_every_row_once_with_even_loads() {
