@@ -298,7 +298,7 @@ pub fn sgd(
         }
         let barrier = Barrier::new(workers);
         let work = |mut mine: Vec<UserBlock>| {
-            for sub in 0..BLOCKS {
+            for (sub, &wait) in wait_after.iter().enumerate() {
                 for ub in mine.iter_mut() {
                     let j = item_block(ub.block, sub);
                     let mut qf = items[j].lock().unwrap_or_else(|e| e.into_inner());
@@ -308,7 +308,7 @@ pub fn sgd(
                     Rng::derive(s.seed, stream as u64).shuffle(order);
                     run_epoch(order, ub.factors, &mut qf, ub.bias, &mut qb, mu, s, k);
                 }
-                if wait_after[sub] {
+                if wait {
                     barrier.wait();
                 }
             }
