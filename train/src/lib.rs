@@ -174,6 +174,80 @@ pub fn implicit_settings(params: &TrainParams) -> als::ImplicitAls {
     }
 }
 
+/// Users or items held out entirely, and the model trained without them.
+struct HeldOut {
+    /// Per id: held out?
+    cold: Vec<bool>,
+    /// Held-out ids, ascending.
+    cold_ids: Vec<usize>,
+    /// Kept ids with interactions, ascending.
+    warm_ids: Vec<usize>,
+    /// The training set without the held-out ids' interactions.
+    train: TrainSet,
+    /// The model fitted on it.
+    model: Factors,
+}
+
+/// Holds out `fraction` of the ids (users or items, `ids` per interaction)
+/// that have interactions, drawn from the seed and `salt`, and fits the
+/// model on the rest.
+fn hold_out(
+    params: &TrainParams,
+    data: &Data,
+    ids: &[u32],
+    n: usize,
+    fraction: f64,
+    salt: u64,
+) -> HeldOut {
+    let mut active = with_interactions(ids, n);
+    recpipe_core::Rng::new(params.resolved().seed ^ salt).shuffle(&mut active);
+    let n_cold =
+        ((active.len() as f64 * fraction).ceil() as usize).min(active.len().saturating_sub(1));
+    let mut cold = vec![false; n];
+    for &i in &active[..n_cold] {
+        cold[i] = true;
+    }
+    let warm_rows: Vec<usize> = (0..data.len())
+        .filter(|&x| !cold[ids[x] as usize])
+        .collect();
+    let train = TrainSet::new(data, &warm_rows);
+    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
+    let mut cold_ids = active[..n_cold].to_vec();
+    cold_ids.sort_unstable();
+    let mut warm_ids = active[n_cold..].to_vec();
+    warm_ids.sort_unstable();
+    HeldOut {
+        cold,
+        cold_ids,
+        warm_ids,
+        train,
+        model,
+    }
+}
+
+/// Ranking metrics of `recs` and of the baseline lists `base` against
+/// `relevant`, under `{prefix}_ndcg_at_k`, `{prefix}_baseline_ndcg_at_k`,
+/// `{prefix}_recall_at_k` and `{prefix}_baseline_recall_at_k`.
+fn cold_metrics(
+    prefix: &str,
+    params: &TrainParams,
+    recs: &[Vec<u32>],
+    base: &[Vec<u32>],
+    relevant: &[Vec<u32>],
+    n_items: usize,
+) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for &kk in &params.eval.k {
+        let m = metrics::ranking(recs, relevant, kk, n_items);
+        let b = metrics::ranking(base, relevant, kk, n_items);
+        out.insert(format!("{prefix}_ndcg_at_{kk}"), m.ndcg);
+        out.insert(format!("{prefix}_baseline_ndcg_at_{kk}"), b.ndcg);
+        out.insert(format!("{prefix}_recall_at_{kk}"), m.recall);
+        out.insert(format!("{prefix}_baseline_recall_at_{kk}"), b.recall);
+    }
+    out
+}
+
 /// Holds out a fraction of users entirely, trains on the others, maps the
 /// held-out users' features to factors and scores their interactions against
 /// the most-popular baseline.
@@ -183,26 +257,20 @@ fn evaluate_cold_users(
     uf: &coldstart::FeatureMatrix,
     relevance: f32,
 ) -> BTreeMap<String, f64> {
-    let r = params.resolved();
-    let mut has = vec![false; data.n_users];
-    for &u in &data.users {
-        has[u as usize] = true;
-    }
-    let mut active: Vec<usize> = (0..data.n_users).filter(|&u| has[u]).collect();
-    recpipe_core::Rng::new(r.seed ^ 0xC01D).shuffle(&mut active);
-    let n_cold = ((active.len() as f64 * params.cold_users_fraction).ceil() as usize)
-        .min(active.len().saturating_sub(1));
-    let mut cold = vec![false; data.n_users];
-    for &u in &active[..n_cold] {
-        cold[u] = true;
-    }
-    let warm_rows: Vec<usize> = (0..data.len())
-        .filter(|&i| !cold[data.users[i] as usize])
-        .collect();
-    let train = TrainSet::new(data, &warm_rows);
-    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
-    let mut warm_users: Vec<usize> = active[n_cold..].to_vec();
-    warm_users.sort_unstable();
+    let HeldOut {
+        cold,
+        cold_ids: cold_users,
+        warm_ids: warm_users,
+        train,
+        model,
+    } = hold_out(
+        params,
+        data,
+        &data.users,
+        data.n_users,
+        params.cold_users_fraction,
+        0xC01D,
+    );
     let w = coldstart::ridge(
         &uf.x,
         &coldstart::targets(&model.user, &model.user_bias),
@@ -210,8 +278,6 @@ fn evaluate_cold_users(
         params.cold_start_lambda,
     );
     let k = model.k();
-    let mut cold_users: Vec<usize> = active[..n_cold].to_vec();
-    cold_users.sort_unstable();
     let mut vectors = ndarray::Array2::<f32>::zeros((cold_users.len(), k));
     for (row, &u) in cold_users.iter().enumerate() {
         let pred = uf.x.row(u).dot(&w);
@@ -247,16 +313,8 @@ fn evaluate_cold_users(
         rel.sort_unstable();
         rel.dedup();
     }
-    let mut out = BTreeMap::new();
-    out.insert("cold_users".to_string(), n_cold as f64);
-    for &kk in &params.eval.k {
-        let m = metrics::ranking(&recs, &relevant, kk, data.n_items);
-        let b = metrics::ranking(&pop, &relevant, kk, data.n_items);
-        out.insert(format!("cold_users_ndcg_at_{kk}"), m.ndcg);
-        out.insert(format!("cold_users_baseline_ndcg_at_{kk}"), b.ndcg);
-        out.insert(format!("cold_users_recall_at_{kk}"), m.recall);
-        out.insert(format!("cold_users_baseline_recall_at_{kk}"), b.recall);
-    }
+    let mut out = cold_metrics("cold_users", params, &recs, &pop, &relevant, data.n_items);
+    out.insert("cold_users".to_string(), cold_users.len() as f64);
     out
 }
 
@@ -281,22 +339,20 @@ fn evaluate_cold_items(
     itf: &coldstart::FeatureMatrix,
     relevance: f32,
 ) -> BTreeMap<String, f64> {
-    let r = params.resolved();
-    let mut active = with_interactions(&data.items, data.n_items);
-    recpipe_core::Rng::new(r.seed ^ 0xC01D_17E5).shuffle(&mut active);
-    let n_cold = ((active.len() as f64 * params.cold_items_fraction).ceil() as usize)
-        .min(active.len().saturating_sub(1));
-    let mut cold = vec![false; data.n_items];
-    for &i in &active[..n_cold] {
-        cold[i] = true;
-    }
-    let warm_rows: Vec<usize> = (0..data.len())
-        .filter(|&x| !cold[data.items[x] as usize])
-        .collect();
-    let train = TrainSet::new(data, &warm_rows);
-    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
-    let mut warm_items: Vec<usize> = active[n_cold..].to_vec();
-    warm_items.sort_unstable();
+    let HeldOut {
+        cold,
+        cold_ids: cold_items,
+        warm_ids: warm_items,
+        train,
+        model,
+    } = hold_out(
+        params,
+        data,
+        &data.items,
+        data.n_items,
+        params.cold_items_fraction,
+        0xC01D_17E5,
+    );
     // Targets: factors, bias, and log(1 + count) for the baseline.
     let k = model.k();
     let mut targets = ndarray::Array2::<f64>::zeros((data.n_items, k + 2));
@@ -308,8 +364,6 @@ fn evaluate_cold_items(
         targets[[i, k + 1]] = (count as f64).ln_1p();
     }
     let w = coldstart::ridge(&itf.x, &targets, &warm_items, params.cold_start_lambda);
-    let mut cold_items: Vec<usize> = active[..n_cold].to_vec();
-    cold_items.sort_unstable();
     let mut vectors = ndarray::Array2::<f32>::zeros((cold_items.len(), k));
     let mut bias = vec![0f32; cold_items.len()];
     let mut popularity = vec![0f32; cold_items.len()];
@@ -358,17 +412,9 @@ fn evaluate_cold_items(
             .collect();
         pop[u].clone_from(&popular);
     }
-    let mut out = BTreeMap::new();
-    out.insert("cold_items".to_string(), n_cold as f64);
+    let mut out = cold_metrics("cold_items", params, &recs, &pop, &relevant, data.n_items);
+    out.insert("cold_items".to_string(), cold_items.len() as f64);
     out.insert("cold_items_users".to_string(), users.len() as f64);
-    for &kk in &params.eval.k {
-        let m = metrics::ranking(&recs, &relevant, kk, data.n_items);
-        let b = metrics::ranking(&pop, &relevant, kk, data.n_items);
-        out.insert(format!("cold_items_ndcg_at_{kk}"), m.ndcg);
-        out.insert(format!("cold_items_baseline_ndcg_at_{kk}"), b.ndcg);
-        out.insert(format!("cold_items_recall_at_{kk}"), m.recall);
-        out.insert(format!("cold_items_baseline_recall_at_{kk}"), b.recall);
-    }
     out
 }
 
