@@ -79,17 +79,43 @@ pub struct ParquetTable {
 impl ParquetTable {
     /// Reads the whole file.
     pub fn read(path: &Path) -> Result<Self> {
+        Self::read_part(path, None, None)
+    }
+
+    /// Reads only the named columns (in the file's order), and only the
+    /// rows in `rows` when given: what a query needs from a large table.
+    pub fn read_part(
+        path: &Path,
+        columns: Option<&[&str]>,
+        rows: Option<std::ops::Range<usize>>,
+    ) -> Result<Self> {
         let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
         let parquet_err = |source| CoreError::Parquet {
             path: path.to_path_buf(),
             source,
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
-        let schema = builder.schema().clone();
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
+        if let Some(names) = columns {
+            let schema = builder.parquet_schema();
+            let roots: Vec<usize> = (0..schema.root_schema().get_fields().len())
+                .filter(|&i| names.contains(&schema.root_schema().get_fields()[i].name()))
+                .collect();
+            let mask = parquet::arrow::ProjectionMask::roots(schema, roots);
+            builder = builder.with_projection(mask);
+        }
+        if let Some(range) = rows {
+            use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+            builder = builder.with_row_selection(RowSelection::from(vec![
+                RowSelector::skip(range.start),
+                RowSelector::select(range.len()),
+            ]));
+        }
         let reader = builder
             .with_batch_size(1 << 16)
             .build()
             .map_err(parquet_err)?;
+        // The reader's schema is the projected one.
+        let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
         let batches = reader
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|source| CoreError::Arrow {
@@ -209,6 +235,21 @@ impl ParquetTable {
             .collect())
     }
 
+    /// Rows whose string column `name` equals `value`, without
+    /// materialising the column as owned strings.
+    pub fn rows_equal(&self, name: &str, value: &str) -> Result<Vec<usize>> {
+        let col = self.column(name)?;
+        let casted =
+            arrow::compute::cast(col, &DataType::Utf8).map_err(|source| CoreError::Arrow {
+                path: self.path.clone(),
+                source,
+            })?;
+        let arr = casted.as_string::<i32>();
+        Ok((0..arr.len())
+            .filter(|&i| !arr.is_null(i) && arr.value(i) == value)
+            .collect())
+    }
+
     /// A list-of-strings column; a null list becomes empty.
     pub fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>> {
         let col = self.column(name)?;
@@ -273,6 +314,37 @@ where
 mod tests {
     use super::*;
     use arrow::array::{StringArray, UInt32Array};
+
+    #[test]
+    fn reads_chosen_columns_and_a_row_range() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.parquet");
+        let n = 200_000u32;
+        let b = batch(
+            &path,
+            vec![
+                (
+                    "key",
+                    Arc::new(StringArray::from_iter_values(
+                        (0..n).map(|i| format!("u{}", i / 50)),
+                    )),
+                ),
+                ("value", Arc::new(UInt32Array::from_iter_values(0..n))),
+            ],
+        )
+        .expect("batch");
+        write_parquet(&path, &b).expect("write");
+        let keys = ParquetTable::read_part(&path, Some(&["key"]), None).expect("keys");
+        assert!(keys.has("key") && !keys.has("value"));
+        let rows = keys.rows_equal("key", "u3001").expect("rows");
+        assert_eq!(rows, (150_050..150_100).collect::<Vec<_>>());
+        let part = ParquetTable::read_part(&path, None, Some(150_050..150_100)).expect("part");
+        assert_eq!(part.num_rows(), 50);
+        assert_eq!(
+            part.u32s("value").expect("values"),
+            (150_050..150_100).collect::<Vec<u32>>()
+        );
+    }
 
     #[test]
     fn round_trip_is_byte_identical_and_typed() {

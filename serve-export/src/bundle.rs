@@ -45,12 +45,7 @@ pub struct Bundle {
 }
 
 fn rows_where(t: &ParquetTable, col: &str, value: &str) -> Result<Vec<usize>> {
-    Ok(t.strings(col)?
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.as_deref() == Some(value))
-        .map(|(i, _)| i)
-        .collect())
+    Ok(t.rows_equal(col, value)?)
 }
 
 impl Bundle {
@@ -67,7 +62,7 @@ impl Bundle {
         })
     }
 
-    fn table(&self, name: &str) -> Result<ParquetTable> {
+    fn path_of(&self, name: &str) -> Result<std::path::PathBuf> {
         let p = self.dir.join(name);
         if !p.is_file() {
             return Err(ExportError::Bundle(format!(
@@ -75,7 +70,27 @@ impl Bundle {
                 self.dir.display()
             )));
         }
-        Ok(ParquetTable::read(&p)?)
+        Ok(p)
+    }
+
+    fn table(&self, name: &str) -> Result<ParquetTable> {
+        Ok(ParquetTable::read(&self.path_of(name)?)?)
+    }
+
+    /// The rows of table `name` whose `key` equals `value`: the key column
+    /// is read first, then only the row range that holds the matches (the
+    /// tables are sorted by their key), so a query on a large bundle decodes
+    /// a few rows, not the whole file. Returns that range as a table and
+    /// the matches' positions in it; with no match, the key column alone.
+    fn rows_of(&self, name: &str, key: &str, value: &str) -> Result<(ParquetTable, Vec<usize>)> {
+        let path = self.path_of(name)?;
+        let keys = ParquetTable::read_part(&path, Some(&[key]), None)?;
+        let rows = keys.rows_equal(key, value)?;
+        let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
+            return Ok((keys, rows));
+        };
+        let t = ParquetTable::read_part(&path, None, Some(lo..hi + 1))?;
+        Ok((t, rows.iter().map(|r| r - lo).collect()))
     }
 
     fn list(
@@ -134,12 +149,12 @@ impl Bundle {
 
     /// A user's top items; with `explore`, a draw from the candidates in proportion to score.
     pub fn recommend(&self, user: &str, n: usize, explore: Option<u64>) -> Result<Answer> {
-        let t = self.table(if explore.is_some() {
+        let name = if explore.is_some() {
             "candidates.parquet"
         } else {
             "recommendations.parquet"
-        })?;
-        let rows = rows_where(&t, "user_id", user)?;
+        };
+        let (t, rows) = self.rows_of(name, "user_id", user)?;
         if rows.is_empty() {
             let mut a = self.cold_start("all", n)?;
             a.note = Some(format!(
@@ -187,9 +202,14 @@ impl Bundle {
 
     /// Items like `item`, by factors or content.
     pub fn similar(&self, item: &str, n: usize, by: &str) -> Result<Answer> {
-        let t = self.table("similar_items.parquet")?;
+        let (t, all) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
+        if all.is_empty() {
+            return Err(ExportError::Unknown(format!(
+                "item `{item}` is not in the bundle"
+            )));
+        }
         let kinds = t.strings("kind")?;
-        let rows: Vec<usize> = rows_where(&t, "source_item_id", item)?
+        let rows: Vec<usize> = all
             .into_iter()
             .filter(|&r| kinds[r].as_deref() == Some(by))
             .collect();
@@ -220,11 +240,10 @@ impl Bundle {
 
     /// "People who liked this also liked".
     pub fn also_liked(&self, item: &str, n: usize) -> Result<Answer> {
-        let t = self.table("also_liked.parquet")?;
-        let rows = rows_where(&t, "source_item_id", item)?;
+        let (t, rows) = self.rows_of("also_liked.parquet", "source_item_id", item)?;
         if rows.is_empty() {
-            let items = self.table("similar_items.parquet")?;
-            if rows_where(&items, "source_item_id", item)?.is_empty() {
+            let (_, known) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
+            if known.is_empty() {
                 return Err(ExportError::Unknown(format!(
                     "item `{item}` is not in the bundle"
                 )));
