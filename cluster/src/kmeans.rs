@@ -149,11 +149,12 @@ fn nearest(rows: &[f64], groups: &[f64], k: usize, d: usize) -> Vec<(usize, f64)
 /// labels and squared distances. Rows are cut into fixed blocks, so the
 /// result does not depend on the thread count.
 pub fn assign(x: ArrayView2<f64>, centroids: &Array2<f64>) -> (Vec<usize>, Vec<f64>) {
-    let pass = assign_and_sum(x, centroids);
+    let pass = assign_and_sum(x, centroids, false);
     (pass.labels, pass.dist)
 }
 
-/// One pass of [`assign`] that also sums the rows of each cluster: the
+/// One pass of [`assign`] that also sums the rows of each cluster (when
+/// `with_sums`; [`assign`] alone does not need them): the
 /// data are read once per Lloyd step (the pass is memory-bound on large
 /// data). Block sums are added in block order: same bits for any thread
 /// count.
@@ -164,7 +165,7 @@ struct Pass {
     counts: Vec<usize>,
 }
 
-fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>) -> Pass {
+fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>, with_sums: bool) -> Pass {
     let (n, d) = x.dim();
     let k = centroids.nrows();
     if d == 0 || k == 0 {
@@ -192,10 +193,13 @@ fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>) -> Pass {
         .par_chunks(ASSIGN_ROWS * d)
         .map(|rows| {
             let near = nearest(rows, &groups, k, d);
-            let mut sums = vec![0.0; k * d];
-            for (row, &(l, _)) in rows.chunks_exact(d).zip(&near) {
-                for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(row) {
-                    *s += v;
+            let mut sums = Vec::new();
+            if with_sums {
+                sums = vec![0.0; k * d];
+                for (row, &(l, _)) in rows.chunks_exact(d).zip(&near) {
+                    for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(row) {
+                        *s += v;
+                    }
                 }
             }
             (near, sums)
@@ -229,7 +233,7 @@ fn lloyd_polish(
     let (k, d) = centroids.dim();
     let mut iters = 0;
     loop {
-        let pass = assign_and_sum(x, &centroids);
+        let pass = assign_and_sum(x, &centroids, true);
         if iters >= max_iter {
             return (centroids, pass.labels, pass.dist, iters);
         }

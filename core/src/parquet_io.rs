@@ -221,14 +221,19 @@ impl ParquetTable {
         self.typed::<Float64Type>(name)
     }
 
-    /// A string column (plain or dictionary-encoded); nulls become `None`.
-    pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
-        let col = self.column(name)?;
-        let casted =
-            arrow::compute::cast(col, &DataType::Utf8).map_err(|source| CoreError::Arrow {
+    /// A string column (plain or dictionary-encoded) as a plain one.
+    fn utf8(&self, name: &str) -> Result<ArrayRef> {
+        arrow::compute::cast(self.column(name)?, &DataType::Utf8).map_err(|source| {
+            CoreError::Arrow {
                 path: self.path.clone(),
                 source,
-            })?;
+            }
+        })
+    }
+
+    /// A string column (plain or dictionary-encoded); nulls become `None`.
+    pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let casted = self.utf8(name)?;
         let arr = casted.as_string::<i32>();
         Ok((0..arr.len())
             .map(|i| (!arr.is_null(i)).then(|| arr.value(i).to_string()))
@@ -238,12 +243,7 @@ impl ParquetTable {
     /// Rows whose string column `name` equals `value`, without
     /// materialising the column as owned strings.
     pub fn rows_equal(&self, name: &str, value: &str) -> Result<Vec<usize>> {
-        let col = self.column(name)?;
-        let casted =
-            arrow::compute::cast(col, &DataType::Utf8).map_err(|source| CoreError::Arrow {
-                path: self.path.clone(),
-                source,
-            })?;
+        let casted = self.utf8(name)?;
         let arr = casted.as_string::<i32>();
         Ok((0..arr.len())
             .filter(|&i| !arr.is_null(i) && arr.value(i) == value)

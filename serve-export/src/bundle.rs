@@ -44,10 +44,6 @@ pub struct Bundle {
     dir: PathBuf,
 }
 
-fn rows_where(t: &ParquetTable, col: &str, value: &str) -> Result<Vec<usize>> {
-    Ok(t.rows_equal(col, value)?)
-}
-
 impl Bundle {
     /// Opens the bundle in `dir` (it must hold a manifest.json).
     pub fn open(dir: &Path) -> Result<Self> {
@@ -130,7 +126,7 @@ impl Bundle {
     /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
     pub fn cold_start(&self, profile: &str, n: usize) -> Result<Answer> {
         let t = self.table("cold_start.parquet")?;
-        let rows = rows_where(&t, "profile", profile)?;
+        let rows = t.rows_equal("profile", profile)?;
         if rows.is_empty() {
             let mut profiles: Vec<String> = t.strings("profile")?.into_iter().flatten().collect();
             profiles.dedup();
@@ -266,7 +262,7 @@ impl Bundle {
     /// The user's segment and its profile summary.
     pub fn segment(&self, user: &str) -> Result<Answer> {
         let seg = self.table("segments.parquet")?;
-        let rows = rows_where(&seg, "user_id", user)?;
+        let rows = seg.rows_equal("user_id", user)?;
         let &[r] = rows.as_slice() else {
             return Err(ExportError::Unknown(format!(
                 "user `{user}` is not in the bundle's segments"

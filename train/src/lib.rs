@@ -225,6 +225,16 @@ fn hold_out(
     }
 }
 
+/// The ridge map `w` applied to the feature rows `ids` of `x`, as f32
+/// (one row per id: factors, then any extra targets).
+fn predict(
+    x: &ndarray::Array2<f64>,
+    w: &ndarray::Array2<f64>,
+    ids: &[usize],
+) -> ndarray::Array2<f32> {
+    x.select(ndarray::Axis(0), ids).dot(w).mapv(|v| v as f32)
+}
+
 /// Ranking metrics of `recs` and of the baseline lists `base` against
 /// `relevant`, under `{prefix}_ndcg_at_k`, `{prefix}_baseline_ndcg_at_k`,
 /// `{prefix}_recall_at_k` and `{prefix}_baseline_recall_at_k`.
@@ -278,13 +288,7 @@ fn evaluate_cold_users(
         params.cold_start_lambda,
     );
     let k = model.k();
-    let mut vectors = ndarray::Array2::<f32>::zeros((cold_users.len(), k));
-    for (row, &u) in cold_users.iter().enumerate() {
-        let pred = uf.x.row(u).dot(&w);
-        for c in 0..k {
-            vectors[[row, c]] = pred[c] as f32;
-        }
-    }
+    let vectors = predict(&uf.x, &w, &cold_users).slice_move(ndarray::s![.., ..k]);
     let implicit = params.model == ModelKind::ImplicitAls;
     let n = params.eval.k.iter().copied().max().unwrap_or(10);
     let bias = (!implicit).then_some(model.item_bias.as_slice());
@@ -364,17 +368,10 @@ fn evaluate_cold_items(
         targets[[i, k + 1]] = (count as f64).ln_1p();
     }
     let w = coldstart::ridge(&itf.x, &targets, &warm_items, params.cold_start_lambda);
-    let mut vectors = ndarray::Array2::<f32>::zeros((cold_items.len(), k));
-    let mut bias = vec![0f32; cold_items.len()];
-    let mut popularity = vec![0f32; cold_items.len()];
-    for (row, &i) in cold_items.iter().enumerate() {
-        let pred = itf.x.row(i).dot(&w);
-        for c in 0..k {
-            vectors[[row, c]] = pred[c] as f32;
-        }
-        bias[row] = pred[k] as f32;
-        popularity[row] = pred[k + 1] as f32;
-    }
+    let pred = predict(&itf.x, &w, &cold_items);
+    let vectors = pred.slice(ndarray::s![.., ..k]);
+    let bias = pred.column(k).to_vec();
+    let popularity = pred.column(k + 1).to_vec();
     // Users with a relevant interaction on a held-out item.
     let mut relevant = vec![Vec::new(); data.n_users];
     for x in 0..data.len() {

@@ -91,22 +91,10 @@ pub mod kernel {
     #[allow(unsafe_code)]
     pub mod x86 {
         use std::arch::x86_64::{
-            __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_fmadd_ps, _mm_loadu_ps,
-            _mm_movehl_ps, _mm_shuffle_ps, _mm256_add_ps, _mm256_castps256_ps128,
-            _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
-            _mm256_setzero_ps, _mm256_storeu_ps,
+            _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_fmadd_ps, _mm_loadu_ps, _mm_movehl_ps,
+            _mm_shuffle_ps, _mm256_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps,
+            _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
         };
-
-        /// Horizontal sum: high half onto low half, then pairwise.
-        #[inline(always)]
-        unsafe fn hsum(acc: __m256) -> f32 {
-            // SAFETY: register-only intrinsics; the caller guarantees AVX2.
-            unsafe {
-                let four = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-                let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-                _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)))
-            }
-        }
 
         /// `acc += sum_n weight(n, y_n . v) y_n` over the rows `y_n` of `ys`
         /// (width `8 L`) listed in `cols`, with `acc` held in `L` registers
@@ -142,29 +130,8 @@ pub mod kernel {
                         continue;
                     }
                     let y = ys.as_ptr().add(start);
-                    let (mut d0, mut d1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-                    let mut j = 0;
-                    while j + 1 < L {
-                        d0 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(y.add(8 * j)),
-                            _mm256_loadu_ps(v.as_ptr().add(8 * j)),
-                            d0,
-                        );
-                        d1 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(y.add(8 * j + 8)),
-                            _mm256_loadu_ps(v.as_ptr().add(8 * j + 8)),
-                            d1,
-                        );
-                        j += 2;
-                    }
-                    if j < L {
-                        d0 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(y.add(8 * j)),
-                            _mm256_loadu_ps(v.as_ptr().add(8 * j)),
-                            d0,
-                        );
-                    }
-                    let w = _mm256_set1_ps(weight(n, hsum(_mm256_add_ps(d0, d1))));
+                    let d = dot(&ys[start..start + k], &v[..k]);
+                    let w = _mm256_set1_ps(weight(n, d));
                     for (j, rj) in r.iter_mut().enumerate() {
                         *rj = _mm256_fmadd_ps(w, _mm256_loadu_ps(y.add(8 * j)), *rj);
                     }
