@@ -198,6 +198,91 @@ pub mod kernel {
         }
     }
 
+    /// Whether the CPU has AVX-512F (cached by std).
+    #[cfg(target_arch = "x86_64")]
+    pub fn has_avx512() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+
+    /// AVX-512 kernels, for CPUs where [`has_avx512`] is true.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    pub mod x86_512 {
+        use std::arch::x86_64::{
+            __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps,
+            _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
+            _mm512_setzero_ps,
+        };
+
+        /// One SGD step on a rating whose user and item rows, of width `k`
+        /// (`16 (L - 1) < k <= 16 L`), stay in `2 L` registers from load
+        /// to store: `e = r - (mu + bu + bi + p . q)`,
+        /// `bu += lr (e - reg bu)`, `bi += lr (e - reg bi)`,
+        /// `p <- p (1 - lr reg) + lr e q` and `q <- q (1 - lr reg) + lr e p`
+        /// (old values on the right). Returns false, touching nothing, if
+        /// `k` does not fit `L` or a row is shorter than `k`.
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512F.
+        #[inline(always)]
+        pub unsafe fn sgd_step<const L: usize>(
+            x: super::SgdRating<'_>,
+            k: usize,
+            (mu, lr, reg): (f32, f32, f32),
+        ) -> bool {
+            if k == 0 || k > 16 * L || k <= 16 * (L - 1) || x.p.len() < k || x.q.len() < k {
+                return false;
+            }
+            let tail: __mmask16 = if k.is_multiple_of(16) {
+                0xFFFF
+            } else {
+                (1u16 << (k % 16)) - 1
+            };
+            let mask = |j: usize| if j + 1 < L { 0xFFFF } else { tail };
+            // SAFETY: register j covers lanes 16 j .. 16 j + 16 of which the
+            // mask enables only those below k (checked above against both
+            // rows' lengths); masked-off lanes are neither read nor written.
+            // The caller guarantees AVX-512F.
+            unsafe {
+                let mut pr = [_mm512_setzero_ps(); L];
+                let mut qr = [_mm512_setzero_ps(); L];
+                let mut acc: [__m512; 2] = [_mm512_setzero_ps(); 2];
+                for j in 0..L {
+                    pr[j] = _mm512_maskz_loadu_ps(mask(j), x.p.as_ptr().add(16 * j));
+                    qr[j] = _mm512_maskz_loadu_ps(mask(j), x.q.as_ptr().add(16 * j));
+                    acc[j % 2] = _mm512_fmadd_ps(pr[j], qr[j], acc[j % 2]);
+                }
+                let d = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
+                let e = x.r - (mu + *x.bu + *x.bi + d);
+                *x.bu += lr * (e - reg * *x.bu);
+                *x.bi += lr * (e - reg * *x.bi);
+                let (g, keep) = (_mm512_set1_ps(lr * e), _mm512_set1_ps(1.0 - lr * reg));
+                for j in 0..L {
+                    let np = _mm512_fmadd_ps(g, qr[j], _mm512_mul_ps(keep, pr[j]));
+                    let nq = _mm512_fmadd_ps(g, pr[j], _mm512_mul_ps(keep, qr[j]));
+                    _mm512_mask_storeu_ps(x.p.as_mut_ptr().add(16 * j), mask(j), np);
+                    _mm512_mask_storeu_ps(x.q.as_mut_ptr().add(16 * j), mask(j), nq);
+                }
+            }
+            true
+        }
+    }
+
+    /// One rating seen by an SGD step: its value, and the user's and the
+    /// item's rows and biases.
+    pub struct SgdRating<'a> {
+        /// User row.
+        pub p: &'a mut [f32],
+        /// Item row.
+        pub q: &'a mut [f32],
+        /// User bias.
+        pub bu: &'a mut f32,
+        /// Item bias.
+        pub bi: &'a mut f32,
+        /// The rating.
+        pub r: f32,
+    }
+
     /// `y += alpha x`.
     #[inline(always)]
     pub fn axpy<const FMA: bool>(alpha: f32, x: &[f32], y: &mut [f32]) {
@@ -220,6 +305,62 @@ mod tests {
         assert!((b[0] - 1.0).abs() < 1e-12 && (b[1] + 1.0).abs() < 1e-12);
         let mut bad = vec![0.0, 0.0, 0.0, 0.0];
         assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0], 2));
+    }
+
+    /// The AVX-512 step against the update written out in f64, for widths
+    /// that fill, miss and just spill over a 16-lane register.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_sgd_step_matches_the_scalar_update() {
+        if !kernel::has_avx512() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        for k in [1usize, 15, 16, 17, 64, 100, 128] {
+            let p0: Vec<f32> = (0..k).map(|j| ((j * 7 % 11) as f32 - 5.0) * 0.03).collect();
+            let q0: Vec<f32> = (0..k).map(|j| ((j * 5 % 13) as f32 - 6.0) * 0.02).collect();
+            let (mu, lr, reg, r, bu0, bi0) = (3.5f64, 0.05f64, 0.1f64, 4.0f64, 0.2f64, -0.3f64);
+            let d: f64 = p0.iter().zip(&q0).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let e = r - (mu + bu0 + bi0 + d);
+            let want_p: Vec<f64> = (0..k)
+                .map(|j| p0[j] as f64 + lr * (e * q0[j] as f64 - reg * p0[j] as f64))
+                .collect();
+            let want_q: Vec<f64> = (0..k)
+                .map(|j| q0[j] as f64 + lr * (e * p0[j] as f64 - reg * q0[j] as f64))
+                .collect();
+            // A row longer than k: lanes past k must stay untouched.
+            let (mut p, mut q) = (p0.clone(), q0.clone());
+            p.push(9.0);
+            q.push(9.0);
+            let (mut bu, mut bi) = (bu0 as f32, bi0 as f32);
+            let x = kernel::SgdRating {
+                p: &mut p,
+                q: &mut q,
+                bu: &mut bu,
+                bi: &mut bi,
+                r: r as f32,
+            };
+            let scalars = (mu as f32, lr as f32, reg as f32);
+            #[allow(unsafe_code)]
+            // SAFETY: AVX-512F checked at the top of the test.
+            let done = unsafe {
+                match k.div_ceil(16) {
+                    1 => kernel::x86_512::sgd_step::<1>(x, k, scalars),
+                    2 => kernel::x86_512::sgd_step::<2>(x, k, scalars),
+                    4 => kernel::x86_512::sgd_step::<4>(x, k, scalars),
+                    7 => kernel::x86_512::sgd_step::<7>(x, k, scalars),
+                    _ => kernel::x86_512::sgd_step::<8>(x, k, scalars),
+                }
+            };
+            assert!(done, "k {k}");
+            for j in 0..k {
+                assert!((p[j] as f64 - want_p[j]).abs() < 1e-6, "k {k} p[{j}]");
+                assert!((q[j] as f64 - want_q[j]).abs() < 1e-6, "k {k} q[{j}]");
+            }
+            assert_eq!((p[k], q[k]), (9.0, 9.0), "k {k}: wrote past the row");
+            assert!((bu as f64 - (bu0 + lr * (e - reg * bu0))).abs() < 1e-6);
+            assert!((bi as f64 - (bi0 + lr * (e - reg * bi0))).abs() < 1e-6);
+        }
     }
 
     #[test]

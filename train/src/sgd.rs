@@ -13,7 +13,7 @@ use recpipe_core::Rng;
 use std::sync::{Barrier, Mutex};
 
 use crate::data::TrainSet;
-use crate::linalg::kernel;
+use crate::linalg::kernel::{self, SgdRating};
 use crate::model::Factors;
 
 /// SGD settings.
@@ -75,6 +75,39 @@ fn epoch_avx2(
     epoch_body::<true>(order, users, items, ub, ib, mu, s, k)
 }
 
+/// One pass over `order` with each rating's two rows held in AVX-512
+/// registers from load to store, for `16 (L - 1) < k <= 16 L`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn epoch_avx512<const L: usize>(
+    order: &[(u32, u32, f32)],
+    users: &mut [f32],
+    items: &mut [f32],
+    ub: &mut [f32],
+    ib: &mut [f32],
+    mu: f32,
+    s: Sgd,
+    k: usize,
+) {
+    for &(u, i, r) in order {
+        let (u, i) = (u as usize, i as usize);
+        let rating = SgdRating {
+            p: &mut users[u * k..(u + 1) * k],
+            q: &mut items[i * k..(i + 1) * k],
+            bu: &mut ub[u],
+            bi: &mut ib[i],
+            r,
+        };
+        // SAFETY: this function runs only after `has_avx512()` returned true.
+        #[allow(unsafe_code)]
+        unsafe {
+            kernel::x86_512::sgd_step::<L>(rating, k, (mu, s.lr, s.reg));
+        }
+    }
+}
+
+/// One pass over `order` with the widest kernel the CPU and `k` allow.
 #[allow(clippy::too_many_arguments)]
 fn run_epoch(
     order: &[(u32, u32, f32)],
@@ -86,6 +119,25 @@ fn run_epoch(
     s: Sgd,
     k: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::has_avx512() && (1..=8).contains(&k.div_ceil(16)) {
+        let a = (order, users, items, ub, ib, mu, s, k);
+        // SAFETY: the CPU supports AVX-512F (checked at run time just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            match k.div_ceil(16) {
+                1 => epoch_avx512::<1>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                2 => epoch_avx512::<2>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                3 => epoch_avx512::<3>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                4 => epoch_avx512::<4>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                5 => epoch_avx512::<5>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                6 => epoch_avx512::<6>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                7 => epoch_avx512::<7>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+                _ => epoch_avx512::<8>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
+            }
+        }
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if kernel::has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
@@ -153,8 +205,15 @@ impl Blocks {
     /// `rows` (rows x k, original order) reordered into block order.
     fn permute(&self, rows: &Array2<f32>) -> Array2<f32> {
         let mut out = Array2::zeros(rows.raw_dim());
-        for (p, &r) in self.order.iter().enumerate() {
-            out.row_mut(p).assign(&rows.row(r));
+        let k = rows.ncols();
+        if let (Some(src), Some(dst)) = (rows.as_slice(), out.as_slice_mut()) {
+            for (to, &r) in dst.chunks_exact_mut(k.max(1)).zip(&self.order) {
+                to.copy_from_slice(&src[r * k..(r + 1) * k]);
+            }
+        } else {
+            for (p, &r) in self.order.iter().enumerate() {
+                out.row_mut(p).assign(&rows.row(r));
+            }
         }
         out
     }
@@ -165,7 +224,8 @@ impl Blocks {
     }
 
     /// Writes `rows` and `values` (block order) back into `out_rows` and
-    /// `out_values` (original order).
+    /// `out_values` (original order); whole-row copies, as this runs after
+    /// every epoch.
     fn restore(
         &self,
         rows: &Array2<f32>,
@@ -173,9 +233,18 @@ impl Blocks {
         out_rows: &mut Array2<f32>,
         out_values: &mut [f32],
     ) {
-        for (p, &r) in self.order.iter().enumerate() {
-            out_rows.row_mut(r).assign(&rows.row(p));
-            out_values[r] = values[p];
+        let k = rows.ncols();
+        if let (Some(src), Some(dst)) = (rows.as_slice(), out_rows.as_slice_mut()) {
+            for (from, &r) in src.chunks_exact(k.max(1)).zip(&self.order) {
+                dst[r * k..(r + 1) * k].copy_from_slice(from);
+            }
+        } else {
+            for (p, &r) in self.order.iter().enumerate() {
+                out_rows.row_mut(r).assign(&rows.row(p));
+            }
+        }
+        for (&v, &r) in values.iter().zip(&self.order) {
+            out_values[r] = v;
         }
     }
 
@@ -250,11 +319,14 @@ pub fn sgd(
     let mut item = iblocks.permute(&model.item);
     let mut user_bias = ublocks.permute_vec(&model.user_bias);
     let mut item_bias = iblocks.permute_vec(&model.item_bias);
-    // One OS thread per worker, each owning fixed user blocks for the epoch;
-    // item blocks pass between workers at the barrier that ends each
-    // sub-epoch (the locks are never contended: the schedule keeps the
-    // blocks of a sub-epoch disjoint). Far cheaper than a pool dispatch per
-    // sub-epoch when a sub-epoch lasts a fraction of a millisecond.
+    // One pool task per worker and epoch, each owning fixed user blocks;
+    // item blocks pass between workers at the barrier that ends a sub-epoch
+    // (the locks are never contended: the schedule keeps the blocks of a
+    // sub-epoch disjoint). Far cheaper than a dispatch per sub-epoch when a
+    // sub-epoch lasts a fraction of a millisecond, and the pool's threads
+    // are the ones still awake from the validation between epochs (fresh OS
+    // threads lost 10-20% to them). The tasks meet at a blocking barrier, so
+    // there are never more workers than pool threads.
     let workers = rayon::current_num_threads().clamp(1, BLOCKS);
     // Worker w owns the user blocks b with b % workers == w. A barrier is
     // needed after a sub-epoch only where an item block changes owner for
@@ -313,11 +385,11 @@ pub fn sgd(
                 }
             }
         };
-        std::thread::scope(|scope| {
+        rayon::scope(|scope| {
             let mut owned = owned.into_iter();
             let first = owned.next();
             for mine in owned {
-                scope.spawn(|| work(mine));
+                scope.spawn(|_| work(mine));
             }
             if let Some(mine) = first {
                 work(mine);
