@@ -209,47 +209,38 @@ pub mod kernel {
     #[allow(unsafe_code)]
     pub mod x86_512 {
         use std::arch::x86_64::{
-            __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps,
-            _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
-            _mm512_setzero_ps,
+            __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps,
+            _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
         };
 
-        /// One SGD step on a rating whose user and item rows, of width `k`
-        /// (`16 (L - 1) < k <= 16 L`), stay in `2 L` registers from load
-        /// to store: `e = r - (mu + bu + bi + p . q)`,
-        /// `bu += lr (e - reg bu)`, `bi += lr (e - reg bi)`,
-        /// `p <- p (1 - lr reg) + lr e q` and `q <- q (1 - lr reg) + lr e p`
-        /// (old values on the right). Returns false, touching nothing, if
-        /// `k` does not fit `L` or a row is shorter than `k`.
+        /// One SGD step on a rating whose user and item rows, of width
+        /// `16 L` (callers pad with zeros, which stay zero), are held in
+        /// `2 L` registers from load to store:
+        /// `e = r - (mu + bu + bi + p . q)`, `bu += lr (e - reg bu)`,
+        /// `bi += lr (e - reg bi)`, `p <- p (1 - lr reg) + lr e q` and
+        /// `q <- q (1 - lr reg) + lr e p` (old values on the right).
+        /// Returns false, touching nothing, if a row is shorter than `16 L`.
         ///
         /// # Safety
         /// The CPU must support AVX-512F.
         #[inline(always)]
         pub unsafe fn sgd_step<const L: usize>(
             x: super::SgdRating<'_>,
-            k: usize,
             (mu, lr, reg): (f32, f32, f32),
         ) -> bool {
-            if k == 0 || k > 16 * L || k <= 16 * (L - 1) || x.p.len() < k || x.q.len() < k {
+            if x.p.len() < 16 * L || x.q.len() < 16 * L {
                 return false;
             }
-            let tail: __mmask16 = if k.is_multiple_of(16) {
-                0xFFFF
-            } else {
-                (1u16 << (k % 16)) - 1
-            };
-            let mask = |j: usize| if j + 1 < L { 0xFFFF } else { tail };
-            // SAFETY: register j covers lanes 16 j .. 16 j + 16 of which the
-            // mask enables only those below k (checked above against both
-            // rows' lengths); masked-off lanes are neither read nor written.
-            // The caller guarantees AVX-512F.
+            // SAFETY: register j covers lanes 16 j .. 16 j + 16 < 16 L, and
+            // both rows hold at least 16 L lanes (checked above). The caller
+            // guarantees AVX-512F.
             unsafe {
                 let mut pr = [_mm512_setzero_ps(); L];
                 let mut qr = [_mm512_setzero_ps(); L];
                 let mut acc: [__m512; 2] = [_mm512_setzero_ps(); 2];
                 for j in 0..L {
-                    pr[j] = _mm512_maskz_loadu_ps(mask(j), x.p.as_ptr().add(16 * j));
-                    qr[j] = _mm512_maskz_loadu_ps(mask(j), x.q.as_ptr().add(16 * j));
+                    pr[j] = _mm512_loadu_ps(x.p.as_ptr().add(16 * j));
+                    qr[j] = _mm512_loadu_ps(x.q.as_ptr().add(16 * j));
                     acc[j % 2] = _mm512_fmadd_ps(pr[j], qr[j], acc[j % 2]);
                 }
                 let d = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
@@ -260,8 +251,8 @@ pub mod kernel {
                 for j in 0..L {
                     let np = _mm512_fmadd_ps(g, qr[j], _mm512_mul_ps(keep, pr[j]));
                     let nq = _mm512_fmadd_ps(g, pr[j], _mm512_mul_ps(keep, qr[j]));
-                    _mm512_mask_storeu_ps(x.p.as_mut_ptr().add(16 * j), mask(j), np);
-                    _mm512_mask_storeu_ps(x.q.as_mut_ptr().add(16 * j), mask(j), nq);
+                    _mm512_storeu_ps(x.p.as_mut_ptr().add(16 * j), np);
+                    _mm512_storeu_ps(x.q.as_mut_ptr().add(16 * j), nq);
                 }
             }
             true
@@ -328,8 +319,12 @@ mod tests {
             let want_q: Vec<f64> = (0..k)
                 .map(|j| q0[j] as f64 + lr * (e * p0[j] as f64 - reg * q0[j] as f64))
                 .collect();
-            // A row longer than k: lanes past k must stay untouched.
+            // Rows padded with zeros to whole registers, plus one lane
+            // past them that must stay untouched.
+            let width = k.div_ceil(16) * 16;
             let (mut p, mut q) = (p0.clone(), q0.clone());
+            p.resize(width, 0.0);
+            q.resize(width, 0.0);
             p.push(9.0);
             q.push(9.0);
             let (mut bu, mut bi) = (bu0 as f32, bi0 as f32);
@@ -344,12 +339,12 @@ mod tests {
             #[allow(unsafe_code)]
             // SAFETY: AVX-512F checked at the top of the test.
             let done = unsafe {
-                match k.div_ceil(16) {
-                    1 => kernel::x86_512::sgd_step::<1>(x, k, scalars),
-                    2 => kernel::x86_512::sgd_step::<2>(x, k, scalars),
-                    4 => kernel::x86_512::sgd_step::<4>(x, k, scalars),
-                    7 => kernel::x86_512::sgd_step::<7>(x, k, scalars),
-                    _ => kernel::x86_512::sgd_step::<8>(x, k, scalars),
+                match width / 16 {
+                    1 => kernel::x86_512::sgd_step::<1>(x, scalars),
+                    2 => kernel::x86_512::sgd_step::<2>(x, scalars),
+                    4 => kernel::x86_512::sgd_step::<4>(x, scalars),
+                    7 => kernel::x86_512::sgd_step::<7>(x, scalars),
+                    _ => kernel::x86_512::sgd_step::<8>(x, scalars),
                 }
             };
             assert!(done, "k {k}");
@@ -357,7 +352,15 @@ mod tests {
                 assert!((p[j] as f64 - want_p[j]).abs() < 1e-6, "k {k} p[{j}]");
                 assert!((q[j] as f64 - want_q[j]).abs() < 1e-6, "k {k} q[{j}]");
             }
-            assert_eq!((p[k], q[k]), (9.0, 9.0), "k {k}: wrote past the row");
+            assert!(
+                p[k..width].iter().chain(&q[k..width]).all(|&v| v == 0.0),
+                "k {k}: padding"
+            );
+            assert_eq!(
+                (p[width], q[width]),
+                (9.0, 9.0),
+                "k {k}: wrote past the row"
+            );
             assert!((bu as f64 - (bu0 + lr * (e - reg * bu0))).abs() < 1e-6);
             assert!((bi as f64 - (bi0 + lr * (e - reg * bi0))).abs() < 1e-6);
         }

@@ -76,7 +76,7 @@ fn epoch_avx2(
 }
 
 /// One pass over `order` with each rating's two rows held in AVX-512
-/// registers from load to store, for `16 (L - 1) < k <= 16 L`.
+/// registers from load to store; rows are `16 L` wide (zero padded).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
@@ -102,12 +102,24 @@ fn epoch_avx512<const L: usize>(
         // SAFETY: this function runs only after `has_avx512()` returned true.
         #[allow(unsafe_code)]
         unsafe {
-            kernel::x86_512::sgd_step::<L>(rating, k, (mu, s.lr, s.reg));
+            kernel::x86_512::sgd_step::<L>(rating, (mu, s.lr, s.reg));
         }
     }
 }
 
-/// One pass over `order` with the widest kernel the CPU and `k` allow.
+/// Registers per row of `k` factors for the AVX-512 step, when the CPU has
+/// AVX-512F and rows fit in 8 registers.
+fn avx512_registers(k: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::has_avx512() && (1..=8).contains(&k.div_ceil(16)) {
+        return Some(k.div_ceil(16));
+    }
+    None
+}
+
+/// One pass over `order` (rows `k` wide) with the widest kernel the CPU and
+/// `k` allow: AVX-512 when `k` is a whole number of registers (see
+/// [`avx512_registers`]), else AVX2/FMA, else portable code.
 #[allow(clippy::too_many_arguments)]
 fn run_epoch(
     order: &[(u32, u32, f32)],
@@ -120,7 +132,7 @@ fn run_epoch(
     k: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if kernel::has_avx512() && (1..=8).contains(&k.div_ceil(16)) {
+    if avx512_registers(k).is_some_and(|l| l * 16 == k) {
         let a = (order, users, items, ub, ib, mu, s, k);
         // SAFETY: the CPU supports AVX-512F (checked at run time just above).
         #[allow(unsafe_code)]
@@ -202,19 +214,17 @@ impl Blocks {
         (b, position - self.starts[b])
     }
 
-    /// `rows` (rows x k, original order) reordered into block order.
-    fn permute(&self, rows: &Array2<f32>) -> Array2<f32> {
-        let mut out = Array2::zeros(rows.raw_dim());
+    /// `rows` (rows x k, original order) in block order, each row padded
+    /// with zeros to `width` (>= k).
+    fn permute(&self, rows: &Array2<f32>, width: usize) -> Vec<f32> {
         let k = rows.ncols();
-        if let (Some(src), Some(dst)) = (rows.as_slice(), out.as_slice_mut()) {
-            for (to, &r) in dst.chunks_exact_mut(k.max(1)).zip(&self.order) {
-                to.copy_from_slice(&src[r * k..(r + 1) * k]);
-            }
-        } else {
-            for (p, &r) in self.order.iter().enumerate() {
-                out.row_mut(p).assign(&rows.row(r));
+        let mut out = vec![0f32; self.order.len() * width];
+        for (to, &r) in out.chunks_exact_mut(width.max(1)).zip(&self.order) {
+            for (t, f) in to.iter_mut().zip(rows.row(r)) {
+                *t = *f;
             }
         }
+        debug_assert!(width >= k);
         out
     }
 
@@ -223,24 +233,28 @@ impl Blocks {
         self.order.iter().map(|&r| values[r]).collect()
     }
 
-    /// Writes `rows` and `values` (block order) back into `out_rows` and
-    /// `out_values` (original order); whole-row copies, as this runs after
-    /// every epoch.
+    /// Writes `rows` (block order, `width` apart) and `values` (block
+    /// order) back into `out_rows` and `out_values` (original order);
+    /// whole-row copies, as this runs after every epoch.
     fn restore(
         &self,
-        rows: &Array2<f32>,
+        rows: &[f32],
+        width: usize,
         values: &[f32],
         out_rows: &mut Array2<f32>,
         out_values: &mut [f32],
     ) {
-        let k = rows.ncols();
-        if let (Some(src), Some(dst)) = (rows.as_slice(), out_rows.as_slice_mut()) {
-            for (from, &r) in src.chunks_exact(k.max(1)).zip(&self.order) {
-                dst[r * k..(r + 1) * k].copy_from_slice(from);
+        let k = out_rows.ncols();
+        let from_rows = rows.chunks_exact(width.max(1)).zip(&self.order);
+        if let Some(dst) = out_rows.as_slice_mut() {
+            for (from, &r) in from_rows {
+                dst[r * k..(r + 1) * k].copy_from_slice(&from[..k]);
             }
         } else {
-            for (p, &r) in self.order.iter().enumerate() {
-                out_rows.row_mut(r).assign(&rows.row(p));
+            for (from, &r) in from_rows {
+                for (t, f) in out_rows.row_mut(r).iter_mut().zip(from) {
+                    *t = *f;
+                }
             }
         }
         for (&v, &r) in values.iter().zip(&self.order) {
@@ -315,8 +329,11 @@ pub fn sgd(
         }
     }
     let mu = model.mu;
-    let mut user = ublocks.permute(&model.user);
-    let mut item = iblocks.permute(&model.item);
+    // Rows padded to whole AVX-512 registers where that kernel runs: the
+    // zero lanes add nothing to a dot product and stay zero.
+    let width = avx512_registers(k).map_or(k, |l| 16 * l);
+    let mut user = ublocks.permute(&model.user, width);
+    let mut item = iblocks.permute(&model.item, width);
     let mut user_bias = ublocks.permute_vec(&model.user_bias);
     let mut item_bias = iblocks.permute_vec(&model.item_bias);
     // One pool task per worker and epoch, each owning fixed user blocks;
@@ -343,7 +360,7 @@ pub fn sgd(
         .collect();
     for epoch in 0..epochs {
         let items: Vec<Mutex<&mut [f32]>> = iblocks
-            .split(item.as_slice_mut().unwrap_or(&mut []), k)
+            .split(&mut item, width)
             .into_iter()
             .map(Mutex::new)
             .collect();
@@ -353,7 +370,7 @@ pub fn sgd(
             .map(Mutex::new)
             .collect();
         let mut owned: Vec<Vec<UserBlock>> = (0..workers).map(|_| Vec::new()).collect();
-        let users = ublocks.split(user.as_slice_mut().unwrap_or(&mut []), k);
+        let users = ublocks.split(&mut user, width);
         let ubias = ublocks.split(&mut user_bias, 1);
         for (b, ((factors, bias), orders)) in users
             .into_iter()
@@ -378,7 +395,7 @@ pub fn sgd(
                     let order = &mut ub.orders[j];
                     let stream = epoch * BLOCKS * BLOCKS + ub.block * BLOCKS + j;
                     Rng::derive(s.seed, stream as u64).shuffle(order);
-                    run_epoch(order, ub.factors, &mut qf, ub.bias, &mut qb, mu, s, k);
+                    run_epoch(order, ub.factors, &mut qf, ub.bias, &mut qb, mu, s, width);
                 }
                 if wait {
                     barrier.wait();
@@ -395,8 +412,20 @@ pub fn sgd(
                 work(mine);
             }
         });
-        ublocks.restore(&user, &user_bias, &mut model.user, &mut model.user_bias);
-        iblocks.restore(&item, &item_bias, &mut model.item, &mut model.item_bias);
+        ublocks.restore(
+            &user,
+            width,
+            &user_bias,
+            &mut model.user,
+            &mut model.user_bias,
+        );
+        iblocks.restore(
+            &item,
+            width,
+            &item_bias,
+            &mut model.item,
+            &mut model.item_bias,
+        );
         if !after(epoch, &model) {
             break;
         }

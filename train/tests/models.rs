@@ -261,6 +261,44 @@ fn same_seed_gives_bit_identical_factors_with_one_and_two_threads() {
     assert_eq!(one, runs(3));
 }
 
+/// SGD at widths that take each kernel on an AVX-512 CPU (20: rows padded
+/// to two registers; 136: too wide, AVX2) learns and is thread-count
+/// independent.
+#[test]
+fn sgd_is_thread_count_independent_at_padded_and_wide_rows() {
+    let d = low_rank(120, 90, 0.2, 4);
+    let all: Vec<usize> = (0..d.len()).collect();
+    let ts = TrainSet::new(&d, &all);
+    for k in [20, 136] {
+        let fit = |threads: usize| {
+            with_threads(threads, || {
+                sgd(
+                    &ts,
+                    Factors::random(d.n_users, d.n_items, k, 0.1, 5, ts.mean),
+                    Sgd {
+                        lr: 0.03,
+                        reg: 0.02,
+                        seed: 5,
+                    },
+                    30,
+                    |_, _| true,
+                )
+            })
+        };
+        let one = fit(1);
+        let two = fit(2);
+        assert_eq!(one.user, two.user, "k {k}");
+        assert_eq!(one.item, two.item, "k {k}");
+        assert_eq!(one.user_bias, two.user_bias, "k {k}");
+        let start = Factors::random(d.n_users, d.n_items, k, 0.1, 5, ts.mean);
+        let (before, after) = (
+            recpipe_train::evaluate::train_rmse(&ts, &start),
+            recpipe_train::evaluate::train_rmse(&ts, &one),
+        );
+        assert!(after < 0.7 * before, "k {k}: {before} -> {after}");
+    }
+}
+
 #[test]
 fn single_interactions_items_only_in_test_and_too_many_factors_do_not_panic() {
     let mut d = Data {
