@@ -1,8 +1,12 @@
-//! User features: demographics one-hot (plain Rust), behaviour aggregates
-//! (polars group-by), genre affinity, event shares and RFM; and per-user
-//! TF-IDF profiles.
+//! User features: demographics one-hot, behaviour aggregates, genre
+//! affinity, event shares and RFM; and per-user TF-IDF profiles.
+//!
+//! The interactions are read with polars (of the readers we tried, the
+//! fastest on this table: 1M rows in ~35 ms where arrow's record batches
+//! took 180 ms). Its rows come sorted by user, so every per-user aggregate
+//! is one parallel pass over each user's contiguous rows, which measured
+//! several times faster than a polars group-by that must hash the key.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -19,16 +23,21 @@ use crate::{FeatureColumn, Matrix};
 
 const DAY: i64 = 86_400;
 
-/// The interactions table, as a polars frame and as plain columns.
+/// The interactions table as plain columns, rows sorted by user.
 pub struct Interactions {
-    /// The table (polars), for group-bys.
-    pub frame: DataFrame,
     /// user_idx per row (rows sorted by user).
     pub user: Vec<u32>,
     /// item_idx per row.
     pub item: Vec<u32>,
     /// value per row.
     pub value: Vec<f32>,
+    /// ts per row (unix seconds).
+    pub ts: Vec<i64>,
+    /// amount per row, where the table has the column (nulls as 0).
+    pub amount: Option<Vec<f64>>,
+    /// With two or more event types: the types (sorted) and each row's
+    /// index into them (`u8::MAX` for none).
+    pub events: Option<(Vec<String>, Vec<u8>)>,
     /// Row offsets per user (CSR): rows of user u are offsets[u]..offsets[u+1].
     pub offsets: Vec<usize>,
     /// Whether the table has event types.
@@ -37,7 +46,6 @@ pub struct Interactions {
     pub has_amount: bool,
     /// The latest timestamp.
     pub max_ts: i64,
-    path: std::path::PathBuf,
 }
 
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> FeaturesError + '_ {
@@ -47,26 +55,71 @@ fn polars_err(path: &Path) -> impl Fn(PolarsError) -> FeaturesError + '_ {
     }
 }
 
+/// Event types per row, when the column holds two or more distinct ones
+/// (fewer say nothing about a user). Distinctness is checked on the
+/// categorical's codes, the strings are read only when needed.
+fn event_types(
+    frame: &DataFrame,
+    pe: &impl Fn(PolarsError) -> FeaturesError,
+) -> Result<Option<(Vec<String>, Vec<u8>)>> {
+    let Ok(column) = frame.column(EVENT) else {
+        return Ok(None);
+    };
+    let codes = column
+        .as_materialized_series()
+        .to_physical_repr()
+        .cast(&DataType::UInt32)
+        .map_err(pe)?;
+    let mut codes = codes.u32().map_err(pe)?.iter().flatten();
+    let first = codes.next();
+    if first.is_none() || codes.all(|c| Some(c) == first) {
+        return Ok(None);
+    }
+    let names = column.cast(&DataType::String).map_err(pe)?;
+    let mut kinds: Vec<String> = Vec::new();
+    let mut per_row: Vec<u8> = Vec::with_capacity(names.len());
+    for name in names.str().map_err(pe)?.iter() {
+        per_row.push(match name {
+            None => u8::MAX,
+            Some(n) => match kinds.iter().position(|k| k == n) {
+                Some(k) => k as u8,
+                None if kinds.len() < usize::from(u8::MAX) => {
+                    kinds.push(n.to_string());
+                    (kinds.len() - 1) as u8
+                }
+                None => u8::MAX,
+            },
+        });
+    }
+    // Sorted names, for a stable column order.
+    let mut order: Vec<usize> = (0..kinds.len()).collect();
+    order.sort_by(|&a, &b| kinds[a].cmp(&kinds[b]));
+    let mut rank = vec![0u8; kinds.len()];
+    for (r, &k) in order.iter().enumerate() {
+        rank[k] = r as u8;
+    }
+    for code in per_row.iter_mut().filter(|c| **c != u8::MAX) {
+        *code = rank[usize::from(*code)];
+    }
+    let sorted = order.into_iter().map(|k| kinds[k].clone()).collect();
+    Ok(Some((sorted, per_row)))
+}
+
 impl Interactions {
-    /// Reads interactions.parquet with polars.
+    /// Reads the columns of interactions.parquet that features use, with polars.
     pub fn read(path: &Path) -> Result<Self> {
         let pe = polars_err(path);
         let pl_path = PlRefPath::try_from_path(path).map_err(&pe)?;
-        let frame = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default())
-            .map_err(&pe)?
-            .collect()
-            .map_err(&pe)?;
-        let u32s = |name: &str| -> Result<Vec<u32>> {
-            Ok(frame
-                .column(name)
-                .map_err(&pe)?
-                .u32()
-                .map_err(&pe)?
-                .into_no_null_iter()
-                .collect())
-        };
-        let user = u32s(USER_IDX)?;
-        let item = u32s(ITEM_IDX)?;
+        let mut lazy = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(&pe)?;
+        let schema = lazy.collect_schema().map_err(&pe)?;
+        let wanted: Vec<Expr> = [USER_IDX, ITEM_IDX, VALUE, TS, EVENT, AMOUNT]
+            .into_iter()
+            .filter(|c| schema.contains(c))
+            .map(col)
+            .collect();
+        let frame = lazy.select(wanted).collect().map_err(&pe)?;
+        let user = u32_column(&frame, USER_IDX, &pe)?;
+        let item = u32_column(&frame, ITEM_IDX, &pe)?;
         let value: Vec<f32> = frame
             .column(VALUE)
             .map_err(&pe)?
@@ -74,15 +127,29 @@ impl Interactions {
             .map_err(&pe)?
             .into_no_null_iter()
             .collect();
-        let max_ts = frame
+        let ts: Vec<i64> = frame
             .column(TS)
             .map_err(&pe)?
             .i64()
             .map_err(&pe)?
-            .max()
-            .unwrap_or(0);
+            .iter()
+            .map(|t| t.unwrap_or(0))
+            .collect();
+        let max_ts = ts.iter().copied().max().unwrap_or(0);
         let has_events = frame.column(EVENT).is_ok_and(|c| c.null_count() < c.len());
-        let has_amount = frame.column(AMOUNT).is_ok();
+        let amount = match frame.column(AMOUNT) {
+            Ok(c) => Some(
+                c.cast(&DataType::Float64)
+                    .map_err(&pe)?
+                    .f64()
+                    .map_err(&pe)?
+                    .iter()
+                    .map(|a| a.unwrap_or(0.0))
+                    .collect::<Vec<f64>>(),
+            ),
+            Err(_) => None,
+        };
+        let events = event_types(&frame, &pe)?;
         let n_users = user.iter().max().map_or(0, |&m| m as usize + 1);
         let mut offsets = vec![0usize; n_users + 1];
         for &u in &user {
@@ -98,15 +165,16 @@ impl Interactions {
             )));
         }
         Ok(Interactions {
-            frame,
             user,
             item,
             value,
+            ts,
+            has_amount: amount.is_some(),
+            amount,
+            events,
             offsets,
             has_events,
-            has_amount,
             max_ts,
-            path: path.to_path_buf(),
         })
     }
 
@@ -145,7 +213,9 @@ fn u32_column(
         .collect())
 }
 
-/// Per-user aggregates from a polars group-by, scattered into dense vectors.
+/// Per-user aggregates, dense by user_idx (zero / `None` for users
+/// without interactions).
+#[derive(Debug, Default)]
 struct Behaviour {
     count: Vec<f64>,
     mean: Vec<f64>,
@@ -155,132 +225,80 @@ struct Behaviour {
     monetary: Vec<f64>,
 }
 
-fn behaviour(inter: &Interactions, n_users: usize) -> Result<Behaviour> {
-    let pe = polars_err(&inter.path);
-    let mut aggs = vec![
-        len().alias("n"),
-        col(VALUE).cast(DataType::Float64).mean().alias("mean"),
-        col(VALUE).cast(DataType::Float64).std(0).alias("std"),
-        col(TS).max().alias("last_ts"),
-        (col(TS) / lit(DAY))
-            .cast(DataType::Int64)
-            .n_unique()
-            .alias("days"),
-    ];
-    if inter.has_amount {
-        aggs.push(col(AMOUNT).sum().alias("monetary"));
+/// One user's aggregates: count, mean and population std of value, last
+/// ts, distinct days with activity, sum of amount.
+fn user_behaviour(inter: &Interactions, u: usize) -> (f64, f64, f64, Option<i64>, f64, f64) {
+    let rows = inter.rows_of(u);
+    if rows.is_empty() {
+        return (0.0, 0.0, 0.0, None, 0.0, 0.0);
     }
-    let df = inter
-        .frame
-        .clone()
-        .lazy()
-        .group_by([col(USER_IDX)])
-        .agg(aggs)
-        .sort([USER_IDX], SortMultipleOptions::default())
-        .collect()
-        .map_err(&pe)?;
-    let f64s = |name: &str| -> Result<Vec<Option<f64>>> {
-        Ok(df
-            .column(name)
-            .map_err(&pe)?
-            .cast(&DataType::Float64)
-            .map_err(&pe)?
-            .f64()
-            .map_err(&pe)?
-            .iter()
-            .collect())
-    };
-    let users = u32_column(&df, USER_IDX, &pe)?;
-    let (n, mean, std, days) = (f64s("n")?, f64s("mean")?, f64s("std")?, f64s("days")?);
-    let last: Vec<Option<i64>> = df
-        .column("last_ts")
-        .map_err(&pe)?
-        .i64()
-        .map_err(&pe)?
+    let n = rows.len() as f64;
+    let values = &inter.value[rows.clone()];
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = values
         .iter()
-        .collect();
-    let monetary = if inter.has_amount {
-        f64s("monetary")?
-    } else {
-        vec![None; users.len()]
-    };
-    let mut b = Behaviour {
-        count: vec![0.0; n_users],
-        mean: vec![0.0; n_users],
-        std: vec![0.0; n_users],
-        last_ts: vec![None; n_users],
-        days: vec![0.0; n_users],
-        monetary: vec![0.0; n_users],
-    };
-    for (k, &u) in users.iter().enumerate() {
-        let u = u as usize;
-        if u >= n_users {
-            continue;
-        }
-        b.count[u] = n[k].unwrap_or(0.0);
-        b.mean[u] = mean[k].unwrap_or(0.0);
-        b.std[u] = std[k].unwrap_or(0.0);
-        b.last_ts[u] = last[k];
-        b.days[u] = days[k].unwrap_or(0.0);
-        b.monetary[u] = monetary[k].unwrap_or(0.0);
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    let ts = &inter.ts[rows.clone()];
+    let last = ts.iter().copied().max();
+    // Rows come sorted by (user, ts), so days change monotonically; any
+    // other order is sorted first.
+    let mut days: Vec<i64> = ts.iter().map(|t| t / DAY).collect();
+    if days.windows(2).any(|w| w[0] > w[1]) {
+        days.sort_unstable();
     }
-    Ok(b)
+    days.dedup();
+    let monetary = inter
+        .amount
+        .as_ref()
+        .map_or(0.0, |a| a[rows].iter().sum::<f64>());
+    (n, mean, var.sqrt(), last, days.len() as f64, monetary)
 }
 
-/// Share of each event type per user (polars group-by on user and event).
-fn event_shares(inter: &Interactions, n_users: usize) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let pe = polars_err(&inter.path);
-    let df = inter
-        .frame
-        .clone()
-        .lazy()
-        .filter(col(EVENT).is_not_null())
-        .group_by([
-            col(USER_IDX),
-            col(EVENT).cast(DataType::String).alias("event_name"),
-        ])
-        .agg([len().alias("n")])
-        .collect()
-        .map_err(&pe)?;
-    let users = u32_column(&df, USER_IDX, &pe)?;
-    let names: Vec<String> = df
-        .column("event_name")
-        .map_err(&pe)?
-        .str()
-        .map_err(&pe)?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
+fn behaviour(inter: &Interactions, n_users: usize) -> Behaviour {
+    let per_user: Vec<_> = (0..n_users)
+        .into_par_iter()
+        .map(|u| user_behaviour(inter, u))
         .collect();
-    let counts: Vec<f64> = df
-        .column("n")
-        .map_err(&pe)?
-        .cast(&DataType::Float64)
-        .map_err(&pe)?
-        .f64()
-        .map_err(&pe)?
-        .into_no_null_iter()
-        .collect();
-    let mut kinds: Vec<String> = names.clone();
-    kinds.sort();
-    kinds.dedup();
-    let mut shares = vec![vec![0.0; n_users]; kinds.len()];
-    let mut totals = vec![0.0; n_users];
-    for k in 0..users.len() {
-        let u = users[k] as usize;
-        if u < n_users {
-            let e = kinds.binary_search(&names[k]).unwrap_or(0);
-            shares[e][u] += counts[k];
-            totals[u] += counts[k];
-        }
+    let mut b = Behaviour::default();
+    for (n, mean, std, last, days, monetary) in per_user {
+        b.count.push(n);
+        b.mean.push(mean);
+        b.std.push(std);
+        b.last_ts.push(last);
+        b.days.push(days);
+        b.monetary.push(monetary);
     }
-    for col in &mut shares {
-        for (u, v) in col.iter_mut().enumerate() {
-            if totals[u] > 0.0 {
-                *v /= totals[u];
+    b
+}
+
+/// Share of each event type among each user's interactions with one (none
+/// when the table has fewer than two types).
+fn event_shares(inter: &Interactions, n_users: usize) -> (Vec<String>, Vec<Vec<f64>>) {
+    let Some((kinds, per_row)) = &inter.events else {
+        return (Vec::new(), Vec::new());
+    };
+    let per_user: Vec<Vec<f64>> = (0..n_users)
+        .into_par_iter()
+        .map(|u| {
+            let mut counts = vec![0f64; kinds.len()];
+            for &k in &per_row[inter.rows_of(u)] {
+                if let Some(c) = counts.get_mut(usize::from(k)) {
+                    *c += 1.0;
+                }
             }
-        }
-    }
-    Ok((kinds, shares))
+            let total: f64 = counts.iter().sum();
+            if total > 0.0 {
+                counts.iter_mut().for_each(|c| *c /= total);
+            }
+            counts
+        })
+        .collect();
+    let shares = (0..kinds.len())
+        .map(|k| per_user.iter().map(|c| c[k]).collect())
+        .collect();
+    (kinds.clone(), shares)
 }
 
 /// Builds the user feature matrix (rows = users.parquet rows, by user_idx).
@@ -321,7 +339,7 @@ pub fn user_features(
         }
         m.push_columns(cols);
     }
-    let b = behaviour(inter, n_users)?;
+    let b = behaviour(inter, n_users);
     if has(UserGroup::Behaviour) {
         let recency: Vec<f64> = b
             .last_ts
@@ -380,7 +398,7 @@ pub fn user_features(
         m.push_columns(cols);
     }
     if has(UserGroup::Events) && inter.has_events {
-        let (kinds, shares) = event_shares(inter, n_users)?;
+        let (kinds, shares) = event_shares(inter, n_users);
         if kinds.len() > 1 {
             m.push_columns(
                 kinds
@@ -441,31 +459,47 @@ pub fn tfidf_profiles(
     terms: usize,
 ) -> Vec<Vec<(u32, f64)>> {
     let n_users = inter.offsets.len().saturating_sub(1);
+    // One dense accumulator per worker, cleared through the list of the
+    // terms it touched: a term's weights are added in the users' row order,
+    // so the sums do not depend on the thread count.
+    let vocabulary = tfidf.terms.len();
     (0..n_users)
         .into_par_iter()
-        .map(|u| {
-            let mut acc: HashMap<u32, f64> = HashMap::new();
-            let mut n = 0usize;
-            for r in inter.rows_of(u) {
-                if inter.value[r] < threshold {
-                    continue;
+        .map_init(
+            || (vec![0f64; vocabulary], Vec::<u32>::new()),
+            |(acc, touched), u| {
+                let mut n = 0usize;
+                for r in inter.rows_of(u) {
+                    if inter.value[r] < threshold {
+                        continue;
+                    }
+                    n += 1;
+                    for &(t, w) in &tfidf.rows[inter.item[r] as usize] {
+                        let slot = &mut acc[t as usize];
+                        if *slot == 0.0 {
+                            touched.push(t);
+                        }
+                        *slot += w;
+                    }
                 }
-                n += 1;
-                for &(t, w) in &tfidf.rows[inter.item[r] as usize] {
-                    *acc.entry(t).or_insert(0.0) += w;
+                touched.sort_unstable();
+                let mean = |t: &u32| (*t, std::mem::take(&mut acc[*t as usize]) / n.max(1) as f64);
+                let mut row: Vec<(u32, f64)> =
+                    touched.iter().map(mean).filter(|e| e.1 != 0.0).collect();
+                touched.clear();
+                normalize(&mut row, Norm::L2);
+                // The `terms` heaviest (ties: lower term first; a total order,
+                // so selecting equals sorting), then back in term order.
+                if row.len() > terms {
+                    let by_weight =
+                        |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                    row.select_nth_unstable_by(terms, by_weight);
+                    row.truncate(terms);
+                    row.shrink_to_fit();
                 }
-            }
-            let mut row: Vec<(u32, f64)> = acc
-                .into_iter()
-                .map(|(t, w)| (t, w / n.max(1) as f64))
-                .collect();
-            row.sort_unstable_by_key(|e| e.0);
-            normalize(&mut row, Norm::L2);
-            row.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            row.truncate(terms);
-            row.shrink_to_fit();
-            row.sort_unstable_by_key(|e| e.0);
-            row
-        })
+                row.sort_unstable_by_key(|e| e.0);
+                row
+            },
+        )
         .collect()
 }

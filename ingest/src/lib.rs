@@ -54,6 +54,7 @@ pub fn external_inputs(
 /// Runs the stage: reads the source, cleans it and writes the outputs to `ctx.out_dir`.
 pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     let progress = &ctx.progress;
+    let started = std::time::Instant::now();
     let (source_name, data) = match params.source {
         SourceKind::Synthetic => {
             let spec = params.synthetic();
@@ -86,10 +87,16 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
         notes: data.notes.clone(),
         raw_users: data.interactions.raw_users,
     };
+    let read_seconds = started.elapsed().as_secs_f64();
     progress.phase(&format!("cleaning {} rows", data.interactions.rows_read));
+    let started = std::time::Instant::now();
     let cleaned = clean::clean(data, params)?;
+    let clean_seconds = started.elapsed().as_secs_f64();
     progress.phase("writing parquet");
+    let started = std::time::Instant::now();
     let report = output::write(&ctx.out_dir, &cleaned, meta)?;
+    let write_seconds = started.elapsed().as_secs_f64();
+    let ms = |s: f64| (s * 1e4).round() / 1e4;
     let mut outcome = StageOutcome::default();
     outcome
         .metric("rows_read", report.rows_read)
@@ -98,6 +105,9 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
         .metric("interactions", report.interactions as u64)
         .metric("users", report.users as u64)
         .metric("items", report.items as u64)
+        .metric("seconds_read", ms(read_seconds))
+        .metric("seconds_clean", ms(clean_seconds))
+        .metric("seconds_write", ms(write_seconds))
         .line(format!(
             "{} interactions, {} users, {} items ({} rows read, {} rejected)",
             report.interactions, report.users, report.items, report.rows_read, report.rows_rejected
