@@ -120,33 +120,17 @@ impl Interactions {
         let frame = lazy.select(wanted).collect().map_err(&pe)?;
         let user = u32_column(&frame, USER_IDX, &pe)?;
         let item = u32_column(&frame, ITEM_IDX, &pe)?;
-        let value: Vec<f32> = frame
-            .column(VALUE)
-            .map_err(&pe)?
-            .f32()
-            .map_err(&pe)?
-            .into_no_null_iter()
-            .collect();
-        let ts: Vec<i64> = frame
-            .column(TS)
-            .map_err(&pe)?
-            .i64()
-            .map_err(&pe)?
-            .iter()
-            .map(|t| t.unwrap_or(0))
-            .collect();
+        let value = values(frame.column(VALUE).map_err(&pe)?.f32().map_err(&pe)?);
+        let ts = values(frame.column(TS).map_err(&pe)?.i64().map_err(&pe)?);
         let max_ts = ts.iter().copied().max().unwrap_or(0);
         let has_events = frame.column(EVENT).is_ok_and(|c| c.null_count() < c.len());
         let amount = match frame.column(AMOUNT) {
-            Ok(c) => Some(
+            Ok(c) => Some(values(
                 c.cast(&DataType::Float64)
                     .map_err(&pe)?
                     .f64()
-                    .map_err(&pe)?
-                    .iter()
-                    .map(|a| a.unwrap_or(0.0))
-                    .collect::<Vec<f64>>(),
-            ),
+                    .map_err(&pe)?,
+            )),
             Err(_) => None,
         };
         let events = event_types(&frame, &pe)?;
@@ -198,19 +182,27 @@ fn column(name: String, group: UserGroup) -> FeatureColumn {
     }
 }
 
-/// A non-null u32 column of a polars frame.
+/// The values of a numeric column, nulls as `T::Native::default()`: one
+/// copy of each chunk's buffer when it has no nulls (the usual case).
+fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<T::Native> {
+    let mut out = Vec::with_capacity(ca.len());
+    for chunk in ca.downcast_iter() {
+        if chunk.validity().is_none_or(|v| v.unset_bits() == 0) {
+            out.extend_from_slice(chunk.values().as_slice());
+        } else {
+            out.extend(chunk.iter().map(|v| v.copied().unwrap_or_default()));
+        }
+    }
+    out
+}
+
+/// A u32 column of a polars frame (nulls as 0).
 fn u32_column(
     df: &DataFrame,
     name: &str,
     pe: &impl Fn(PolarsError) -> FeaturesError,
 ) -> Result<Vec<u32>> {
-    Ok(df
-        .column(name)
-        .map_err(pe)?
-        .u32()
-        .map_err(pe)?
-        .into_no_null_iter()
-        .collect())
+    Ok(values(df.column(name).map_err(pe)?.u32().map_err(pe)?))
 }
 
 /// Per-user aggregates, dense by user_idx (zero / `None` for users
