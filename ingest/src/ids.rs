@@ -37,17 +37,31 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 pub struct Interner {
     map: FastMap<Box<[u8]>, u32>,
     keys: Vec<Box<[u8]>>,
+    /// The index returned last: logs repeat ids on consecutive rows (the
+    /// lines of one order share the customer), which then skip the hash.
+    last: u32,
 }
 
 impl Interner {
     /// The index of `key`, adding it if new.
     pub fn intern(&mut self, key: &[u8]) -> u32 {
-        if let Some(&i) = self.map.get(key) {
-            return i;
+        if self
+            .keys
+            .get(self.last as usize)
+            .is_some_and(|k| **k == *key)
+        {
+            return self.last;
         }
-        let i = self.keys.len() as u32;
-        self.map.insert(key.into(), i);
-        self.keys.push(key.into());
+        let i = match self.map.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.keys.len() as u32;
+                self.map.insert(key.into(), i);
+                self.keys.push(key.into());
+                i
+            }
+        };
+        self.last = i;
         i
     }
 

@@ -31,7 +31,16 @@ pub struct Record<'a> {
     pub fields: Vec<Cow<'a, [u8]>>,
 }
 
-const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks per worker thread: enough to even out the load, few enough that
+/// merging the chunks' id tables (each holds most item ids again) stays cheap.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// The chunk size for a buffer of `len` bytes: [`CHUNKS_PER_THREAD`] chunks
+/// per thread, but at least 1 MiB and at most 16 MiB. (The output does not
+/// depend on it: chunks are merged in file order.)
+fn chunk_bytes(len: usize) -> usize {
+    (len / (CHUNKS_PER_THREAD * rayon::current_num_threads().max(1))).clamp(1 << 20, 16 << 20)
+}
 
 /// A slice of the file holding whole records, with the line it starts on.
 #[derive(Debug, Clone, Copy)]
@@ -41,13 +50,14 @@ struct Chunk {
     line: u64,
 }
 
-/// Cuts `buf[start..]` into chunks of about [`CHUNK_BYTES`] at record boundaries.
+/// Cuts `buf[start..]` into chunks of about [`chunk_bytes`] at record boundaries.
 fn chunks(buf: &[u8], start: usize, first_line: u64, format: Format) -> Vec<Chunk> {
     let mut out = Vec::new();
+    let size = chunk_bytes(buf.len());
     let mut pos = start;
     let mut line = first_line;
     while pos < buf.len() {
-        let target = (pos + CHUNK_BYTES).min(buf.len());
+        let target = (pos + size).min(buf.len());
         let end = match format {
             Format::Separated(_) => match memchr::memchr(b'\n', &buf[target..]) {
                 Some(i) => target + i + 1,
