@@ -1,5 +1,6 @@
 //! Cleaning: unknown references, duplicate pairs, k-core filtering, dense ids.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{IngestError, Result};
@@ -95,35 +96,42 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         .map(|k| item_catalog.as_ref().and_then(|c| c.get(&key(k)).copied()))
         .collect();
 
-    // Unknown references.
+    // Unknown references (filtered in place: a copy of every row costs more
+    // in page faults than the test).
     let mut late = Vec::new();
-    let mut rows = Vec::with_capacity(inter.rows.len());
-    for row in std::mem::take(&mut inter.rows) {
-        if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
-            late.push(inter.reject_row(
-                &row,
-                Reason::UnknownUser,
-                format!(
-                    "user `{}` is not in the users file",
-                    key(&inter.users.keys()[row.user as usize])
-                ),
-            ));
-        } else if item_catalog.is_some() && item_rec[row.item as usize].is_none() {
-            late.push(inter.reject_row(
-                &row,
-                Reason::UnknownItem,
-                format!(
-                    "item `{}` is not in the items file",
-                    key(&inter.items.keys()[row.item as usize])
-                ),
-            ));
-        } else {
-            rows.push(row);
-        }
+    let mut rows = std::mem::take(&mut inter.rows);
+    if user_catalog.is_some() || item_catalog.is_some() {
+        rows.retain(|row| {
+            if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
+                late.push(inter.reject_row(
+                    row,
+                    Reason::UnknownUser,
+                    format!(
+                        "user `{}` is not in the users file",
+                        key(&inter.users.keys()[row.user as usize])
+                    ),
+                ));
+                false
+            } else if item_catalog.is_some() && item_rec[row.item as usize].is_none() {
+                late.push(inter.reject_row(
+                    row,
+                    Reason::UnknownItem,
+                    format!(
+                        "item `{}` is not in the items file",
+                        key(&inter.items.keys()[row.item as usize])
+                    ),
+                ));
+                false
+            } else {
+                true
+            }
+        });
     }
 
     // Duplicate pairs: runs of equal (user, item) after sorting by time, then line.
-    rows.sort_unstable_by_key(|r| (r.user, r.item, r.ts, r.file, r.line));
+    // (file, line) is unique, so the order is total and a parallel unstable
+    // sort gives the same result as any other.
+    rows.par_sort_unstable_by_key(|r| (r.user, r.item, r.ts, r.file, r.line));
     let policy = params.duplicate_policy();
     // The strongest event type (by weight) names a merged interaction.
     let weights = inter.event_weights.clone();
@@ -313,7 +321,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             p
         })
         .collect();
-    out.sort_unstable_by_key(|r| (r.user, r.ts, r.item));
+    // (user, item) is unique after merging: a total order again.
+    out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
 
     let true_segments = data.true_segments.map(|segs| {
         let by_id: HashMap<String, u16> = segs.into_iter().collect();
@@ -324,7 +333,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     });
     let mut rejects = std::mem::take(&mut inter.rejects);
     rejects.extend(late);
-    rejects.sort_by_key(|a| (a.file, a.line, a.reason));
+    rejects.par_sort_by_key(|a| (a.file, a.line, a.reason));
     Ok(Cleaned {
         rows: out,
         users,
