@@ -213,7 +213,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         first_line,
         format,
         ChunkRows::default,
-        |st, rec: Record<'_>| {
+        |st, rec: Record<'_, '_>| {
             let (file, line, raw) = (0u16, rec.line, rec.raw);
             if rec.fields.len() != pos.n {
                 st.reject(

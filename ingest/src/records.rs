@@ -22,13 +22,13 @@ pub enum Format {
 
 /// One record of a file.
 #[derive(Debug)]
-pub struct Record<'a> {
+pub struct Record<'a, 'f> {
     /// 1-based physical line where the record starts.
     pub line: u64,
     /// The record's bytes, without its line end.
     pub raw: &'a [u8],
-    /// Its fields, unquoted.
-    pub fields: Vec<Cow<'a, [u8]>>,
+    /// Its fields, unquoted (a buffer reused from record to record).
+    pub fields: &'f [Cow<'a, [u8]>],
 }
 
 /// Chunks per worker thread: enough to even out the load, few enough that
@@ -116,13 +116,20 @@ fn record_end(buf: &[u8], pos: usize, format: Format) -> usize {
 
 /// Splits one record into fields.
 pub fn split_fields(raw: &[u8], format: Format) -> Vec<Cow<'_, [u8]>> {
+    let mut out = Vec::with_capacity(8);
+    split_fields_into(raw, format, &mut out);
+    out
+}
+
+/// Splits one record into fields, replacing the contents of `out`.
+pub fn split_fields_into<'a>(raw: &'a [u8], format: Format, out: &mut Vec<Cow<'a, [u8]>>) {
+    out.clear();
     match format {
         Format::Separated(sep) => {
             let sep = sep.as_bytes();
             if sep.len() == 1 {
-                raw.split(|&b| b == sep[0]).map(Cow::Borrowed).collect()
+                out.extend(raw.split(|&b| b == sep[0]).map(Cow::Borrowed));
             } else {
-                let mut out = Vec::with_capacity(8);
                 let mut start = 0;
                 for i in memchr::memmem::find_iter(raw, sep) {
                     if i < start {
@@ -132,15 +139,13 @@ pub fn split_fields(raw: &[u8], format: Format) -> Vec<Cow<'_, [u8]>> {
                     start = i + sep.len();
                 }
                 out.push(Cow::Borrowed(&raw[start..]));
-                out
             }
         }
-        Format::Csv(delim) => split_csv(raw, delim),
+        Format::Csv(delim) => split_csv(raw, delim, out),
     }
 }
 
-fn split_csv(raw: &[u8], delim: u8) -> Vec<Cow<'_, [u8]>> {
-    let mut out = Vec::with_capacity(8);
+fn split_csv<'a>(raw: &'a [u8], delim: u8, out: &mut Vec<Cow<'a, [u8]>>) {
     let mut pos = 0;
     loop {
         if raw.get(pos) == Some(&b'"') {
@@ -175,7 +180,7 @@ fn split_csv(raw: &[u8], delim: u8) -> Vec<Cow<'_, [u8]>> {
             } else {
                 value.extend_from_slice(&raw[p.min(raw.len())..]);
                 out.push(Cow::Owned(value));
-                return out;
+                return;
             }
         } else {
             match memchr::memchr(delim, &raw[pos..]) {
@@ -185,7 +190,7 @@ fn split_csv(raw: &[u8], delim: u8) -> Vec<Cow<'_, [u8]>> {
                 }
                 None => {
                     out.push(Cow::Borrowed(&raw[pos..]));
-                    return out;
+                    return;
                 }
             }
         }
@@ -227,13 +232,14 @@ pub fn par_parse<S, I, F>(
 where
     S: Send,
     I: Fn() -> S + Sync,
-    F: Fn(&mut S, Record<'_>) + Sync,
+    F: Fn(&mut S, Record<'_, '_>) + Sync,
 {
     let chunks = chunks(buf, start, first_line, format);
     chunks
         .par_iter()
         .map(|c| {
             let mut state = init();
+            let mut fields = Vec::with_capacity(16);
             let mut pos = c.start;
             let mut line = c.line;
             while pos < c.end {
@@ -244,8 +250,15 @@ where
                     Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
                 };
                 if !raw.iter().all(|b| b.is_ascii_whitespace()) {
-                    let fields = split_fields(raw, format);
-                    parse(&mut state, Record { line, raw, fields });
+                    split_fields_into(raw, format, &mut fields);
+                    parse(
+                        &mut state,
+                        Record {
+                            line,
+                            raw,
+                            fields: &fields,
+                        },
+                    );
                 }
                 line += lines_in_record;
                 pos = end + 1;

@@ -29,6 +29,11 @@ impl TimeFormat {
         let s = std::str::from_utf8(bytes).ok()?.trim();
         match self {
             TimeFormat::Auto => {
+                // Dates first when the text has their shape (`YYYY-`): a
+                // failed number parse per row cost more than the date.
+                if s.as_bytes().get(4) == Some(&b'-') {
+                    return parse_iso8601(s);
+                }
                 if let Ok(v) = s.parse::<i64>() {
                     return Some(v);
                 }
