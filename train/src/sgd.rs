@@ -6,7 +6,10 @@
 //! `p_u += lr (e q_i - reg p_u)`, `q_i += lr (e p_u - reg q_i)`.
 //! Unlike Surprise, the ratings are shuffled every epoch (from the seed), and
 //! epochs follow a stratified block schedule that runs on several threads
-//! while giving the same result whatever the thread count.
+//! while giving the same result whatever the thread count. On AVX-512 CPUs
+//! a step keeps both rows in registers from load to store (rows are padded
+//! to whole registers in the working copies); elsewhere an AVX2/FMA or a
+//! portable loop does the same arithmetic.
 
 use ndarray::Array2;
 use recpipe_core::Rng;
@@ -133,20 +136,18 @@ fn run_epoch(
 ) {
     #[cfg(target_arch = "x86_64")]
     if avx512_registers(k).is_some_and(|l| l * 16 == k) {
-        let a = (order, users, items, ub, ib, mu, s, k);
+        macro_rules! registers {
+            ($($l:literal)*) => {
+                match k / 16 {
+                    $($l => epoch_avx512::<$l>(order, users, items, ub, ib, mu, s, k),)*
+                    _ => epoch_avx512::<8>(order, users, items, ub, ib, mu, s, k),
+                }
+            };
+        }
         // SAFETY: the CPU supports AVX-512F (checked at run time just above).
         #[allow(unsafe_code)]
         unsafe {
-            match k.div_ceil(16) {
-                1 => epoch_avx512::<1>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                2 => epoch_avx512::<2>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                3 => epoch_avx512::<3>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                4 => epoch_avx512::<4>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                5 => epoch_avx512::<5>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                6 => epoch_avx512::<6>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                7 => epoch_avx512::<7>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-                _ => epoch_avx512::<8>(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-            }
+            registers!(1 2 3 4 5 6 7)
         }
         return;
     }
@@ -217,14 +218,13 @@ impl Blocks {
     /// `rows` (rows x k, original order) in block order, each row padded
     /// with zeros to `width` (>= k).
     fn permute(&self, rows: &Array2<f32>, width: usize) -> Vec<f32> {
-        let k = rows.ncols();
+        debug_assert!(width >= rows.ncols());
         let mut out = vec![0f32; self.order.len() * width];
         for (to, &r) in out.chunks_exact_mut(width.max(1)).zip(&self.order) {
             for (t, f) in to.iter_mut().zip(rows.row(r)) {
                 *t = *f;
             }
         }
-        debug_assert!(width >= k);
         out
     }
 
