@@ -47,6 +47,22 @@ pub mod kernel {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
 
+    /// `a . b` with the AVX2/FMA kernel when the CPU has it, for callers
+    /// outside a compiled-for-AVX2 loop (scoring one prediction at a time).
+    pub fn dot_auto(a: &[f32], b: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            #[target_feature(enable = "avx2,fma")]
+            fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+                dot::<true>(a, b)
+            }
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            #[allow(unsafe_code)]
+            return unsafe { dot_avx2(a, b) };
+        }
+        dot::<false>(a, b)
+    }
+
     #[inline(always)]
     /// `a * b + c`, fused when `FMA`.
     pub fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {

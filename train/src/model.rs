@@ -66,13 +66,10 @@ impl Factors {
 
     /// The predicted value of (u, i).
     pub fn predict(&self, u: usize, i: usize) -> f32 {
-        let dot: f32 = self
-            .user
-            .row(u)
-            .iter()
-            .zip(self.item.row(i).iter())
-            .map(|(a, b)| a * b)
-            .sum();
+        let dot = match (self.user.row(u).to_slice(), self.item.row(i).to_slice()) {
+            (Some(p), Some(q)) => crate::linalg::kernel::dot_auto(p, q),
+            _ => self.user.row(u).dot(&self.item.row(i)),
+        };
         self.mu + self.user_bias[u] + self.item_bias[i] + dot
     }
 }
