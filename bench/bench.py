@@ -255,6 +255,12 @@ CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, ba
 
 # -------------------------------------------------------------- the suite
 
+def phases(shown, names):
+    """The stage's own per-phase seconds (metrics `seconds_<name>`), as text."""
+    m = shown.get("metrics", {})
+    return ", ".join(f"{n} {m['seconds_' + n]:.3f} s" for n in names if "seconds_" + n in m)
+
+
 def row(stage, ours_s, ours_mb, theirs_s, theirs_mb, tool, quality_ours="", quality_theirs=""):
     ratio = theirs_s / ours_s if ours_s and theirs_s else None
     return {"stage": stage, "ours_s": ours_s, "ours_mb": ours_mb, "theirs_s": theirs_s, "theirs_mb": theirs_mb, "ratio": ratio, "tool": tool, "quality_ours": quality_ours, "quality_theirs": quality_theirs}
@@ -271,22 +277,26 @@ def suite(args):
     ml1m = os.path.join(DATA, "ml-1m-synth")
     if not os.path.isfile(os.path.join(ml1m, "ratings.dat")):
         sh([BIN, "generate", "--layout", "ml-1m", "--users", "6040", "--items", "3706", "--ratings", "1000000", "--out", ml1m])
-    d = project("ml1m", f"version: 1\nstages:\n  ingest: {{uses: ingest, with: {{source: movielens, path: {ml1m}}}}}\n")
+    d = project("ml1m", f"version: 1\nstages:\n  ingest: {{uses: ingest, with: {{source: movielens, path: {ml1m}}}}}\n  features: {{uses: features, needs: [ingest]}}\n")
     recpipe(["run"], d)
     ours = show("ingest", d)
     theirs = child("ingest_ml1m", ml1m)
-    rows.append(row("ingest ML-1M layout, 1M ratings", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas (read_csv sep='::') + to_parquet"))
+    rows.append(row("ingest ML-1M layout, 1M ratings", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas (read_csv sep='::') + to_parquet", phases(ours, ["read", "clean", "write"])))
+    out = os.path.join(d, ".recpipe", "out")
+    ours = show("features", d)
+    theirs = child("features", os.path.join(out, "ingest"), os.path.join(out, "features"))
+    rows.append(row("features ML-1M layout, 1M ratings", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas get_dummies/groupby + sklearn TfidfVectorizer", phases(ours, ["read", "user_features", "tfidf"]), f"TF-IDF max abs diff {theirs['tfidf_max_abs_diff']:.2e}"))
 
     if have_shared:
         d = project("retail", open(os.path.join(ROOT, "pipelines", "online-retail.yaml")).read().replace("../../shared/data/online-retail/online-retail.csv", retail).replace("../.recpipe-retail", ".recpipe"))
         recpipe(["run"], d)
         ours = show("ingest", d)
         theirs = child("ingest_retail", retail)
-        rows.append(row("ingest Online Retail (541,909 rows)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas read_csv + to_datetime + filters + to_parquet"))
+        rows.append(row("ingest Online Retail (541,909 rows)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas read_csv + to_datetime + filters + to_parquet", phases(ours, ["read", "clean", "write"])))
         out = os.path.join(d, ".recpipe", "out")
         ours = show("features", d)
         theirs = child("features", os.path.join(out, "ingest"), os.path.join(out, "features"))
-        rows.append(row("features Online Retail (one-hot, behaviour, TF-IDF)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas get_dummies/groupby + sklearn TfidfVectorizer", "", f"TF-IDF max abs diff {theirs['tfidf_max_abs_diff']:.2e}"))
+        rows.append(row("features Online Retail (one-hot, behaviour, TF-IDF)", ours["seconds"], ours["peak_rss_mib"], theirs["seconds"], theirs["peak_mb"], "pandas get_dummies/groupby + sklearn TfidfVectorizer", phases(ours, ["read", "user_features", "tfidf"]), f"TF-IDF max abs diff {theirs['tfidf_max_abs_diff']:.2e}"))
         ours = show("cluster", d)
         theirs = child("kmeans", os.path.join(out, "features"), "rfm,behaviour", "zip=", 8)
         report = json.load(open(os.path.join(out, "cluster", "cluster_report.json")))

@@ -47,19 +47,20 @@ pub struct FeatureColumn {
     pub standardized: bool,
 }
 
-/// A dense, row-major feature matrix (rows = users or items; few columns).
+/// A dense feature matrix (rows = users or items; few columns), stored by
+/// column: columns are built, standardized and written one at a time.
 #[derive(Debug, Clone, Default)]
 pub struct Matrix {
     /// Columns.
     pub columns: Vec<FeatureColumn>,
-    /// Row-major values (rows x columns).
-    pub values: Vec<f64>,
+    /// Values, one `rows`-long vector per column.
+    pub values: Vec<Vec<f64>>,
     /// Number of rows.
     pub rows: usize,
 }
 
 impl Matrix {
-    /// An all-zero matrix of `rows` rows.
+    /// A matrix of `rows` rows and no columns.
     pub fn zeros(rows: usize) -> Self {
         Matrix {
             columns: Vec::new(),
@@ -68,22 +69,13 @@ impl Matrix {
         }
     }
 
-    /// Appends columns given column-major (one Vec per column).
+    /// Appends columns (each `rows` long; shorter ones are padded with zeros).
     pub fn push_columns(&mut self, cols: Vec<(FeatureColumn, Vec<f64>)>) {
-        if cols.is_empty() {
-            return;
+        for (c, mut v) in cols {
+            v.resize(self.rows, 0.0);
+            self.columns.push(c);
+            self.values.push(v);
         }
-        let old = self.columns.len();
-        let new = old + cols.len();
-        let mut values = vec![0.0; self.rows * new];
-        for r in 0..self.rows {
-            values[r * new..r * new + old].copy_from_slice(&self.values[r * old..(r + 1) * old]);
-            for (j, (_, c)) in cols.iter().enumerate() {
-                values[r * new + old + j] = c[r];
-            }
-        }
-        self.values = values;
-        self.columns.extend(cols.into_iter().map(|(c, _)| c));
     }
 
     /// Number of columns.

@@ -46,16 +46,15 @@ fn write_matrix(
     m: &Matrix,
 ) -> Result<()> {
     let path = ctx.out(file);
-    let w = m.width();
     let mut cols: Vec<(&str, ArrayRef)> = vec![(
         id,
         Arc::new(UInt32Array::from_iter_values(0..m.rows as u32)),
     )];
-    for (j, c) in m.columns.iter().enumerate() {
+    for (c, values) in m.columns.iter().zip(&m.values) {
         cols.push((
             c.name.as_str(),
             Arc::new(Float32Array::from_iter_values(
-                (0..m.rows).map(|r| m.values[r * w + j] as f32),
+                values.iter().map(|&v| v as f32),
             )),
         ));
     }

@@ -420,22 +420,17 @@ pub fn user_features(
 /// z-scores the columns of the given groups (population std; a constant column is only centred).
 pub fn standardize(m: &mut Matrix, groups: &[UserGroup]) {
     let names: Vec<&str> = groups.iter().map(|g| g.name()).collect();
-    let w = m.width();
     let rows = m.rows;
-    for j in 0..w {
-        if !names.contains(&m.columns[j].group.as_str()) || rows == 0 {
+    for (c, values) in m.columns.iter_mut().zip(&mut m.values) {
+        if !names.contains(&c.group.as_str()) || rows == 0 {
             continue;
         }
-        let mean = (0..rows).map(|r| m.values[r * w + j]).sum::<f64>() / rows as f64;
-        let var = (0..rows)
-            .map(|r| (m.values[r * w + j] - mean).powi(2))
-            .sum::<f64>()
-            / rows as f64;
+        let mean = values.iter().sum::<f64>() / rows as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64;
         let std = if var > 0.0 { var.sqrt() } else { 1.0 };
-        for r in 0..rows {
-            m.values[r * w + j] = (m.values[r * w + j] - mean) / std;
+        for v in values.iter_mut() {
+            *v = (*v - mean) / std;
         }
-        let c = &mut m.columns[j];
         c.mean = mean;
         c.std = std;
         c.standardized = true;
