@@ -101,30 +101,24 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let mut late = Vec::new();
     let mut rows = std::mem::take(&mut inter.rows);
     if user_catalog.is_some() || item_catalog.is_some() {
-        rows.retain(|row| {
-            if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
-                late.push(inter.reject_row(
-                    row,
-                    Reason::UnknownUser,
-                    format!(
-                        "user `{}` is not in the users file",
-                        key(&inter.users.keys()[row.user as usize])
-                    ),
-                ));
+        let unknown = |row: &Row| {
+            let (ids, idx, reason, what) =
+                if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
+                    (&inter.users, row.user, Reason::UnknownUser, "user")
+                } else if item_catalog.is_some() && item_rec[row.item as usize].is_none() {
+                    (&inter.items, row.item, Reason::UnknownItem, "item")
+                } else {
+                    return None;
+                };
+            let id = key(&ids.keys()[idx as usize]);
+            Some((reason, format!("{what} `{id}` is not in the {what}s file")))
+        };
+        rows.retain(|row| match unknown(row) {
+            Some((reason, detail)) => {
+                late.push(inter.reject_row(row, reason, detail));
                 false
-            } else if item_catalog.is_some() && item_rec[row.item as usize].is_none() {
-                late.push(inter.reject_row(
-                    row,
-                    Reason::UnknownItem,
-                    format!(
-                        "item `{}` is not in the items file",
-                        key(&inter.items.keys()[row.item as usize])
-                    ),
-                ));
-                false
-            } else {
-                true
             }
+            None => true,
         });
     }
 

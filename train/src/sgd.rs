@@ -30,19 +30,33 @@ pub struct Sgd {
     pub seed: u64,
 }
 
-/// One pass over `order`, compiled for AVX2+FMA (chosen at run time) or the baseline target.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn epoch_body<const FMA: bool>(
-    order: &[(u32, u32, f32)],
-    users: &mut [f32],
-    items: &mut [f32],
-    ub: &mut [f32],
-    ib: &mut [f32],
+/// One task of an epoch: ratings to visit in order (local row indices),
+/// the rows and biases of their user and item blocks (`k` floats a row),
+/// the global mean and the settings.
+struct Pass<'a> {
+    order: &'a [(u32, u32, f32)],
+    users: &'a mut [f32],
+    items: &'a mut [f32],
+    ub: &'a mut [f32],
+    ib: &'a mut [f32],
     mu: f32,
     s: Sgd,
     k: usize,
-) {
+}
+
+/// One pass over `order`, compiled for AVX2+FMA (chosen at run time) or the baseline target.
+#[inline(always)]
+fn epoch_body<const FMA: bool>(pass: Pass<'_>) {
+    let Pass {
+        order,
+        users,
+        items,
+        ub,
+        ib,
+        mu,
+        s,
+        k,
+    } = pass;
     for &(u, i, r) in order {
         let (u, i) = (u as usize, i as usize);
         let pu = &mut users[u * k..(u + 1) * k];
@@ -64,35 +78,25 @@ fn epoch_body<const FMA: bool>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn epoch_avx2(
-    order: &[(u32, u32, f32)],
-    users: &mut [f32],
-    items: &mut [f32],
-    ub: &mut [f32],
-    ib: &mut [f32],
-    mu: f32,
-    s: Sgd,
-    k: usize,
-) {
-    epoch_body::<true>(order, users, items, ub, ib, mu, s, k)
+fn epoch_avx2(pass: Pass<'_>) {
+    epoch_body::<true>(pass)
 }
 
 /// One pass over `order` with each rating's two rows held in AVX-512
 /// registers from load to store; rows are `16 L` wide (zero padded).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-fn epoch_avx512<const L: usize>(
-    order: &[(u32, u32, f32)],
-    users: &mut [f32],
-    items: &mut [f32],
-    ub: &mut [f32],
-    ib: &mut [f32],
-    mu: f32,
-    s: Sgd,
-    k: usize,
-) {
+fn epoch_avx512<const L: usize>(pass: Pass<'_>) {
+    let Pass {
+        order,
+        users,
+        items,
+        ub,
+        ib,
+        mu,
+        s,
+        k,
+    } = pass;
     for &(u, i, r) in order {
         let (u, i) = (u as usize, i as usize);
         let rating = SgdRating {
@@ -123,24 +127,15 @@ fn avx512_registers(k: usize) -> Option<usize> {
 /// One pass over `order` (rows `k` wide) with the widest kernel the CPU and
 /// `k` allow: AVX-512 when `k` is a whole number of registers (see
 /// [`avx512_registers`]), else AVX2/FMA, else portable code.
-#[allow(clippy::too_many_arguments)]
-fn run_epoch(
-    order: &[(u32, u32, f32)],
-    users: &mut [f32],
-    items: &mut [f32],
-    ub: &mut [f32],
-    ib: &mut [f32],
-    mu: f32,
-    s: Sgd,
-    k: usize,
-) {
+fn run_epoch(pass: Pass<'_>) {
+    let k = pass.k;
     #[cfg(target_arch = "x86_64")]
     if avx512_registers(k).is_some_and(|l| l * 16 == k) {
         macro_rules! registers {
             ($($l:literal)*) => {
                 match k / 16 {
-                    $($l => epoch_avx512::<$l>(order, users, items, ub, ib, mu, s, k),)*
-                    _ => epoch_avx512::<8>(order, users, items, ub, ib, mu, s, k),
+                    $($l => epoch_avx512::<$l>(pass),)*
+                    _ => epoch_avx512::<8>(pass),
                 }
             };
         }
@@ -156,10 +151,10 @@ fn run_epoch(
         // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
         #[allow(unsafe_code)]
         unsafe {
-            return epoch_avx2(order, users, items, ub, ib, mu, s, k);
+            return epoch_avx2(pass);
         }
     }
-    epoch_body::<false>(order, users, items, ub, ib, mu, s, k)
+    epoch_body::<false>(pass)
 }
 
 /// Blocks per side of the stratified schedule. Fixed, so that the result
@@ -395,7 +390,16 @@ pub fn sgd(
                     let order = &mut ub.orders[j];
                     let stream = epoch * BLOCKS * BLOCKS + ub.block * BLOCKS + j;
                     Rng::derive(s.seed, stream as u64).shuffle(order);
-                    run_epoch(order, ub.factors, &mut qf, ub.bias, &mut qb, mu, s, width);
+                    run_epoch(Pass {
+                        order,
+                        users: ub.factors,
+                        items: &mut qf,
+                        ub: ub.bias,
+                        ib: &mut qb,
+                        mu,
+                        s,
+                        k: width,
+                    });
                 }
                 if wait {
                     barrier.wait();
