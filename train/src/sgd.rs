@@ -331,14 +331,14 @@ pub fn sgd(
     let mut item = iblocks.permute(&model.item, width);
     let mut user_bias = ublocks.permute_vec(&model.user_bias);
     let mut item_bias = iblocks.permute_vec(&model.item_bias);
-    // One pool task per worker and epoch, each owning fixed user blocks;
+    // One OS thread per worker and epoch, each owning fixed user blocks;
     // item blocks pass between workers at the barrier that ends a sub-epoch
     // (the locks are never contended: the schedule keeps the blocks of a
     // sub-epoch disjoint). Far cheaper than a dispatch per sub-epoch when a
-    // sub-epoch lasts a fraction of a millisecond, and the pool's threads
-    // are the ones still awake from the validation between epochs (fresh OS
-    // threads lost 10-20% to them). The tasks meet at a blocking barrier, so
-    // there are never more workers than pool threads.
+    // sub-epoch lasts a fraction of a millisecond. Not rayon tasks: a task
+    // blocked at the barrier would hold a pool thread, and two fits sharing
+    // a pool could wait on each other for ever (measured within 1 ms of
+    // rayon tasks on ML-100K).
     let workers = rayon::current_num_threads().clamp(1, BLOCKS);
     // Worker w owns the user blocks b with b % workers == w. A barrier is
     // needed after a sub-epoch only where an item block changes owner for
@@ -406,11 +406,11 @@ pub fn sgd(
                 }
             }
         };
-        rayon::scope(|scope| {
+        std::thread::scope(|scope| {
             let mut owned = owned.into_iter();
             let first = owned.next();
             for mine in owned {
-                scope.spawn(|_| work(mine));
+                scope.spawn(|| work(mine));
             }
             if let Some(mine) = first {
                 work(mine);
