@@ -36,8 +36,8 @@ pub struct Interactions {
     /// amount per row, where the table has the column (nulls as 0).
     pub amount: Option<Vec<f64>>,
     /// With two or more event types: the types (sorted) and each row's
-    /// index into them (`u8::MAX` for none).
-    pub events: Option<(Vec<String>, Vec<u8>)>,
+    /// index into them (`u16::MAX` for none).
+    pub events: Option<(Vec<String>, Vec<u16>)>,
     /// Row offsets per user (CSR): rows of user u are offsets[u]..offsets[u+1].
     pub offsets: Vec<usize>,
     /// Whether the table has event types.
@@ -61,47 +61,60 @@ fn polars_err(path: &Path) -> impl Fn(PolarsError) -> FeaturesError + '_ {
 fn event_types(
     frame: &DataFrame,
     pe: &impl Fn(PolarsError) -> FeaturesError,
-) -> Result<Option<(Vec<String>, Vec<u8>)>> {
+) -> Result<Option<(Vec<String>, Vec<u16>)>> {
     let Ok(column) = frame.column(EVENT) else {
         return Ok(None);
     };
-    let codes = column
-        .as_materialized_series()
-        .to_physical_repr()
-        .cast(&DataType::UInt32)
-        .map_err(pe)?;
-    let mut codes = codes.u32().map_err(pe)?.iter().flatten();
-    let first = codes.next();
-    if first.is_none() || codes.all(|c| Some(c) == first) {
+    if column.null_count() == column.len() {
         return Ok(None);
     }
+    if matches!(column.dtype(), DataType::Categorical(..)) {
+        let codes = column
+            .as_materialized_series()
+            .to_physical_repr()
+            .cast(&DataType::UInt32)
+            .map_err(pe)?;
+        let mut codes = codes.u32().map_err(pe)?.iter().flatten();
+        let first = codes.next();
+        if codes.all(|c| Some(c) == first) {
+            return Ok(None);
+        }
+    }
     let names = column.cast(&DataType::String).map_err(pe)?;
-    let mut kinds: Vec<String> = Vec::new();
-    let mut per_row: Vec<u8> = Vec::with_capacity(names.len());
-    for name in names.str().map_err(pe)?.iter() {
+    let mut index: std::collections::HashMap<&str, u16> = std::collections::HashMap::new();
+    let mut kinds: Vec<&str> = Vec::new();
+    let strings = names.str().map_err(pe)?;
+    let mut per_row: Vec<u16> = Vec::with_capacity(strings.len());
+    for name in strings.iter() {
         per_row.push(match name {
-            None => u8::MAX,
-            Some(n) => match kinds.iter().position(|k| k == n) {
-                Some(k) => k as u8,
-                None if kinds.len() < usize::from(u8::MAX) => {
-                    kinds.push(n.to_string());
-                    (kinds.len() - 1) as u8
+            None => u16::MAX,
+            Some(n) => match index.get(n) {
+                Some(&k) => k,
+                None if kinds.len() < usize::from(u16::MAX) => {
+                    let k = kinds.len() as u16;
+                    index.insert(n, k);
+                    kinds.push(n);
+                    k
                 }
-                None => u8::MAX,
+                // Past 65,535 types a row counts as having none.
+                None => u16::MAX,
             },
         });
     }
     // Sorted names, for a stable column order.
     let mut order: Vec<usize> = (0..kinds.len()).collect();
-    order.sort_by(|&a, &b| kinds[a].cmp(&kinds[b]));
-    let mut rank = vec![0u8; kinds.len()];
+    order.sort_by(|&a, &b| kinds[a].cmp(kinds[b]));
+    let mut rank = vec![0u16; kinds.len()];
     for (r, &k) in order.iter().enumerate() {
-        rank[k] = r as u8;
+        rank[k] = r as u16;
     }
-    for code in per_row.iter_mut().filter(|c| **c != u8::MAX) {
+    for code in per_row.iter_mut().filter(|c| **c != u16::MAX) {
         *code = rank[usize::from(*code)];
     }
-    let sorted = order.into_iter().map(|k| kinds[k].clone()).collect();
+    if kinds.len() < 2 {
+        return Ok(None);
+    }
+    let sorted = order.into_iter().map(|k| kinds[k].to_string()).collect();
     Ok(Some((sorted, per_row)))
 }
 
@@ -489,4 +502,40 @@ pub fn tfidf_profiles(
             },
         )
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(e: PolarsError) -> FeaturesError {
+        FeaturesError::Polars {
+            path: "test".into(),
+            source: e,
+        }
+    }
+
+    fn frame(events: Series) -> DataFrame {
+        DataFrame::new_infer_height(vec![events.into()]).expect("frame")
+    }
+
+    #[test]
+    fn event_types_from_plain_and_categorical_columns() {
+        let names = [Some("view"), None, Some("cart"), Some("view")];
+        let plain = Series::new(EVENT.into(), names);
+        let categorical = plain
+            .cast(&DataType::from_categories(Categories::global()))
+            .expect("categorical");
+        for events in [plain, categorical] {
+            let (kinds, rows) = event_types(&frame(events), &err)
+                .expect("read")
+                .expect("two kinds");
+            assert_eq!(kinds, vec!["cart", "view"], "sorted names");
+            assert_eq!(rows, vec![1, u16::MAX, 0, 1]);
+        }
+        let one = Series::new(EVENT.into(), [Some("view"), None, Some("view")]);
+        assert!(event_types(&frame(one), &err).expect("read").is_none());
+        let none = Series::new(EVENT.into(), [None::<&str>, None]);
+        assert!(event_types(&frame(none), &err).expect("read").is_none());
+    }
 }
