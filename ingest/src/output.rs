@@ -230,13 +230,16 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
 
         // rejects.parquet
         let path = dir.join(REJECTS_FILE);
-        let name = |f: u16| {
-            files
-                .get(f as usize)
-                .and_then(|p| p.file_name())
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
+        // One name per file, not one String per rejected row.
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let name = |f: u16| names.get(f as usize).map_or("", String::as_str);
         let r = &c.rejects;
         let cols: Vec<(&str, ArrayRef)> = vec![
             (
