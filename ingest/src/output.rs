@@ -106,6 +106,182 @@ pub struct SourceMeta {
     pub raw_users: usize,
 }
 
+/// interactions.parquet.
+fn write_interactions(
+    dir: &Path,
+    c: &Cleaned,
+    event_names: &[String],
+    has_quantity: bool,
+    has_amount: bool,
+) -> Result<()> {
+    let path = dir.join(INTERACTIONS_FILE);
+    let event_values = StringArray::from_iter_values(event_names.iter());
+    let keys: UInt8Array = c
+        .rows
+        .iter()
+        .map(|r| (r.event > 0).then(|| r.event - 1))
+        .collect();
+    let events =
+        DictionaryArray::<UInt8Type>::try_new(keys, Arc::new(event_values)).map_err(|source| {
+            recpipe_core::CoreError::Arrow {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            USER_IDX,
+            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.user))),
+        ),
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.item))),
+        ),
+        (
+            VALUE,
+            Arc::new(Float32Array::from_iter_values(
+                c.rows.iter().map(|r| r.value),
+            )),
+        ),
+        (
+            TS,
+            Arc::new(Int64Array::from_iter_values(c.rows.iter().map(|r| r.ts))),
+        ),
+        (EVENT, Arc::new(events)),
+    ];
+    if has_quantity {
+        cols.push((
+            QUANTITY,
+            Arc::new(Float64Array::from_iter_values(
+                c.rows.iter().map(|r| r.quantity),
+            )),
+        ));
+    }
+    if has_amount {
+        cols.push((
+            AMOUNT,
+            Arc::new(Float64Array::from_iter_values(
+                c.rows.iter().map(|r| r.amount),
+            )),
+        ));
+    }
+    write_parquet(&path, &batch(&path, cols)?)?;
+    Ok(())
+}
+
+/// users.parquet, items.parquet, rejects.parquet (and true_segments.parquet
+/// for synthetic data).
+fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -> Result<()> {
+    // users.parquet
+    let path = dir.join(USERS_FILE);
+    let u = &c.users;
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            USER_IDX,
+            Arc::new(UInt32Array::from_iter_values(0..u.len() as u32)),
+        ),
+        (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
+    ];
+    if columns.demographics {
+        cols.push((GENDER, strings(u.iter().map(|r| r.gender.as_deref()))));
+        cols.push((AGE, strings(u.iter().map(|r| r.age.as_deref()))));
+        cols.push((
+            OCCUPATION,
+            strings(u.iter().map(|r| r.occupation.as_deref())),
+        ));
+        cols.push((ZIP, strings(u.iter().map(|r| r.zip.as_deref()))));
+    }
+    if columns.country {
+        cols.push((COUNTRY, strings(u.iter().map(|r| r.country.as_deref()))));
+    }
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    // items.parquet
+    let path = dir.join(ITEMS_FILE);
+    let it = &c.items;
+    let mut genres = ListBuilder::new(StringBuilder::new());
+    for item in it {
+        for g in &item.genres {
+            genres.values().append_value(g);
+        }
+        genres.append(true);
+    }
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(0..it.len() as u32)),
+        ),
+        (ITEM_ID, strings(it.iter().map(|r| Some(r.id.as_str())))),
+        (TITLE, strings(it.iter().map(|r| r.title.as_deref()))),
+        (
+            YEAR,
+            Arc::new(it.iter().map(|r| r.year).collect::<Int32Array>()),
+        ),
+        (GENRES, Arc::new(genres.finish())),
+        (TEXT, strings(it.iter().map(|r| r.text.as_deref()))),
+    ];
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    // rejects.parquet
+    let path = dir.join(REJECTS_FILE);
+    // One name per file, not one String per rejected row.
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let name = |f: u16| names.get(f as usize).map_or("", String::as_str);
+    let r = &c.rejects;
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "file",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| name(x.file)),
+            )),
+        ),
+        (
+            "line",
+            Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
+        ),
+        (
+            "raw",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.raw.as_str()),
+            )),
+        ),
+        (
+            "reason",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.reason.code()),
+            )),
+        ),
+        (
+            "detail",
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.detail.as_str()),
+            )),
+        ),
+    ];
+    write_parquet(&path, &batch(&path, cols)?)?;
+
+    if let Some(segs) = &c.true_segments {
+        let path = dir.join(TRUE_SEGMENTS_FILE);
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                USER_IDX,
+                Arc::new(UInt32Array::from_iter_values(0..segs.len() as u32)),
+            ),
+            (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
+            (TRUE_SEGMENT, Arc::new(UInt16Array::from(segs.clone()))),
+        ];
+        write_parquet(&path, &batch(&path, cols)?)?;
+    }
+    Ok(())
+}
+
 /// Writes every output of the stage into `dir` and returns the report.
 pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> {
     let SourceMeta {
@@ -119,177 +295,14 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
         raw_users,
     } = meta;
     let (files, event_names) = (&files[..], &event_names[..]);
-    // interactions.parquet, and beside it the other tables: the two big
-    // files (interactions, rejects) encode on both cores.
     let n = c.rows.len();
-    let write_interactions = || -> Result<()> {
-        let path = dir.join(INTERACTIONS_FILE);
-        let event_values = StringArray::from_iter_values(event_names.iter());
-        let keys: UInt8Array = c
-            .rows
-            .iter()
-            .map(|r| (r.event > 0).then(|| r.event - 1))
-            .collect();
-        let events = DictionaryArray::<UInt8Type>::try_new(keys, Arc::new(event_values)).map_err(
-            |source| recpipe_core::CoreError::Arrow {
-                path: path.clone(),
-                source,
-            },
-        )?;
-        let mut cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                USER_IDX,
-                Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.user))),
-            ),
-            (
-                ITEM_IDX,
-                Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.item))),
-            ),
-            (
-                VALUE,
-                Arc::new(Float32Array::from_iter_values(
-                    c.rows.iter().map(|r| r.value),
-                )),
-            ),
-            (
-                TS,
-                Arc::new(Int64Array::from_iter_values(c.rows.iter().map(|r| r.ts))),
-            ),
-            (EVENT, Arc::new(events)),
-        ];
-        if has_quantity {
-            cols.push((
-                QUANTITY,
-                Arc::new(Float64Array::from_iter_values(
-                    c.rows.iter().map(|r| r.quantity),
-                )),
-            ));
-        }
-        if has_amount {
-            cols.push((
-                AMOUNT,
-                Arc::new(Float64Array::from_iter_values(
-                    c.rows.iter().map(|r| r.amount),
-                )),
-            ));
-        }
-        write_parquet(&path, &batch(&path, cols)?)?;
-        Ok(())
-    };
-
-    let write_the_rest = || -> Result<()> {
-        // users.parquet
-        let path = dir.join(USERS_FILE);
-        let u = &c.users;
-        let mut cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                USER_IDX,
-                Arc::new(UInt32Array::from_iter_values(0..u.len() as u32)),
-            ),
-            (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
-        ];
-        if columns.demographics {
-            cols.push((GENDER, strings(u.iter().map(|r| r.gender.as_deref()))));
-            cols.push((AGE, strings(u.iter().map(|r| r.age.as_deref()))));
-            cols.push((
-                OCCUPATION,
-                strings(u.iter().map(|r| r.occupation.as_deref())),
-            ));
-            cols.push((ZIP, strings(u.iter().map(|r| r.zip.as_deref()))));
-        }
-        if columns.country {
-            cols.push((COUNTRY, strings(u.iter().map(|r| r.country.as_deref()))));
-        }
-        write_parquet(&path, &batch(&path, cols)?)?;
-
-        // items.parquet
-        let path = dir.join(ITEMS_FILE);
-        let it = &c.items;
-        let mut genres = ListBuilder::new(StringBuilder::new());
-        for item in it {
-            for g in &item.genres {
-                genres.values().append_value(g);
-            }
-            genres.append(true);
-        }
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                ITEM_IDX,
-                Arc::new(UInt32Array::from_iter_values(0..it.len() as u32)),
-            ),
-            (ITEM_ID, strings(it.iter().map(|r| Some(r.id.as_str())))),
-            (TITLE, strings(it.iter().map(|r| r.title.as_deref()))),
-            (
-                YEAR,
-                Arc::new(it.iter().map(|r| r.year).collect::<Int32Array>()),
-            ),
-            (GENRES, Arc::new(genres.finish())),
-            (TEXT, strings(it.iter().map(|r| r.text.as_deref()))),
-        ];
-        write_parquet(&path, &batch(&path, cols)?)?;
-
-        // rejects.parquet
-        let path = dir.join(REJECTS_FILE);
-        // One name per file, not one String per rejected row.
-        let names: Vec<String> = files
-            .iter()
-            .map(|p| {
-                p.file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            })
-            .collect();
-        let name = |f: u16| names.get(f as usize).map_or("", String::as_str);
-        let r = &c.rejects;
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                "file",
-                Arc::new(StringArray::from_iter_values(
-                    r.iter().map(|x| name(x.file)),
-                )),
-            ),
-            (
-                "line",
-                Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
-            ),
-            (
-                "raw",
-                Arc::new(StringArray::from_iter_values(
-                    r.iter().map(|x| x.raw.as_str()),
-                )),
-            ),
-            (
-                "reason",
-                Arc::new(StringArray::from_iter_values(
-                    r.iter().map(|x| x.reason.code()),
-                )),
-            ),
-            (
-                "detail",
-                Arc::new(StringArray::from_iter_values(
-                    r.iter().map(|x| x.detail.as_str()),
-                )),
-            ),
-        ];
-        write_parquet(&path, &batch(&path, cols)?)?;
-
-        if let Some(segs) = &c.true_segments {
-            let path = dir.join(TRUE_SEGMENTS_FILE);
-            let cols: Vec<(&str, ArrayRef)> = vec![
-                (
-                    USER_IDX,
-                    Arc::new(UInt32Array::from_iter_values(0..segs.len() as u32)),
-                ),
-                (USER_ID, strings(u.iter().map(|r| Some(r.id.as_str())))),
-                (TRUE_SEGMENT, Arc::new(UInt16Array::from(segs.clone()))),
-            ];
-            write_parquet(&path, &batch(&path, cols)?)?;
-        }
-        Ok(())
-    };
-    let (interactions, rest) = rayon::join(write_interactions, write_the_rest);
+    // The two big files (interactions, rejects) are encoded on both cores.
+    let (interactions, tables) = rayon::join(
+        || write_interactions(dir, c, event_names, has_quantity, has_amount),
+        || write_tables(dir, c, files, &columns),
+    );
     interactions?;
-    rest?;
+    tables?;
 
     // The report.
     let mut by_reason = BTreeMap::new();
