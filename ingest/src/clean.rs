@@ -136,7 +136,9 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             weights.get(e as usize - 1).copied().unwrap_or(0.0)
         }
     };
-    let mut pairs: Vec<(Row, usize, usize)> = Vec::with_capacity(rows.len());
+    // Each kept pair as the range of its rows (one row unless merged); the
+    // merged rows are built at the end, in place.
+    let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
     let mut merged = 0u64;
     let mut i = 0;
     while i < rows.len() {
@@ -164,21 +166,11 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                         ));
                     }
                 }
-                pairs.push((rows[keep], keep, keep + 1));
+                pairs.push((keep, keep + 1));
             }
             DuplicatePolicy::Sum => {
-                let mut agg = run[0];
-                for r in &run[1..] {
-                    agg.value += r.value;
-                    agg.quantity += r.quantity;
-                    agg.amount += r.amount;
-                    agg.ts = agg.ts.max(r.ts);
-                    if weight_of(r.event) > weight_of(agg.event) {
-                        agg.event = r.event;
-                    }
-                }
                 merged += (run.len() - 1) as u64;
-                pairs.push((agg, i, j));
+                pairs.push((i, j));
             }
         }
         i = j;
@@ -193,13 +185,15 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         loop {
             let mut uc = vec![0u32; inter.users.len()];
             let mut ic = vec![0u32; inter.items.len()];
-            for (p, _, _) in &pairs {
+            for &(s, _) in &pairs {
+                let p = &rows[s];
                 uc[p.user as usize] += 1;
                 ic[p.item as usize] += 1;
             }
             let before = pairs.len();
             let mut kept = Vec::with_capacity(pairs.len());
-            for (p, s, e) in pairs {
+            for (s, e) in pairs {
+                let p = &rows[s];
                 let reason = if uc[p.user as usize] < min_u {
                     Some((
                         Reason::KCoreUser,
@@ -228,7 +222,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                             merged -= (e - s - 1) as u64;
                         }
                     }
-                    None => kept.push((p, s, e)),
+                    None => kept.push((s, e)),
                 }
             }
             pairs = kept;
@@ -237,7 +231,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             }
         }
     }
-    let rows_kept: u64 = pairs.iter().map(|(_, s, e)| (e - s) as u64).sum();
+    let rows_kept: u64 = pairs.iter().map(|(s, e)| (e - s) as u64).sum();
     if pairs.is_empty() {
         return Err(IngestError::NothingKept(format!(
             "{} rows read, all rejected",
@@ -248,7 +242,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // Dense ids: users/items that remain (every catalog entry unless k-core is on).
     let mut user_used = vec![false; inter.users.len()];
     let mut item_used = vec![false; inter.items.len()];
-    for (p, _, _) in &pairs {
+    for &(s, _) in &pairs {
+        let p = &rows[s];
         user_used[p.user as usize] = true;
         item_used[p.item as usize] = true;
     }
@@ -307,14 +302,29 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         .iter()
         .map(|k| item_map.get(&key(k)).copied().unwrap_or(u32::MAX))
         .collect();
-    let mut out: Vec<Row> = pairs
-        .into_iter()
-        .map(|(mut p, _, _)| {
-            p.user = ukeys[p.user as usize];
-            p.item = ikeys[p.item as usize];
-            p
-        })
-        .collect();
+    // The kept pairs, merged, compacted into the rows' own buffer (pair w
+    // comes from rows at or after w, read before it is overwritten): a fresh
+    // buffer of this size costs more in page faults than the pass.
+    let merge = |run: &[Row]| {
+        let mut agg = run[0];
+        for r in &run[1..] {
+            agg.value += r.value;
+            agg.quantity += r.quantity;
+            agg.amount += r.amount;
+            agg.ts = agg.ts.max(r.ts);
+            if weight_of(r.event) > weight_of(agg.event) {
+                agg.event = r.event;
+            }
+        }
+        agg.user = ukeys[agg.user as usize];
+        agg.item = ikeys[agg.item as usize];
+        agg
+    };
+    let mut out = rows;
+    for (w, &(s, e)) in pairs.iter().enumerate() {
+        out[w] = merge(&out[s..e]);
+    }
+    out.truncate(pairs.len());
     // (user, item) is unique after merging: a total order again.
     out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
 
