@@ -35,6 +35,10 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// Maps original id strings to small integers in order of first sight.
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
+    /// Keys of up to 7 bytes, packed with their length into one integer:
+    /// most ids are short, and these lookups compare no bytes.
+    short: FastMap<u64, u32>,
+    /// Longer keys.
     map: FastMap<Box<[u8]>, u32>,
     keys: Vec<Box<[u8]>>,
     /// The index returned last: logs repeat ids on consecutive rows (the
@@ -52,22 +56,30 @@ impl Interner {
         {
             return self.last;
         }
-        let i = match self.map.get(key) {
-            Some(&i) => i,
-            None => {
-                let i = self.keys.len() as u32;
-                self.map.insert(key.into(), i);
-                self.keys.push(key.into());
-                i
-            }
+        let next = self.keys.len() as u32;
+        let i = match pack(key) {
+            Some(packed) => *self.short.entry(packed).or_insert(next),
+            None => match self.map.get(key) {
+                Some(&i) => i,
+                None => {
+                    self.map.insert(key.into(), next);
+                    next
+                }
+            },
         };
+        if i == next {
+            self.keys.push(key.into());
+        }
         self.last = i;
         i
     }
 
     /// The index of `key`, if seen.
     pub fn get(&self, key: &[u8]) -> Option<u32> {
-        self.map.get(key).copied()
+        match pack(key) {
+            Some(packed) => self.short.get(&packed).copied(),
+            None => self.map.get(key).copied(),
+        }
     }
 
     /// Number of distinct keys.
@@ -89,6 +101,18 @@ impl Interner {
     pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
         other.keys.iter().map(|k| self.intern(k)).collect()
     }
+}
+
+/// A key of up to 7 bytes as one integer: its bytes, and its length in the
+/// top byte (so that keys with trailing zero bytes stay distinct).
+fn pack(key: &[u8]) -> Option<u64> {
+    if key.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..key.len()].copy_from_slice(key);
+    word[7] = key.len() as u8;
+    Some(u64::from_le_bytes(word))
 }
 
 /// Normalises an id as written: trims white space, and (if `strip_zero_fraction`)
@@ -136,6 +160,30 @@ pub fn dense_order(ids: &[&[u8]]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interner_keeps_first_sight_order_for_short_long_and_zero_byte_keys() {
+        let mut ids = Interner::default();
+        let keys: [&[u8]; 7] = [
+            b"17850",
+            b"a\0",
+            b"a",
+            b"",
+            b"85123A-LONGER",
+            b"1234567",
+            b"12345678",
+        ];
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(ids.intern(k), n as u32, "{k:?}");
+        }
+        for (n, k) in keys.iter().enumerate().rev() {
+            assert_eq!(ids.intern(k), n as u32, "{k:?} again");
+            assert_eq!(ids.get(k), Some(n as u32));
+        }
+        assert_eq!(ids.get(b"a\0\0"), None);
+        assert_eq!(ids.len(), keys.len());
+        assert_eq!(ids.keys()[4].as_ref(), b"85123A-LONGER");
+    }
 
     #[test]
     fn normalizes_float_formatted_ids() {
