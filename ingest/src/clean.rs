@@ -39,13 +39,13 @@ fn first_error(rejects: &[Reject], files: &[std::path::PathBuf]) -> IngestError 
             line: 0,
             raw: String::new(),
             reason: Reason::WrongFieldCount,
-            detail: String::new(),
+            detail: "".into(),
         });
     IngestError::BadRow {
         path: files.get(r.file as usize).cloned().unwrap_or_default(),
         line: r.line,
         reason: r.reason.code().into(),
-        detail: r.detail,
+        detail: r.detail.to_string(),
         raw: r.raw,
     }
 }

@@ -261,7 +261,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
         (
             "detail",
             Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.detail.as_str()),
+                r.iter().map(|x| x.detail.as_ref()),
             )),
         ),
     ];

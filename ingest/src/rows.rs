@@ -82,8 +82,9 @@ pub struct Reject {
     pub raw: String,
     /// Why.
     pub reason: Reason,
-    /// The specifics (value, expected range, ...).
-    pub detail: String,
+    /// The specifics (value, expected range, ...); shared between the
+    /// rejects that say the same (every row missing its user id).
+    pub detail: Arc<str>,
 }
 
 /// One parsed interaction row. Ids are indices into the interners.
@@ -140,7 +141,7 @@ impl ChunkRows {
         line: u64,
         raw: &[u8],
         reason: Reason,
-        detail: impl Into<String>,
+        detail: impl Into<Arc<str>>,
     ) {
         self.rejects.push(Reject {
             file,
@@ -236,13 +237,13 @@ impl Interactions {
     }
 
     /// Rejects a parsed row late (after parsing).
-    pub fn reject_row(&self, row: &Row, reason: Reason, detail: String) -> Reject {
+    pub fn reject_row(&self, row: &Row, reason: Reason, detail: impl Into<Arc<str>>) -> Reject {
         Reject {
             file: row.file,
             line: row.line,
             raw: self.raw_of(row),
             reason,
-            detail,
+            detail: detail.into(),
         }
     }
 }
