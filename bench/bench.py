@@ -481,7 +481,8 @@ def main():
     rows = scale(args.scale or 20) if args.only_scale else suite(args)
     print_table(rows)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}.json")
+    kind = "scale" if args.only_scale else "suite"
+    path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}-{kind}.json")
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
     with open(path, "w") as f:
         json.dump({"started": started.isoformat(), "machine": machine, "rows": rows}, f, indent=1)
