@@ -383,7 +383,7 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     write_json_atomic(&ctx.out("cluster_report.json"), &report)?;
     write_markdown(ctx, &rows, k)?;
     let mut outcome = StageOutcome::default();
-    outcome.metric("seconds_kmeans", (kmeans_seconds * 1e4).round() / 1e4);
+    outcome.seconds("seconds_kmeans", kmeans_seconds);
     outcome
         .metric("k", k as u64)
         .metric("inertia", report.inertia)

@@ -74,6 +74,12 @@ impl StageOutcome {
         self
     }
 
+    /// Adds a timing in seconds, rounded to 0.1 ms (timings go to the run
+    /// report, never into artifacts).
+    pub fn seconds(&mut self, key: &str, seconds: f64) -> &mut Self {
+        self.metric(key, (seconds * 1e4).round() / 1e4)
+    }
+
     /// Adds a summary line.
     pub fn line(&mut self, line: impl Into<String>) -> &mut Self {
         self.summary.push(line.into());

@@ -86,7 +86,7 @@ fn col(name: String, group: &str) -> FeatureColumn {
 /// Multi-hot genres, one-hot release decade, log1p popularity and mean value.
 pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
     let n = items.len();
-    let mut m = Matrix::zeros(n);
+    let mut m = Matrix::with_rows(n);
     let mut genre_cols = vec![vec![0.0; n]; items.genre_names.len()];
     for (i, gs) in items.genre_idx.iter().enumerate() {
         for &g in gs {

@@ -61,7 +61,7 @@ pub struct Matrix {
 
 impl Matrix {
     /// A matrix of `rows` rows and no columns.
-    pub fn zeros(rows: usize) -> Self {
+    pub fn with_rows(rows: usize) -> Self {
         Matrix {
             columns: Vec::new(),
             values: Vec::new(),
@@ -122,7 +122,7 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
     // Timings go to the runner (run reports), not into artifacts, which must be reproducible.
     let mut outcome = StageOutcome::default();
     for (part, secs) in timings {
-        outcome.metric(&format!("seconds_{part}"), (secs * 1e4).round() / 1e4);
+        outcome.seconds(&format!("seconds_{part}"), secs);
     }
     outcome
         .metric("user_features", report.user_features as u64)

@@ -314,7 +314,7 @@ pub fn user_features(
     items: &ItemInfo,
 ) -> Result<Matrix> {
     let n_users = users.num_rows();
-    let mut m = Matrix::zeros(n_users);
+    let mut m = Matrix::with_rows(n_users);
     let has = |g: UserGroup| params.user_groups.contains(&g);
     if has(UserGroup::Demographics) {
         let mut cols = Vec::new();

@@ -96,7 +96,6 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     let started = std::time::Instant::now();
     let report = output::write(&ctx.out_dir, &cleaned, meta)?;
     let write_seconds = started.elapsed().as_secs_f64();
-    let ms = |s: f64| (s * 1e4).round() / 1e4;
     let mut outcome = StageOutcome::default();
     outcome
         .metric("rows_read", report.rows_read)
@@ -105,9 +104,9 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
         .metric("interactions", report.interactions as u64)
         .metric("users", report.users as u64)
         .metric("items", report.items as u64)
-        .metric("seconds_read", ms(read_seconds))
-        .metric("seconds_clean", ms(clean_seconds))
-        .metric("seconds_write", ms(write_seconds))
+        .seconds("seconds_read", read_seconds)
+        .seconds("seconds_clean", clean_seconds)
+        .seconds("seconds_write", write_seconds)
         .line(format!(
             "{} interactions, {} users, {} items ({} rows read, {} rejected)",
             report.interactions, report.users, report.items, report.rows_read, report.rows_rejected

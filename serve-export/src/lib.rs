@@ -497,7 +497,7 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     write_json_atomic(&ctx.out("manifest.json"), &m)?;
     let mut outcome = StageOutcome::default();
-    outcome.metric("seconds_recommend_all", (seconds_topn * 1e4).round() / 1e4);
+    outcome.seconds("seconds_recommend_all", seconds_topn);
     outcome.metric("artifacts", m.artifacts.len() as u64).line(format!(
         "top-{} for {n_users} users, {} similar + also-liked lists for {n_items} items, {} artifacts",
         params.top_n,

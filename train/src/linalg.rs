@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn avx512_sgd_step_matches_the_scalar_update() {
         if !kernel::has_avx512() {
-            eprintln!("skipped: this CPU has no AVX-512F");
+            eprintln!("SKIPPED: this CPU has no AVX-512F");
             return;
         }
         for k in [1usize, 15, 16, 17, 64, 100, 128] {

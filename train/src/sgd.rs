@@ -44,36 +44,43 @@ struct Pass<'a> {
     k: usize,
 }
 
+impl Pass<'_> {
+    /// Hands `step` each rating of the pass in order, with its user's and
+    /// item's rows and biases.
+    #[inline(always)]
+    fn each(self, mut step: impl FnMut(SgdRating<'_>)) {
+        let k = self.k;
+        for &(u, i, r) in self.order {
+            let (u, i) = (u as usize, i as usize);
+            step(SgdRating {
+                p: &mut self.users[u * k..(u + 1) * k],
+                q: &mut self.items[i * k..(i + 1) * k],
+                bu: &mut self.ub[u],
+                bi: &mut self.ib[i],
+                r,
+            });
+        }
+    }
+}
+
 /// One pass over `order`, compiled for AVX2+FMA (chosen at run time) or the baseline target.
 #[inline(always)]
 fn epoch_body<const FMA: bool>(pass: Pass<'_>) {
-    let Pass {
-        order,
-        users,
-        items,
-        ub,
-        ib,
-        mu,
-        s,
-        k,
-    } = pass;
-    for &(u, i, r) in order {
-        let (u, i) = (u as usize, i as usize);
-        let pu = &mut users[u * k..(u + 1) * k];
-        let qi = &mut items[i * k..(i + 1) * k];
-        let d = kernel::dot::<FMA>(pu, qi);
-        let e = r - (mu + ub[u] + ib[i] + d);
-        ub[u] += s.lr * (e - s.reg * ub[u]);
-        ib[i] += s.lr * (e - s.reg * ib[i]);
-        // p += lr (e q - reg p), written as p (1 - lr reg) + (lr e) q: the
-        // same update in half the arithmetic.
-        let (le, keep) = (s.lr * e, 1.0 - s.lr * s.reg);
-        for (p, q) in pu.iter_mut().zip(qi.iter_mut()) {
+    let (mu, s) = (pass.mu, pass.s);
+    // p += lr (e q - reg p), written as p (1 - lr reg) + (lr e) q: the same
+    // update in half the arithmetic.
+    let keep = 1.0 - s.lr * s.reg;
+    pass.each(|x| {
+        let e = x.r - (mu + *x.bu + *x.bi + kernel::dot::<FMA>(x.p, x.q));
+        *x.bu += s.lr * (e - s.reg * *x.bu);
+        *x.bi += s.lr * (e - s.reg * *x.bi);
+        let le = s.lr * e;
+        for (p, q) in x.p.iter_mut().zip(x.q.iter_mut()) {
             let (p0, q0) = (*p, *q);
             *p = kernel::madd::<FMA>(le, q0, p0 * keep);
             *q = kernel::madd::<FMA>(le, p0, q0 * keep);
         }
-    }
+    });
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -87,31 +94,14 @@ fn epoch_avx2(pass: Pass<'_>) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn epoch_avx512<const L: usize>(pass: Pass<'_>) {
-    let Pass {
-        order,
-        users,
-        items,
-        ub,
-        ib,
-        mu,
-        s,
-        k,
-    } = pass;
-    for &(u, i, r) in order {
-        let (u, i) = (u as usize, i as usize);
-        let rating = SgdRating {
-            p: &mut users[u * k..(u + 1) * k],
-            q: &mut items[i * k..(i + 1) * k],
-            bu: &mut ub[u],
-            bi: &mut ib[i],
-            r,
-        };
+    let scalars = (pass.mu, pass.s.lr, pass.s.reg);
+    pass.each(|rating| {
         // SAFETY: this function runs only after `has_avx512()` returned true.
         #[allow(unsafe_code)]
         unsafe {
-            kernel::x86_512::sgd_step::<L>(rating, (mu, s.lr, s.reg));
+            kernel::x86_512::sgd_step::<L>(rating, scalars);
         }
-    }
+    });
 }
 
 /// Registers per row of `k` factors for the AVX-512 step, when the CPU has
