@@ -6,14 +6,6 @@ pub enum FeaturesError {
     /// Reading or writing a file failed.
     #[error(transparent)]
     Core(#[from] recpipe_core::CoreError),
-    /// polars failed on a table operation.
-    #[error("{path}: {source}")]
-    Polars {
-        /// The table.
-        path: std::path::PathBuf,
-        /// The underlying error.
-        source: polars::error::PolarsError,
-    },
     /// The stage needs an upstream stage of this kind.
     #[error("the features stage needs an `{0}` stage in `needs`")]
     MissingUpstream(&'static str),

@@ -30,7 +30,7 @@ use recpipe_core::schema::{INTERACTIONS_FILE, ITEMS_FILE, USERS_FILE};
 use recpipe_core::{ParquetTable, StageContext, StageOutcome};
 
 /// Version of the features stage's output semantics.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The columns of a feature matrix: names, groups, and z-score parameters.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -90,35 +90,49 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
         .upstream_dir("ingest")
         .ok_or(FeaturesError::MissingUpstream("ingest"))?;
     let mut timings = std::collections::BTreeMap::new();
+    ctx.progress.phase("reading tables, fitting tf-idf");
     let t = Instant::now();
-    let inter = users::Interactions::read(&ingest.join(INTERACTIONS_FILE))?;
-    let user_table = ParquetTable::read(&ingest.join(USERS_FILE))?;
-    let item_table = ParquetTable::read(&ingest.join(ITEMS_FILE))?;
-    let item_info = items::ItemInfo::read(&item_table)?;
-    timings.insert("read".to_string(), t.elapsed().as_secs_f64());
+    // The interactions are decoded while the items' text is fitted: neither
+    // needs the other, and each alone leaves a core idle part of the time.
+    let (inter, catalog) = rayon::join(
+        || users::Interactions::read(&ingest.join(INTERACTIONS_FILE)),
+        || -> Result<_> {
+            let user_table = ParquetTable::read(&ingest.join(USERS_FILE))?;
+            let item_table = ParquetTable::read(&ingest.join(ITEMS_FILE))?;
+            let item_info = items::ItemInfo::read(&item_table)?;
+            let t = Instant::now();
+            let docs = items::documents(&item_info, &params.text_fields);
+            let tfidf = tfidf::fit_transform(&docs, &params.tfidf);
+            Ok((user_table, item_info, tfidf, t.elapsed().as_secs_f64()))
+        },
+    );
+    let inter = inter?;
+    let (user_table, item_info, tfidf, fit_seconds) = catalog?;
+    timings.insert("read", t.elapsed().as_secs_f64());
+    timings.insert("tfidf_fit", fit_seconds);
 
     ctx.progress.phase("user features");
     let t = Instant::now();
     let user_matrix = users::user_features(params, &inter, &user_table, &item_info)?;
-    timings.insert("user_features".to_string(), t.elapsed().as_secs_f64());
+    timings.insert("user_features", t.elapsed().as_secs_f64());
 
     ctx.progress.phase("item features");
     let t = Instant::now();
     let item_matrix = items::item_features(&inter, &item_info);
-    timings.insert("item_features".to_string(), t.elapsed().as_secs_f64());
+    timings.insert("item_features", t.elapsed().as_secs_f64());
 
-    ctx.progress.phase("tf-idf");
+    ctx.progress.phase("tf-idf user profiles");
     let t = Instant::now();
-    let docs = items::documents(&item_info, &params.text_fields);
-    let tfidf = tfidf::fit_transform(&docs, &params.tfidf);
     let threshold = params
         .profile_min_value
         .unwrap_or(if inter.has_events { 0.0 } else { 4.0 });
     let profiles = users::tfidf_profiles(&inter, &tfidf, threshold, params.profile_terms);
-    timings.insert("tfidf".to_string(), t.elapsed().as_secs_f64());
+    timings.insert("tfidf_profiles", t.elapsed().as_secs_f64());
 
     ctx.progress.phase("writing");
+    let t = Instant::now();
     let report = output::write(ctx, &user_matrix, &item_matrix, &tfidf, &profiles)?;
+    timings.insert("write", t.elapsed().as_secs_f64());
     // Timings go to the runner (run reports), not into artifacts, which must be reproducible.
     let mut outcome = StageOutcome::default();
     for (part, secs) in timings {

@@ -96,36 +96,63 @@ pub fn write(
     tfidf: &Tfidf,
     profiles: &[Vec<(u32, f64)>],
 ) -> Result<FeaturesReport> {
-    write_matrix(
-        ctx,
-        "user_features.parquet",
-        "user_feature_names.json",
-        USER_IDX,
-        users,
-    )?;
-    write_matrix(
-        ctx,
-        "item_features.parquet",
-        "item_feature_names.json",
-        ITEM_IDX,
-        items,
-    )?;
-    let item_nnz = write_sparse(ctx, "item_tfidf.parquet", ITEM_IDX, &tfidf.rows)?;
-    let user_nnz = write_sparse(ctx, "user_tfidf.parquet", USER_IDX, profiles)?;
-    let path = ctx.out("vocabulary.parquet");
-    let cols: Vec<(&str, ArrayRef)> = vec![
-        (
-            "term_idx",
-            Arc::new(UInt32Array::from_iter_values(0..tfidf.terms.len() as u32)),
-        ),
-        (
-            "term",
-            Arc::new(StringArray::from_iter_values(tfidf.terms.iter())),
-        ),
-        ("df", Arc::new(UInt32Array::from(tfidf.df.clone()))),
-        ("idf", Arc::new(Float64Array::from(tfidf.idf.clone()))),
-    ];
-    write_parquet(&path, &batch(&path, cols)?)?;
+    // The five tables are independent: written side by side.
+    let write_vocabulary = || -> Result<()> {
+        let path = ctx.out("vocabulary.parquet");
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "term_idx",
+                Arc::new(UInt32Array::from_iter_values(0..tfidf.terms.len() as u32)),
+            ),
+            (
+                "term",
+                Arc::new(StringArray::from_iter_values(tfidf.terms.iter())),
+            ),
+            ("df", Arc::new(UInt32Array::from(tfidf.df.clone()))),
+            ("idf", Arc::new(Float64Array::from(tfidf.idf.clone()))),
+        ];
+        write_parquet(&path, &batch(&path, cols)?)?;
+        Ok(())
+    };
+    let ((users_written, items_written), (user_nnz, (item_nnz, vocabulary_written))) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    write_matrix(
+                        ctx,
+                        "user_features.parquet",
+                        "user_feature_names.json",
+                        USER_IDX,
+                        users,
+                    )
+                },
+                || {
+                    write_matrix(
+                        ctx,
+                        "item_features.parquet",
+                        "item_feature_names.json",
+                        ITEM_IDX,
+                        items,
+                    )
+                },
+            )
+        },
+        || {
+            rayon::join(
+                || write_sparse(ctx, "user_tfidf.parquet", USER_IDX, profiles),
+                || {
+                    rayon::join(
+                        || write_sparse(ctx, "item_tfidf.parquet", ITEM_IDX, &tfidf.rows),
+                        write_vocabulary,
+                    )
+                },
+            )
+        },
+    );
+    users_written?;
+    items_written?;
+    vocabulary_written?;
+    let (user_nnz, item_nnz) = (user_nnz?, item_nnz?);
     let mut by_df: Vec<(String, u32)> = tfidf
         .terms
         .iter()

@@ -11,7 +11,8 @@
 //! stays a unigram), which is what CJK search analyzers do; `cjk: whole`
 //! keeps scikit-learn's behaviour. Text without CJK is unaffected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -142,65 +143,107 @@ fn is_cjk(c: char) -> bool {
         0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x20000..=0x2FA1F)
 }
 
-/// Splits text into tokens (after lowercasing when asked).
-pub fn tokenize(text: &str, params: &TfidfParams) -> Vec<String> {
-    let text = if params.lowercase {
-        text.to_lowercase()
+/// The text tokens are taken from: lowercased when asked, borrowed when
+/// that changes nothing.
+fn prepared<'a>(text: &'a str, params: &TfidfParams) -> Cow<'a, str> {
+    let unchanged =
+        !params.lowercase || (text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()));
+    if unchanged {
+        Cow::Borrowed(text)
     } else {
-        text.to_string()
-    };
-    let mut tokens = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if !is_word(chars[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && is_word(chars[i]) {
-            i += 1;
-        }
-        let run = &chars[start..i];
-        if params.cjk == Cjk::Bigrams && run.iter().any(|&c| is_cjk(c)) {
-            // Split the run into CJK and non-CJK segments.
-            let mut s = 0;
-            while s < run.len() {
-                let cjk = is_cjk(run[s]);
-                let mut e = s;
-                while e < run.len() && is_cjk(run[e]) == cjk {
-                    e += 1;
-                }
-                let seg = &run[s..e];
-                if cjk {
-                    if seg.len() == 1 {
-                        tokens.push(seg[0].to_string());
-                    } else {
-                        tokens.extend(seg.windows(2).map(|w| w.iter().collect::<String>()));
-                    }
-                } else if seg.len() >= 2 {
-                    tokens.push(seg.iter().collect());
-                }
-                s = e;
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+/// Pushes a run of word characters: itself when it has two or more, or
+/// with `cjk: bigrams` and CJK in it, its CJK segments' bigrams and its
+/// other segments of two or more characters.
+fn push_run<'a>(run: &'a str, chars: usize, params: &TfidfParams, out: &mut Vec<Cow<'a, str>>) {
+    if params.cjk == Cjk::Bigrams && !run.is_ascii() && run.chars().any(is_cjk) {
+        let run: Vec<char> = run.chars().collect();
+        let mut s = 0;
+        while s < run.len() {
+            let cjk = is_cjk(run[s]);
+            let mut e = s;
+            while e < run.len() && is_cjk(run[e]) == cjk {
+                e += 1;
             }
-        } else if run.len() >= 2 {
-            tokens.push(run.iter().collect());
+            let seg = &run[s..e];
+            if cjk {
+                if seg.len() == 1 {
+                    out.push(Cow::Owned(seg[0].to_string()));
+                } else {
+                    out.extend(seg.windows(2).map(|w| Cow::Owned(w.iter().collect())));
+                }
+            } else if seg.len() >= 2 {
+                out.push(Cow::Owned(seg.iter().collect()));
+            }
+            s = e;
+        }
+    } else if chars >= 2 {
+        out.push(Cow::Borrowed(run));
+    }
+}
+
+/// The tokens of already prepared text, borrowed from it where they can be.
+fn tokens<'a>(text: &'a str, params: &TfidfParams) -> Vec<Cow<'a, str>> {
+    let mut out = Vec::new();
+    if text.is_ascii() {
+        let bytes = text.as_bytes();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut i = 0;
+        while i < bytes.len() {
+            if !word(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && word(bytes[i]) {
+                i += 1;
+            }
+            if i - start >= 2 {
+                out.push(Cow::Borrowed(&text[start..i]));
+            }
+        }
+    } else {
+        let mut run: Option<(usize, usize)> = None; // (start byte, chars)
+        for (at, c) in text.char_indices() {
+            match (is_word(c), run) {
+                (true, Some((start, n))) => run = Some((start, n + 1)),
+                (true, None) => run = Some((at, 1)),
+                (false, Some((start, n))) => {
+                    push_run(&text[start..at], n, params, &mut out);
+                    run = None;
+                }
+                (false, None) => {}
+            }
+        }
+        if let Some((start, n)) = run {
+            push_run(&text[start..], n, params, &mut out);
         }
     }
     if params.stop_words == StopWords::English {
-        tokens.retain(|t| !is_english_stop_word(t));
+        out.retain(|t| !is_english_stop_word(t));
     }
     let [lo, hi] = params.ngram_range;
     if hi == 1 {
-        return tokens;
+        return out;
     }
     let mut grams = Vec::new();
     for n in lo..=hi {
-        for w in tokens.windows(n) {
-            grams.push(w.join(" "));
+        for w in out.windows(n) {
+            grams.push(Cow::Owned(w.join(" ")));
         }
     }
     grams
+}
+
+/// Splits text into tokens (after lowercasing when asked).
+pub fn tokenize(text: &str, params: &TfidfParams) -> Vec<String> {
+    tokens(&prepared(text, params), params)
+        .into_iter()
+        .map(Cow::into_owned)
+        .collect()
 }
 
 /// A fitted TF-IDF model and the document vectors.
@@ -219,27 +262,34 @@ pub struct Tfidf {
 /// Fits TF-IDF on `docs` and transforms them.
 pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
     let n = docs.len();
-    let counts: Vec<Vec<(String, u32)>> = docs
+    let texts: Vec<Cow<'_, str>> = docs.par_iter().map(|d| prepared(d, params)).collect();
+    // Per document, its distinct terms and their counts, sorted by term.
+    let counts: Vec<Vec<(Cow<'_, str>, u32)>> = texts
         .par_iter()
-        .map(|d| {
-            let mut m: HashMap<String, u32> = HashMap::new();
-            for t in tokenize(d, params) {
-                *m.entry(t).or_insert(0) += 1;
+        .map(|text| {
+            let mut tokens = tokens(text, params);
+            tokens.sort_unstable();
+            let mut terms: Vec<(Cow<'_, str>, u32)> = Vec::with_capacity(tokens.len());
+            for t in tokens {
+                match terms.last_mut() {
+                    Some(last) if last.0 == t => last.1 += 1,
+                    _ => terms.push((t, 1)),
+                }
             }
-            let mut v: Vec<(String, u32)> = m.into_iter().collect();
-            v.sort_unstable();
-            v
+            terms
         })
         .collect();
     // Vocabulary with document and total frequencies, sorted by term.
-    let mut vocab: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    let mut vocab: HashMap<&str, (u32, u64)> = HashMap::new();
     for doc in &counts {
         for (t, c) in doc {
-            let e = vocab.entry(t.as_str()).or_insert((0, 0));
+            let e = vocab.entry(t.as_ref()).or_insert((0, 0));
             e.0 += 1;
-            e.1 += *c as u64;
+            e.1 += u64::from(*c);
         }
     }
+    let mut vocab: Vec<(&str, (u32, u64))> = vocab.into_iter().collect();
+    vocab.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let (min_docs, max_docs) = (params.min_df.docs(n), params.max_df.docs(n));
     let mut kept: Vec<(&str, u32, u64)> = vocab
         .into_iter()
@@ -271,7 +321,7 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
             let mut row: Vec<(u32, f64)> = doc
                 .iter()
                 .filter_map(|(t, c)| {
-                    let &j = index.get(t.as_str())?;
+                    let &j = index.get(t.as_ref())?;
                     let tf = if params.sublinear_tf {
                         1.0 + (*c as f64).ln()
                     } else {
