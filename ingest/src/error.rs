@@ -8,6 +8,14 @@ pub enum IngestError {
     /// A shared helper (I/O, Parquet) failed.
     #[error(transparent)]
     Core(#[from] recpipe_core::CoreError),
+    /// polars failed to read a Parquet source.
+    #[error("{path}: {source}")]
+    Polars {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: polars::error::PolarsError,
+    },
     /// A file the source needs is missing.
     #[error("{path}: file not found ({what})")]
     MissingFile {

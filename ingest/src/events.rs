@@ -88,10 +88,37 @@ impl Positions {
 
 /// Reads a Parquet file as CSV text (header + one line per row), so that it goes
 /// through the same validation; a row's `line` is its 1-based row number + 1.
-fn parquet_as_csv(path: &Path) -> Result<Vec<u8>> {
-    use arrow::array::{Array, AsArray};
-    let table = recpipe_core::ParquetTable::read(path)?;
-    let batch = table.batch();
+///
+/// polars does the reading: a user's log can hold any Parquet type (dates,
+/// timestamps in any unit or zone, decimals, categoricals), which it casts
+/// to text, and only the `wanted` columns are decoded. When one of them is
+/// missing every column is rendered, so that the header check can list them.
+fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<Vec<u8>> {
+    use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, col};
+    let pe = |source| IngestError::Polars {
+        path: path.to_path_buf(),
+        source,
+    };
+    let pl_path = PlRefPath::try_from_path(path).map_err(pe)?;
+    let mut lazy = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pe)?;
+    let schema = lazy.collect_schema().map_err(pe)?;
+    let all: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let names: Vec<&String> = if wanted.iter().all(|w| all.iter().any(|n| n == w)) {
+        all.iter()
+            .filter(|n| wanted.contains(&n.as_str()))
+            .collect()
+    } else {
+        all.iter().collect()
+    };
+    let frame = lazy
+        .select(
+            names
+                .iter()
+                .map(|n| col(n.as_str()).cast(DataType::String))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(pe)?;
     let mut out = Vec::new();
     let quote = |out: &mut Vec<u8>, s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
@@ -102,12 +129,6 @@ fn parquet_as_csv(path: &Path) -> Result<Vec<u8>> {
             out.extend_from_slice(s.as_bytes());
         }
     };
-    let names: Vec<String> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
     for (i, n) in names.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -115,24 +136,20 @@ fn parquet_as_csv(path: &Path) -> Result<Vec<u8>> {
         quote(&mut out, n);
     }
     out.push(b'\n');
-    let mut cols = Vec::new();
-    for c in batch.columns() {
-        let s = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).map_err(|source| {
-            recpipe_core::CoreError::Arrow {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        cols.push(s);
-    }
-    for r in 0..batch.num_rows() {
-        for (i, c) in cols.iter().enumerate() {
+    let columns = names
+        .iter()
+        .map(|n| {
+            let c = frame.column(n.as_str()).map_err(pe)?;
+            Ok(c.str().map_err(pe)?.iter().collect::<Vec<Option<&str>>>())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for r in 0..frame.height() {
+        for (i, c) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let s = c.as_string::<i32>();
-            if !s.is_null(r) {
-                quote(&mut out, s.value(r));
+            if let Some(s) = c[r] {
+                quote(&mut out, s);
             }
         }
         out.push(b'\n');
@@ -160,7 +177,22 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 what: "events".into(),
             });
         }
-        Arc::new(parquet_as_csv(&path)?)
+        let wanted: Vec<&str> = [
+            Some(&columns.user),
+            Some(&columns.item),
+            Some(&columns.timestamp),
+            columns.event.as_ref(),
+            columns.quantity.as_ref(),
+            columns.price.as_ref(),
+            columns.title.as_ref(),
+            columns.text.as_ref(),
+            columns.country.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+        Arc::new(parquet_as_csv(&path, &wanted)?)
     } else {
         read_file(&path, "events")?
     };

@@ -515,3 +515,66 @@ fn events_from_parquet_name_the_row_of_a_bad_record() {
     let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
     assert_eq!(inter.f32s("value").expect("v"), vec![1.0, 8.0]);
 }
+
+#[test]
+fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    // Customer ids as floats (17850.0), a millisecond timestamp column and a
+    // column the mapping does not name.
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "customer",
+            Arc::new(Float64Array::from(vec![17850.0, 13047.0, 17850.0])),
+        ),
+        ("sku", Arc::new(StringArray::from(vec!["A", "B", "C"]))),
+        (
+            "at",
+            Arc::new(TimestampMillisecondArray::from(vec![
+                1_291_191_960_000,
+                1_291_191_960_500,
+                1_291_278_360_000,
+            ])),
+        ),
+        (
+            "note",
+            Arc::new(StringArray::from(vec!["x,\"y\"", "z", "w"])),
+        ),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!(
+            "{{source: events, path: {}, columns: {{user: customer, item: sku, timestamp: at}}}}",
+            f.display()
+        ),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["rows_read"], 3);
+    assert_eq!(report["interactions"], 3);
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert_eq!(
+        users.strings("user_id").expect("ids"),
+        vec![Some("13047".to_string()), Some("17850".to_string())]
+    );
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    let mut ts = inter.i64s("ts").expect("ts");
+    ts.sort_unstable();
+    assert_eq!(ts, vec![1_291_191_960, 1_291_191_960, 1_291_278_360]);
+    // A mapped column the file lacks is named, with the columns it has.
+    let err = run(
+        &format!(
+            "{{source: events, path: {}, columns: {{user: customer, item: sku, timestamp: when}}}}",
+            f.display()
+        ),
+        &tmp.path().join("out2"),
+    )
+    .expect_err("missing column");
+    let msg = err.to_string();
+    assert!(msg.contains("`when`") && msg.contains("note"), "{msg}");
+}
