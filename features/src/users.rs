@@ -257,18 +257,22 @@ fn user_behaviour(inter: &Interactions, u: usize) -> (f64, f64, f64, Option<i64>
         / n;
     let ts = &inter.ts[rows.clone()];
     let last = ts.iter().copied().max();
-    // Rows come sorted by (user, ts), so days change monotonically; any
-    // other order is sorted first.
-    let mut days: Vec<i64> = ts.iter().map(|t| t / DAY).collect();
-    if days.windows(2).any(|w| w[0] > w[1]) {
+    // Rows come sorted by (user, ts), so distinct days are the changes of
+    // day along the rows; any other order is sorted first.
+    let day = |t: &i64| t.div_euclid(DAY);
+    let days = if ts.windows(2).all(|w| w[0] <= w[1]) {
+        1 + ts.windows(2).filter(|w| day(&w[0]) != day(&w[1])).count()
+    } else {
+        let mut days: Vec<i64> = ts.iter().map(day).collect();
         days.sort_unstable();
-    }
-    days.dedup();
+        days.dedup();
+        days.len()
+    };
     let monetary = inter
         .amount
         .as_ref()
         .map_or(0.0, |a| a[rows].iter().sum::<f64>());
-    (n, mean, var.sqrt(), last, days.len() as f64, monetary)
+    (n, mean, var.sqrt(), last, days as f64, monetary)
 }
 
 fn behaviour(inter: &Interactions, n_users: usize) -> Behaviour {
