@@ -84,6 +84,13 @@ impl Matrix {
     }
 }
 
+/// Runs `f`, with the seconds it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed().as_secs_f64())
+}
+
 /// Runs the stage.
 pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> {
     let ingest = ctx
@@ -100,10 +107,13 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
             let user_table = ParquetTable::read(&ingest.join(USERS_FILE))?;
             let item_table = ParquetTable::read(&ingest.join(ITEMS_FILE))?;
             let item_info = items::ItemInfo::read(&item_table)?;
-            let t = Instant::now();
-            let docs = items::documents(&item_info, &params.text_fields);
-            let tfidf = tfidf::fit_transform(&docs, &params.tfidf);
-            Ok((user_table, item_info, tfidf, t.elapsed().as_secs_f64()))
+            let (tfidf, seconds) = timed(|| {
+                tfidf::fit_transform(
+                    &items::documents(&item_info, &params.text_fields),
+                    &params.tfidf,
+                )
+            });
+            Ok((user_table, item_info, tfidf, seconds))
         },
     );
     let inter = inter?;
@@ -111,23 +121,29 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
     timings.insert("read", t.elapsed().as_secs_f64());
     timings.insert("tfidf_fit", fit_seconds);
 
-    ctx.progress.phase("user features");
-    let t = Instant::now();
-    let user_matrix = users::user_features(params, &inter, &user_table, &item_info)?;
-    timings.insert("user_features", t.elapsed().as_secs_f64());
-
-    ctx.progress.phase("item features");
-    let t = Instant::now();
-    let item_matrix = items::item_features(&inter, &item_info);
-    timings.insert("item_features", t.elapsed().as_secs_f64());
-
-    ctx.progress.phase("tf-idf user profiles");
-    let t = Instant::now();
+    // User features, item features and user TF-IDF profiles read the same
+    // tables and nothing of each other: computed side by side.
+    ctx.progress
+        .phase("user and item features, tf-idf user profiles");
     let threshold = params
         .profile_min_value
         .unwrap_or(if inter.has_events { 0.0 } else { 4.0 });
-    let profiles = users::tfidf_profiles(&inter, &tfidf, threshold, params.profile_terms);
-    timings.insert("tfidf_profiles", t.elapsed().as_secs_f64());
+    let ((user_matrix, item_matrix), profiles) = rayon::join(
+        || {
+            rayon::join(
+                || timed(|| users::user_features(params, &inter, &user_table, &item_info)),
+                || timed(|| items::item_features(&inter, &item_info)),
+            )
+        },
+        || timed(|| users::tfidf_profiles(&inter, &tfidf, threshold, params.profile_terms)),
+    );
+    let (user_matrix, seconds) = user_matrix;
+    let user_matrix = user_matrix?;
+    timings.insert("user_features", seconds);
+    let (item_matrix, seconds) = item_matrix;
+    timings.insert("item_features", seconds);
+    let (profiles, seconds) = profiles;
+    timings.insert("tfidf_profiles", seconds);
 
     ctx.progress.phase("writing");
     let t = Instant::now();
