@@ -90,11 +90,12 @@ impl Positions {
 /// through the same validation; a row's `line` is its 1-based row number + 1.
 ///
 /// polars does the reading: a user's log can hold any Parquet type (dates,
-/// timestamps in any unit or zone, decimals, categoricals), which it casts
-/// to text, and only the `wanted` columns are decoded. When one of them is
+/// timestamps in any unit or zone, decimals, categoricals), which it turns
+/// into text (dates and times as unix seconds), and only the `wanted`
+/// columns are decoded. When one of them is
 /// missing every column is rendered, so that the header check can list them.
 fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<Vec<u8>> {
-    use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, col};
+    use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit};
     let pe = |source| IngestError::Polars {
         path: path.to_path_buf(),
         source,
@@ -110,13 +111,27 @@ fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<Vec<u8>> {
     } else {
         all.iter().collect()
     };
+    // Dates and times become unix seconds (time zones and units vary too
+    // much for their text forms; the parser reads fractional seconds).
+    let as_text = |n: &str| {
+        let c = col(n);
+        match schema.get(n) {
+            Some(DataType::Datetime(unit, _)) => {
+                let per_second = match unit {
+                    TimeUnit::Nanoseconds => 1e9,
+                    TimeUnit::Microseconds => 1e6,
+                    TimeUnit::Milliseconds => 1e3,
+                };
+                (c.to_physical().cast(DataType::Float64) / lit(per_second)).cast(DataType::String)
+            }
+            Some(DataType::Date) => {
+                (c.to_physical().cast(DataType::Int64) * lit(86_400i64)).cast(DataType::String)
+            }
+            _ => c.cast(DataType::String),
+        }
+    };
     let frame = lazy
-        .select(
-            names
-                .iter()
-                .map(|n| col(n.as_str()).cast(DataType::String))
-                .collect::<Vec<_>>(),
-        )
+        .select(names.iter().map(|n| as_text(n)).collect::<Vec<_>>())
         .collect()
         .map_err(pe)?;
     let mut out = Vec::new();

@@ -520,7 +520,9 @@ fn events_from_parquet_name_the_row_of_a_bad_record() {
 fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMillisecondArray};
+    use arrow::array::{
+        ArrayRef, Date32Array, Float64Array, StringArray, TimestampMillisecondArray,
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let f = tmp.path().join("events.parquet");
     // Customer ids as floats (17850.0), a millisecond timestamp column and a
@@ -538,6 +540,21 @@ fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
                 1_291_191_960_500,
                 1_291_278_360_000,
             ])),
+        ),
+        (
+            "at_utc",
+            Arc::new(
+                TimestampMillisecondArray::from(vec![
+                    1_291_191_960_000,
+                    1_291_191_960_500,
+                    1_291_278_360_000,
+                ])
+                .with_timezone("UTC"),
+            ),
+        ),
+        (
+            "day",
+            Arc::new(Date32Array::from(vec![14944, 14944, 14945])),
         ),
         (
             "note",
@@ -566,6 +583,34 @@ fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     let mut ts = inter.i64s("ts").expect("ts");
     ts.sort_unstable();
     assert_eq!(ts, vec![1_291_191_960, 1_291_191_960, 1_291_278_360]);
+    // The same instants with a time zone.
+    let out_utc = tmp.path().join("out_utc");
+    run(
+        &format!(
+            "{{source: events, path: {}, on_error: fail, columns: {{user: customer, item: sku, timestamp: at_utc}}}}",
+            f.display()
+        ),
+        &out_utc,
+    )
+    .expect("ingest with a zoned timestamp");
+    let inter = ParquetTable::read(&out_utc.join("interactions.parquet")).expect("inter");
+    let mut zoned = inter.i64s("ts").expect("ts");
+    zoned.sort_unstable();
+    assert_eq!(zoned, ts);
+    // Dates are midnights.
+    let out_day = tmp.path().join("out_day");
+    run(
+        &format!(
+            "{{source: events, path: {}, on_error: fail, columns: {{user: customer, item: sku, timestamp: day}}}}",
+            f.display()
+        ),
+        &out_day,
+    )
+    .expect("ingest with a date column");
+    let inter = ParquetTable::read(&out_day.join("interactions.parquet")).expect("inter");
+    let mut days = inter.i64s("ts").expect("ts");
+    days.sort_unstable();
+    assert_eq!(days, vec![14944 * 86_400, 14944 * 86_400, 14945 * 86_400]);
     // A mapped column the file lacks is named, with the columns it has.
     let err = run(
         &format!(
