@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::buffer::ScalarBuffer;
-use arrow::datatypes::{Float32Type, Int64Type, UInt32Type};
+use arrow::datatypes::{DataType, Float32Type, Float64Type, Int64Type, UInt32Type};
 use rayon::prelude::*;
 use recpipe_core::ParquetTable;
 use recpipe_core::schema::{AMOUNT, DEMOGRAPHICS, EVENT, ITEM_IDX, TS, USER_IDX, VALUE, ZIP};
@@ -52,6 +52,16 @@ pub struct Interactions {
     pub max_ts: i64,
 }
 
+/// Casts an array of `table`, naming its file in any error.
+fn cast(table: &ParquetTable, array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    arrow::compute::cast(array, to).map_err(|source| {
+        FeaturesError::Core(recpipe_core::CoreError::Arrow {
+            path: table.path().to_path_buf(),
+            source,
+        })
+    })
+}
+
 /// Event types per row, when the column holds two or more distinct ones
 /// (fewer say nothing about a user): the type names, sorted, and each
 /// row's index into them (`u16::MAX` for none, and past 65,535 types). A
@@ -83,12 +93,7 @@ fn event_types(table: &ParquetTable) -> Result<Option<(Vec<String>, Vec<u16>)>> 
             (dict.values().clone(), rows)
         }
         None => {
-            let strings = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8).map_err(
-                |source| recpipe_core::CoreError::Arrow {
-                    path: table.path().to_path_buf(),
-                    source,
-                },
-            )?;
+            let strings = cast(table, column, &DataType::Utf8)?;
             let strings = strings.as_string::<i32>();
             let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
             let mut distinct: Vec<&str> = Vec::new();
@@ -105,13 +110,7 @@ fn event_types(table: &ParquetTable) -> Result<Option<(Vec<String>, Vec<u16>)>> 
             (Arc::new(StringArray::from(distinct)) as ArrayRef, rows)
         }
     };
-    let labels =
-        arrow::compute::cast(&labels, &arrow::datatypes::DataType::Utf8).map_err(|source| {
-            recpipe_core::CoreError::Arrow {
-                path: table.path().to_path_buf(),
-                source,
-            }
-        })?;
+    let labels = cast(table, &labels, &DataType::Utf8)?;
     let labels = labels.as_string::<i32>();
     let mut used = vec![false; labels.len()];
     for &l in row_label.iter().filter(|&&l| l != NONE) {
@@ -165,13 +164,8 @@ impl Interactions {
         let has_events =
             table.has(EVENT) && table.column(EVENT).is_ok_and(|c| c.null_count() < c.len());
         let amount = if table.has(AMOUNT) {
-            let c =
-                arrow::compute::cast(table.column(AMOUNT)?, &arrow::datatypes::DataType::Float64)
-                    .map_err(|source| recpipe_core::CoreError::Arrow {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            let c = c.as_primitive::<arrow::datatypes::Float64Type>();
+            let c = cast(&table, table.column(AMOUNT)?, &DataType::Float64)?;
+            let c = c.as_primitive::<Float64Type>();
             Some(match c.nulls() {
                 None => c.values().clone(),
                 Some(_) => c.iter().map(|v| v.unwrap_or(0.0)).collect(),
