@@ -579,38 +579,28 @@ fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
         users.strings("user_id").expect("ids"),
         vec![Some("13047".to_string()), Some("17850".to_string())]
     );
-    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
-    let mut ts = inter.i64s("ts").expect("ts");
-    ts.sort_unstable();
-    assert_eq!(ts, vec![1_291_191_960, 1_291_191_960, 1_291_278_360]);
-    // The same instants with a time zone.
-    let out_utc = tmp.path().join("out_utc");
-    run(
-        &format!(
-            "{{source: events, path: {}, on_error: fail, columns: {{user: customer, item: sku, timestamp: at_utc}}}}",
-            f.display()
-        ),
-        &out_utc,
-    )
-    .expect("ingest with a zoned timestamp");
-    let inter = ParquetTable::read(&out_utc.join("interactions.parquet")).expect("inter");
-    let mut zoned = inter.i64s("ts").expect("ts");
-    zoned.sort_unstable();
-    assert_eq!(zoned, ts);
-    // Dates are midnights.
-    let out_day = tmp.path().join("out_day");
-    run(
-        &format!(
-            "{{source: events, path: {}, on_error: fail, columns: {{user: customer, item: sku, timestamp: day}}}}",
-            f.display()
-        ),
-        &out_day,
-    )
-    .expect("ingest with a date column");
-    let inter = ParquetTable::read(&out_day.join("interactions.parquet")).expect("inter");
-    let mut days = inter.i64s("ts").expect("ts");
-    days.sort_unstable();
-    assert_eq!(days, vec![14944 * 86_400, 14944 * 86_400, 14945 * 86_400]);
+    let sorted_ts = |out: &Path| {
+        let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+        let mut ts = inter.i64s("ts").expect("ts");
+        ts.sort_unstable();
+        ts
+    };
+    let instants = vec![1_291_191_960, 1_291_191_960, 1_291_278_360];
+    assert_eq!(sorted_ts(&out), instants);
+    // The same instants with a time zone; dates are midnights.
+    let midnights = vec![14944 * 86_400, 14944 * 86_400, 14945 * 86_400];
+    for (column, expected) in [("at_utc", &instants), ("day", &midnights)] {
+        let out = tmp.path().join(column);
+        run(
+            &format!(
+                "{{source: events, path: {}, on_error: fail, columns: {{user: customer, item: sku, timestamp: {column}}}}}",
+                f.display()
+            ),
+            &out,
+        )
+        .expect(column);
+        assert_eq!(&sorted_ts(&out), expected, "{column}");
+    }
     // A mapped column the file lacks is named, with the columns it has.
     let err = run(
         &format!(
