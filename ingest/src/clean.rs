@@ -2,11 +2,14 @@
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
 use crate::ids::dense_order;
 use crate::params::{DuplicatePolicy, IngestParams, OnError};
-use crate::rows::{ItemRecord, Reason, Reject, Row, SourceData, UserRecord};
+use crate::rows::{
+    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, raw_text,
+};
 
 /// The cleaned tables, ready to be written.
 #[derive(Debug, Default)]
@@ -19,6 +22,8 @@ pub struct Cleaned {
     pub items: Vec<ItemRecord>,
     /// Every row not kept, sorted by (file, line).
     pub rejects: Vec<Reject>,
+    /// Each file's bytes, which the rejects' spans point into.
+    pub buffers: Vec<Option<Arc<Vec<u8>>>>,
     /// Raw rows read per file, header excluded (interaction files only).
     pub rows_read: u64,
     /// Raw rows that went into a kept interaction.
@@ -29,24 +34,21 @@ pub struct Cleaned {
     pub true_segments: Option<Vec<u16>>,
 }
 
-fn first_error(rejects: &[Reject], files: &[std::path::PathBuf]) -> IngestError {
-    let r = rejects
-        .iter()
-        .min_by_key(|r| (r.file, r.line))
-        .cloned()
-        .unwrap_or_else(|| Reject {
-            file: 0,
-            line: 0,
-            raw: String::new(),
-            reason: Reason::WrongFieldCount,
-            detail: "".into(),
-        });
+fn first_error(rejects: &[Reject], inter: &Interactions) -> IngestError {
+    let first = rejects.iter().min_by_key(|r| (r.file, r.line));
     IngestError::BadRow {
-        path: files.get(r.file as usize).cloned().unwrap_or_default(),
-        line: r.line,
-        reason: r.reason.code().into(),
-        detail: r.detail.to_string(),
-        raw: r.raw,
+        path: first
+            .and_then(|r| inter.files.get(r.file as usize).cloned())
+            .unwrap_or_default(),
+        line: first.map_or(0, |r| r.line),
+        reason: first
+            .map_or(Reason::WrongFieldCount, |r| r.reason)
+            .code()
+            .into(),
+        detail: first.map(|r| r.detail.to_string()).unwrap_or_default(),
+        raw: first
+            .map(|r| raw_text(&inter.buffers, r).into_owned())
+            .unwrap_or_default(),
     }
 }
 
@@ -54,7 +56,7 @@ fn first_error(rejects: &[Reject], files: &[std::path::PathBuf]) -> IngestError 
 pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let inter = &mut data.interactions;
     if params.on_error == OnError::Fail && !inter.rejects.is_empty() {
-        return Err(first_error(&inter.rejects, &inter.files));
+        return Err(first_error(&inter.rejects, inter));
     }
     let rows_read = inter.rows_read;
 
@@ -176,7 +178,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         i = j;
     }
     if params.on_error == OnError::Fail && !late.is_empty() {
-        return Err(first_error(&late, &inter.files));
+        return Err(first_error(&late, inter));
     }
 
     // k-core: drop users / items with too few interactions until stable.
@@ -343,6 +345,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         users,
         items,
         rejects,
+        buffers: std::mem::take(&mut inter.buffers),
         rows_read,
         rows_kept,
         rows_merged: merged,

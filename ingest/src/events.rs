@@ -262,7 +262,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         start,
         first_line,
         format,
-        ChunkRows::default,
+        || ChunkRows::in_buffer(&buf),
         |st, rec: Record<'_, '_>| {
             let (file, line, raw) = (0u16, rec.line, rec.raw);
             if rec.fields.len() != pos.n {

@@ -240,7 +240,7 @@ fn read_ratings(
         start,
         line,
         format,
-        ChunkRows::default,
+        || ChunkRows::in_buffer(&buf),
         |st, rec: Record<'_, '_>| {
             let offset = rec.raw.as_ptr() as usize - base;
             if rec.fields.len() != 4 {

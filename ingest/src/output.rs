@@ -249,7 +249,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
         (
             "raw",
             Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.raw.as_str()),
+                r.iter().map(|x| crate::rows::raw_text(&c.buffers, x)),
             )),
         ),
         (

@@ -1,5 +1,6 @@
 //! The raw interactions a source yields, and the rows it rejects.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +72,39 @@ impl Reason {
     }
 }
 
+/// A rejected row as written: where it lies in its file's bytes, or its
+/// text where the bytes are not kept. A span costs no allocation per
+/// rejected row (Online Retail rejects 149,217).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    /// Bytes `offset..offset + len` of the file's buffer ([`Interactions::buffers`]).
+    Span {
+        /// Byte offset in the file's buffer.
+        offset: u64,
+        /// Length in bytes.
+        len: u32,
+    },
+    /// The text itself.
+    Text(String),
+}
+
+/// The text of a rejected row: its span of its file's buffer (decoded as
+/// the parser decodes text), or its own text.
+pub fn raw_text<'a>(buffers: &'a [Option<Arc<Vec<u8>>>], reject: &'a Reject) -> Cow<'a, str> {
+    match &reject.raw {
+        RawLine::Text(text) => Cow::Borrowed(text),
+        RawLine::Span { offset, len } => {
+            let buf = buffers
+                .get(usize::from(reject.file))
+                .and_then(|b| b.as_deref())
+                .map_or(&[][..], |b| b.as_slice());
+            let start = (*offset as usize).min(buf.len());
+            let end = (start + *len as usize).min(buf.len());
+            decode_text(&buf[start..end])
+        }
+    }
+}
+
 /// A row that was not kept.
 #[derive(Debug, Clone)]
 pub struct Reject {
@@ -79,7 +113,7 @@ pub struct Reject {
     /// 1-based line.
     pub line: u64,
     /// The row as written.
-    pub raw: String,
+    pub raw: RawLine,
     /// Why.
     pub reason: Reason,
     /// The specifics (value, expected range, ...); shared between the
@@ -117,6 +151,9 @@ pub struct Row {
 /// Per-chunk parse state: rows, rejects and local interners.
 #[derive(Debug, Default)]
 pub struct ChunkRows {
+    /// The address range of the file buffer this chunk's records lie in:
+    /// rejects inside it are kept as spans.
+    pub buffer: Option<std::ops::Range<usize>>,
     /// Parsed rows (ids local to this chunk's interners).
     pub rows: Vec<Row>,
     /// Rejected rows.
@@ -134,6 +171,15 @@ pub struct ChunkRows {
 }
 
 impl ChunkRows {
+    /// A chunk state whose records are slices of `buf`.
+    pub fn in_buffer(buf: &[u8]) -> Self {
+        let start = buf.as_ptr() as usize;
+        ChunkRows {
+            buffer: Some(start..start + buf.len()),
+            ..Default::default()
+        }
+    }
+
     /// Records a reject.
     pub fn reject(
         &mut self,
@@ -143,10 +189,22 @@ impl ChunkRows {
         reason: Reason,
         detail: impl Into<Arc<str>>,
     ) {
+        let at = raw.as_ptr() as usize;
+        let raw = match &self.buffer {
+            Some(b)
+                if b.contains(&at) && at + raw.len() <= b.end && raw.len() <= u32::MAX as usize =>
+            {
+                RawLine::Span {
+                    offset: (at - b.start) as u64,
+                    len: raw.len() as u32,
+                }
+            }
+            _ => RawLine::Text(decode_text(raw).into_owned()),
+        };
         self.rejects.push(Reject {
             file,
             line,
-            raw: decode_text(raw).into_owned(),
+            raw,
             reason,
             detail: detail.into(),
         });
@@ -238,10 +296,21 @@ impl Interactions {
 
     /// Rejects a parsed row late (after parsing).
     pub fn reject_row(&self, row: &Row, reason: Reason, detail: impl Into<Arc<str>>) -> Reject {
+        let kept = self
+            .buffers
+            .get(row.file as usize)
+            .is_some_and(|b| b.is_some());
         Reject {
             file: row.file,
             line: row.line,
-            raw: self.raw_of(row),
+            raw: if kept {
+                RawLine::Span {
+                    offset: row.offset,
+                    len: row.len,
+                }
+            } else {
+                RawLine::Text(self.raw_of(row))
+            },
             reason,
             detail: detail.into(),
         }
