@@ -28,12 +28,11 @@ pub const ROW_GROUP_SIZE: usize = 1 << 20;
 /// pyarrow, polars and DuckDB read; it decodes faster than Snappy, whose
 /// decoder took 14% of the features stage at 1M ratings), one row group per
 /// `ROW_GROUP_SIZE` rows, chunk statistics, and dictionary encoding where
-/// the table says the values repeat: for its Arrow dictionary columns
-/// (event types, reject reasons). Everything else goes plain: ids, times,
-/// weights and free text rarely repeat enough to pay for hashing every
-/// value into a dictionary the writer then drops (writing the features
-/// stage's tables took 40% less time without it), and LZ4 still packs the
-/// runs of sorted ids.
+/// the table says the values repeat: its Arrow dictionary columns (event
+/// types). Everything else goes plain: ids, times, weights and free text
+/// rarely repeat enough to pay for hashing every value into a dictionary
+/// the writer then drops (writing the features stage's tables took 40% less
+/// time without it), and LZ4 still packs the runs of sorted ids.
 fn writer_properties(schema: &arrow::datatypes::Schema) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
