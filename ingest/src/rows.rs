@@ -374,3 +374,25 @@ pub struct SourceData {
     /// Extra facts for the report (layout detected, ...).
     pub notes: BTreeMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_inside_the_buffer_are_spans_and_read_back_as_text() {
+        // A latin-1 line among UTF-8 ones.
+        let buf: Vec<u8> = b"u1,i1,5\nu2,Caf\xe9,x\nu3,i3,7\n".to_vec();
+        let mut chunk = ChunkRows::in_buffer(&buf);
+        chunk.reject(0, 2, &buf[8..17], Reason::BadRating, "x");
+        let elsewhere = b"u9,i9,?".to_vec();
+        chunk.reject(0, 9, &elsewhere, Reason::BadRating, "?");
+        assert_eq!(chunk.rejects[0].raw, RawLine::Span { offset: 8, len: 9 });
+        assert_eq!(chunk.rejects[1].raw, RawLine::Text("u9,i9,?".into()));
+        let buffers = vec![Some(Arc::new(buf.clone()))];
+        assert_eq!(raw_text(&buffers, &chunk.rejects[0]), "u2,Café,x");
+        assert_eq!(raw_text(&buffers, &chunk.rejects[1]), "u9,i9,?");
+        // A span whose buffer is gone reads as empty, never out of bounds.
+        assert_eq!(raw_text(&[None], &chunk.rejects[0]), "");
+    }
+}
