@@ -162,6 +162,9 @@ impl ParquetTable {
             let mask = parquet::arrow::ProjectionMask::roots(schema, roots);
             builder = builder.with_projection(mask);
         }
+        // One batch for the whole selection: no concatenation copy after.
+        let total = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let batch_size = rows.as_ref().map_or(total, |r| r.len()).max(1);
         if let Some(range) = rows {
             use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
             builder = builder.with_row_selection(RowSelection::from(vec![
@@ -170,7 +173,7 @@ impl ParquetTable {
             ]));
         }
         let reader = builder
-            .with_batch_size(1 << 16)
+            .with_batch_size(batch_size)
             .build()
             .map_err(parquet_err)?;
         // The reader's schema is the projected one.
@@ -198,32 +201,19 @@ impl ParquetTable {
     /// [`ParquetTable::has`] tells which were there.
     pub fn read_columns(path: &Path, names: &[&str]) -> Result<Self> {
         use rayon::prelude::*;
-        let parquet_err = |source| CoreError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        };
-        let arrow_err = |source| CoreError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        };
-        let open = || -> Result<ParquetRecordBatchReaderBuilder<File>> {
-            let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)
-        };
-        let builder = open()?;
-        let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
+        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
+            CoreError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let metadata = Arc::clone(builder.metadata());
+        let rows = usize::try_from(metadata.file_metadata().num_rows())
             .map_err(|_| CoreError::schema(path, "negative row count"))?;
-        let fields = builder.parquet_schema().root_schema().get_fields();
-        let present: Vec<(usize, String)> = fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| names.contains(&f.name()))
-            .map(|(i, f)| (i, f.name().to_string()))
-            .collect();
         // Columns whose statistics say every value is null (`event` of a
         // ratings table) are made, not decoded: arrow-rs spent 0.1 s on a
         // million null dictionary entries.
-        let metadata = builder.metadata();
         let all_null = |root: usize| {
             metadata.num_row_groups() > 0
                 && metadata.row_groups().iter().all(|g| {
@@ -234,50 +224,35 @@ impl ParquetTable {
                         .is_some_and(|n| n == chunk.num_values() as u64)
                 })
         };
-        let arrow_schema = builder.schema().clone();
-        let nulls: Vec<Option<DataType>> = present
+        // Top-level Arrow fields are the Parquet schema's root columns, in order.
+        let schema = builder.schema();
+        let present: Vec<(usize, &arrow::datatypes::FieldRef)> = schema
+            .fields()
             .iter()
-            .map(|(root, name)| {
-                let field = arrow_schema.field_with_name(name).ok()?;
-                all_null(*root).then(|| field.data_type().clone())
-            })
+            .enumerate()
+            .filter(|(_, f)| names.contains(&f.name().as_str()))
             .collect();
         let columns = present
             .par_iter()
-            .zip(&nulls)
-            .map(|((root, name), null)| -> Result<(String, ArrayRef)> {
-                if let Some(data_type) = null {
-                    return Ok((name.clone(), arrow::array::new_null_array(data_type, rows)));
-                }
-                let builder = open()?;
-                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [*root]);
-                let reader = builder
-                    .with_projection(mask)
-                    .with_batch_size(rows.max(1))
-                    .build()
-                    .map_err(parquet_err)?;
-                let parts = reader
-                    .map(|b| b.map(|b| b.column(0).clone()))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(arrow_err)?;
-                let column = match parts.as_slice() {
-                    [] => match arrow_schema.field_with_name(name) {
-                        Ok(field) => arrow::array::new_empty_array(field.data_type()),
-                        Err(source) => return Err(arrow_err(source)),
-                    },
-                    [one] => one.clone(),
-                    _ => {
-                        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-                        arrow::compute::concat(&refs).map_err(arrow_err)?
-                    }
+            .map(|&(root, field)| -> Result<(String, ArrayRef)> {
+                let column = if all_null(root) {
+                    arrow::array::new_null_array(field.data_type(), rows)
+                } else {
+                    Self::read_part(path, Some(&[field.name().as_str()]), None)?
+                        .batch
+                        .column(0)
+                        .clone()
                 };
-                Ok((name.clone(), column))
+                Ok((field.name().clone(), column))
             })
             .collect::<Result<Vec<_>>>()?;
         let batch = if columns.is_empty() {
             RecordBatch::new_empty(Arc::new(arrow::datatypes::Schema::empty()))
         } else {
-            RecordBatch::try_from_iter(columns).map_err(arrow_err)?
+            RecordBatch::try_from_iter(columns).map_err(|source| CoreError::Arrow {
+                path: path.to_path_buf(),
+                source,
+            })?
         };
         Ok(ParquetTable {
             path: path.to_path_buf(),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float32Array, Float64Array, StringArray, UInt32Array};
+use rayon::prelude::*;
 use recpipe_core::parquet_io::batch;
 use recpipe_core::schema::{ITEM_IDX, USER_IDX};
 use recpipe_core::{StageContext, write_json_atomic, write_parquet};
@@ -63,12 +64,7 @@ fn write_matrix(
     Ok(())
 }
 
-fn write_sparse(
-    ctx: &StageContext,
-    file: &str,
-    id: &str,
-    rows: &[Vec<(u32, f64)>],
-) -> Result<usize> {
+fn write_sparse(ctx: &StageContext, file: &str, id: &str, rows: &[Vec<(u32, f64)>]) -> Result<()> {
     let path = ctx.out(file);
     let (mut ids, mut terms, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for (r, row) in rows.iter().enumerate() {
@@ -78,14 +74,13 @@ fn write_sparse(
             weights.push(w as f32);
         }
     }
-    let nnz = ids.len();
     let cols: Vec<(&str, ArrayRef)> = vec![
         (id, Arc::new(UInt32Array::from(ids))),
         ("term_idx", Arc::new(UInt32Array::from(terms))),
         ("weight", Arc::new(Float32Array::from(weights))),
     ];
     write_parquet(&path, &batch(&path, cols)?)?;
-    Ok(nnz)
+    Ok(())
 }
 
 /// Writes every output and the report.
@@ -114,45 +109,32 @@ pub fn write(
         write_parquet(&path, &batch(&path, cols)?)?;
         Ok(())
     };
-    let ((users_written, items_written), (user_nnz, (item_nnz, vocabulary_written))) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    write_matrix(
-                        ctx,
-                        "user_features.parquet",
-                        "user_feature_names.json",
-                        USER_IDX,
-                        users,
-                    )
-                },
-                || {
-                    write_matrix(
-                        ctx,
-                        "item_features.parquet",
-                        "item_feature_names.json",
-                        ITEM_IDX,
-                        items,
-                    )
-                },
+    let writes: [&(dyn Fn() -> Result<()> + Sync); 5] = [
+        &|| {
+            write_matrix(
+                ctx,
+                "user_features.parquet",
+                "user_feature_names.json",
+                USER_IDX,
+                users,
             )
         },
-        || {
-            rayon::join(
-                || write_sparse(ctx, "user_tfidf.parquet", USER_IDX, profiles),
-                || {
-                    rayon::join(
-                        || write_sparse(ctx, "item_tfidf.parquet", ITEM_IDX, &tfidf.rows),
-                        write_vocabulary,
-                    )
-                },
+        &|| {
+            write_matrix(
+                ctx,
+                "item_features.parquet",
+                "item_feature_names.json",
+                ITEM_IDX,
+                items,
             )
         },
-    );
-    users_written?;
-    items_written?;
-    vocabulary_written?;
-    let (user_nnz, item_nnz) = (user_nnz?, item_nnz?);
+        &|| write_sparse(ctx, "user_tfidf.parquet", USER_IDX, profiles),
+        &|| write_sparse(ctx, "item_tfidf.parquet", ITEM_IDX, &tfidf.rows),
+        &write_vocabulary,
+    ];
+    writes.par_iter().try_for_each(|write| write())?;
+    let nnz = |rows: &[Vec<(u32, f64)>]| rows.iter().map(Vec::len).sum::<usize>();
+    let (user_nnz, item_nnz) = (nnz(profiles), nnz(&tfidf.rows));
     let mut by_df: Vec<(String, u32)> = tfidf
         .terms
         .iter()

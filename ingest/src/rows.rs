@@ -276,25 +276,8 @@ impl Interactions {
         }
     }
 
-    /// The raw text of a parsed row.
-    pub fn raw_of(&self, row: &Row) -> String {
-        match self.buffers.get(row.file as usize).and_then(|b| b.as_ref()) {
-            Some(buf) => {
-                let start = row.offset as usize;
-                let end = (start + row.len as usize).min(buf.len());
-                decode_text(&buf[start.min(end)..end]).into_owned()
-            }
-            None => format!(
-                "{},{},{},{}",
-                String::from_utf8_lossy(&self.users.keys()[row.user as usize]),
-                String::from_utf8_lossy(&self.items.keys()[row.item as usize]),
-                row.value,
-                row.ts
-            ),
-        }
-    }
-
-    /// Rejects a parsed row late (after parsing).
+    /// Rejects a parsed row late (after parsing): its span of the file's
+    /// bytes where they are kept, else its fields rendered as text.
     pub fn reject_row(&self, row: &Row, reason: Reason, detail: impl Into<Arc<str>>) -> Reject {
         let kept = self
             .buffers
@@ -309,7 +292,13 @@ impl Interactions {
                     len: row.len,
                 }
             } else {
-                RawLine::Text(self.raw_of(row))
+                RawLine::Text(format!(
+                    "{},{},{},{}",
+                    String::from_utf8_lossy(&self.users.keys()[row.user as usize]),
+                    String::from_utf8_lossy(&self.items.keys()[row.item as usize]),
+                    row.value,
+                    row.ts
+                ))
             },
             reason,
             detail: detail.into(),
