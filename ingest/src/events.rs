@@ -262,8 +262,15 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         start,
         first_line,
         format,
-        || ChunkRows::in_buffer(&buf),
-        |st, rec: Record<'_, '_>| {
+        // Each chunk its own copy of the shared texts: two threads cloning
+        // one `Arc` contend for its count on every rejected row.
+        |lines| {
+            let shared = |s: &Arc<str>| Arc::<str>::from(&**s);
+            let chunk = ChunkRows::in_buffer(&buf, lines);
+            (chunk, shared(&empty_user), shared(&empty_item))
+        },
+        |state: &mut (ChunkRows, Arc<str>, Arc<str>), rec: Record<'_, '_>| {
+            let (st, empty_user, empty_item) = state;
             let (file, line, raw) = (0u16, rec.line, rec.raw);
             if rec.fields.len() != pos.n {
                 st.reject(
@@ -419,7 +426,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             });
         },
     );
-    inter.absorb_chunks(chunks);
+    inter.absorb_chunks(chunks.into_iter().map(|c| c.0).collect());
     inter.raw_users = inter.users.len();
     if is_parquet {
         // Rejects quote rows from the CSV rendering of the Parquet file.
@@ -515,7 +522,7 @@ fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Re
         start,
         line,
         format,
-        Vec::new,
+        Vec::with_capacity,
         |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
     ) {
         for (line, raw) in chunk {

@@ -24,6 +24,14 @@ impl Hasher for FastHasher {
         self.0 = (self.0.rotate_left(5) ^ tail ^ (bytes.len() as u64)).wrapping_mul(K);
     }
 
+    /// One 64x64 -> 128-bit multiply folded to 64 bits: every input bit
+    /// reaches the low bits that pick a bucket (a plain multiply leaves
+    /// them to the key's low bytes, the first characters of an id).
+    fn write_u64(&mut self, n: u64) {
+        let m = u128::from(self.0 ^ n) * 0x5851_f42d_4c95_7f2d_u128;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
@@ -44,20 +52,26 @@ pub struct Interner {
     /// The index returned last: logs repeat ids on consecutive rows (the
     /// lines of one order share the customer), which then skip the hash.
     last: u32,
+    /// The packed key returned last, if it was short.
+    last_short: Option<u64>,
 }
 
 impl Interner {
     /// The index of `key`, adding it if new.
     pub fn intern(&mut self, key: &[u8]) -> u32 {
-        if self
-            .keys
-            .get(self.last as usize)
-            .is_some_and(|k| **k == *key)
-        {
+        let packed = pack(key);
+        let same_as_last = match packed {
+            Some(p) => self.last_short == Some(p),
+            None => self
+                .keys
+                .get(self.last as usize)
+                .is_some_and(|k| **k == *key),
+        };
+        if same_as_last {
             return self.last;
         }
         let next = self.keys.len() as u32;
-        let i = match pack(key) {
+        let i = match packed {
             Some(packed) => *self.short.entry(packed).or_insert(next),
             None => match self.map.get(key) {
                 Some(&i) => i,
@@ -67,6 +81,7 @@ impl Interner {
                 }
             },
         };
+        self.last_short = packed;
         if i == next {
             self.keys.push(key.into());
         }

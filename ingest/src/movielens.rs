@@ -240,7 +240,7 @@ fn read_ratings(
         start,
         line,
         format,
-        || ChunkRows::in_buffer(&buf),
+        |lines| ChunkRows::in_buffer(&buf, lines),
         |st, rec: Record<'_, '_>| {
             let offset = rec.raw.as_ptr() as usize - base;
             if rec.fields.len() != 4 {
@@ -357,7 +357,7 @@ fn read_catalog<T>(
         start,
         line,
         format,
-        Vec::new,
+        Vec::with_capacity,
         |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
     ) {
         for (line, raw) in chunk {

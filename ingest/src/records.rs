@@ -48,49 +48,159 @@ struct Chunk {
     start: usize,
     end: usize,
     line: u64,
+    /// Lines the chunk spans: a bound on its records.
+    lines: u64,
 }
 
-/// Cuts `buf[start..]` into chunks of about [`chunk_bytes`] at record boundaries.
+/// Cuts `buf[start..]` (which begins a record, on line `first_line`) into
+/// chunks of about [`chunk_bytes`] at record boundaries.
+///
+/// The file is cut into equal slices whose quotes and newlines are counted
+/// in parallel; the quote count before a slice says whether it begins
+/// inside a quoted field, so each chunk ends at the first record end after
+/// its slice, found by a short scan, and the newline counts give each
+/// chunk's first line. Nothing scans the whole file on one thread.
 fn chunks(buf: &[u8], start: usize, first_line: u64, format: Format) -> Vec<Chunk> {
-    let mut out = Vec::new();
-    let size = chunk_bytes(buf.len());
-    let mut pos = start;
-    let mut line = first_line;
-    while pos < buf.len() {
-        let target = (pos + size).min(buf.len());
-        let end = match format {
-            Format::Separated(_) => match memchr::memchr(b'\n', &buf[target..]) {
-                Some(i) => target + i + 1,
-                None => buf.len(),
-            },
-            Format::Csv(_) => csv_boundary(buf, pos, target),
-        };
+    let len = buf.len();
+    if start >= len {
+        return Vec::new();
+    }
+    let size = chunk_bytes(len);
+    let slices = (len - start).div_ceil(size);
+    let slice_start = |k: usize| start + k * size;
+    let quoted = matches!(format, Format::Csv(_));
+    let counts: Vec<(u64, u64)> = (0..slices)
+        .into_par_iter()
+        .map(|k| {
+            let bytes = &buf[slice_start(k)..slice_start(k + 1).min(len)];
+            let quotes = if quoted {
+                memchr::memchr_iter(b'"', bytes).count() as u64
+            } else {
+                0
+            };
+            (quotes, memchr::memchr_iter(b'\n', bytes).count() as u64)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(slices);
+    let (mut pos, mut line) = (start, first_line);
+    let (mut quotes_before, mut lines_before) = (0u64, 0u64);
+    for k in 1..slices {
+        quotes_before += counts[k - 1].0;
+        lines_before += counts[k - 1].1;
+        let from = slice_start(k);
+        if from < pos {
+            // A quoted field ran past this slice: the chunk before covers it.
+            continue;
+        }
+        let end = record_boundary(buf, from, quotes_before % 2 == 1, format);
+        let next_line =
+            first_line + lines_before + memchr::memchr_iter(b'\n', &buf[from..end]).count() as u64;
         out.push(Chunk {
             start: pos,
             end,
             line,
+            lines: next_line - line,
         });
-        line += memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
-        pos = end;
+        (pos, line) = (end, next_line);
+    }
+    if pos < len {
+        let total = counts.iter().map(|c| c.1).sum::<u64>();
+        out.push(Chunk {
+            start: pos,
+            end: len,
+            line,
+            lines: first_line + total + 1 - line,
+        });
     }
     out
 }
 
-/// The first record boundary at or after `target`, scanning quotes from `from`
-/// (a record boundary) so that newlines inside quoted fields are skipped.
-fn csv_boundary(buf: &[u8], from: usize, target: usize) -> usize {
-    let mut in_quotes = false;
+/// The first record boundary after `from` (just past a newline outside
+/// quotes), given whether `from` lies inside a quoted field.
+fn record_boundary(buf: &[u8], from: usize, mut in_quotes: bool, format: Format) -> usize {
     let mut pos = from;
-    while let Some(i) = memchr::memchr2(b'"', b'\n', &buf[pos..]) {
+    loop {
+        let hit = match format {
+            Format::Separated(_) => memchr::memchr(b'\n', &buf[pos..]),
+            Format::Csv(_) => memchr::memchr2(b'"', b'\n', &buf[pos..]),
+        };
+        let Some(i) = hit else {
+            return buf.len();
+        };
         let at = pos + i;
         if buf[at] == b'"' {
             in_quotes = !in_quotes;
-        } else if !in_quotes && at + 1 >= target {
+        } else if !in_quotes {
             return at + 1;
         }
         pos = at + 1;
     }
-    buf.len()
+}
+
+/// One byte repeated in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// The high bit of each byte of `word` that equals `b` (exact: no false
+/// positives next to a match, so every set bit can be used).
+#[inline]
+fn bytes_equal(word: u64, b: u8) -> u64 {
+    const LOW7: u64 = splat(0x7f);
+    let x = word ^ splat(b);
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// Splits the record starting at `pos` into fields on `delim` in one pass,
+/// eight bytes at a time, when it holds no quote (`quote`) and no
+/// multi-byte separator: the common case. Returns the index of the record's
+/// newline (or `end`), or `None` when the record needs the general path.
+fn split_plain<'a>(
+    buf: &'a [u8],
+    pos: usize,
+    end: usize,
+    delim: u8,
+    quote: Option<u8>,
+    fields: &mut Vec<Cow<'a, [u8]>>,
+) -> Option<usize> {
+    fields.clear();
+    let mut field = pos;
+    let mut p = pos;
+    let quote_mask = |w: u64| quote.map_or(0, |q| bytes_equal(w, q));
+    while p + 8 <= end {
+        let word = u64::from_le_bytes(buf[p..p + 8].try_into().ok()?);
+        if quote_mask(word) != 0 {
+            return None;
+        }
+        let mut hits = bytes_equal(word, delim) | bytes_equal(word, b'\n');
+        while hits != 0 {
+            let at = p + (hits.trailing_zeros() / 8) as usize;
+            if buf[at] == b'\n' {
+                fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
+                return Some(at);
+            }
+            fields.push(Cow::Borrowed(&buf[field..at]));
+            field = at + 1;
+            hits &= hits - 1;
+        }
+        p += 8;
+    }
+    for at in p..end {
+        let b = buf[at];
+        if Some(b) == quote {
+            return None;
+        }
+        if b == b'\n' {
+            fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
+            return Some(at);
+        }
+        if b == delim {
+            fields.push(Cow::Borrowed(&buf[field..at]));
+            field = at + 1;
+        }
+    }
+    fields.push(Cow::Borrowed(trim_cr(&buf[field..end])));
+    Some(end)
 }
 
 /// The end of the record starting at `pos` (index of its `\n`, or the buffer end).
@@ -220,7 +330,8 @@ pub fn header(buf: &[u8], format: Format) -> Option<(Vec<String>, usize, u64)> {
 
 /// Parses `buf[start..]` (which begins on line `first_line`) in parallel:
 /// `parse` sees every non-empty record of a chunk with that chunk's state,
-/// made by `init`; the states come back in file order.
+/// made by `init` from the number of lines the chunk spans (a bound on its
+/// records, to reserve for); the states come back in file order.
 pub fn par_parse<S, I, F>(
     buf: &[u8],
     start: usize,
@@ -231,26 +342,44 @@ pub fn par_parse<S, I, F>(
 ) -> Vec<S>
 where
     S: Send,
-    I: Fn() -> S + Sync,
+    I: Fn(usize) -> S + Sync,
     F: Fn(&mut S, Record<'_, '_>) + Sync,
 {
     let chunks = chunks(buf, start, first_line, format);
     chunks
         .par_iter()
         .map(|c| {
-            let mut state = init();
+            let mut state = init(c.lines as usize);
             let mut fields = Vec::with_capacity(16);
             let mut pos = c.start;
             let mut line = c.line;
+            // The single-byte-delimiter fast path, where the format has one.
+            let plain = match format {
+                Format::Csv(d) => Some((d, Some(b'"'))),
+                Format::Separated(sep) if sep.len() == 1 => Some((sep.as_bytes()[0], None)),
+                Format::Separated(_) => None,
+            };
             while pos < c.end {
-                let end = record_end(buf, pos, format).min(c.end);
-                let raw = trim_cr(&buf[pos..end]);
-                let lines_in_record = match format {
-                    Format::Separated(_) => 1,
-                    Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
+                let fast = plain.and_then(|(delim, quote)| {
+                    split_plain(buf, pos, c.end, delim, quote, &mut fields)
+                });
+                let (end, lines_in_record) = match fast {
+                    Some(end) => (end, 1),
+                    None => {
+                        let end = record_end(buf, pos, format).min(c.end);
+                        let raw = trim_cr(&buf[pos..end]);
+                        split_fields_into(raw, format, &mut fields);
+                        let lines = match format {
+                            Format::Separated(_) => 1,
+                            Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
+                        };
+                        (end, lines)
+                    }
                 };
-                if !raw.iter().all(|b| b.is_ascii_whitespace()) {
-                    split_fields_into(raw, format, &mut fields);
+                let raw = trim_cr(&buf[pos..end]);
+                let blank = raw.first().is_none_or(u8::is_ascii_whitespace)
+                    && raw.iter().all(u8::is_ascii_whitespace);
+                if !blank {
                     parse(
                         &mut state,
                         Record {
@@ -286,7 +415,7 @@ mod tests {
             0,
             1,
             format,
-            Vec::new,
+            Vec::with_capacity,
             |st: &mut Vec<(u64, Vec<String>)>, r| {
                 st.push((
                     r.line,
@@ -343,6 +472,28 @@ mod tests {
             assert_eq!(f[0], i.to_string());
             assert_eq!(f[2], (i * 3).to_string());
         }
+    }
+
+    #[test]
+    fn a_quoted_field_longer_than_a_chunk_stays_one_record() {
+        // 3 MiB inside quotes (newlines and commas too): the slices it
+        // covers begin inside quotes and must not start a chunk.
+        let mut buf = b"1,a,x\n2,\"".to_vec();
+        for _ in 0..(3 << 20) / 8 {
+            buf.extend_from_slice(b"ab,\ncd\"\"");
+        }
+        buf.extend_from_slice(b"\",y\n3,c,z\n");
+        let rows = collect(&buf, Format::Csv(b','));
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].1[1].len(), (3 << 20) / 8 * 7);
+        assert_eq!(rows[1].1[2], "y");
+        assert_eq!(
+            rows[2],
+            (
+                2 + (3 << 20) / 8 + 1,
+                vec!["3".into(), "c".into(), "z".into()]
+            )
+        );
     }
 
     #[test]

@@ -171,11 +171,14 @@ pub struct ChunkRows {
 }
 
 impl ChunkRows {
-    /// A chunk state whose records are slices of `buf`.
-    pub fn in_buffer(buf: &[u8]) -> Self {
+    /// A chunk state whose records are slices of `buf`, with room for
+    /// `rows` rows (growing a vector of rows by doubling copies it and
+    /// faults its pages in twice).
+    pub fn in_buffer(buf: &[u8], rows: usize) -> Self {
         let start = buf.as_ptr() as usize;
         ChunkRows {
             buffer: Some(start..start + buf.len()),
+            rows: Vec::with_capacity(rows),
             ..Default::default()
         }
     }
@@ -372,7 +375,7 @@ mod tests {
     fn rejects_inside_the_buffer_are_spans_and_read_back_as_text() {
         // A latin-1 line among UTF-8 ones.
         let buf: Vec<u8> = b"u1,i1,5\nu2,Caf\xe9,x\nu3,i3,7\n".to_vec();
-        let mut chunk = ChunkRows::in_buffer(&buf);
+        let mut chunk = ChunkRows::in_buffer(&buf, 0);
         chunk.reject(0, 2, &buf[8..17], Reason::BadRating, "x");
         let elsewhere = b"u9,i9,?".to_vec();
         chunk.reject(0, 9, &elsewhere, Reason::BadRating, "?");

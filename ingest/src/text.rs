@@ -2,16 +2,60 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-/// Parses a trimmed decimal number.
+/// Parses a trimmed decimal number (as `str::parse::<f64>` does; finite only).
 pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(bytes).ok()?.trim();
-    let v: f64 = s.parse().ok()?;
+    let bytes = bytes.trim_ascii();
+    if let Some(v) = parse_short_decimal(bytes) {
+        return Some(v);
+    }
+    let v: f64 = std::str::from_utf8(bytes).ok()?.parse().ok()?;
     v.is_finite().then_some(v)
+}
+
+/// `[+-]digits[.digits]` with at most 15 digits, the way prices, quantities
+/// and ratings are written: the integer of its digits divided by a power of
+/// ten. Both are exact in an `f64` and the division rounds once, so this is
+/// the correctly rounded value `str::parse` gives (Clinger's fast path).
+/// `None` for anything else, which the general parser then reads.
+fn parse_short_decimal(bytes: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let (mut mantissa, mut count, mut dot) = (0u64, 0usize, None);
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+            }
+            b'.' if dot.is_none() => dot = Some(i),
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let scale = dot.map_or(0, |i| digits.len() - i - 1);
+    let v = mantissa as f64 / POW10[scale];
+    Some(if negative { -v } else { v })
 }
 
 /// Parses a trimmed integer.
 pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+    let bytes = bytes.trim_ascii();
+    if !bytes.is_empty() && bytes.len() <= 18 && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(
+            bytes
+                .iter()
+                .fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0')),
+        );
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// How timestamps are written.
@@ -26,15 +70,16 @@ pub enum TimeFormat {
 impl TimeFormat {
     /// Parses a timestamp to unix seconds (UTC).
     pub fn parse(&self, bytes: &[u8]) -> Option<i64> {
-        let s = std::str::from_utf8(bytes).ok()?.trim();
+        let bytes = bytes.trim_ascii();
+        // Dates first when the text has their shape (`YYYY-`): a failed
+        // number parse per row cost more than the date.
+        if matches!(self, TimeFormat::Auto) && bytes.get(4) == Some(&b'-') {
+            return iso8601_seconds(bytes);
+        }
+        let s = std::str::from_utf8(bytes).ok()?;
         match self {
             TimeFormat::Auto => {
-                // Dates first when the text has their shape (`YYYY-`): a
-                // failed number parse per row cost more than the date.
-                if s.as_bytes().get(4) == Some(&b'-') {
-                    return parse_iso8601(s);
-                }
-                if let Ok(v) = s.parse::<i64>() {
+                if let Some(v) = parse_i64(bytes) {
                     return Some(v);
                 }
                 if let Ok(v) = s.parse::<f64>() {
@@ -79,7 +124,11 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// `HH:MM[:SS[.fff]]` and `Z` or `±HH[:MM]`, to unix seconds. A fast path
 /// for the common case that needs no allocation.
 pub fn parse_iso8601(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+    iso8601_seconds(s.as_bytes())
+}
+
+/// [`parse_iso8601`] on bytes.
+fn iso8601_seconds(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -172,6 +221,63 @@ mod tests {
         }
         assert_eq!(parse_iso8601("2010-13-01"), None);
         assert_eq!(parse_iso8601("12/1/2010 8:26"), None);
+    }
+
+    #[test]
+    fn short_decimals_parse_as_std_does() {
+        // Every shape the fast path takes, and some it leaves to std.
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "+7",
+            "2.55",
+            ".5",
+            "5.",
+            "0.1",
+            "0.3",
+            "123456789012345",
+            "1234567890123456",
+            "99999.99999",
+            "-3.14159",
+            "1e3",
+            "1.2.3",
+            "",
+            "-",
+            ".",
+            "0x10",
+            " 4.5 ",
+            "12,5",
+            "inf",
+            "NaN",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Pseudo-random prices and ratings: up to 15 digits, any point position.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 15 + 1) as usize;
+            let mut s: String = (0..digits)
+                .map(|i| char::from(b'0' + ((x >> (i * 4)) % 10) as u8))
+                .collect();
+            let dot = (x >> 60) as usize % (digits + 1);
+            if dot < digits {
+                s.insert(dot, '.');
+            }
+            cases.push(s);
+        }
+        for s in &cases {
+            let expected = s.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+            let got = parse_f64(s.as_bytes());
+            assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "`{s}`");
+        }
+        assert_eq!(parse_i64(b" 881250949 "), Some(881_250_949));
+        assert_eq!(parse_i64(b"-12"), Some(-12));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"12a"), None);
     }
 
     #[test]
