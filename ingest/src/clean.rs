@@ -98,10 +98,42 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         .map(|k| item_catalog.as_ref().and_then(|c| c.get(&key(k)).copied()))
         .collect();
 
-    // Unknown references (filtered in place: a copy of every row costs more
-    // in page faults than the test).
-    let mut late = Vec::new();
+    // Rows in groups of equal (user, item), users and items in their dense
+    // order (so that the final order is a sort within each user), then by
+    // time, then line. (file, line) is unique, so the order is total and a
+    // parallel unstable sort gives the same result as any other.
     let mut rows = std::mem::take(&mut inter.rows);
+    let user_rank = id_ranks(inter.users.keys());
+    let item_rank = id_ranks(inter.items.keys());
+    rows.par_sort_unstable_by_key(|r| {
+        (
+            user_rank[r.user as usize],
+            item_rank[r.item as usize],
+            r.ts,
+            r.file,
+            r.line,
+        )
+    });
+
+    // Rows identical to an earlier one, and unknown references: rejected
+    // before the pairs are formed, in place (a copy of every row costs more
+    // in page faults than the tests).
+    let mut late = Vec::new();
+    if params.drop_duplicate_rows.unwrap_or(false) {
+        let duplicate = duplicate_rows(&rows, &inter.buffers);
+        for (row, first) in rows.iter().zip(&duplicate) {
+            if let Some(first) = first {
+                let line = rows[*first as usize].line;
+                late.push(inter.reject_row(
+                    row,
+                    Reason::DuplicateRow,
+                    format!("same as line {line}"),
+                ));
+            }
+        }
+        let mut flags = duplicate.iter();
+        rows.retain(|_| flags.next().is_some_and(Option::is_none));
+    }
     if user_catalog.is_some() || item_catalog.is_some() {
         let unknown = |row: &Row| {
             let (ids, idx, reason, what) =
@@ -124,10 +156,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         });
     }
 
-    // Duplicate pairs: runs of equal (user, item) after sorting by time, then line.
-    // (file, line) is unique, so the order is total and a parallel unstable
-    // sort gives the same result as any other.
-    rows.par_sort_unstable_by_key(|r| (r.user, r.item, r.ts, r.file, r.line));
+    // Duplicate pairs: runs of equal (user, item).
     let policy = params.duplicate_policy();
     // The strongest event type (by weight) names a merged interaction.
     let weights = inter.event_weights.clone();
@@ -327,8 +356,16 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         out[w] = merge(&out[s..e]);
     }
     out.truncate(pairs.len());
-    // (user, item) is unique after merging: a total order again.
-    out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
+    // (user, item) is unique after merging: a total order again. The rows
+    // are grouped by user in dense order (the ranks sorted them so), which
+    // leaves a sort within each user, unless the dense order differs from the
+    // ranks' (the users file makes the ids not all numeric, say).
+    if out.is_sorted_by_key(|r| r.user) {
+        out.par_chunk_by_mut(|a, b| a.user == b.user)
+            .for_each(|rows| rows.sort_unstable_by_key(|r| (r.ts, r.item)));
+    } else {
+        out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
+    }
 
     let true_segments = data.true_segments.map(|segs| {
         let by_id: HashMap<String, u16> = segs.into_iter().collect();
@@ -337,9 +374,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             .map(|u| by_id.get(&u.id).copied().unwrap_or(0))
             .collect()
     });
-    let mut rejects = std::mem::take(&mut inter.rejects);
-    rejects.extend(late);
-    rejects.par_sort_by_key(|a| (a.file, a.line, a.reason));
+    let rejects = merge_rejects(std::mem::take(&mut inter.rejects), late);
     Ok(Cleaned {
         rows: out,
         users,
@@ -351,6 +386,67 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         rows_merged: merged,
         true_segments,
     })
+}
+
+/// Each id's rank in dense order (the order of [`dense_catalog`]'s ids).
+fn id_ranks(keys: &[Box<[u8]>]) -> Vec<u32> {
+    let texts: Vec<std::borrow::Cow<'_, str>> =
+        keys.iter().map(|k| String::from_utf8_lossy(k)).collect();
+    let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+    dense_order(&bytes)
+}
+
+/// For each row (sorted so that equal rows are neighbours: same user, item
+/// and time), the index of the first row before it with the same bytes in
+/// the same file that is not itself a duplicate. Rows of files whose bytes
+/// are not kept are never duplicates.
+fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<u32>> {
+    let raw = |r: &Row| {
+        buffers
+            .get(r.file as usize)
+            .and_then(|b| b.as_deref())
+            .and_then(|b| b.get(r.offset as usize..r.offset as usize + r.len as usize))
+    };
+    let same_time = |a: &Row, b: &Row| (a.user, a.item, a.ts) == (b.user, b.item, b.ts);
+    let mut first_of: Vec<Option<u32>> = vec![None; rows.len()];
+    let mut start = 0;
+    for i in 1..rows.len() {
+        if !same_time(&rows[start], &rows[i]) {
+            start = i;
+            continue;
+        }
+        let Some(bytes) = raw(&rows[i]) else {
+            continue;
+        };
+        first_of[i] = (start..i)
+            .find(|&f| {
+                first_of[f].is_none()
+                    && rows[f].file == rows[i].file
+                    && raw(&rows[f]) == Some(bytes)
+            })
+            .map(|f| f as u32);
+    }
+    first_of
+}
+
+/// The rejects of parsing (in file order) and the later ones, as one list
+/// sorted by (file, line, reason).
+fn merge_rejects(mut early: Vec<Reject>, mut late: Vec<Reject>) -> Vec<Reject> {
+    let key = |r: &Reject| (r.file, r.line, r.reason);
+    if !early.is_sorted_by_key(key) {
+        early.par_sort_by_key(key);
+    }
+    late.par_sort_by_key(key);
+    let mut out = Vec::with_capacity(early.len() + late.len());
+    let mut late = late.into_iter().peekable();
+    for r in early {
+        while let Some(l) = late.next_if(|l| key(l) < key(&r)) {
+            out.push(l);
+        }
+        out.push(r);
+    }
+    out.extend(late);
+    out
 }
 
 /// The dense catalog: ids that remain, in dense order, with their records.

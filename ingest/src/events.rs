@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
-use crate::ids::{FastHasher, normalize_id};
+use crate::ids::normalize_id;
 use crate::movielens::read_file;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::records::{Format, Record, decode_text, header, par_parse, split_fields};
@@ -14,7 +14,6 @@ use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
 use crate::text::{TimeFormat, parse_f64};
-use rayon::prelude::*;
 
 /// The files an events source reads (for input hashing).
 pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
@@ -432,9 +431,6 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         // Rejects quote rows from the CSV rendering of the Parquet file.
         inter.buffers[0] = Some(buf.clone());
     }
-    if params.drop_duplicate_rows.unwrap_or(false) {
-        drop_duplicate_rows(inter, &buf);
-    }
     data.columns = Columns {
         demographics: false,
         country: pos.country.is_some(),
@@ -454,53 +450,6 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         data.users = Some(users);
     }
     Ok(data)
-}
-
-/// Rejects every row identical (byte for byte) to an earlier kept row.
-///
-/// The rows' bytes are hashed and the (hash, row) pairs sorted, in
-/// parallel, so rows with equal bytes meet in one run; within a run the
-/// bytes are compared, and a row is a duplicate of the first identical row
-/// before it. A sort measured faster than a hash map of 400,000 rows, whose
-/// lookups miss the cache.
-fn drop_duplicate_rows(inter: &mut Interactions, buf: &[u8]) {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let raw = |row: &Row| &buf[row.offset as usize..row.offset as usize + row.len as usize];
-    let hasher = BuildHasherDefault::<FastHasher>::default();
-    let rows = std::mem::take(&mut inter.rows);
-    let mut keyed: Vec<(u64, u32)> = rows
-        .par_iter()
-        .enumerate()
-        .map(|(i, row)| (hasher.hash_one(raw(row)), i as u32))
-        .collect();
-    keyed.par_sort_unstable();
-    // For each duplicate row, the first row with the same bytes.
-    let mut first_of: Vec<Option<u32>> = vec![None; rows.len()];
-    for run in keyed
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|run| run.len() > 1)
-    {
-        for (j, &(_, i)) in run.iter().enumerate().skip(1) {
-            let same = |&&(_, f): &&(u64, u32)| {
-                first_of[f as usize].is_none() && raw(&rows[f as usize]) == raw(&rows[i as usize])
-            };
-            first_of[i as usize] = run[..j].iter().find(same).map(|&(_, f)| f);
-        }
-    }
-    for (row, first) in rows.iter().zip(&first_of) {
-        if let Some(f) = first {
-            let line = rows[*f as usize].line;
-            let reject =
-                inter.reject_row(row, Reason::DuplicateRow, format!("same as line {line}"));
-            inter.rejects.push(reject);
-        }
-    }
-    // In place: a second 400,000-row buffer costs more in page faults than
-    // the whole pass.
-    let mut rows = rows;
-    let mut flags = first_of.iter();
-    rows.retain(|_| flags.next().is_some_and(Option::is_none));
-    inter.rows = rows;
 }
 
 /// A small CSV file read whole: header, (line, fields) rows, file index.

@@ -259,6 +259,69 @@ fn events_with_mapping_weights_and_sum_policy() {
 }
 
 #[test]
+fn identical_rows_are_rejected_before_unknown_users_and_the_first_copy_is_named() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("ev.csv");
+    // Lines 2 and 4 are the same bytes, so are 5, 6 and 8 (an unknown
+    // user); 3 differs from 2 only in its quantity, 7 from 5 in its time.
+    std::fs::write(
+        &f,
+        "uid,sku,when,qty\n\
+         u1,A,2020-01-01T00:00:00Z,1\n\
+         u1,A,2020-01-01T00:00:00Z,2\n\
+         u1,A,2020-01-01T00:00:00Z,1\n\
+         u9,B,2020-01-02T00:00:00Z,1\n\
+         u9,B,2020-01-02T00:00:00Z,1\n\
+         u9,B,2020-01-03T00:00:00Z,1\n\
+         u9,B,2020-01-02T00:00:00Z,1\n",
+    )
+    .expect("write");
+    let users = tmp.path().join("users.csv");
+    std::fs::write(&users, "id\nu1\n").expect("write");
+    let out = tmp.path().join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: sum, users_file: {{path: {}, id: id}}, columns: {{user: uid, item: sku, timestamp: when, quantity: qty}}}}",
+        f.display(),
+        users.display()
+    );
+    let report = run(&yaml, &out).expect("ingest");
+    let r = reasons(&report);
+    assert_eq!((r["duplicate_row"], r["unknown_user"]), (3, 2));
+    assert_eq!(
+        (report["rows_kept"].clone(), report["rows_merged"].clone()),
+        (2.into(), 1.into())
+    );
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    let lines = rejects
+        .values::<arrow::datatypes::UInt64Type>("line")
+        .expect("line")
+        .to_vec();
+    let details = rejects.strings("detail").expect("detail");
+    let dup: Vec<(u64, String)> = lines
+        .iter()
+        .zip(&details)
+        .zip(rejects.strings("reason").expect("reason"))
+        .filter(|(_, reason)| reason.as_deref() == Some("duplicate_row"))
+        .map(|((l, d), _)| (*l, d.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        dup,
+        vec![
+            (4, "same as line 2".to_string()),
+            (6, "same as line 5".to_string()),
+            (8, "same as line 5".to_string())
+        ]
+    );
+    assert!(lines.is_sorted(), "rejects in line order: {lines:?}");
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    assert_eq!(
+        inter.f64s("quantity").expect("q"),
+        vec![3.0],
+        "lines 2 and 3 summed"
+    );
+}
+
+#[test]
 fn missing_files_empty_files_and_unknown_layouts_are_clear_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("out");
