@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
-use crate::ids::dense_order;
+use crate::ids::{dense_order, id_ranks};
 use crate::params::{DuplicatePolicy, IngestParams, OnError};
 use crate::rows::{
-    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, raw_text,
+    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, gather_by_user, raw_text,
 };
 
 /// The cleaned tables, ready to be written.
@@ -100,20 +100,19 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
 
     // Rows in groups of equal (user, item), users and items in their dense
     // order (so that the final order is a sort within each user), then by
-    // time, then line. (file, line) is unique, so the order is total and a
-    // parallel unstable sort gives the same result as any other.
-    let mut rows = std::mem::take(&mut inter.rows);
+    // time, then line: users by a counting sort, then each user's rows on
+    // its own. (file, line) is unique, so the order is total and an
+    // unstable sort gives the same result as any other.
     let user_rank = id_ranks(inter.users.keys());
     let item_rank = id_ranks(inter.items.keys());
-    rows.par_sort_unstable_by_key(|r| {
-        (
-            user_rank[r.user as usize],
-            item_rank[r.item as usize],
-            r.ts,
-            r.file,
-            r.line,
-        )
-    });
+    let mut rows = std::mem::take(&mut inter.rows);
+    if !rows.is_sorted_by_key(|r| user_rank[r.user as usize]) {
+        rows = gather_by_user(&[&rows], &user_rank, |_, r| r);
+    }
+    rows.par_chunk_by_mut(|a, b| a.user == b.user)
+        .for_each(|user| {
+            user.sort_unstable_by_key(|r| (item_rank[r.item as usize], r.ts, r.file, r.line))
+        });
 
     // Rows identical to an earlier one, and unknown references: rejected
     // before the pairs are formed, in place (a copy of every row costs more
@@ -304,8 +303,9 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     );
     // Title / text found in the interaction file itself fill what the catalog lacks.
     let mut users = users;
-    for (raw_item, (title, text)) in std::mem::take(&mut inter.item_text) {
-        if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item as usize])) {
+    let item_text = std::mem::take(&mut inter.item_text).into_iter().enumerate();
+    for (raw_item, (title, text)) in item_text.filter(|(_, t)| t.0.is_some() || t.1.is_some()) {
+        if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item])) {
             let it = &mut items[d as usize];
             if it.title.is_none() {
                 it.year = title.as_deref().and_then(crate::text::year_from_title);
@@ -316,8 +316,11 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             }
         }
     }
-    for (raw_user, country) in std::mem::take(&mut inter.user_country) {
-        if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user as usize])) {
+    let user_country = std::mem::take(&mut inter.user_country)
+        .into_iter()
+        .enumerate();
+    for (raw_user, country) in user_country.filter_map(|(u, c)| Some((u, c?))) {
+        if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user])) {
             users[d as usize].country.get_or_insert(country);
         }
     }
@@ -386,14 +389,6 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         rows_merged: merged,
         true_segments,
     })
-}
-
-/// Each id's rank in dense order (the order of [`dense_catalog`]'s ids).
-fn id_ranks(keys: &[Box<[u8]>]) -> Vec<u32> {
-    let texts: Vec<std::borrow::Cow<'_, str>> =
-        keys.iter().map(|k| String::from_utf8_lossy(k)).collect();
-    let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
-    dense_order(&bytes)
 }
 
 /// For each row (sorted so that equal rows are neighbours: same user, item

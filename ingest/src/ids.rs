@@ -172,6 +172,15 @@ pub fn dense_order(ids: &[&[u8]]) -> Vec<u32> {
     rank
 }
 
+/// Each id's rank in dense order ([`dense_order`] of the ids as text, the
+/// way the dense catalogs order them).
+pub fn id_ranks(keys: &[Box<[u8]>]) -> Vec<u32> {
+    let texts: Vec<std::borrow::Cow<'_, str>> =
+        keys.iter().map(|k| String::from_utf8_lossy(k)).collect();
+    let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+    dense_order(&bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
