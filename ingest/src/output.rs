@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::clean::Cleaned;
 use crate::error::Result;
-use crate::rows::Columns;
+use crate::rows::{Columns, Reason, Reject};
+use rayon::prelude::*;
+use std::collections::HashMap;
 
 /// Per-file row counts in the report.
 #[derive(Debug, Serialize)]
@@ -128,45 +130,176 @@ fn write_interactions(
                 source,
             }
         })?;
-    let mut cols: Vec<(&str, ArrayRef)> = vec![
+    // Each column is a pass over the 64-byte rows: built side by side.
+    let rows = &c.rows;
+    let mut builders: Vec<ColumnBuilder<'_>> = vec![
         (
             USER_IDX,
-            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.user))),
+            Box::new(|| {
+                Ok(Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|r| r.user),
+                )))
+            }),
         ),
         (
             ITEM_IDX,
-            Arc::new(UInt32Array::from_iter_values(c.rows.iter().map(|r| r.item))),
+            Box::new(|| {
+                Ok(Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|r| r.item),
+                )))
+            }),
         ),
         (
             VALUE,
-            Arc::new(Float32Array::from_iter_values(
-                c.rows.iter().map(|r| r.value),
-            )),
+            Box::new(|| {
+                Ok(Arc::new(Float32Array::from_iter_values(
+                    rows.iter().map(|r| r.value),
+                )))
+            }),
         ),
         (
             TS,
-            Arc::new(Int64Array::from_iter_values(c.rows.iter().map(|r| r.ts))),
+            Box::new(|| {
+                Ok(Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.ts),
+                )))
+            }),
         ),
-        (EVENT, Arc::new(events)),
     ];
     if has_quantity {
-        cols.push((
+        builders.push((
             QUANTITY,
-            Arc::new(Float64Array::from_iter_values(
-                c.rows.iter().map(|r| r.quantity),
-            )),
+            Box::new(|| {
+                Ok(Arc::new(Float64Array::from_iter_values(
+                    rows.iter().map(|r| r.quantity),
+                )))
+            }),
         ));
     }
     if has_amount {
-        cols.push((
+        builders.push((
             AMOUNT,
-            Arc::new(Float64Array::from_iter_values(
-                c.rows.iter().map(|r| r.amount),
-            )),
+            Box::new(|| {
+                Ok(Arc::new(Float64Array::from_iter_values(
+                    rows.iter().map(|r| r.amount),
+                )))
+            }),
         ));
     }
+    let mut cols = build_columns(builders)?;
+    cols.insert(4, (EVENT, Arc::new(events)));
     write_parquet(&path, &batch(&path, cols)?)?;
     Ok(())
+}
+
+/// A column's name and the code that builds it.
+type ColumnBuilder<'a> = (
+    &'static str,
+    Box<dyn Fn() -> Result<ArrayRef> + Send + Sync + 'a>,
+);
+
+/// Builds the columns side by side, in their order.
+fn build_columns(builders: Vec<ColumnBuilder<'_>>) -> Result<Vec<(&'static str, ArrayRef)>> {
+    builders
+        .par_iter()
+        .map(|(name, build)| Ok((*name, build()?)))
+        .collect()
+}
+
+/// The columns of rejects.parquet, built side by side. `file`, `reason` and
+/// `detail` repeat (one file, a few reasons, one text for every row that
+/// misses its user id), so they are dictionary columns: their keys are all
+/// there is to build and encode.
+fn reject_columns<'a>(
+    rejects: &'a [Reject],
+    buffers: &'a [Option<Arc<Vec<u8>>>],
+    file_names: &'a [String],
+) -> Result<Vec<(&'static str, ArrayRef)>> {
+    build_columns(vec![
+        (
+            "file",
+            Box::new(|| {
+                let keys = UInt16Array::from_iter_values(rejects.iter().map(|x| x.file));
+                dict(keys, StringArray::from_iter_values(file_names.iter()))
+            }),
+        ),
+        (
+            "line",
+            Box::new(|| {
+                Ok(Arc::new(UInt64Array::from_iter_values(
+                    rejects.iter().map(|x| x.line),
+                )))
+            }),
+        ),
+        (
+            "raw",
+            Box::new(|| {
+                let bytes = rejects.iter().map(|x| x.raw.len()).sum();
+                let mut raw = StringBuilder::with_capacity(rejects.len(), bytes);
+                for x in rejects {
+                    raw.append_value(crate::rows::raw_text(buffers, x));
+                }
+                Ok(Arc::new(raw.finish()))
+            }),
+        ),
+        (
+            "reason",
+            Box::new(|| {
+                let keys = UInt8Array::from_iter_values(rejects.iter().map(|x| x.reason as u8));
+                dict(
+                    keys,
+                    StringArray::from_iter_values(Reason::ALL.iter().map(|r| r.code())),
+                )
+            }),
+        ),
+        (
+            "detail",
+            Box::new(|| {
+                let (keys, values) = detail_dictionary(rejects);
+                dict(keys, values)
+            }),
+        ),
+    ])
+}
+
+/// A dictionary array of `keys` into `values`.
+fn dict<K: arrow::datatypes::ArrowDictionaryKeyType>(
+    keys: arrow::array::PrimitiveArray<K>,
+    values: StringArray,
+) -> Result<ArrayRef> {
+    let array = DictionaryArray::<K>::try_new(keys, Arc::new(values)).map_err(|source| {
+        recpipe_core::CoreError::Arrow {
+            path: PathBuf::from(REJECTS_FILE),
+            source,
+        }
+    })?;
+    Ok(Arc::new(array))
+}
+
+/// The rejects' details as dictionary keys and values, in order of first
+/// appearance. Rejects that share a detail mostly share its `Arc` too, so
+/// a run of the same pointer skips the lookup.
+fn detail_dictionary(rejects: &[Reject]) -> (UInt32Array, StringArray) {
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut values: Vec<&str> = Vec::new();
+    let mut last: Option<(&Arc<str>, u32)> = None;
+    let keys = rejects
+        .iter()
+        .map(|x| {
+            if let Some((ptr, key)) = last
+                && Arc::ptr_eq(ptr, &x.detail)
+            {
+                return key;
+            }
+            let key = *index.entry(&x.detail).or_insert_with(|| {
+                values.push(&x.detail);
+                (values.len() - 1) as u32
+            });
+            last = Some((&x.detail, key));
+            key
+        })
+        .collect();
+    (keys, StringArray::from_iter_values(values))
 }
 
 /// users.parquet, items.parquet, rejects.parquet (and true_segments.parquet
@@ -233,38 +366,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
                 .unwrap_or_default()
         })
         .collect();
-    let name = |f: u16| names.get(f as usize).map_or("", String::as_str);
-    let r = &c.rejects;
-    let cols: Vec<(&str, ArrayRef)> = vec![
-        (
-            "file",
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| name(x.file)),
-            )),
-        ),
-        (
-            "line",
-            Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.line))),
-        ),
-        (
-            "raw",
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| crate::rows::raw_text(&c.buffers, x)),
-            )),
-        ),
-        (
-            "reason",
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.reason.code()),
-            )),
-        ),
-        (
-            "detail",
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.detail.as_ref()),
-            )),
-        ),
-    ];
+    let cols = reject_columns(&c.rejects, &c.buffers, &names)?;
     write_parquet(&path, &batch(&path, cols)?)?;
 
     if let Some(segs) = &c.true_segments {

@@ -48,6 +48,27 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (so `ALL[r as usize] == r`).
+    pub const ALL: [Reason; 17] = [
+        Reason::WrongFieldCount,
+        Reason::MissingUser,
+        Reason::MissingItem,
+        Reason::BadRating,
+        Reason::RatingOutOfScale,
+        Reason::BadTimestamp,
+        Reason::UnknownEvent,
+        Reason::BadQuantity,
+        Reason::NonPositiveQuantity,
+        Reason::BadPrice,
+        Reason::NonPositivePrice,
+        Reason::UnknownUser,
+        Reason::UnknownItem,
+        Reason::DuplicateRow,
+        Reason::DuplicatePair,
+        Reason::KCoreUser,
+        Reason::KCoreItem,
+    ];
+
     /// The stable code written to rejects and reports.
     pub fn code(self) -> &'static str {
         match self {
@@ -86,6 +107,21 @@ pub enum RawLine {
     },
     /// The text itself.
     Text(String),
+}
+
+impl RawLine {
+    /// Its length in bytes (as written, before any latin-1 decoding).
+    pub fn len(&self) -> usize {
+        match self {
+            RawLine::Span { len, .. } => *len as usize,
+            RawLine::Text(text) => text.len(),
+        }
+    }
+
+    /// Whether the line is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The text of a rejected row: its span of its file's buffer (decoded as
@@ -429,6 +465,15 @@ pub struct SourceData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_is_listed_at_its_discriminant() {
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
+        }
+        let codes: std::collections::BTreeSet<_> = Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), Reason::ALL.len(), "codes are distinct");
+    }
 
     #[test]
     fn gather_by_user_is_a_stable_sort_by_rank_of_the_mapped_rows() {

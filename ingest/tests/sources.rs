@@ -313,6 +313,15 @@ fn identical_rows_are_rejected_before_unknown_users_and_the_first_copy_is_named(
         ]
     );
     assert!(lines.is_sorted(), "rejects in line order: {lines:?}");
+    for name in ["file", "reason", "detail"] {
+        assert!(
+            matches!(
+                rejects.column(name).expect("column").data_type(),
+                arrow::datatypes::DataType::Dictionary(_, _)
+            ),
+            "{name} is a dictionary column"
+        );
+    }
     let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
     assert_eq!(
         inter.f64s("quantity").expect("q"),
