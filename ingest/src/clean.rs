@@ -354,21 +354,30 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         agg.item = ikeys[agg.item as usize];
         agg
     };
-    let mut out = rows;
-    for (w, &(s, e)) in pairs.iter().enumerate() {
-        out[w] = merge(&out[s..e]);
-    }
-    out.truncate(pairs.len());
-    // (user, item) is unique after merging: a total order again. The rows
-    // are grouped by user in dense order (the ranks sorted them so), which
-    // leaves a sort within each user, unless the dense order differs from the
-    // ranks' (the users file makes the ids not all numeric, say).
-    if out.is_sorted_by_key(|r| r.user) {
-        out.par_chunk_by_mut(|a, b| a.user == b.user)
-            .for_each(|rows| rows.sort_unstable_by_key(|r| (r.ts, r.item)));
-    } else {
-        out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
-    }
+    // The rows merged and ordered on one side, the rejects merged on the other.
+    let early = std::mem::take(&mut inter.rejects);
+    let (out, rejects) = rayon::join(
+        || {
+            let mut out = rows;
+            for (w, &(s, e)) in pairs.iter().enumerate() {
+                out[w] = merge(&out[s..e]);
+            }
+            out.truncate(pairs.len());
+            // (user, item) is unique after merging: a total order again. The
+            // rows are grouped by user in dense order (the ranks sorted them
+            // so), which leaves a sort within each user, unless the dense
+            // order differs from the ranks' (the users file makes the ids not
+            // all numeric, say).
+            if out.is_sorted_by_key(|r| r.user) {
+                out.par_chunk_by_mut(|a, b| a.user == b.user)
+                    .for_each(|rows| rows.sort_unstable_by_key(|r| (r.ts, r.item)));
+            } else {
+                out.par_sort_unstable_by_key(|r| (r.user, r.ts, r.item));
+            }
+            out
+        },
+        || merge_rejects(early, late),
+    );
 
     let true_segments = data.true_segments.map(|segs| {
         let by_id: HashMap<String, u16> = segs.into_iter().collect();
@@ -377,7 +386,6 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             .map(|u| by_id.get(&u.id).copied().unwrap_or(0))
             .collect()
     });
-    let rejects = merge_rejects(std::mem::take(&mut inter.rejects), late);
     Ok(Cleaned {
         rows: out,
         users,
