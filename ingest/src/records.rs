@@ -151,52 +151,102 @@ fn bytes_equal(word: u64, b: u8) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
-/// Splits the record starting at `pos` into fields on `delim` in one pass,
-/// eight bytes at a time, when it holds no quote (`quote`) and no
-/// multi-byte separator: the common case. Returns the index of the record's
-/// newline (or `end`), or `None` when the record needs the general path.
+/// How [`split_plain`] finds fields: a one-byte delimiter or the same byte
+/// twice (`::`), and the quote byte that sends a record to the general path.
+#[derive(Debug, Clone, Copy)]
+struct Plain {
+    delim: u8,
+    double: bool,
+    quote: Option<u8>,
+}
+
+impl Plain {
+    /// The fast path for `format`, where it has one.
+    fn of(format: Format) -> Option<Plain> {
+        match format {
+            Format::Csv(delim) => Some(Plain {
+                delim,
+                double: false,
+                quote: Some(b'"'),
+            }),
+            Format::Separated(sep) => match sep.as_bytes() {
+                [d] => Some(Plain {
+                    delim: *d,
+                    double: false,
+                    quote: None,
+                }),
+                [a, b] if a == b => Some(Plain {
+                    delim: *a,
+                    double: true,
+                    quote: None,
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Splits the record starting at `pos` into fields in one pass, eight
+/// bytes at a time, when it holds no quote: the common case. A doubled
+/// delimiter splits where the first of a pair starts, left to right, as
+/// [`split_fields`] does (`a:::b` is `a`, `:b`). Returns the index of the
+/// record's newline (or `end`), or `None` when the record needs the
+/// general path.
 fn split_plain<'a>(
     buf: &'a [u8],
     pos: usize,
     end: usize,
-    delim: u8,
-    quote: Option<u8>,
+    how: Plain,
     fields: &mut Vec<Cow<'a, [u8]>>,
 ) -> Option<usize> {
     fields.clear();
     let mut field = pos;
-    let mut p = pos;
-    let quote_mask = |w: u64| quote.map_or(0, |q| bytes_equal(w, q));
-    while p + 8 <= end {
-        let word = u64::from_le_bytes(buf[p..p + 8].try_into().ok()?);
-        if quote_mask(word) != 0 {
+    // Handles the delimiter or newline at `at`; `Some` at the record's end.
+    let mut hit = |at: usize, fields: &mut Vec<Cow<'a, [u8]>>| -> Option<usize> {
+        if buf[at] == b'\n' {
+            fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
+            return Some(at);
+        }
+        if at < field {
+            // The second byte of a doubled delimiter.
             return None;
         }
-        let mut hits = bytes_equal(word, delim) | bytes_equal(word, b'\n');
+        let width = if how.double {
+            if buf.get(at + 1) != Some(&how.delim) || at + 1 >= end {
+                return None;
+            }
+            2
+        } else {
+            1
+        };
+        fields.push(Cow::Borrowed(&buf[field..at]));
+        field = at + width;
+        None
+    };
+    let mut p = pos;
+    while p + 8 <= end {
+        let word = u64::from_le_bytes(buf[p..p + 8].try_into().ok()?);
+        if how.quote.is_some_and(|q| bytes_equal(word, q) != 0) {
+            return None;
+        }
+        let mut hits = bytes_equal(word, how.delim) | bytes_equal(word, b'\n');
         while hits != 0 {
             let at = p + (hits.trailing_zeros() / 8) as usize;
-            if buf[at] == b'\n' {
-                fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
-                return Some(at);
+            if let Some(newline) = hit(at, fields) {
+                return Some(newline);
             }
-            fields.push(Cow::Borrowed(&buf[field..at]));
-            field = at + 1;
             hits &= hits - 1;
         }
         p += 8;
     }
-    for at in p..end {
-        let b = buf[at];
-        if Some(b) == quote {
+    for (at, &b) in buf.iter().enumerate().take(end).skip(p) {
+        if Some(b) == how.quote {
             return None;
         }
-        if b == b'\n' {
-            fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
-            return Some(at);
-        }
-        if b == delim {
-            fields.push(Cow::Borrowed(&buf[field..at]));
-            field = at + 1;
+        if (b == b'\n' || b == how.delim)
+            && let Some(newline) = hit(at, fields)
+        {
+            return Some(newline);
         }
     }
     fields.push(Cow::Borrowed(trim_cr(&buf[field..end])));
@@ -353,16 +403,9 @@ where
             let mut fields = Vec::with_capacity(16);
             let mut pos = c.start;
             let mut line = c.line;
-            // The single-byte-delimiter fast path, where the format has one.
-            let plain = match format {
-                Format::Csv(d) => Some((d, Some(b'"'))),
-                Format::Separated(sep) if sep.len() == 1 => Some((sep.as_bytes()[0], None)),
-                Format::Separated(_) => None,
-            };
+            let plain = Plain::of(format);
             while pos < c.end {
-                let fast = plain.and_then(|(delim, quote)| {
-                    split_plain(buf, pos, c.end, delim, quote, &mut fields)
-                });
+                let fast = plain.and_then(|how| split_plain(buf, pos, c.end, how, &mut fields));
                 let (end, lines_in_record) = match fast {
                     Some(end) => (end, 1),
                     None => {
@@ -472,6 +515,55 @@ mod tests {
             assert_eq!(f[0], i.to_string());
             assert_eq!(f[2], (i * 3).to_string());
         }
+    }
+
+    #[test]
+    fn the_one_pass_split_equals_the_general_one() {
+        // Lines over a small alphabet, so that doubled and tripled
+        // delimiters, CRs and blanks meet word boundaries in every position.
+        let alphabet = b"ab:|,\t \r";
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for format in [
+            Format::Separated("::"),
+            Format::Separated("|"),
+            Format::Csv(b','),
+        ] {
+            let mut buf = Vec::new();
+            for _ in 0..3000 {
+                let len = next() % 30;
+                for _ in 0..len {
+                    buf.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+                }
+                buf.push(b'\n');
+            }
+            let parsed = collect(&buf, format);
+            let expected: Vec<(u64, Vec<String>)> = buf
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .map(|(i, raw)| (i as u64 + 1, trim_cr(raw)))
+                .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
+                .map(|(line, raw)| {
+                    let fields = split_fields(raw, format);
+                    (
+                        line,
+                        fields
+                            .iter()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(parsed, expected, "{format:?}");
+        }
+        let rows = collect(b"a:::b::c\n1::2:\r\n", Format::Separated("::"));
+        assert_eq!(rows[0].1, vec!["a", ":b", "c"]);
+        assert_eq!(rows[1].1, vec!["1", "2:"]);
     }
 
     #[test]
