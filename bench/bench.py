@@ -352,14 +352,19 @@ def row(stage, ours_s, ours_mb, theirs_s, theirs_mb, tool, quality_ours="", qual
     return {"stage": stage, "ours_s": ours_s, "ours_mb": ours_mb, "theirs_s": theirs_s, "theirs_mb": theirs_mb, "ratio": ratio, "tool": tool, "quality_ours": quality_ours, "quality_theirs": quality_theirs}
 
 
-def ingest_retail_row(d, retail, n=5):
-    """Online Retail ingest vs the issue's pandas script, median of n runs each."""
+def stage_runs(stage, d, n):
+    """The stage rerun n times: its `show` records by time, and the median one."""
     ours = []
     for _ in range(n):
-        recpipe(["run", "ingest", "--force=ingest"], d)
-        ours.append(show("ingest", d))
+        recpipe(["run", stage, f"--force={stage}"], d)
+        ours.append(show(stage, d))
     ours.sort(key=lambda s: s["seconds"])
-    mid = ours[n // 2]
+    return ours, ours[n // 2]
+
+
+def ingest_retail_row(d, retail, n=5):
+    """Online Retail ingest vs the issue's pandas script, median of n runs each."""
+    ours, mid = stage_runs("ingest", d, n)
     theirs = sorted((child("ingest_retail", retail) for _ in range(n)), key=lambda t: t["seconds"])
     tm = theirs[n // 2]
     full = sorted(t["seconds_full"] for t in theirs)[n // 2]
@@ -374,12 +379,7 @@ def features_row(name, d, n=5):
     """The features stage vs the pandas + scikit-learn script, median of n runs each
     (a run of 0.02-0.4 s moves by a fifth between runs on a shared machine)."""
     out = os.path.join(d, ".recpipe", "out")
-    ours = []
-    for _ in range(n):
-        recpipe(["run", "features", "--force=features"], d)
-        ours.append(show("features", d))
-    ours.sort(key=lambda s: s["seconds"])
-    mid = ours[n // 2]
+    ours, mid = stage_runs("features", d, n)
     theirs = sorted((child("features", os.path.join(out, "ingest"), os.path.join(out, "features")) for _ in range(n)), key=lambda t: t["seconds"])
     tm = theirs[n // 2]
     spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
