@@ -122,7 +122,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         let duplicate = duplicate_rows(&rows, &inter.buffers);
         for (row, first) in rows.iter().zip(&duplicate) {
             if let Some(first) = first {
-                let line = rows[*first as usize].line;
+                let line = rows[*first].line;
                 late.push(inter.reject_row(
                     row,
                     Reason::DuplicateRow,
@@ -403,7 +403,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
 /// and time), the index of the first row before it with the same bytes in
 /// the same file that is not itself a duplicate. Rows of files whose bytes
 /// are not kept are never duplicates.
-fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<u32>> {
+fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<usize>> {
     let raw = |r: &Row| {
         buffers
             .get(r.file as usize)
@@ -411,7 +411,7 @@ fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<
             .and_then(|b| b.get(r.offset as usize..r.offset as usize + r.len as usize))
     };
     let same_time = |a: &Row, b: &Row| (a.user, a.item, a.ts) == (b.user, b.item, b.ts);
-    let mut first_of: Vec<Option<u32>> = vec![None; rows.len()];
+    let mut first_of: Vec<Option<usize>> = vec![None; rows.len()];
     let mut start = 0;
     for i in 1..rows.len() {
         if !same_time(&rows[start], &rows[i]) {
@@ -421,13 +421,9 @@ fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<
         let Some(bytes) = raw(&rows[i]) else {
             continue;
         };
-        first_of[i] = (start..i)
-            .find(|&f| {
-                first_of[f].is_none()
-                    && rows[f].file == rows[i].file
-                    && raw(&rows[f]) == Some(bytes)
-            })
-            .map(|f| f as u32);
+        first_of[i] = (start..i).find(|&f| {
+            first_of[f].is_none() && rows[f].file == rows[i].file && raw(&rows[f]) == Some(bytes)
+        });
     }
     first_of
 }

@@ -366,6 +366,8 @@ impl Interactions {
 /// counting sort, two passes over the user ids and a parallel gather (a
 /// comparison sort of the 64-byte rows took twice as long, and a copy of
 /// the rows in file order first would be one more pass of page faults).
+/// The price is memory: the sources stay alive until the last row is
+/// gathered, so the rows are held twice at the peak.
 pub fn gather_by_user<F>(sources: &[&[Row]], rank: &[u32], map: F) -> Vec<Row>
 where
     F: Fn(usize, Row) -> Row + Sync,
