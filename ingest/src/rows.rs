@@ -294,41 +294,55 @@ impl Interactions {
             .map(|c| (self.users.absorb(&c.users), self.items.absorb(&c.items)))
             .collect();
         // ...then the rows, with their ids mapped, grouped by user in dense
-        // order: cleaning then sorts within each user only.
+        // order (cleaning then sorts within each user only), while the other
+        // core merges the rejects, titles and countries.
         let user_rank = crate::ids::id_ranks(self.users.keys());
         let earlier = std::mem::take(&mut self.rows);
-        let mut sources: Vec<&[Row]> = vec![&earlier];
-        sources.extend(chunks.iter().map(|c| c.rows.as_slice()));
-        self.rows = gather_by_user(&sources, &user_rank, |s, mut r| {
-            if s > 0 {
-                let (umap, imap) = &maps[s - 1];
-                r.user = umap[r.user as usize];
-                r.item = imap[r.item as usize];
-            }
-            r
-        });
-        self.rejects
-            .reserve(chunks.iter().map(|c| c.rejects.len()).sum());
-        self.item_text.resize(self.items.len(), (None, None));
-        self.user_country.resize(self.users.len(), None);
-        for (chunk, (umap, imap)) in chunks.into_iter().zip(maps) {
-            self.rows_read += (chunk.rows.len() + chunk.rejects.len()) as u64;
-            self.rejects.extend(chunk.rejects);
-            for (item, title, text) in chunk.item_text {
-                let entry = &mut self.item_text[imap[item as usize] as usize];
-                if entry.0.is_none() {
-                    entry.0 = title;
-                }
-                if entry.1.is_none() {
-                    entry.1 = text;
-                }
-            }
-            for (user, country) in chunk.country.into_iter().enumerate() {
-                if country.is_some() {
-                    self.user_country[umap[user] as usize] = country;
-                }
-            }
+        let mut parts = Vec::with_capacity(chunks.len());
+        let mut rows = Vec::with_capacity(chunks.len());
+        for mut chunk in chunks {
+            rows.push(std::mem::take(&mut chunk.rows));
+            parts.push(chunk);
         }
+        let mut sources: Vec<&[Row]> = vec![&earlier];
+        sources.extend(rows.iter().map(Vec::as_slice));
+        let (gathered, ()) = rayon::join(
+            || {
+                gather_by_user(&sources, &user_rank, |s, mut r| {
+                    if s > 0 {
+                        let (umap, imap) = &maps[s - 1];
+                        r.user = umap[r.user as usize];
+                        r.item = imap[r.item as usize];
+                    }
+                    r
+                })
+            },
+            || {
+                self.rejects
+                    .reserve(parts.iter().map(|c| c.rejects.len()).sum());
+                self.item_text.resize(self.items.len(), (None, None));
+                self.user_country.resize(self.users.len(), None);
+                for ((chunk, rows), (umap, imap)) in parts.into_iter().zip(&rows).zip(&maps) {
+                    self.rows_read += (rows.len() + chunk.rejects.len()) as u64;
+                    self.rejects.extend(chunk.rejects);
+                    for (item, title, text) in chunk.item_text {
+                        let entry = &mut self.item_text[imap[item as usize] as usize];
+                        if entry.0.is_none() {
+                            entry.0 = title;
+                        }
+                        if entry.1.is_none() {
+                            entry.1 = text;
+                        }
+                    }
+                    for (user, country) in chunk.country.into_iter().enumerate() {
+                        if country.is_some() {
+                            self.user_country[umap[user] as usize] = country;
+                        }
+                    }
+                }
+            },
+        );
+        self.rows = gathered;
     }
 
     /// Rejects a parsed row late (after parsing): its span of the file's
