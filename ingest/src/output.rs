@@ -8,7 +8,6 @@ use arrow::array::{
     ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, ListBuilder,
     StringArray, StringBuilder, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
-use arrow::datatypes::UInt8Type;
 use recpipe_core::parquet_io::batch;
 use recpipe_core::schema::*;
 use recpipe_core::{write_json_atomic, write_parquet};
@@ -117,19 +116,6 @@ fn write_interactions(
     has_amount: bool,
 ) -> Result<()> {
     let path = dir.join(INTERACTIONS_FILE);
-    let event_values = StringArray::from_iter_values(event_names.iter());
-    let keys: UInt8Array = c
-        .rows
-        .iter()
-        .map(|r| (r.event > 0).then(|| r.event - 1))
-        .collect();
-    let events =
-        DictionaryArray::<UInt8Type>::try_new(keys, Arc::new(event_values)).map_err(|source| {
-            recpipe_core::CoreError::Arrow {
-                path: path.clone(),
-                source,
-            }
-        })?;
     // Each column is a pass over the 64-byte rows: built side by side.
     let rows = &c.rows;
     let mut builders: Vec<ColumnBuilder<'_>> = vec![
@@ -165,6 +151,16 @@ fn write_interactions(
                 )))
             }),
         ),
+        (
+            EVENT,
+            Box::new(|| {
+                let keys: UInt8Array = rows
+                    .iter()
+                    .map(|r| (r.event > 0).then(|| r.event - 1))
+                    .collect();
+                dict(&path, keys, StringArray::from_iter_values(event_names))
+            }),
+        ),
     ];
     if has_quantity {
         builders.push((
@@ -186,8 +182,7 @@ fn write_interactions(
             }),
         ));
     }
-    let mut cols = build_columns(builders)?;
-    cols.insert(4, (EVENT, Arc::new(events)));
+    let cols = build_columns(builders)?;
     write_parquet(&path, &batch(&path, cols)?)?;
     Ok(())
 }
@@ -211,6 +206,7 @@ fn build_columns(builders: Vec<ColumnBuilder<'_>>) -> Result<Vec<(&'static str, 
 /// misses its user id), so they are dictionary columns: their keys are all
 /// there is to build and encode.
 fn reject_columns<'a>(
+    path: &'a Path,
     rejects: &'a [Reject],
     buffers: &'a [Option<Arc<Vec<u8>>>],
     file_names: &'a [String],
@@ -220,7 +216,7 @@ fn reject_columns<'a>(
             "file",
             Box::new(|| {
                 let keys = UInt16Array::from_iter_values(rejects.iter().map(|x| x.file));
-                dict(keys, StringArray::from_iter_values(file_names.iter()))
+                dict(path, keys, StringArray::from_iter_values(file_names.iter()))
             }),
         ),
         (
@@ -247,6 +243,7 @@ fn reject_columns<'a>(
             Box::new(|| {
                 let keys = UInt8Array::from_iter_values(rejects.iter().map(|x| x.reason as u8));
                 dict(
+                    path,
                     keys,
                     StringArray::from_iter_values(Reason::ALL.iter().map(|r| r.code())),
                 )
@@ -256,20 +253,21 @@ fn reject_columns<'a>(
             "detail",
             Box::new(|| {
                 let (keys, values) = detail_dictionary(rejects);
-                dict(keys, values)
+                dict(path, keys, values)
             }),
         ),
     ])
 }
 
-/// A dictionary array of `keys` into `values`.
+/// A dictionary array of `keys` into `values` (a column of `path`).
 fn dict<K: arrow::datatypes::ArrowDictionaryKeyType>(
+    path: &Path,
     keys: arrow::array::PrimitiveArray<K>,
     values: StringArray,
 ) -> Result<ArrayRef> {
     let array = DictionaryArray::<K>::try_new(keys, Arc::new(values)).map_err(|source| {
         recpipe_core::CoreError::Arrow {
-            path: PathBuf::from(REJECTS_FILE),
+            path: path.to_path_buf(),
             source,
         }
     })?;
@@ -366,7 +364,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
                 .unwrap_or_default()
         })
         .collect();
-    let cols = reject_columns(&c.rejects, &c.buffers, &names)?;
+    let cols = reject_columns(&path, &c.rejects, &c.buffers, &names)?;
     write_parquet(&path, &batch(&path, cols)?)?;
 
     if let Some(segs) = &c.true_segments {

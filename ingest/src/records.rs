@@ -92,7 +92,8 @@ fn chunks(buf: &[u8], start: usize, first_line: u64, format: Format) -> Vec<Chun
             // A quoted field ran past this slice: the chunk before covers it.
             continue;
         }
-        let end = record_boundary(buf, from, quotes_before % 2 == 1, format);
+        // Just past the first record end at or after the slice's start.
+        let end = (scan_to_record_end(buf, from, quotes_before % 2 == 1, format) + 1).min(len);
         let next_line =
             first_line + lines_before + memchr::memchr_iter(b'\n', &buf[from..end]).count() as u64;
         out.push(Chunk {
@@ -113,28 +114,6 @@ fn chunks(buf: &[u8], start: usize, first_line: u64, format: Format) -> Vec<Chun
         });
     }
     out
-}
-
-/// The first record boundary after `from` (just past a newline outside
-/// quotes), given whether `from` lies inside a quoted field.
-fn record_boundary(buf: &[u8], from: usize, mut in_quotes: bool, format: Format) -> usize {
-    let mut pos = from;
-    loop {
-        let hit = match format {
-            Format::Separated(_) => memchr::memchr(b'\n', &buf[pos..]),
-            Format::Csv(_) => memchr::memchr2(b'"', b'\n', &buf[pos..]),
-        };
-        let Some(i) = hit else {
-            return buf.len();
-        };
-        let at = pos + i;
-        if buf[at] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            return at + 1;
-        }
-        pos = at + 1;
-    }
 }
 
 /// How a [`Scanner`] finds fields: a one-byte delimiter or the same byte
@@ -240,22 +219,29 @@ impl<'a> Scanner<'a> {
 
 /// The end of the record starting at `pos` (index of its `\n`, or the buffer end).
 fn record_end(buf: &[u8], pos: usize, format: Format) -> usize {
-    match format {
-        Format::Separated(_) => memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i),
-        Format::Csv(_) => {
-            let mut in_quotes = false;
-            let mut p = pos;
-            while let Some(i) = memchr::memchr2(b'"', b'\n', &buf[p..]) {
-                let at = p + i;
-                if buf[at] == b'"' {
-                    in_quotes = !in_quotes;
-                } else if !in_quotes {
-                    return at;
-                }
-                p = at + 1;
-            }
-            buf.len()
+    scan_to_record_end(buf, pos, false, format)
+}
+
+/// The index of the first newline at or after `from` that lies outside
+/// quotes (or the buffer end), given whether `from` lies inside a quoted
+/// field. Lines split on a separator have no quoting.
+fn scan_to_record_end(buf: &[u8], from: usize, mut in_quotes: bool, format: Format) -> usize {
+    let mut pos = from;
+    loop {
+        let hit = match format {
+            Format::Separated(_) => memchr::memchr(b'\n', &buf[pos..]),
+            Format::Csv(_) => memchr::memchr2(b'"', b'\n', &buf[pos..]),
+        };
+        let Some(i) = hit else {
+            return buf.len();
+        };
+        let at = pos + i;
+        if buf[at] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            return at;
         }
+        pos = at + 1;
     }
 }
 
