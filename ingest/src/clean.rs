@@ -10,6 +10,7 @@ use crate::params::{DuplicatePolicy, IngestParams, OnError};
 use crate::rows::{
     Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, gather_by_user, raw_text,
 };
+use crate::source_file::SourceBytes;
 
 /// The cleaned tables, ready to be written.
 #[derive(Debug, Default)]
@@ -23,7 +24,7 @@ pub struct Cleaned {
     /// Every row not kept, sorted by (file, line).
     pub rejects: Vec<Reject>,
     /// Each file's bytes, which the rejects' spans point into.
-    pub buffers: Vec<Option<Arc<Vec<u8>>>>,
+    pub buffers: Vec<Option<Arc<SourceBytes>>>,
     /// Raw rows read per file, header excluded (interaction files only).
     pub rows_read: u64,
     /// Raw rows that went into a kept interaction.
@@ -403,7 +404,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
 /// and time), the index of the first row before it with the same bytes in
 /// the same file that is not itself a duplicate. Rows of files whose bytes
 /// are not kept are never duplicates.
-fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<Vec<u8>>>]) -> Vec<Option<usize>> {
+fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<Option<usize>> {
     let raw = |r: &Row| {
         buffers
             .get(r.file as usize)

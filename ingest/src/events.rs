@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
-use crate::movielens::read_file;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::records::{Format, Record, decode_text, header, par_parse, split_fields};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
+use crate::source_file::read_file;
 use crate::text::{TimeFormat, parse_f64};
 
 /// The files an events source reads (for input hashing).
@@ -206,7 +206,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         .flatten()
         .map(String::as_str)
         .collect();
-        Arc::new(parquet_as_csv(&path, &wanted)?)
+        Arc::new(parquet_as_csv(&path, &wanted)?.into())
     } else {
         read_file(&path, "events")?
     };

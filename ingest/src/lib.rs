@@ -2,6 +2,7 @@
 //! built-in synthetic generator, to validated Parquet with dense ids.
 //!
 //! - [`params`]: the stage's `with:` parameters and their defaults.
+//! - [`source_file`]: a raw file's bytes, mapped when large.
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
 //! - [`events`]: behaviour logs (CSV or Parquet) through a column mapping.
@@ -22,6 +23,7 @@ pub mod output;
 pub mod params;
 pub mod records;
 pub mod rows;
+pub mod source_file;
 pub mod synthetic;
 pub mod text;
 

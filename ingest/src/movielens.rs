@@ -14,6 +14,7 @@ use crate::records::{Format, Record, decode_text, header, par_parse};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
+use crate::source_file::{SourceBytes, read_file};
 use crate::text::{parse_f64, parse_i64, year_from_title};
 
 /// A MovieLens layout.
@@ -107,46 +108,6 @@ pub fn input_files(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Reads a file whole; a missing or empty file is a clear error.
-pub fn read_file(path: &Path, what: &str) -> Result<Arc<Vec<u8>>> {
-    if !path.is_file() {
-        return Err(IngestError::MissingFile {
-            path: path.to_path_buf(),
-            what: what.to_string(),
-        });
-    }
-    let bytes = read_whole(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(IngestError::EmptyFile {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(Arc::new(bytes))
-}
-
-/// A file's bytes. On Unix, large files are read in parallel pieces into a
-/// zeroed buffer whose pages the reads fault in, on every core, instead of
-/// one thread copying and faulting 50 MB alone.
-fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
-    #[cfg(unix)]
-    {
-        use rayon::prelude::*;
-        use std::os::unix::fs::FileExt;
-        const PIECE: usize = 4 << 20;
-        let file = std::fs::File::open(path)?;
-        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        if len > 2 * PIECE {
-            let mut bytes = vec![0u8; len];
-            bytes
-                .par_chunks_mut(PIECE)
-                .enumerate()
-                .try_for_each(|(i, piece)| file.read_exact_at(piece, (i * PIECE) as u64))?;
-            return Ok(bytes);
-        }
-    }
-    std::fs::read(path)
-}
-
 /// Reads a MovieLens folder.
 pub fn read(dir: &Path, params: &IngestParams) -> Result<SourceData> {
     let layout = detect(dir)?;
@@ -210,7 +171,7 @@ pub fn read(dir: &Path, params: &IngestParams) -> Result<SourceData> {
     Ok(data)
 }
 
-fn add_file(inter: &mut Interactions, path: &Path, buf: Option<Arc<Vec<u8>>>) -> u16 {
+fn add_file(inter: &mut Interactions, path: &Path, buf: Option<Arc<SourceBytes>>) -> u16 {
     inter.files.push(path.to_path_buf());
     inter.buffers.push(buf);
     (inter.files.len() - 1) as u16

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::clean::Cleaned;
 use crate::error::Result;
 use crate::rows::{Columns, Reason, Reject};
+use crate::source_file::SourceBytes;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -208,7 +209,7 @@ fn build_columns(builders: Vec<ColumnBuilder<'_>>) -> Result<Vec<(&'static str, 
 fn reject_columns<'a>(
     path: &'a Path,
     rejects: &'a [Reject],
-    buffers: &'a [Option<Arc<Vec<u8>>>],
+    buffers: &'a [Option<Arc<SourceBytes>>],
     file_names: &'a [String],
 ) -> Result<Vec<(&'static str, ArrayRef)>> {
     build_columns(vec![

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::ids::Interner;
 use crate::records::decode_text;
+use crate::source_file::SourceBytes;
 
 /// Why a raw row was not kept. The code is what reports count by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -126,14 +127,14 @@ impl RawLine {
 
 /// The text of a rejected row: its span of its file's buffer (decoded as
 /// the parser decodes text), or its own text.
-pub fn raw_text<'a>(buffers: &'a [Option<Arc<Vec<u8>>>], reject: &'a Reject) -> Cow<'a, str> {
+pub fn raw_text<'a>(buffers: &'a [Option<Arc<SourceBytes>>], reject: &'a Reject) -> Cow<'a, str> {
     match &reject.raw {
         RawLine::Text(text) => Cow::Borrowed(text),
         RawLine::Span { offset, len } => {
             let buf = buffers
                 .get(usize::from(reject.file))
                 .and_then(|b| b.as_deref())
-                .map_or(&[][..], |b| b.as_slice());
+                .map_or(&[][..], |b| &b[..]);
             let start = (*offset as usize).min(buf.len());
             let end = (start + *len as usize).min(buf.len());
             decode_text(&buf[start..end])
@@ -256,7 +257,7 @@ pub struct Interactions {
     /// The files rows came from (index = [`Row::file`]).
     pub files: Vec<PathBuf>,
     /// Each file's bytes, to quote a row rejected late (duplicates, k-core).
-    pub buffers: Vec<Option<Arc<Vec<u8>>>>,
+    pub buffers: Vec<Option<Arc<SourceBytes>>>,
     /// The parsed rows.
     pub rows: Vec<Row>,
     /// Rows rejected while parsing.
@@ -538,7 +539,7 @@ mod tests {
         chunk.reject(0, 9, &elsewhere, Reason::BadRating, "?");
         assert_eq!(chunk.rejects[0].raw, RawLine::Span { offset: 8, len: 9 });
         assert_eq!(chunk.rejects[1].raw, RawLine::Text("u9,i9,?".into()));
-        let buffers = vec![Some(Arc::new(buf.clone()))];
+        let buffers = vec![Some(Arc::new(buf.clone().into()))];
         assert_eq!(raw_text(&buffers, &chunk.rejects[0]), "u2,Café,x");
         assert_eq!(raw_text(&buffers, &chunk.rejects[1]), "u9,i9,?");
         // A span whose buffer is gone reads as empty, never out of bounds.
