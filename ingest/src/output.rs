@@ -383,6 +383,44 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
     Ok(())
 }
 
+/// What the report counts: a pass over the rejects and one over the rows.
+struct Tally {
+    per_reason: [u64; Reason::ALL.len()],
+    per_file: Vec<u64>,
+    /// Min, max and sum of the interactions' values.
+    values: (f32, f32, f64),
+    /// Min and max time.
+    times: (i64, i64),
+}
+
+impl Tally {
+    fn of(c: &Cleaned, files: usize) -> Tally {
+        let mut per_reason = [0u64; Reason::ALL.len()];
+        let mut per_file = vec![0u64; files];
+        for x in &c.rejects {
+            per_reason[x.reason as usize] += 1;
+            if let Some(f) = per_file.get_mut(x.file as usize) {
+                *f += 1;
+            }
+        }
+        let (mut vmin, mut vmax, mut vsum, mut tmin, mut tmax) =
+            (f32::INFINITY, f32::NEG_INFINITY, 0f64, i64::MAX, i64::MIN);
+        for row in &c.rows {
+            vmin = vmin.min(row.value);
+            vmax = vmax.max(row.value);
+            vsum += row.value as f64;
+            tmin = tmin.min(row.ts);
+            tmax = tmax.max(row.ts);
+        }
+        Tally {
+            per_reason,
+            per_file,
+            values: (vmin, vmax, vsum),
+            times: (tmin, tmax),
+        }
+    }
+}
+
 /// Writes every output of the stage into `dir` and returns the report.
 pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> {
     let SourceMeta {
@@ -397,33 +435,34 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
     } = meta;
     let (files, event_names) = (&files[..], &event_names[..]);
     let n = c.rows.len();
-    // The two big files (interactions, rejects) are encoded on both cores.
-    let (interactions, tables) = rayon::join(
-        || write_interactions(dir, c, event_names, has_quantity, has_amount),
-        || write_tables(dir, c, files, &columns),
+    // The two big files (interactions, rejects) are encoded on both cores,
+    // the report's counts taken beside them.
+    let ((interactions, tables), tally) = rayon::join(
+        || {
+            rayon::join(
+                || write_interactions(dir, c, event_names, has_quantity, has_amount),
+                || write_tables(dir, c, files, &columns),
+            )
+        },
+        || Tally::of(c, files.len()),
     );
     interactions?;
     tables?;
 
     // The report.
-    let mut by_reason = BTreeMap::new();
-    let mut per_file = vec![0u64; files.len()];
-    for x in &c.rejects {
-        *by_reason.entry(x.reason.code().to_string()).or_insert(0) += 1;
-        if let Some(f) = per_file.get_mut(x.file as usize) {
-            *f += 1;
-        }
-    }
+    let Tally {
+        per_reason,
+        per_file,
+        values: (vmin, vmax, vsum),
+        times: (tmin, tmax),
+    } = tally;
+    let by_reason: BTreeMap<String, u64> = Reason::ALL
+        .iter()
+        .zip(per_reason)
+        .filter(|&(_, n)| n > 0)
+        .map(|(r, n)| (r.code().to_string(), n))
+        .collect();
     let rows_rejected = per_file.first().copied().unwrap_or(0);
-    let (mut vmin, mut vmax, mut vsum, mut tmin, mut tmax) =
-        (f32::INFINITY, f32::NEG_INFINITY, 0f64, i64::MAX, i64::MIN);
-    for row in &c.rows {
-        vmin = vmin.min(row.value);
-        vmax = vmax.max(row.value);
-        vsum += row.value as f64;
-        tmin = tmin.min(row.ts);
-        tmax = tmax.max(row.ts);
-    }
     let report = IngestReport {
         source: source.to_string(),
         notes,
