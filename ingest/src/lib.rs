@@ -3,6 +3,7 @@
 //!
 //! - [`params`]: the stage's `with:` parameters and their defaults.
 //! - [`source_file`]: a raw file's bytes, mapped when large.
+//! - [`hits`]: where delimiters, newlines and quotes lie, 64 bytes a step.
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
 //! - [`events`]: behaviour logs (CSV or Parquet) through a column mapping.
@@ -17,6 +18,7 @@
 pub mod clean;
 pub mod error;
 pub mod events;
+pub mod hits;
 pub mod ids;
 pub mod movielens;
 pub mod output;

@@ -7,6 +7,7 @@
 //! own thread, and the results concatenated in file order, so the output is
 //! the same whatever the thread count. Line numbers are physical, 1-based.
 
+use crate::hits::Hits;
 use std::borrow::Cow;
 
 use rayon::prelude::*;
@@ -152,15 +153,15 @@ impl Plain {
 }
 
 /// Splits quote-free records into fields from one vectorized scan of the
-/// chunk for its delimiters, newlines and quotes (memchr's `memchr3_iter`,
-/// 32 bytes a step), instead of a search per field.
+/// chunk for its delimiters, newlines and quotes ([`Hits`], 64 bytes a
+/// step), instead of a search per field.
 struct Scanner<'a> {
     buf: &'a [u8],
     end: usize,
     how: Plain,
     /// Where the scan started: its positions are relative to it.
     base: usize,
-    hits: memchr::Memchr3<'a>,
+    hits: Hits<'a>,
 }
 
 impl<'a> Scanner<'a> {
@@ -173,7 +174,7 @@ impl<'a> Scanner<'a> {
             end,
             how,
             base: from,
-            hits: memchr::memchr3_iter(how.delim, b'\n', quote, &buf[from..end]),
+            hits: Hits::new(how.delim, b'\n', quote, &buf[from..end]),
         }
     }
 
