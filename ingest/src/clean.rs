@@ -120,19 +120,21 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // in page faults than the tests).
     let mut late = Vec::new();
     if params.drop_duplicate_rows.unwrap_or(false) {
-        let duplicate = duplicate_rows(&rows, &inter.buffers);
-        for (row, first) in rows.iter().zip(&duplicate) {
-            if let Some(first) = first {
-                let line = rows[*first].line;
-                late.push(inter.reject_row(
-                    row,
-                    Reason::DuplicateRow,
-                    format!("same as line {line}"),
-                ));
-            }
+        let duplicates = duplicate_rows(&rows, &inter.buffers);
+        for &(i, first) in &duplicates {
+            let line = rows[first].line;
+            late.push(inter.reject_row(
+                &rows[i],
+                Reason::DuplicateRow,
+                format!("same as line {line}"),
+            ));
         }
-        let mut flags = duplicate.iter();
-        rows.retain(|_| flags.next().is_some_and(Option::is_none));
+        let mut next = duplicates.iter().map(|&(i, _)| i).peekable();
+        let mut index = 0;
+        rows.retain(|_| {
+            index += 1;
+            next.next_if_eq(&(index - 1)).is_none()
+        });
     }
     if user_catalog.is_some() || item_catalog.is_some() {
         let unknown = |row: &Row| {
@@ -400,11 +402,13 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     })
 }
 
-/// For each row (sorted so that equal rows are neighbours: same user, item
-/// and time), the index of the first row before it with the same bytes in
-/// the same file that is not itself a duplicate. Rows of files whose bytes
-/// are not kept are never duplicates.
-fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<Option<usize>> {
+/// The rows identical to an earlier one, as (row, first copy) in row order.
+/// Rows come grouped by user, each user's sorted so that equal rows are
+/// neighbours (same item and time); the users are scanned side by side. A
+/// row duplicates the first row before it with the same bytes in the same
+/// file that is not itself a duplicate; rows of files whose bytes are not
+/// kept are never duplicates.
+fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<(usize, usize)> {
     let raw = |r: &Row| {
         buffers
             .get(r.file as usize)
@@ -412,21 +416,33 @@ fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<Opt
             .and_then(|b| b.get(r.offset as usize..r.offset as usize + r.len as usize))
     };
     let same_time = |a: &Row, b: &Row| (a.user, a.item, a.ts) == (b.user, b.item, b.ts);
-    let mut first_of: Vec<Option<usize>> = vec![None; rows.len()];
-    let mut start = 0;
-    for i in 1..rows.len() {
-        if !same_time(&rows[start], &rows[i]) {
-            start = i;
-            continue;
-        }
-        let Some(bytes) = raw(&rows[i]) else {
-            continue;
-        };
-        first_of[i] = (start..i).find(|&f| {
-            first_of[f].is_none() && rows[f].file == rows[i].file && raw(&rows[f]) == Some(bytes)
-        });
-    }
-    first_of
+    let base = rows.as_ptr() as usize;
+    rows.par_chunk_by(|a, b| a.user == b.user)
+        .flat_map_iter(|user| {
+            let offset = (user.as_ptr() as usize - base) / std::mem::size_of::<Row>();
+            let mut found: Vec<(usize, usize)> = Vec::new();
+            let (mut start, mut group_found) = (0, 0);
+            for i in 1..user.len() {
+                if !same_time(&user[start], &user[i]) {
+                    (start, group_found) = (i, found.len());
+                    continue;
+                }
+                let Some(bytes) = raw(&user[i]) else {
+                    continue;
+                };
+                let earlier = &found[group_found..];
+                let first = (start..i).find(|&f| {
+                    earlier.iter().all(|&(d, _)| d != f + offset)
+                        && user[f].file == user[i].file
+                        && raw(&user[f]) == Some(bytes)
+                });
+                if let Some(f) = first {
+                    found.push((i + offset, f + offset));
+                }
+            }
+            found
+        })
+        .collect()
 }
 
 /// The rejects of parsing (in file order) and the later ones, as one list
