@@ -1,6 +1,7 @@
 //! Parquet in and out.
 //!
-//! Every artifact is written by [`write_parquet`]: LZ4-compressed, one
+//! Every artifact is written by [`write_parquet`] (or, in smaller row
+//! groups, [`write_parquet_grouped`]): LZ4-compressed, one
 //! writer configuration for all stages, written to a temporary sibling and
 //! renamed, so the same table always gives the same bytes and a crash never
 //! leaves half a file. [`ParquetTable`] reads one back with typed column access.
@@ -49,14 +50,24 @@ fn writer_properties(schema: &arrow::datatypes::Schema) -> WriterProperties {
     builder.build()
 }
 
-/// Writes `batch` to `path` as Parquet, atomically. The columns of each
-/// row group are encoded side by side on the rayon pool (arrow-rs's
-/// `ArrowWriter` encodes them one after another), then appended in order,
-/// so the bytes do not depend on the thread count.
+/// Writes `batch` to `path` as Parquet, atomically, in row groups of
+/// [`ROW_GROUP_SIZE`] rows. See [`write_parquet_grouped`].
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    write_parquet_grouped(path, batch, ROW_GROUP_SIZE)
+}
+
+/// Writes `batch` to `path` as Parquet, atomically, in row groups of
+/// `group_rows` rows. The columns of the row groups within each
+/// [`ROW_GROUP_SIZE`] rows are encoded side by side on the rayon pool
+/// (arrow-rs's `ArrowWriter` encodes one column after another), then
+/// appended in order, so the bytes do not depend on the thread count. Small
+/// row groups let one long column (the raw lines of the rejects) be
+/// compressed on every core.
+pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize) -> Result<()> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::file::writer::SerializedFileWriter;
     use rayon::prelude::*;
+    let group_rows = group_rows.clamp(1, ROW_GROUP_SIZE);
     let tmp = temp_sibling(path);
     let parquet_err = |source| CoreError::Parquet {
         path: path.to_path_buf(),
@@ -76,34 +87,40 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
                 .map_err(parquet_err)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
         let rows = batch.num_rows();
-        let mut start = 0;
         let mut group = 0;
-        // One row group per ROW_GROUP_SIZE rows (none for an empty table).
-        while start < rows {
-            let part = batch.slice(start, ROW_GROUP_SIZE.min(rows - start));
-            let mut leaves = Vec::new();
-            for (field, column) in schema.fields().iter().zip(part.columns()) {
-                leaves.extend(compute_leaves(field, column).map_err(parquet_err)?);
+        // Row groups in windows of up to ROW_GROUP_SIZE rows (none for an
+        // empty table): every column of a window's groups is one task.
+        for window in (0..rows).step_by(ROW_GROUP_SIZE) {
+            let (mut tasks, mut leaf_counts) = (Vec::new(), Vec::new());
+            for start in (window..rows.min(window + ROW_GROUP_SIZE)).step_by(group_rows) {
+                let part = batch.slice(start, group_rows.min(rows - start));
+                let writers = factory.create_column_writers(group).map_err(parquet_err)?;
+                let mut leaves = Vec::new();
+                for (field, column) in schema.fields().iter().zip(part.columns()) {
+                    leaves.extend(compute_leaves(field, column).map_err(parquet_err)?);
+                }
+                leaf_counts.push(leaves.len());
+                tasks.extend(writers.into_iter().zip(leaves));
+                group += 1;
             }
-            let writers = factory.create_column_writers(group).map_err(parquet_err)?;
-            let chunks = writers
+            let chunks = tasks
                 .into_par_iter()
-                .zip(leaves.into_par_iter())
                 .map(|(mut w, leaf)| {
                     w.write(&leaf)?;
                     w.close()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(parquet_err)?;
-            let mut row_group = writer.next_row_group().map_err(parquet_err)?;
-            for chunk in chunks {
-                chunk
-                    .append_to_row_group(&mut row_group)
-                    .map_err(parquet_err)?;
+            let mut chunks = chunks.into_iter();
+            for count in leaf_counts {
+                let mut row_group = writer.next_row_group().map_err(parquet_err)?;
+                for chunk in chunks.by_ref().take(count) {
+                    chunk
+                        .append_to_row_group(&mut row_group)
+                        .map_err(parquet_err)?;
+                }
+                row_group.close().map_err(parquet_err)?;
             }
-            row_group.close().map_err(parquet_err)?;
-            start += part.num_rows();
-            group += 1;
         }
         let file = writer.into_inner().map_err(parquet_err)?;
         file.sync_all().map_err(|e| CoreError::io(&tmp, e))?;
@@ -513,6 +530,58 @@ mod tests {
         assert!((0..n).all(|i| kinds[i as usize].as_deref() == expected(i)));
         let kind = t.column("kind").expect("kind");
         assert!(matches!(kind.data_type(), DataType::Dictionary(..)));
+    }
+
+    #[test]
+    fn small_row_groups_keep_order_and_bytes_whatever_the_thread_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = 10_000u32;
+        let table = |path: &Path| {
+            batch(
+                path,
+                vec![
+                    (
+                        "id",
+                        Arc::new(UInt32Array::from_iter_values(0..n)) as ArrayRef,
+                    ),
+                    (
+                        "raw",
+                        Arc::new(StringArray::from_iter_values(
+                            (0..n).map(|i| format!("line {i},{}", i % 7)),
+                        )),
+                    ),
+                ],
+            )
+            .expect("batch")
+        };
+        let write_with = |threads: usize, name: &str| {
+            let path = dir.path().join(name);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| write_parquet_grouped(&path, &table(&path), 3_000))
+                .expect("write");
+            path
+        };
+        let (one, two) = (write_with(1, "one.parquet"), write_with(2, "two.parquet"));
+        assert_eq!(
+            std::fs::read(&one).expect("one"),
+            std::fs::read(&two).expect("two")
+        );
+        let reader =
+            parquet::file::reader::SerializedFileReader::new(File::open(&one).expect("open"))
+                .expect("reader");
+        let groups: Vec<i64> = parquet::file::reader::FileReader::metadata(&reader)
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, vec![3_000, 3_000, 3_000, 1_000]);
+        let t = ParquetTable::read(&one).expect("read");
+        assert_eq!(t.u32s("id").expect("ids"), (0..n).collect::<Vec<_>>());
+        let raw = t.strings("raw").expect("raw");
+        assert_eq!(raw[9_999].as_deref(), Some("line 9999,3"));
     }
 
     #[test]

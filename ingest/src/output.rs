@@ -8,7 +8,7 @@ use arrow::array::{
     ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, ListBuilder,
     StringArray, StringBuilder, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
-use recpipe_core::parquet_io::batch;
+use recpipe_core::parquet_io::{batch, write_parquet_grouped};
 use recpipe_core::schema::*;
 use recpipe_core::{write_json_atomic, write_parquet};
 use serde::Serialize;
@@ -107,6 +107,12 @@ pub struct SourceMeta {
     /// Distinct user ids in the raw rows.
     pub raw_users: usize,
 }
+
+/// Rows per row group of rejects.parquet: Online Retail's 149,217 rejects
+/// (13 MB of raw lines) in three groups, so that compressing the raw lines,
+/// the longest part of the write, runs on both cores (the write phase 71 ->
+/// 66 ms; 32,768 rows gave 69 ms).
+const REJECTS_GROUP_ROWS: usize = 1 << 16;
 
 /// interactions.parquet.
 fn write_interactions(
@@ -366,7 +372,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
         })
         .collect();
     let cols = reject_columns(&path, &c.rejects, &c.buffers, &names)?;
-    write_parquet(&path, &batch(&path, cols)?)?;
+    write_parquet_grouped(&path, &batch(&path, cols)?, REJECTS_GROUP_ROWS)?;
 
     if let Some(segs) = &c.true_segments {
         let path = dir.join(TRUE_SEGMENTS_FILE);
