@@ -7,7 +7,7 @@
 //! own thread, and the results concatenated in file order, so the output is
 //! the same whatever the thread count. Line numbers are physical, 1-based.
 
-use crate::hits::Hits;
+use crate::hits::{Hits, count_two};
 use std::borrow::Cow;
 
 use rayon::prelude::*;
@@ -74,12 +74,11 @@ fn chunks(buf: &[u8], start: usize, first_line: u64, format: Format) -> Vec<Chun
         .into_par_iter()
         .map(|k| {
             let bytes = &buf[slice_start(k)..slice_start(k + 1).min(len)];
-            let quotes = if quoted {
-                memchr::memchr_iter(b'"', bytes).count() as u64
+            if quoted {
+                count_two(b'"', b'\n', bytes)
             } else {
-                0
-            };
-            (quotes, memchr::memchr_iter(b'\n', bytes).count() as u64)
+                (0, memchr::memchr_iter(b'\n', bytes).count() as u64)
+            }
         })
         .collect();
     let mut out = Vec::with_capacity(slices);
