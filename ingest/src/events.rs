@@ -13,7 +13,7 @@ use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
 use crate::source_file::read_file;
-use crate::text::{TimeFormat, parse_f64};
+use crate::text::{LastTime, TimeFormat, parse_f64};
 
 /// The files an events source reads (for input hashing).
 pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
@@ -266,10 +266,11 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         |lines| {
             let shared = |s: &Arc<str>| Arc::<str>::from(&**s);
             let chunk = ChunkRows::in_buffer(&buf, lines);
-            (chunk, shared(&empty_user), shared(&empty_item))
+            let last_time = LastTime::default();
+            (chunk, shared(&empty_user), shared(&empty_item), last_time)
         },
-        |state: &mut (ChunkRows, Arc<str>, Arc<str>), rec: Record<'_, '_>| {
-            let (st, empty_user, empty_item) = state;
+        |state: &mut (ChunkRows, Arc<str>, Arc<str>, LastTime), rec: Record<'_, '_>| {
+            let (st, empty_user, empty_item, last_time) = state;
             let (file, line, raw) = (0u16, rec.line, rec.raw);
             if rec.fields.len() != pos.n {
                 st.reject(
@@ -293,7 +294,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
                 return;
             }
-            let Some(ts) = time.parse(&f[pos.ts]) else {
+            let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
                 st.reject(
                     file,
                     line,

@@ -102,6 +102,29 @@ impl TimeFormat {
     }
 }
 
+/// The last timestamp text parsed and its value, so that a run of rows with
+/// the same time (the lines of one invoice, the events of one second) parses
+/// it once: Online Retail's 541,909 rows hold 23,260 distinct times, each
+/// in one run of rows.
+#[derive(Debug, Default)]
+pub struct LastTime {
+    text: Vec<u8>,
+    value: Option<i64>,
+}
+
+impl LastTime {
+    /// `format.parse(bytes)`, from the last value when the text repeats.
+    pub fn parse(&mut self, format: &TimeFormat, bytes: &[u8]) -> Option<i64> {
+        if self.value.is_some() && self.text == bytes {
+            return self.value;
+        }
+        self.value = format.parse(bytes);
+        self.text.clear();
+        self.text.extend_from_slice(bytes);
+        self.value
+    }
+}
+
 fn digits(s: &[u8], at: usize, n: usize) -> Option<i64> {
     let part = s.get(at..at + n)?;
     part.iter().try_fold(0i64, |acc, &b| {
@@ -199,6 +222,22 @@ pub fn year_from_title(title: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_time_gives_what_a_fresh_parse_gives() {
+        let mut last = LastTime::default();
+        let texts: [&[u8]; 6] = [
+            b"2010-12-01 08:26:00",
+            b"2010-12-01 08:26:00",
+            b"nope",
+            b"nope",
+            b"1291191960",
+            b"2010-12-01 08:26:00",
+        ];
+        for t in texts {
+            assert_eq!(last.parse(&TimeFormat::Auto, t), TimeFormat::Auto.parse(t));
+        }
+    }
 
     #[test]
     fn iso8601_matches_chrono() {
