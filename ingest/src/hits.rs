@@ -70,12 +70,19 @@ pub fn count_two(a: u8, b: u8, hay: &[u8]) -> (u64, u64) {
 fn block_mask(hay: &[u8], needles: [u8; 3]) -> u64 {
     match hay.first_chunk::<64>() {
         Some(block) => full_block_mask(block, needles),
-        None => hay
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| needles.contains(b))
-            .fold(0, |m, (i, _)| m | 1 << i),
+        None => scalar_mask(hay, |x| needles.contains(&x)),
     }
+}
+
+/// Bit i set where `matches(bytes[i])`, for up to 64 bytes, a byte at a time.
+#[inline]
+fn scalar_mask(bytes: &[u8], matches: impl Fn(u8) -> bool) -> u64 {
+    bytes
+        .iter()
+        .take(64)
+        .enumerate()
+        .filter(|&(_, &x)| matches(x))
+        .fold(0, |m, (i, _)| m | 1 << i)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -84,31 +91,8 @@ fn full_block_mask(block: &[u8; 64], needles: [u8; 3]) -> u64 {
     // SAFETY: SSE2 is part of x86-64: every x86-64 CPU has it.
     #[allow(unsafe_code)]
     unsafe {
-        sse2_block_mask(block, needles)
+        sse2::any_of_three(block, needles)
     }
-}
-
-/// [`full_block_mask`] in four 16-byte compares per needle. The bytes are
-/// loaded as u64 pairs (one unaligned load once optimised), so no pointer
-/// is read.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn sse2_block_mask(block: &[u8; 64], needles: [u8; 3]) -> u64 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
-    };
-    let [a, b, c] = needles.map(|n| _mm_set1_epi8(n as i8));
-    let (lanes, _) = block.as_chunks::<8>();
-    let mut mask = 0u64;
-    for (k, pair) in lanes.chunks_exact(2).enumerate() {
-        let v = _mm_set_epi64x(i64::from_le_bytes(pair[1]), i64::from_le_bytes(pair[0]));
-        let hit = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)),
-            _mm_cmpeq_epi8(v, c),
-        );
-        mask |= u64::from(_mm_movemask_epi8(hit) as u16) << (16 * k);
-    }
-    mask
 }
 
 /// The masks of `a` and of `b` in a 64-byte block.
@@ -118,41 +102,76 @@ fn pair_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
     // SAFETY: SSE2 is part of x86-64: every x86-64 CPU has it.
     #[allow(unsafe_code)]
     unsafe {
-        sse2_pair_masks(block, a, b)
+        sse2::each_of_two(block, a, b)
     }
 }
 
+/// The block masks in 16-byte SSE2 compares. The bytes are loaded as u64
+/// pairs (one unaligned load once optimised), so no pointer is read.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn sse2_pair_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
-    let (va, vb) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
-    let (lanes, _) = block.as_chunks::<8>();
-    let (mut ma, mut mb) = (0u64, 0u64);
-    for (k, pair) in lanes.chunks_exact(2).enumerate() {
-        let v = _mm_set_epi64x(i64::from_le_bytes(pair[1]), i64::from_le_bytes(pair[0]));
-        ma |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, va)) as u16) << (16 * k);
-        mb |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) as u16) << (16 * k);
-    }
-    (ma, mb)
-}
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
 
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn pair_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    block.iter().enumerate().fold((0, 0), |(ma, mb), (i, &x)| {
-        (ma | u64::from(x == a) << i, mb | u64::from(x == b) << i)
-    })
+    /// The block as four 16-byte vectors.
+    #[target_feature(enable = "sse2")]
+    fn lanes(block: &[u8; 64]) -> [__m128i; 4] {
+        let (words, _) = block.as_chunks::<8>();
+        std::array::from_fn(|k| {
+            _mm_set_epi64x(
+                i64::from_le_bytes(words[2 * k + 1]),
+                i64::from_le_bytes(words[2 * k]),
+            )
+        })
+    }
+
+    /// The 64-bit mask of four 16-byte compare results.
+    #[target_feature(enable = "sse2")]
+    fn mask(hits: [__m128i; 4]) -> u64 {
+        hits.iter().enumerate().fold(0, |m, (k, &h)| {
+            m | u64::from(_mm_movemask_epi8(h) as u16) << (16 * k)
+        })
+    }
+
+    /// Bit i set where byte i is one of `needles`.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn any_of_three(block: &[u8; 64], needles: [u8; 3]) -> u64 {
+        let [a, b, c] = needles.map(|n| _mm_set1_epi8(n as i8));
+        let v = lanes(block);
+        mask(std::array::from_fn(|k| {
+            _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v[k], a), _mm_cmpeq_epi8(v[k], b)),
+                _mm_cmpeq_epi8(v[k], c),
+            )
+        }))
+    }
+
+    /// The masks of `a` and of `b`.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn each_of_two(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
+        let v = lanes(block);
+        let of = |n: u8| {
+            let n = _mm_set1_epi8(n as i8);
+            mask(std::array::from_fn(|k| _mm_cmpeq_epi8(v[k], n)))
+        };
+        (of(a), of(b))
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn full_block_mask(block: &[u8; 64], needles: [u8; 3]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| needles.contains(b))
-        .fold(0, |m, (i, _)| m | 1 << i)
+    scalar_mask(block, |x| needles.contains(&x))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn pair_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
+    (
+        scalar_mask(block, |x| x == a),
+        scalar_mask(block, |x| x == b),
+    )
 }
 
 #[cfg(test)]
