@@ -280,65 +280,81 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         user_used[p.user as usize] = true;
         item_used[p.item as usize] = true;
     }
-    let (users, user_map) = dense_catalog(
-        inter.users.keys(),
-        &user_used,
-        data.users.as_deref(),
-        user_catalog.as_ref(),
-        min_u > 1,
-        |id| UserRecord {
-            id,
-            ..Default::default()
-        },
-        |r| r.id.clone(),
-    );
-    let (mut items, item_map) = dense_catalog(
-        inter.items.keys(),
-        &item_used,
-        data.items.as_deref(),
-        item_catalog.as_ref(),
-        min_i > 1,
-        |id| ItemRecord {
-            id,
-            ..Default::default()
-        },
-        |r| r.id.clone(),
-    );
-    // Title / text found in the interaction file itself fill what the catalog lacks.
-    let mut users = users;
-    let item_text = std::mem::take(&mut inter.item_text).into_iter().enumerate();
-    for (raw_item, (title, text)) in item_text.filter(|(_, t)| t.0.is_some() || t.1.is_some()) {
-        if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item])) {
-            let it = &mut items[d as usize];
-            if it.title.is_none() {
-                it.year = title.as_deref().and_then(crate::text::year_from_title);
-                it.title = title;
-            }
-            if it.text.is_none() {
-                it.text = text;
-            }
-        }
-    }
-    let user_country = std::mem::take(&mut inter.user_country)
-        .into_iter()
-        .enumerate();
-    for (raw_user, country) in user_country.filter_map(|(u, c)| Some((u, c?))) {
-        if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user])) {
-            users[d as usize].country.get_or_insert(country);
-        }
-    }
-    let ukeys: Vec<u32> = inter
-        .users
-        .keys()
-        .iter()
-        .map(|k| user_map.get(&key(k)).copied().unwrap_or(u32::MAX))
-        .collect();
-    let ikeys: Vec<u32> = inter
-        .items
-        .keys()
-        .iter()
-        .map(|k| item_map.get(&key(k)).copied().unwrap_or(u32::MAX))
-        .collect();
+    // Users and items side by side: each side's dense catalog, the text the
+    // interaction file gives it, and the map from interned to dense ids.
+    let item_text = std::mem::take(&mut inter.item_text);
+    let user_country = std::mem::take(&mut inter.user_country);
+    let (users_side, items_side) = {
+        let inter: &Interactions = inter;
+        rayon::join(
+            || {
+                let (mut users, user_map) = dense_catalog(
+                    inter.users.keys(),
+                    &user_used,
+                    data.users.as_deref(),
+                    user_catalog.as_ref(),
+                    min_u > 1,
+                    |id| UserRecord {
+                        id,
+                        ..Default::default()
+                    },
+                    |r| r.id.clone(),
+                );
+                let countries = user_country.into_iter().enumerate();
+                for (raw_user, country) in countries.filter_map(|(u, c)| Some((u, c?))) {
+                    if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user])) {
+                        users[d as usize].country.get_or_insert(country);
+                    }
+                }
+                let ukeys: Vec<u32> = inter
+                    .users
+                    .keys()
+                    .iter()
+                    .map(|k| user_map.get(&key(k)).copied().unwrap_or(u32::MAX))
+                    .collect();
+                (users, ukeys)
+            },
+            || {
+                let (mut items, item_map) = dense_catalog(
+                    inter.items.keys(),
+                    &item_used,
+                    data.items.as_deref(),
+                    item_catalog.as_ref(),
+                    min_i > 1,
+                    |id| ItemRecord {
+                        id,
+                        ..Default::default()
+                    },
+                    |r| r.id.clone(),
+                );
+                // Title / text found in the interaction file itself fill what
+                // the catalog lacks.
+                let texts = item_text.into_iter().enumerate();
+                for (raw_item, (title, text)) in
+                    texts.filter(|(_, t)| t.0.is_some() || t.1.is_some())
+                {
+                    if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item])) {
+                        let it = &mut items[d as usize];
+                        if it.title.is_none() {
+                            it.year = title.as_deref().and_then(crate::text::year_from_title);
+                            it.title = title;
+                        }
+                        if it.text.is_none() {
+                            it.text = text;
+                        }
+                    }
+                }
+                let ikeys: Vec<u32> = inter
+                    .items
+                    .keys()
+                    .iter()
+                    .map(|k| item_map.get(&key(k)).copied().unwrap_or(u32::MAX))
+                    .collect();
+                (items, ikeys)
+            },
+        )
+    };
+    let ((users, ukeys), (items, ikeys)) = (users_side, items_side);
     // The kept pairs, merged, compacted into the rows' own buffer (pair w
     // comes from rows at or after w, read before it is overwritten): a fresh
     // buffer of this size costs more in page faults than the pass.
