@@ -306,13 +306,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                         users[d as usize].country.get_or_insert(country);
                     }
                 }
-                let ukeys: Vec<u32> = inter
-                    .users
-                    .keys()
-                    .iter()
-                    .map(|k| user_map.get(&key(k)).copied().unwrap_or(u32::MAX))
-                    .collect();
-                (users, ukeys)
+                (users, dense_ids(inter.users.keys(), &user_map))
             },
             || {
                 let (mut items, item_map) = dense_catalog(
@@ -344,13 +338,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                         }
                     }
                 }
-                let ikeys: Vec<u32> = inter
-                    .items
-                    .keys()
-                    .iter()
-                    .map(|k| item_map.get(&key(k)).copied().unwrap_or(u32::MAX))
-                    .collect();
-                (items, ikeys)
+                (items, dense_ids(inter.items.keys(), &item_map))
             },
         )
     };
@@ -479,6 +467,17 @@ fn merge_rejects(mut early: Vec<Reject>, mut late: Vec<Reject>) -> Vec<Reject> {
     }
     out.extend(late);
     out
+}
+
+/// Each interned id's dense id (`u32::MAX` where it did not remain).
+fn dense_ids(keys: &[Box<[u8]>], map: &HashMap<String, u32>) -> Vec<u32> {
+    keys.iter()
+        .map(|k| {
+            map.get(String::from_utf8_lossy(k).as_ref())
+                .copied()
+                .unwrap_or(u32::MAX)
+        })
+        .collect()
 }
 
 /// The dense catalog: ids that remain, in dense order, with their records.
