@@ -284,7 +284,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // interaction file gives it, and the map from interned to dense ids.
     let item_text = std::mem::take(&mut inter.item_text);
     let user_country = std::mem::take(&mut inter.user_country);
-    let (users_side, items_side) = {
+    let ((users, ukeys), (items, ikeys)) = {
         let inter: &Interactions = inter;
         rayon::join(
             || {
@@ -300,13 +300,15 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     },
                     |r| r.id.clone(),
                 );
-                let countries = user_country.into_iter().enumerate();
-                for (raw_user, country) in countries.filter_map(|(u, c)| Some((u, c?))) {
-                    if let Some(&d) = user_map.get(&key(&inter.users.keys()[raw_user])) {
+                let ukeys = dense_ids(inter.users.keys(), &user_map);
+                for (country, &d) in user_country.into_iter().zip(&ukeys) {
+                    if let Some(country) = country
+                        && d != u32::MAX
+                    {
                         users[d as usize].country.get_or_insert(country);
                     }
                 }
-                (users, dense_ids(inter.users.keys(), &user_map))
+                (users, ukeys)
             },
             || {
                 let (mut items, item_map) = dense_catalog(
@@ -323,26 +325,24 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                 );
                 // Title / text found in the interaction file itself fill what
                 // the catalog lacks.
-                let texts = item_text.into_iter().enumerate();
-                for (raw_item, (title, text)) in
-                    texts.filter(|(_, t)| t.0.is_some() || t.1.is_some())
-                {
-                    if let Some(&d) = item_map.get(&key(&inter.items.keys()[raw_item])) {
-                        let it = &mut items[d as usize];
-                        if it.title.is_none() {
-                            it.year = title.as_deref().and_then(crate::text::year_from_title);
-                            it.title = title;
-                        }
-                        if it.text.is_none() {
-                            it.text = text;
-                        }
+                let ikeys = dense_ids(inter.items.keys(), &item_map);
+                for ((title, text), &d) in item_text.into_iter().zip(&ikeys) {
+                    if d == u32::MAX || (title.is_none() && text.is_none()) {
+                        continue;
+                    }
+                    let it = &mut items[d as usize];
+                    if it.title.is_none() {
+                        it.year = title.as_deref().and_then(crate::text::year_from_title);
+                        it.title = title;
+                    }
+                    if it.text.is_none() {
+                        it.text = text;
                     }
                 }
-                (items, dense_ids(inter.items.keys(), &item_map))
+                (items, ikeys)
             },
         )
     };
-    let ((users, ukeys), (items, ikeys)) = (users_side, items_side);
     // The kept pairs, merged, compacted into the rows' own buffer (pair w
     // comes from rows at or after w, read before it is overwritten): a fresh
     // buffer of this size costs more in page faults than the pass.

@@ -263,14 +263,19 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         format,
         // Each chunk its own copy of the shared texts: two threads cloning
         // one `Arc` contend for its count on every rejected row.
-        |lines| {
-            let shared = |s: &Arc<str>| Arc::<str>::from(&**s);
-            let chunk = ChunkRows::in_buffer(&buf, lines);
-            let last_time = LastTime::default();
-            (chunk, shared(&empty_user), shared(&empty_item), last_time)
+        |lines| EventChunk {
+            rows: ChunkRows::in_buffer(&buf, lines),
+            empty_user: Arc::from(&*empty_user),
+            empty_item: Arc::from(&*empty_item),
+            last_time: LastTime::default(),
         },
-        |state: &mut (ChunkRows, Arc<str>, Arc<str>, LastTime), rec: Record<'_, '_>| {
-            let (st, empty_user, empty_item, last_time) = state;
+        |state: &mut EventChunk, rec: Record<'_, '_>| {
+            let EventChunk {
+                rows: st,
+                empty_user,
+                empty_item,
+                last_time,
+            } = state;
             let (file, line, raw) = (0u16, rec.line, rec.raw);
             if rec.fields.len() != pos.n {
                 st.reject(
@@ -426,7 +431,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             });
         },
     );
-    inter.absorb_chunks(chunks.into_iter().map(|c| c.0).collect());
+    inter.absorb_chunks(chunks.into_iter().map(|c| c.rows).collect());
     inter.raw_users = inter.users.len();
     if is_parquet {
         // Rejects quote rows from the CSV rendering of the Parquet file.
@@ -451,6 +456,15 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         data.users = Some(users);
     }
     Ok(data)
+}
+
+/// One chunk's parse state: its rows and rejects, its own copies of the
+/// texts every row missing an id shares, and the last time text it parsed.
+struct EventChunk {
+    rows: ChunkRows,
+    empty_user: Arc<str>,
+    empty_item: Arc<str>,
+    last_time: LastTime,
 }
 
 /// A small CSV file read whole: header, (line, fields) rows, file index.

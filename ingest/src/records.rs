@@ -394,9 +394,7 @@ where
                     }
                 };
                 let raw = trim_cr(&buf[pos..end]);
-                let blank = raw.first().is_none_or(u8::is_ascii_whitespace)
-                    && raw.iter().all(u8::is_ascii_whitespace);
-                if !blank {
+                if !raw.iter().all(u8::is_ascii_whitespace) {
                     parse(
                         &mut state,
                         Record {

@@ -74,7 +74,7 @@ impl TimeFormat {
         // Dates first when the text has their shape (`YYYY-`): a failed
         // number parse per row cost more than the date.
         if matches!(self, TimeFormat::Auto) && bytes.get(4) == Some(&b'-') {
-            return iso8601_seconds(bytes);
+            return parse_iso8601(bytes);
         }
         let s = std::str::from_utf8(bytes).ok()?;
         match self {
@@ -82,10 +82,9 @@ impl TimeFormat {
                 if let Some(v) = parse_i64(bytes) {
                     return Some(v);
                 }
-                if let Ok(v) = s.parse::<f64>() {
-                    return v.is_finite().then_some(v.floor() as i64);
-                }
-                parse_iso8601(s)
+                // (ISO dates were read above: `YYYY-` is their only shape.)
+                let v = s.parse::<f64>().ok()?;
+                v.is_finite().then_some(v.floor() as i64)
             }
             TimeFormat::Chrono(fmt) => NaiveDateTime::parse_from_str(s, fmt)
                 .map(|d| d.and_utc().timestamp())
@@ -146,12 +145,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// Parses `YYYY-MM-DD`, optionally followed by `T` or a space and
 /// `HH:MM[:SS[.fff]]` and `Z` or `±HH[:MM]`, to unix seconds. A fast path
 /// for the common case that needs no allocation.
-pub fn parse_iso8601(s: &str) -> Option<i64> {
-    iso8601_seconds(s.as_bytes())
-}
-
-/// [`parse_iso8601`] on bytes.
-fn iso8601_seconds(b: &[u8]) -> Option<i64> {
+pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -256,10 +250,10 @@ mod tests {
             })
             .expect("chrono")
             .timestamp();
-            assert_eq!(parse_iso8601(s), Some(chrono_secs), "{s}");
+            assert_eq!(parse_iso8601(s.as_bytes()), Some(chrono_secs), "{s}");
         }
-        assert_eq!(parse_iso8601("2010-13-01"), None);
-        assert_eq!(parse_iso8601("12/1/2010 8:26"), None);
+        assert_eq!(parse_iso8601(b"2010-13-01"), None);
+        assert_eq!(parse_iso8601(b"12/1/2010 8:26"), None);
     }
 
     #[test]
@@ -325,7 +319,7 @@ mod tests {
         let us = TimeFormat::Chrono("%m/%d/%Y %H:%M".into());
         assert_eq!(
             us.parse(b"12/1/2010 8:26"),
-            parse_iso8601("2010-12-01 08:26")
+            parse_iso8601(b"2010-12-01 08:26")
         );
         assert_eq!(us.parse(b"garbage"), None);
     }
