@@ -108,7 +108,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let item_rank = id_ranks(inter.items.keys());
     let mut rows = std::mem::take(&mut inter.rows);
     if !rows.is_sorted_by_key(|r| user_rank[r.user as usize]) {
-        rows = gather_by_user(&[&rows], &user_rank, |_, r| r);
+        let rank_of = |_, i: usize| user_rank[rows[i].user as usize];
+        rows = gather_by_user(&[&rows], user_rank.len(), rank_of, |_, r| r);
     }
     rows.par_chunk_by_mut(|a, b| a.user == b.user)
         .for_each(|user| {

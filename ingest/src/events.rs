@@ -416,7 +416,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                     }
                 }
             }
-            st.rows.push(Row {
+            st.push(Row {
                 user,
                 item,
                 value,

@@ -100,6 +100,9 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     let started = std::time::Instant::now();
     let report = output::write(&ctx.out_dir, &cleaned, meta)?;
     let write_seconds = started.elapsed().as_secs_f64();
+    // Freeing ~100 MB of rows and rejects takes 4-5 ms: a helper thread
+    // does it while the runner hashes and commits the outputs.
+    std::thread::spawn(move || drop(cleaned));
     let mut outcome = StageOutcome::default();
     outcome
         .metric("rows_read", report.rows_read)

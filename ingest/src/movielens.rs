@@ -270,7 +270,7 @@ fn read_ratings(
                 return;
             };
             let (user, item) = (st.users.intern(user), st.items.intern(item));
-            st.rows.push(Row {
+            st.push(Row {
                 user,
                 item,
                 value: rating,

@@ -205,6 +205,9 @@ pub struct ChunkRows {
     pub text_seen: Vec<bool>,
     /// Last country per user of this chunk (index = chunk-local user id).
     pub country: Vec<Option<String>>,
+    /// Each row's user beside the rows: the gather by user reads these 4
+    /// bytes a row, not a 64-byte row.
+    row_users: Vec<u32>,
 }
 
 impl ChunkRows {
@@ -216,8 +219,15 @@ impl ChunkRows {
         ChunkRows {
             buffer: Some(start..start + buf.len()),
             rows: Vec::with_capacity(rows),
+            row_users: Vec::with_capacity(rows),
             ..Default::default()
         }
+    }
+
+    /// Records a parsed row.
+    pub fn push(&mut self, row: Row) {
+        self.row_users.push(row.user);
+        self.rows.push(row);
     }
 
     /// Records a reject.
@@ -301,15 +311,32 @@ impl Interactions {
         let earlier = std::mem::take(&mut self.rows);
         let mut parts = Vec::with_capacity(chunks.len());
         let mut rows = Vec::with_capacity(chunks.len());
+        let mut row_users = Vec::with_capacity(chunks.len());
         for mut chunk in chunks {
+            let users = std::mem::take(&mut chunk.row_users);
+            row_users.push(if users.len() == chunk.rows.len() {
+                users
+            } else {
+                // Rows pushed other than by `push`.
+                chunk.rows.iter().map(|r| r.user).collect()
+            });
             rows.push(std::mem::take(&mut chunk.rows));
             parts.push(chunk);
         }
+        // Each chunk's local user ids straight to their rank.
+        let local_rank: Vec<Vec<u32>> = maps
+            .iter()
+            .map(|(umap, _)| umap.iter().map(|&u| user_rank[u as usize]).collect())
+            .collect();
         let mut sources: Vec<&[Row]> = vec![&earlier];
         sources.extend(rows.iter().map(Vec::as_slice));
+        let rank_of = |s: usize, i: usize| match s {
+            0 => user_rank[earlier[i].user as usize],
+            _ => local_rank[s - 1][row_users[s - 1][i] as usize],
+        };
         let (gathered, ()) = rayon::join(
             || {
-                gather_by_user(&sources, &user_rank, |s, mut r| {
+                gather_by_user(&sources, user_rank.len(), rank_of, |s, mut r| {
                     if s > 0 {
                         let (umap, imap) = &maps[s - 1];
                         r.user = umap[r.user as usize];
@@ -344,6 +371,9 @@ impl Interactions {
             },
         );
         self.rows = gathered;
+        // The chunks' rows (freed pages are unmapped, ~2 ms at 35 MB) go on a
+        // helper thread.
+        std::thread::spawn(move || drop(rows));
     }
 
     /// Rejects a parsed row late (after parsing): its span of the file's
@@ -377,40 +407,42 @@ impl Interactions {
 }
 
 /// The rows of `sources` (as `map(source index, row)` stores them) in the
-/// order of their users' ranks, each user's rows in source order: a stable
-/// counting sort, two passes over the user ids and a parallel gather (a
+/// order of their users' ranks (`rank_of(source index, row index)`, below
+/// `ranks`), each user's rows in source order: a stable counting sort, two
+/// passes over the ranks and a parallel gather (a
 /// comparison sort of the 64-byte rows took twice as long, and a copy of
 /// the rows in file order first would be one more pass of page faults).
 /// The price is memory: the sources stay alive until the last row is
 /// gathered, so the rows are held twice at the peak.
-pub fn gather_by_user<F>(sources: &[&[Row]], rank: &[u32], map: F) -> Vec<Row>
+pub fn gather_by_user<K, F>(sources: &[&[Row]], ranks: usize, rank_of: K, map: F) -> Vec<Row>
 where
+    K: Fn(usize, usize) -> u32,
     F: Fn(usize, Row) -> Row + Sync,
 {
     use rayon::prelude::*;
-    let mapped = || {
-        sources
+    if sources.iter().any(|rows| rows.len() > u32::MAX as usize) {
+        let mut all: Vec<(u32, Row)> = sources
             .iter()
             .enumerate()
-            .flat_map(|(s, rows)| rows.iter().map(move |r| (s, *r)))
-            .map(|(s, r)| map(s, r))
-    };
-    if sources.iter().any(|rows| rows.len() > u32::MAX as usize) {
-        let mut all: Vec<Row> = mapped().collect();
-        all.par_sort_by_key(|r| rank[r.user as usize]);
-        return all;
+            .flat_map(|(s, rows)| rows.iter().enumerate().map(move |(i, r)| (s, i, *r)))
+            .map(|(s, i, r)| (rank_of(s, i), map(s, r)))
+            .collect();
+        all.par_sort_by_key(|&(rank, _)| rank);
+        return all.into_iter().map(|(_, r)| r).collect();
     }
-    let mut next = vec![0usize; rank.len() + 1];
-    for r in mapped() {
-        next[rank[r.user as usize] as usize + 1] += 1;
+    let mut next = vec![0usize; ranks + 1];
+    for (s, rows) in sources.iter().enumerate() {
+        for i in 0..rows.len() {
+            next[rank_of(s, i) as usize + 1] += 1;
+        }
     }
     for k in 1..next.len() {
         next[k] += next[k - 1];
     }
-    let mut from = vec![(0u32, 0u32); next[rank.len()]];
+    let mut from = vec![(0u32, 0u32); next[ranks]];
     for (s, rows) in sources.iter().enumerate() {
-        for (i, r) in rows.iter().enumerate() {
-            let slot = &mut next[rank[map(s, *r).user as usize] as usize];
+        for i in 0..rows.len() {
+            let slot = &mut next[rank_of(s, i) as usize];
             from[*slot] = (s as u32, i as u32);
             *slot += 1;
         }
@@ -512,7 +544,16 @@ mod tests {
         let second = [row(0, 4), row(1, 5), row(0, 6)];
         let local_to_global = [2u32, 0];
         let rank = [2u32, 0, 1]; // user 1 first, then 2, then 0
-        let rows = gather_by_user(&[&first, &second], &rank, |s, mut r| {
+        let sources: [&[Row]; 2] = [&first, &second];
+        let rank_of = |s: usize, i: usize| {
+            let user = sources[s][i].user;
+            rank[if s == 1 {
+                local_to_global[user as usize]
+            } else {
+                user
+            } as usize]
+        };
+        let rows = gather_by_user(&sources, rank.len(), rank_of, |s, mut r| {
             if s == 1 {
                 r.user = local_to_global[r.user as usize];
             }
