@@ -76,7 +76,7 @@ pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize
     let result = (|| -> Result<()> {
         let schema = batch.schema();
         let mut props = writer_properties(&schema);
-        parquet::arrow::add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        parquet::arrow::add_encoded_arrow_schema_to_metadata(&stored_schema(&schema), &mut props);
         let parquet_schema = parquet::arrow::ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&schema)
@@ -130,6 +130,23 @@ pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The Arrow schema a file records for its readers: string and binary view
+/// columns (views into a buffer built elsewhere, such as a source file) hold
+/// the same values as plain ones and are stored as plain ones, so that every
+/// reader (including pyarrow before 16) reads them as `Utf8` / `Binary`.
+fn stored_schema(schema: &arrow::datatypes::Schema) -> arrow::datatypes::Schema {
+    let fields: Vec<arrow::datatypes::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
+            DataType::BinaryView => Arc::new(f.as_ref().clone().with_data_type(DataType::Binary)),
+            _ => Arc::clone(f),
+        })
+        .collect();
+    arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// Builds a record batch from named columns, naming `path` in any error.
@@ -601,6 +618,36 @@ mod tests {
         let t = ParquetTable::read_columns(&path, &["id"]).expect("read columns");
         assert_eq!(t.num_rows(), 0);
         assert!(t.has("id"));
+    }
+
+    #[test]
+    fn a_string_view_column_is_stored_as_the_string_column_it_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (plain, view) = (dir.path().join("p.parquet"), dir.path().join("v.parquet"));
+        let values = [
+            Some("short"),
+            None,
+            Some("a value longer than twelve bytes"),
+            Some(""),
+        ];
+        let write = |path: &Path, column: ArrayRef| {
+            let b = batch(path, vec![("raw", column)]).expect("batch");
+            write_parquet(path, &b).expect("write");
+        };
+        write(&plain, Arc::new(StringArray::from(values.to_vec())));
+        write(
+            &view,
+            Arc::new(arrow::array::StringViewArray::from(values.to_vec())),
+        );
+        assert_eq!(
+            std::fs::read(&plain).expect("plain"),
+            std::fs::read(&view).expect("view"),
+            "same bytes, schema metadata included"
+        );
+        let t = ParquetTable::read(&view).expect("read");
+        assert_eq!(t.column("raw").expect("raw").data_type(), &DataType::Utf8);
+        let expected: Vec<Option<String>> = values.iter().map(|v| v.map(String::from)).collect();
+        assert_eq!(t.strings("raw").expect("strings"), expected);
     }
 
     #[test]

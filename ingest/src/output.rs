@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, ListBuilder,
-    StringArray, StringBuilder, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    StringArray, StringBuilder, StringViewArray, StringViewBuilder, UInt8Array, UInt16Array,
+    UInt32Array, UInt64Array,
 };
 use recpipe_core::parquet_io::{batch, write_parquet_grouped};
 use recpipe_core::schema::*;
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::clean::Cleaned;
 use crate::error::Result;
-use crate::rows::{Columns, Reason, Reject};
+use crate::rows::{Columns, RawLine, Reason, Reject};
 use crate::source_file::SourceBytes;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -236,14 +237,7 @@ fn reject_columns<'a>(
         ),
         (
             "raw",
-            Box::new(|| {
-                let bytes = rejects.iter().map(|x| x.raw.len()).sum();
-                let mut raw = StringBuilder::with_capacity(rejects.len(), bytes);
-                for x in rejects {
-                    raw.append_value(crate::rows::raw_text(buffers, x));
-                }
-                Ok(Arc::new(raw.finish()))
-            }),
+            Box::new(|| Ok(Arc::new(raw_lines(rejects, buffers)))),
         ),
         (
             "reason",
@@ -264,6 +258,63 @@ fn reject_columns<'a>(
             }),
         ),
     ])
+}
+
+/// Bytes a view's block covers, and how far apart blocks start: a view
+/// addresses its block with a 32-bit offset, so a file beyond 4 GiB is seen
+/// through overlapping 2 GiB windows, one every GiB.
+const WINDOW: usize = 1 << 31;
+const WINDOW_STEP: usize = 1 << 30;
+
+/// The rejected lines as they were written, as views into the source files'
+/// bytes: Online Retail's 13 MB of rejected lines are not copied (copying
+/// them into a string column took 13 ms), only checked to be UTF-8. A line
+/// that is not (decoded as latin-1, as the parser does) or not in a buffer
+/// is stored as its text. Parquet stores the column as plain strings.
+fn raw_lines(rejects: &[Reject], buffers: &[Option<Arc<SourceBytes>>]) -> StringViewArray {
+    raw_lines_in_windows(rejects, buffers, WINDOW, WINDOW_STEP)
+}
+
+/// [`raw_lines`] with blocks of `window` bytes, one every `step` bytes.
+fn raw_lines_in_windows(
+    rejects: &[Reject],
+    buffers: &[Option<Arc<SourceBytes>>],
+    window: usize,
+    step: usize,
+) -> StringViewArray {
+    let mut raw = StringViewBuilder::with_capacity(rejects.len());
+    // Each file's bytes as one Arrow buffer (made on first use), and the
+    // block of the last window used: (file, window index, block).
+    let mut shared: Vec<Option<arrow::buffer::Buffer>> = vec![None; buffers.len()];
+    let mut current: Option<(u16, usize, u32)> = None;
+    for x in rejects {
+        if let (RawLine::Span { offset, len }, Some(Some(buf))) =
+            (&x.raw, buffers.get(usize::from(x.file)))
+        {
+            let (start, len) = (*offset as usize, *len as usize);
+            let k = start / step;
+            if len <= window - step && start + len <= buf.len() {
+                let block = match current {
+                    Some((file, w, block)) if file == x.file && w == k => block,
+                    _ => {
+                        let whole = shared[usize::from(x.file)]
+                            .get_or_insert_with(|| crate::source_file::shared_buffer(buf));
+                        let from = k * step;
+                        let part = whole.slice_with_length(from, window.min(buf.len() - from));
+                        let block = raw.append_block(part);
+                        current = Some((x.file, k, block));
+                        block
+                    }
+                };
+                let at = (start - k * step) as u32;
+                if raw.try_append_view(block, at, len as u32).is_ok() {
+                    continue;
+                }
+            }
+        }
+        raw.append_value(crate::rows::raw_text(buffers, x));
+    }
+    raw.finish()
 }
 
 /// A dictionary array of `keys` into `values` (a column of `path`).
@@ -504,4 +555,63 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
     };
     write_json_atomic(&dir.join("ingest_report.json"), &report)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Array;
+
+    #[test]
+    fn raw_lines_are_the_rejected_text_whatever_the_windows() {
+        // UTF-8 lines, a latin-1 one, one short enough to be inlined in its
+        // view, and a second file; a rejected line's own text where there is
+        // no buffer.
+        let first: Vec<u8> =
+            b"header\nu1,i1,5\nu2,Caf\xe9,x\nu3,a much longer item name,7\nab\n".to_vec();
+        let second: Vec<u8> = "user,item\nü,ß\n".as_bytes().to_vec();
+        let span = |buf: &[u8], line: &[u8]| {
+            let offset = buf
+                .windows(line.len())
+                .position(|w| w == line)
+                .expect("line") as u64;
+            RawLine::Span {
+                offset,
+                len: line.len() as u32,
+            }
+        };
+        let reject = |file: u16, raw: RawLine| Reject {
+            file,
+            line: 0,
+            raw,
+            reason: Reason::BadRating,
+            detail: Arc::from("x"),
+        };
+        let rejects = vec![
+            reject(0, span(&first, b"u1,i1,5")),
+            reject(0, span(&first, b"u2,Caf\xe9,x")),
+            reject(0, span(&first, b"u3,a much longer item name,7")),
+            reject(0, span(&first, b"ab")),
+            reject(1, span(&second, "ü,ß".as_bytes())),
+            reject(2, RawLine::Text("rendered, from parquet".into())),
+        ];
+        let buffers = vec![
+            Some(Arc::new(SourceBytes::from(first.clone()))),
+            Some(Arc::new(SourceBytes::from(second.clone()))),
+            None,
+        ];
+        let expected: Vec<String> = rejects
+            .iter()
+            .map(|x| crate::rows::raw_text(&buffers, x).into_owned())
+            .collect();
+        assert_eq!(expected[1], "u2,Café,x", "latin-1 decoded");
+        // Windows smaller than the file, so that lines fall in different
+        // (overlapping) blocks, and one window for the whole file.
+        for (window, step) in [(64, 32), (16, 8), (WINDOW, WINDOW_STEP)] {
+            let raw = raw_lines_in_windows(&rejects, &buffers, window, step);
+            assert_eq!(raw.len(), rejects.len());
+            let got: Vec<&str> = (0..raw.len()).map(|i| raw.value(i)).collect();
+            assert_eq!(got, expected, "window {window}, step {step}");
+        }
+    }
 }

@@ -40,6 +40,18 @@ impl Deref for SourceBytes {
     }
 }
 
+/// A file's bytes shared with Arrow without a copy: a buffer whose views
+/// (the rejected lines of `rejects.parquet`) point into the file.
+pub fn shared_buffer(bytes: &Arc<SourceBytes>) -> arrow::buffer::Buffer {
+    struct Owner(Arc<SourceBytes>);
+    impl AsRef<[u8]> for Owner {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    bytes::Bytes::from_owner(Owner(Arc::clone(bytes))).into()
+}
+
 impl From<Vec<u8>> for SourceBytes {
     fn from(bytes: Vec<u8>) -> Self {
         SourceBytes::Owned(bytes)
