@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
-use crate::records::{Format, Record, decode_text, header, par_parse, split_fields};
+use crate::records::{Format, Record, decode_text, header, par_parse, shift_lines, split_fields};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
@@ -430,6 +430,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 len: raw.len() as u32,
             });
         },
+        |st, by| st.rows.shift_lines(by),
     );
     inter.absorb_chunks(chunks.into_iter().map(|c| c.rows).collect());
     inter.raw_users = inter.users.len();
@@ -488,6 +489,7 @@ fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Re
         format,
         Vec::with_capacity,
         |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
+        |st, by| shift_lines(st, by),
     ) {
         for (line, raw) in chunk {
             let fields = split_fields(&raw, format);

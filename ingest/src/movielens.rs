@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::IngestParams;
-use crate::records::{Format, Record, decode_text, header, par_parse};
+use crate::records::{Format, Record, decode_text, header, par_parse, shift_lines};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
@@ -284,6 +284,7 @@ fn read_ratings(
                 len: rec.raw.len() as u32,
             });
         },
+        ChunkRows::shift_lines,
     );
     inter.absorb_chunks(chunks);
     inter.raw_users = inter.users.len();
@@ -320,6 +321,7 @@ fn read_catalog<T>(
         format,
         Vec::with_capacity,
         |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
+        |st, by| shift_lines(st, by),
     ) {
         for (line, raw) in chunk {
             let rec = Record {

@@ -49,7 +49,8 @@ struct Chunk {
     start: usize,
     end: usize,
     line: u64,
-    /// Lines the chunk spans: a bound on its records.
+    /// Lines the chunk spans (a bound on its records), or for a chunk of
+    /// the speculative cut an estimate of its records.
     lines: u64,
 }
 
@@ -351,65 +352,171 @@ pub fn header(buf: &[u8], format: Format) -> Option<(Vec<String>, usize, u64)> {
 
 /// Parses `buf[start..]` (which begins on line `first_line`) in parallel:
 /// `parse` sees every non-empty record of a chunk with that chunk's state,
-/// made by `init` from the number of lines the chunk spans (a bound on its
-/// records, to reserve for); the states come back in file order.
-pub fn par_parse<S, I, F>(
+/// made by `init` from a bound on (or an estimate of) the chunk's records,
+/// to reserve for; the states come back in file order.
+///
+/// The chunks are first cut just past the first newline after each slice
+/// start, as if no quoted field spanned it, and parsed with lines counted
+/// from the chunk's start: `shift(state, n)` then adds the lines before it.
+/// If a chunk's last record ran past its end (a quoted newline was cut),
+/// the file is cut again from its quote and newline counts ([`chunks`]) and
+/// parsed again. Logs without quoted newlines at a cut, the usual case, are
+/// read once instead of twice (the counting pass took 6.5 ms of Online
+/// Retail's 48 MB).
+pub fn par_parse<S, I, F, L>(
     buf: &[u8],
     start: usize,
     first_line: u64,
     format: Format,
     init: I,
     parse: F,
+    shift: L,
 ) -> Vec<S>
 where
     S: Send,
     I: Fn(usize) -> S + Sync,
     F: Fn(&mut S, Record<'_, '_>) + Sync,
+    L: Fn(&mut S, u64),
 {
-    let chunks = chunks(buf, start, first_line, format);
-    chunks
+    if let Some(states) = parse_speculatively(buf, start, first_line, format, &init, &parse, shift)
+    {
+        return states;
+    }
+    chunks(buf, start, first_line, format)
         .par_iter()
-        .map(|c| {
-            let mut state = init(c.lines as usize);
-            let mut fields = Vec::with_capacity(16);
-            let mut pos = c.start;
-            let mut line = c.line;
-            let mut scan = Plain::of(format).map(|how| Scanner::new(buf, c.start, c.end, how));
-            while pos < c.end {
-                let fast = scan.as_mut().and_then(|s| s.split(pos, &mut fields));
-                let (end, lines_in_record) = match fast {
-                    Some(end) => (end, 1),
-                    None => {
-                        let end = record_end(buf, pos, format).min(c.end);
-                        let raw = trim_cr(&buf[pos..end]);
-                        split_fields_into(raw, format, &mut fields);
-                        let lines = match format {
-                            Format::Separated(_) => 1,
-                            Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
-                        };
-                        if let Some(s) = scan.as_mut() {
-                            *s = Scanner::new(buf, (end + 1).min(c.end), c.end, s.how);
-                        }
-                        (end, lines)
-                    }
-                };
-                let raw = trim_cr(&buf[pos..end]);
-                if !raw.iter().all(u8::is_ascii_whitespace) {
-                    parse(
-                        &mut state,
-                        Record {
-                            line,
-                            raw,
-                            fields: &fields,
-                        },
-                    );
-                }
-                line += lines_in_record;
-                pos = end + 1;
-            }
-            state
-        })
+        .map(|c| parse_chunk(buf, c, format, &init, &parse).state)
         .collect()
+}
+
+/// [`par_parse`] on chunks cut at the first newline after each slice start;
+/// `None` where a record crosses a cut.
+fn parse_speculatively<S, I, F, L>(
+    buf: &[u8],
+    start: usize,
+    first_line: u64,
+    format: Format,
+    init: &I,
+    parse: &F,
+    shift: L,
+) -> Option<Vec<S>>
+where
+    S: Send,
+    I: Fn(usize) -> S + Sync,
+    F: Fn(&mut S, Record<'_, '_>) + Sync,
+    L: Fn(&mut S, u64),
+{
+    let len = buf.len();
+    if start >= len {
+        return Some(Vec::new());
+    }
+    let size = chunk_bytes(len);
+    // Records per byte, from the first 64 KiB, to reserve room for rows.
+    let sample = &buf[start..len.min(start + (64 << 10))];
+    let per_byte = (memchr::memchr_iter(b'\n', sample).count() + 1) as f64 / sample.len() as f64;
+    let mut chunks = Vec::with_capacity((len - start).div_ceil(size));
+    let mut pos = start;
+    while pos < len {
+        let end = match pos.checked_add(size).filter(|&e| e < len) {
+            Some(e) => memchr::memchr(b'\n', &buf[e..]).map_or(len, |i| e + i + 1),
+            None => len,
+        };
+        let estimate = ((end - pos) as f64 * per_byte * 1.1) as u64 + 16;
+        chunks.push(Chunk {
+            start: pos,
+            end,
+            line: 0,
+            lines: estimate,
+        });
+        pos = end;
+    }
+    let parsed: Vec<Parsed<S>> = chunks
+        .par_iter()
+        .map(|c| parse_chunk(buf, c, format, init, parse))
+        .collect();
+    if parsed.iter().any(|p| p.crossed_end) {
+        return None;
+    }
+    let mut line = first_line;
+    Some(
+        parsed
+            .into_iter()
+            .map(|mut p| {
+                shift(&mut p.state, line);
+                line += p.lines;
+                p.state
+            })
+            .collect(),
+    )
+}
+
+/// A parsed chunk.
+struct Parsed<S> {
+    state: S,
+    /// Lines the chunk's records span.
+    lines: u64,
+    /// Whether its last record ran past the chunk's end.
+    crossed_end: bool,
+}
+
+/// Parses the records of chunk `c`.
+fn parse_chunk<S, I, F>(buf: &[u8], c: &Chunk, format: Format, init: &I, parse: &F) -> Parsed<S>
+where
+    I: Fn(usize) -> S,
+    F: Fn(&mut S, Record<'_, '_>),
+{
+    let mut state = init(c.lines as usize);
+    let mut fields = Vec::with_capacity(16);
+    let mut pos = c.start;
+    let mut line = c.line;
+    let mut crossed_end = false;
+    let mut scan = Plain::of(format).map(|how| Scanner::new(buf, c.start, c.end, how));
+    while pos < c.end {
+        let fast = scan.as_mut().and_then(|s| s.split(pos, &mut fields));
+        let (end, lines_in_record) = match fast {
+            Some(end) => (end, 1),
+            None => {
+                let full = record_end(buf, pos, format);
+                crossed_end |= full >= c.end && c.end < buf.len();
+                let end = full.min(c.end);
+                let raw = trim_cr(&buf[pos..end]);
+                split_fields_into(raw, format, &mut fields);
+                let lines = match format {
+                    Format::Separated(_) => 1,
+                    Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
+                };
+                if let Some(s) = scan.as_mut() {
+                    *s = Scanner::new(buf, (end + 1).min(c.end), c.end, s.how);
+                }
+                (end, lines)
+            }
+        };
+        let raw = trim_cr(&buf[pos..end]);
+        if !raw.iter().all(u8::is_ascii_whitespace) {
+            parse(
+                &mut state,
+                Record {
+                    line,
+                    raw,
+                    fields: &fields,
+                },
+            );
+        }
+        line += lines_in_record;
+        pos = end + 1;
+    }
+    Parsed {
+        state,
+        lines: line - c.line,
+        crossed_end,
+    }
+}
+
+/// Adds `by` to the line of every `(line, ..)` pair: the `shift` of
+/// [`par_parse`] for states that list their records.
+pub fn shift_lines<T>(records: &mut [(u64, T)], by: u64) {
+    for (line, _) in records {
+        *line += by;
+    }
 }
 
 /// Decodes text that is UTF-8, or else ISO-8859-1 (as MovieLens 1M/100K are).
@@ -440,8 +547,67 @@ mod tests {
                         .collect(),
                 ))
             },
+            |st, by| shift_lines(st, by),
         );
         states.into_iter().flatten().collect()
+    }
+
+    /// The records' lines and first fields by the speculative cut alone.
+    fn speculative_lines(buf: &[u8], first_line: u64) -> Option<Vec<(u64, Vec<u8>)>> {
+        let states = parse_speculatively(
+            buf,
+            0,
+            first_line,
+            Format::Csv(b','),
+            &Vec::with_capacity,
+            &|st: &mut Vec<(u64, Vec<u8>)>, r: Record<'_, '_>| {
+                st.push((r.line, r.fields[0].to_vec()))
+            },
+            |st, by| shift_lines(st, by),
+        )?;
+        Some(states.into_iter().flatten().collect())
+    }
+
+    #[test]
+    fn the_speculative_cut_numbers_lines_across_chunks() {
+        // 6 MB of records (several chunks), quoted commas on some and blank
+        // lines between some: no quoted newline, so the first cut holds.
+        let mut buf = Vec::new();
+        let mut expected = Vec::new();
+        let mut line = 10;
+        for i in 0..300_000u64 {
+            if i % 7 == 0 {
+                buf.extend_from_slice(format!("{i},\"x, y\",z\n").as_bytes());
+            } else {
+                buf.extend_from_slice(format!("{i},plain,z\n").as_bytes());
+            }
+            expected.push((line, i.to_string().into_bytes()));
+            line += 1;
+            if i % 1000 == 999 {
+                buf.extend_from_slice(b"\n");
+                line += 1;
+            }
+        }
+        let got = speculative_lines(&buf, 10).expect("no record crosses a cut");
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_cut_inside_quotes_sends_the_file_to_the_counted_cut() {
+        // A quoted field longer than a chunk covers cuts made at its
+        // newlines: the speculative parse gives up, par_parse gives the
+        // records as written.
+        let mut buf = b"1,a,x\n2,\"".to_vec();
+        for _ in 0..(3 << 20) / 8 {
+            buf.extend_from_slice(b"ab,\ncd\"\"");
+        }
+        buf.extend_from_slice(b"\",y\n3,c,z\n");
+        assert!(speculative_lines(&buf, 1).is_none());
+        let rows = collect(&buf, Format::Csv(b','));
+        assert_eq!(
+            rows.iter().map(|r| r.1[0].as_str()).collect::<Vec<_>>(),
+            ["1", "2", "3"]
+        );
     }
 
     #[test]

@@ -208,6 +208,9 @@ pub struct ChunkRows {
     /// Each row's user beside the rows: the gather by user reads these 4
     /// bytes a row, not a 64-byte row.
     row_users: Vec<u32>,
+    /// Lines before the chunk's first: its rows and rejects were numbered
+    /// from its start, and take this on when merged.
+    line_base: u64,
 }
 
 impl ChunkRows {
@@ -222,6 +225,12 @@ impl ChunkRows {
             row_users: Vec::with_capacity(rows),
             ..Default::default()
         }
+    }
+
+    /// Adds `by` to the lines of the chunk's rows and rejects (when they
+    /// are merged: the rows move then anyway).
+    pub fn shift_lines(&mut self, by: u64) {
+        self.line_base += by;
     }
 
     /// Records a parsed row.
@@ -328,6 +337,7 @@ impl Interactions {
             .iter()
             .map(|(umap, _)| umap.iter().map(|&u| user_rank[u as usize]).collect())
             .collect();
+        let line_base: Vec<u64> = parts.iter().map(|c| c.line_base).collect();
         let mut sources: Vec<&[Row]> = vec![&earlier];
         sources.extend(rows.iter().map(Vec::as_slice));
         let rank_of = |s: usize, i: usize| match s {
@@ -341,6 +351,7 @@ impl Interactions {
                         let (umap, imap) = &maps[s - 1];
                         r.user = umap[r.user as usize];
                         r.item = imap[r.item as usize];
+                        r.line += line_base[s - 1];
                     }
                     r
                 })
@@ -352,7 +363,11 @@ impl Interactions {
                 self.user_country.resize(self.users.len(), None);
                 for ((chunk, rows), (umap, imap)) in parts.into_iter().zip(&rows).zip(&maps) {
                     self.rows_read += (rows.len() + chunk.rejects.len()) as u64;
-                    self.rejects.extend(chunk.rejects);
+                    let base = chunk.line_base;
+                    self.rejects.extend(chunk.rejects.into_iter().map(|mut x| {
+                        x.line += base;
+                        x
+                    }));
                     for (item, title, text) in chunk.item_text {
                         let entry = &mut self.item_text[imap[item as usize] as usize];
                         if entry.0.is_none() {
