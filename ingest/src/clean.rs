@@ -1,7 +1,7 @@
 //! Cleaning: unknown references, duplicate pairs, k-core filtering, dense ids.
 
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
@@ -104,10 +104,12 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // time, then line: users by a counting sort, then each user's rows on
     // its own. (file, line) is unique, so the order is total and an
     // unstable sort gives the same result as any other.
-    let user_rank = id_ranks(inter.users.keys());
-    let item_rank = id_ranks(inter.items.keys());
+    let (user_rank, item_rank) = rayon::join(
+        || id_ranks(inter.users.keys()),
+        || id_ranks(inter.items.keys()),
+    );
     let mut rows = std::mem::take(&mut inter.rows);
-    if !rows.is_sorted_by_key(|r| user_rank[r.user as usize]) {
+    if !(inter.rows_by_user || rows.is_sorted_by_key(|r| user_rank[r.user as usize])) {
         let rank_of = |_, i: usize| user_rank[rows[i].user as usize];
         rows = gather_by_user(&[&rows], user_rank.len(), rank_of, |_, r| r);
     }
@@ -174,6 +176,11 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // merged rows are built at the end, in place.
     let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
     let mut merged = 0u64;
+    // The users and items with a kept pair, and the rows kept (counted here,
+    // where the rows are read anyway, unless k-core drops pairs below).
+    let mut user_used = vec![false; inter.users.len()];
+    let mut item_used = vec![false; inter.items.len()];
+    let mut rows_kept = 0u64;
     let mut i = 0;
     while i < rows.len() {
         let mut j = i + 1;
@@ -201,12 +208,16 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     }
                 }
                 pairs.push((keep, keep + 1));
+                rows_kept += 1;
             }
             DuplicatePolicy::Sum => {
                 merged += (run.len() - 1) as u64;
                 pairs.push((i, j));
+                rows_kept += run.len() as u64;
             }
         }
+        user_used[rows[i].user as usize] = true;
+        item_used[rows[i].item as usize] = true;
         i = j;
     }
     if params.on_error == OnError::Fail && !late.is_empty() {
@@ -264,22 +275,20 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                 break;
             }
         }
+        rows_kept = pairs.iter().map(|(s, e)| (e - s) as u64).sum();
+        user_used.fill(false);
+        item_used.fill(false);
+        for &(s, _) in &pairs {
+            let p = &rows[s];
+            user_used[p.user as usize] = true;
+            item_used[p.item as usize] = true;
+        }
     }
-    let rows_kept: u64 = pairs.iter().map(|(s, e)| (e - s) as u64).sum();
     if pairs.is_empty() {
         return Err(IngestError::NothingKept(format!(
             "{} rows read, all rejected",
             rows_read
         )));
-    }
-
-    // Dense ids: users/items that remain (every catalog entry unless k-core is on).
-    let mut user_used = vec![false; inter.users.len()];
-    let mut item_used = vec![false; inter.items.len()];
-    for &(s, _) in &pairs {
-        let p = &rows[s];
-        user_used[p.user as usize] = true;
-        item_used[p.item as usize] = true;
     }
     // Users and items side by side: each side's dense catalog, the text the
     // interaction file gives it, and the map from interned to dense ids.
@@ -491,26 +500,31 @@ fn dense_catalog<T: Clone>(
     bare: impl Fn(String) -> T,
     id_of: impl Fn(&T) -> String,
 ) -> (Vec<T>, HashMap<String, u32>) {
-    let mut ids: BTreeMap<String, Option<usize>> = BTreeMap::new();
-    for (k, &u) in keys.iter().zip(used) {
-        if u {
+    let lookup = |id: &str| index.and_then(|ix| ix.get(id).copied());
+    let mut list: Vec<(String, Option<usize>)> = keys
+        .iter()
+        .zip(used)
+        .filter(|&(_, &u)| u)
+        .map(|(k, _)| {
             let id = String::from_utf8_lossy(k).into_owned();
-            let rec = index.and_then(|ix| ix.get(&id).copied());
-            ids.insert(id, rec);
-        }
-    }
-    if let (Some(cat), Some(ix), false) = (catalog, index, filtered) {
-        for r in cat {
+            let rec = lookup(&id);
+            (id, rec)
+        })
+        .collect();
+    if let (Some(cat), Some(_), false) = (catalog, index, filtered) {
+        list.extend(cat.iter().map(|r| {
             let id = id_of(r);
-            let rec = ix.get(&id).copied();
-            ids.entry(id).or_insert(rec);
-        }
+            let rec = lookup(&id);
+            (id, rec)
+        }));
     }
-    let list: Vec<(String, Option<usize>)> = ids.into_iter().collect();
+    // In dense order, each id once (an id's record comes from the index, so
+    // copies of an id agree).
     let bytes: Vec<&[u8]> = list.iter().map(|(id, _)| id.as_bytes()).collect();
     let rank = dense_order(&bytes);
     let mut order: Vec<usize> = (0..list.len()).collect();
-    order.sort_by_key(|&i| rank[i]);
+    order.sort_unstable_by_key(|&i| rank[i]);
+    order.dedup_by(|a, b| list[*a].0 == list[*b].0);
     let mut records = Vec::with_capacity(list.len());
     let mut map = HashMap::with_capacity(list.len());
     for (d, &i) in order.iter().enumerate() {

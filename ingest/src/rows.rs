@@ -279,6 +279,10 @@ pub struct Interactions {
     pub buffers: Vec<Option<Arc<SourceBytes>>>,
     /// The parsed rows.
     pub rows: Vec<Row>,
+    /// Whether `rows` are grouped by user, users in the order of their ids
+    /// ([`crate::ids::id_ranks`]): set by [`Interactions::absorb_chunks`].
+    /// Ids interned later keep it true (the old ids keep their order).
+    pub rows_by_user: bool,
     /// Rows rejected while parsing.
     pub rejects: Vec<Reject>,
     /// User ids (index = [`Row::user`]).
@@ -386,6 +390,7 @@ impl Interactions {
             },
         );
         self.rows = gathered;
+        self.rows_by_user = true;
         // The chunks' rows (freed pages are unmapped, ~2 ms at 35 MB) go on a
         // helper thread.
         std::thread::spawn(move || drop(rows));
@@ -537,6 +542,48 @@ mod tests {
         }
         let codes: std::collections::BTreeSet<_> = Reason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), Reason::ALL.len(), "codes are distinct");
+    }
+
+    #[test]
+    fn absorbed_chunks_are_grouped_by_user_id_with_lines_shifted() {
+        // Two chunks numbered from their own start; the second begins 100
+        // lines into the file. Ids "9" < "10" < "20" in id order.
+        let chunk = |users: &[&[u8]], base: u64| {
+            let mut c = ChunkRows::default();
+            for (line, u) in users.iter().enumerate() {
+                let user = c.users.intern(u);
+                let item = c.items.intern(b"i");
+                c.push(Row {
+                    user,
+                    item,
+                    value: 1.0,
+                    ts: 0,
+                    event: 0,
+                    quantity: 0.0,
+                    amount: 0.0,
+                    file: 0,
+                    line: line as u64,
+                    offset: 0,
+                    len: 0,
+                });
+            }
+            c.shift_lines(base);
+            c
+        };
+        let mut inter = Interactions::default();
+        inter.absorb_chunks(vec![
+            chunk(&[b"20", b"9", b"20"], 2),
+            chunk(&[b"10", b"9"], 100),
+        ]);
+        assert!(inter.rows_by_user);
+        let got: Vec<(&[u8], u64)> = inter
+            .rows
+            .iter()
+            .map(|r| (&*inter.users.keys()[r.user as usize], r.line))
+            .collect();
+        let expected: Vec<(&[u8], u64)> =
+            vec![(b"9", 3), (b"9", 101), (b"10", 100), (b"20", 2), (b"20", 4)];
+        assert_eq!(got, expected);
     }
 
     #[test]
