@@ -54,6 +54,17 @@ pub enum IngestError {
         /// The row as written.
         raw: String,
     },
+    /// An interaction file has more lines than rows can number.
+    #[error(
+        "{path}: {lines} lines; interaction files may have at most {max} lines (rows number them in 32 bits)",
+        max = u32::MAX
+    )]
+    TooManyLines {
+        /// The file.
+        path: PathBuf,
+        /// Its lines.
+        lines: u64,
+    },
     /// A header is missing a column the configuration maps.
     #[error("{path}: no column `{column}` in the header (columns: {available}){hint}")]
     MissingColumn {

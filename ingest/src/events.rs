@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
-use crate::records::{Format, Record, decode_text, header, par_parse, shift_lines, split_fields};
+use crate::records::{
+    Format, Record, decode_text, header, par_parse, shift_lines, split_fields, too_many_lines,
+};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
@@ -210,6 +212,9 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     } else {
         read_file(&path, "events")?
     };
+    if let Some(lines) = too_many_lines(&buf) {
+        return Err(IngestError::TooManyLines { path, lines });
+    }
     let (names, start, mut first_line) =
         header(&buf, format).ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
     if is_parquet {
@@ -425,7 +430,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 quantity,
                 amount,
                 file,
-                line,
+                line: line as u32, // within u32: checked above
                 offset: (raw.as_ptr() as usize - base) as u64,
                 len: raw.len() as u32,
             });

@@ -267,6 +267,9 @@ impl IngestParams {
                 if s.ratings > s.users as u64 * s.items as u64 / 2 {
                     return bad("synthetic `ratings` must be at most half of users x items");
                 }
+                if s.ratings >= u64::from(u32::MAX) {
+                    return bad("synthetic `ratings` must be below 4,294,967,295 (one line each)");
+                }
             }
             SourceKind::Movielens | SourceKind::Events => {
                 if self.path.is_none() {

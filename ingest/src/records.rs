@@ -511,6 +511,23 @@ where
     }
 }
 
+/// The lines of `buf` if there are more than a [`crate::rows::Row`] can
+/// number (`u32::MAX`): files under 4 GiB cannot have that many (a line
+/// takes a byte at least); larger ones are counted.
+pub fn too_many_lines(buf: &[u8]) -> Option<u64> {
+    lines_beyond(buf, u64::from(u32::MAX))
+}
+
+/// The lines of `buf` if there are more than `max` (counted only when
+/// `buf` has `max` bytes or more).
+fn lines_beyond(buf: &[u8], max: u64) -> Option<u64> {
+    if (buf.len() as u64) < max {
+        return None;
+    }
+    let lines = 1 + memchr::memchr_iter(b'\n', buf).count() as u64;
+    (lines > max).then_some(lines)
+}
+
 /// Adds `by` to the line of every `(line, ..)` pair: the `shift` of
 /// [`par_parse`] for states that list their records.
 pub fn shift_lines<T>(records: &mut [(u64, T)], by: u64) {
@@ -566,6 +583,14 @@ mod tests {
             |st, by| shift_lines(st, by),
         )?;
         Some(states.into_iter().flatten().collect())
+    }
+
+    #[test]
+    fn files_with_more_lines_than_a_row_numbers_are_found() {
+        assert_eq!(lines_beyond(b"a\nb\nc", 2), Some(3));
+        assert_eq!(lines_beyond(b"a\nbc", 2), None, "two lines");
+        assert_eq!(lines_beyond(b"a\n\n", 5), None, "shorter than 5 bytes");
+        assert_eq!(too_many_lines(b"1,2,3\n"), None);
     }
 
     #[test]

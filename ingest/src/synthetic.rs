@@ -406,7 +406,7 @@ pub fn to_source(data: SyntheticData) -> SourceData {
             quantity: 0.0,
             amount: 0.0,
             file: 0,
-            line: n as u64 + 1,
+            line: n as u32 + 1, // below u32::MAX: the parameters say so
             offset: 0,
             len: 0,
         })
