@@ -125,7 +125,7 @@ fn write_interactions(
     has_amount: bool,
 ) -> Result<()> {
     let path = dir.join(INTERACTIONS_FILE);
-    // Each column is a pass over the 64-byte rows: built side by side.
+    // Each column is a pass over the 56-byte rows: built side by side.
     let rows = &c.rows;
     let mut builders: Vec<ColumnBuilder<'_>> = vec![
         (

@@ -207,7 +207,7 @@ pub struct ChunkRows {
     /// Last country per user of this chunk (index = chunk-local user id).
     pub country: Vec<Option<String>>,
     /// Each row's user beside the rows: the gather by user reads these 4
-    /// bytes a row, not a 64-byte row.
+    /// bytes a row, not a 56-byte row.
     row_users: Vec<u32>,
     /// Lines before the chunk's first: its rows and rejects were numbered
     /// from its start, and take this on when merged.
