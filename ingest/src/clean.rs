@@ -109,7 +109,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         || id_ranks(inter.items.keys()),
     );
     let mut rows = std::mem::take(&mut inter.rows);
-    if !(inter.rows_by_user || rows.is_sorted_by_key(|r| user_rank[r.user as usize])) {
+    let grouped = inter.rows_by_user == Some(inter.users.len());
+    if !(grouped || rows.is_sorted_by_key(|r| user_rank[r.user as usize])) {
         let rank_of = |_, i: usize| user_rank[rows[i].user as usize];
         rows = gather_by_user(&[&rows], user_rank.len(), rank_of, |_, r| r);
     }

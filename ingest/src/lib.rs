@@ -102,7 +102,7 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     let write_seconds = started.elapsed().as_secs_f64();
     // Freeing ~100 MB of rows and rejects takes 4-5 ms: a helper thread
     // does it while the runner hashes and commits the outputs.
-    std::thread::spawn(move || drop(cleaned));
+    rows::free_later(cleaned);
     let mut outcome = StageOutcome::default();
     outcome
         .metric("rows_read", report.rows_read)
