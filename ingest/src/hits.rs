@@ -116,6 +116,7 @@ mod sse2 {
 
     /// The block as four 16-byte vectors.
     #[target_feature(enable = "sse2")]
+    #[inline]
     fn lanes(block: &[u8; 64]) -> [__m128i; 4] {
         let (words, _) = block.as_chunks::<8>();
         std::array::from_fn(|k| {
@@ -128,6 +129,7 @@ mod sse2 {
 
     /// The 64-bit mask of four 16-byte compare results.
     #[target_feature(enable = "sse2")]
+    #[inline]
     fn mask(hits: [__m128i; 4]) -> u64 {
         hits.iter().enumerate().fold(0, |m, (k, &h)| {
             m | u64::from(_mm_movemask_epi8(h) as u16) << (16 * k)
@@ -136,6 +138,7 @@ mod sse2 {
 
     /// Bit i set where byte i is one of `needles`.
     #[target_feature(enable = "sse2")]
+    #[inline]
     pub(super) fn any_of_three(block: &[u8; 64], needles: [u8; 3]) -> u64 {
         let [a, b, c] = needles.map(|n| _mm_set1_epi8(n as i8));
         let v = lanes(block);
@@ -149,6 +152,7 @@ mod sse2 {
 
     /// The masks of `a` and of `b`.
     #[target_feature(enable = "sse2")]
+    #[inline]
     pub(super) fn each_of_two(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
         let v = lanes(block);
         let of = |n: u8| {
