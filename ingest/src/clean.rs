@@ -299,19 +299,13 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         let inter: &Interactions = inter;
         rayon::join(
             || {
-                let (mut users, user_map) = dense_catalog(
+                let (mut users, ukeys) = dense_catalog(
                     inter.users.keys(),
                     &user_used,
                     data.users.as_deref(),
                     user_catalog.as_ref(),
                     min_u > 1,
-                    |id| UserRecord {
-                        id,
-                        ..Default::default()
-                    },
-                    |r| r.id.clone(),
                 );
-                let ukeys = dense_ids(inter.users.keys(), &user_map);
                 for (country, &d) in user_country.into_iter().zip(&ukeys) {
                     if let Some(country) = country
                         && d != u32::MAX
@@ -322,21 +316,15 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                 (users, ukeys)
             },
             || {
-                let (mut items, item_map) = dense_catalog(
+                let (mut items, ikeys) = dense_catalog(
                     inter.items.keys(),
                     &item_used,
                     data.items.as_deref(),
                     item_catalog.as_ref(),
                     min_i > 1,
-                    |id| ItemRecord {
-                        id,
-                        ..Default::default()
-                    },
-                    |r| r.id.clone(),
                 );
                 // Title / text found in the interaction file itself fill what
                 // the catalog lacks.
-                let ikeys = dense_ids(inter.items.keys(), &item_map);
                 for ((title, text), &d) in item_text.into_iter().zip(&ikeys) {
                     if d == u32::MAX || (title.is_none() && text.is_none()) {
                         continue;
@@ -501,44 +489,58 @@ fn merge_rejects(mut early: Vec<Reject>, mut late: Vec<Reject>) -> Vec<Reject> {
     out
 }
 
-/// Each interned id's dense id (`u32::MAX` where it did not remain).
-fn dense_ids(keys: &[Box<[u8]>], map: &HashMap<String, u32>) -> Vec<u32> {
-    keys.iter()
-        .map(|k| {
-            map.get(String::from_utf8_lossy(k).as_ref())
-                .copied()
-                .unwrap_or(u32::MAX)
-        })
-        .collect()
+/// A record of a users or items catalog.
+trait CatalogRecord: Clone {
+    /// A record that knows only its id.
+    fn bare(id: String) -> Self;
+    /// Its original id.
+    fn id(&self) -> &str;
 }
 
-/// The dense catalog: ids that remain, in dense order, with their records.
-fn dense_catalog<T: Clone>(
+impl CatalogRecord for UserRecord {
+    fn bare(id: String) -> Self {
+        UserRecord {
+            id,
+            ..Default::default()
+        }
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl CatalogRecord for ItemRecord {
+    fn bare(id: String) -> Self {
+        ItemRecord {
+            id,
+            ..Default::default()
+        }
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The dense catalog: ids that remain, in dense order, with their records;
+/// and each interned id's dense id (`u32::MAX` where it did not remain).
+fn dense_catalog<T: CatalogRecord>(
     keys: &[Box<[u8]>],
     used: &[bool],
     catalog: Option<&[T]>,
     index: Option<&HashMap<String, usize>>,
     filtered: bool,
-    bare: impl Fn(String) -> T,
-    id_of: impl Fn(&T) -> String,
-) -> (Vec<T>, HashMap<String, u32>) {
+) -> (Vec<T>, Vec<u32>) {
+    let texts: Vec<std::borrow::Cow<'_, str>> =
+        keys.iter().map(|k| String::from_utf8_lossy(k)).collect();
     let lookup = |id: &str| index.and_then(|ix| ix.get(id).copied());
-    let mut list: Vec<(String, Option<usize>)> = keys
+    let mut list: Vec<(&str, Option<usize>)> = texts
         .iter()
         .zip(used)
         .filter(|&(_, &u)| u)
-        .map(|(k, _)| {
-            let id = String::from_utf8_lossy(k).into_owned();
-            let rec = lookup(&id);
-            (id, rec)
-        })
+        .map(|(id, _)| (id.as_ref(), lookup(id)))
         .collect();
     if let (Some(cat), Some(_), false) = (catalog, index, filtered) {
-        list.extend(cat.iter().map(|r| {
-            let id = id_of(r);
-            let rec = lookup(&id);
-            (id, rec)
-        }));
+        list.extend(cat.iter().map(|r| (r.id(), lookup(r.id()))));
     }
     // In dense order, each id once (an id's record comes from the index, so
     // copies of an id agree).
@@ -547,17 +549,21 @@ fn dense_catalog<T: Clone>(
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_unstable_by_key(|&i| rank[i]);
     order.dedup_by(|a, b| list[*a].0 == list[*b].0);
-    let mut records = Vec::with_capacity(list.len());
-    let mut map = HashMap::with_capacity(list.len());
+    let mut records = Vec::with_capacity(order.len());
+    let mut dense: HashMap<&str, u32> = HashMap::with_capacity(order.len());
     for (d, &i) in order.iter().enumerate() {
-        let (id, rec) = &list[i];
+        let (id, rec) = list[i];
         records.push(match (rec, catalog) {
-            (Some(r), Some(cat)) => cat[*r].clone(),
-            _ => bare(id.clone()),
+            (Some(r), Some(cat)) => cat[r].clone(),
+            _ => T::bare(id.to_string()),
         });
-        map.insert(id.clone(), d as u32);
+        dense.insert(id, d as u32);
     }
-    (records, map)
+    let ids = texts
+        .iter()
+        .map(|t| dense.get(t.as_ref()).copied().unwrap_or(u32::MAX))
+        .collect();
+    (records, ids)
 }
 
 #[cfg(test)]

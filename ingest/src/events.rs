@@ -9,7 +9,7 @@ use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::records::{
-    Format, Record, decode_text, header, par_parse, shift_lines, split_fields, too_many_lines,
+    Format, Record, check_line_count, decode_text, header, par_parse, shift_lines, split_fields,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
@@ -212,9 +212,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     } else {
         read_file(&path, "events")?
     };
-    if let Some(lines) = too_many_lines(&buf) {
-        return Err(IngestError::TooManyLines { path, lines });
-    }
+    check_line_count(&path, &buf)?;
     let (names, start, mut first_line) =
         header(&buf, format).ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
     if is_parquet {

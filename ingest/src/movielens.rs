@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::IngestParams;
-use crate::records::{Format, Record, decode_text, header, par_parse, shift_lines, too_many_lines};
+use crate::records::{
+    Format, Record, check_line_count, decode_text, header, par_parse, shift_lines,
+};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
 };
@@ -186,12 +188,7 @@ fn read_ratings(
     scale: [f32; 2],
 ) -> Result<()> {
     let buf = read_file(path, "ratings")?;
-    if let Some(lines) = too_many_lines(&buf) {
-        return Err(IngestError::TooManyLines {
-            path: path.to_path_buf(),
-            lines,
-        });
-    }
+    check_line_count(path, &buf)?;
     let file = add_file(inter, path, Some(buf.clone()));
     let (start, line) = if has_header {
         let (_, start, line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {

@@ -511,6 +511,18 @@ where
     }
 }
 
+/// A clear error if interaction file `path` has more lines than a
+/// [`crate::rows::Row`] can number ([`too_many_lines`]).
+pub fn check_line_count(path: &std::path::Path, buf: &[u8]) -> crate::error::Result<()> {
+    match too_many_lines(buf) {
+        Some(lines) => Err(crate::error::IngestError::TooManyLines {
+            path: path.to_path_buf(),
+            lines,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The lines of `buf` if there are more than a [`crate::rows::Row`] can
 /// number (`u32::MAX`): files under 4 GiB cannot have that many (a line
 /// takes a byte at least); larger ones are counted.
