@@ -685,3 +685,107 @@ fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     let msg = err.to_string();
     assert!(msg.contains("`when`") && msg.contains("note"), "{msg}");
 }
+
+#[test]
+fn k_core_filtering_repeats_until_every_user_and_item_has_enough() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("ev.csv");
+    // Round 1: c has one interaction, Z one user (b). Round 2: b, left with
+    // X only, has one. Then a, d, e x X, Y remain: every count is 3.
+    std::fs::write(
+        &f,
+        "user,item,ts\na,X,1\na,Y,2\nb,X,3\nb,Z,4\nc,Y,5\nd,X,6\nd,Y,7\ne,X,8\ne,Y,9\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, min_user_interactions: 2, min_item_interactions: 2, columns: {{user: user, item: item, timestamp: ts}}}}",
+        f.display()
+    );
+    let report = run(&yaml, &out).expect("ingest");
+    let r = reasons(&report);
+    assert_eq!((r["k_core_user"], r["k_core_item"]), (2, 1), "{r:?}");
+    assert_eq!(
+        (
+            report["rows_kept"].clone(),
+            report["users"].clone(),
+            report["items"].clone()
+        ),
+        (6.into(), 3.into(), 2.into())
+    );
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert_eq!(
+        users.strings("user_id").expect("ids"),
+        vec![Some("a".into()), Some("d".into()), Some("e".into())]
+    );
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.strings("detail").expect("detail"),
+        vec![
+            Some("user has 1 interactions, fewer than 2".into()),
+            Some("item has 1 interactions, fewer than 2".into()),
+            Some("user has 1 interactions, fewer than 2".into()),
+        ],
+        "lines 4 (b, X: in round 2), 5 (b, Z), 6 (c, Y)"
+    );
+}
+
+#[test]
+fn every_output_is_the_same_bytes_whatever_the_thread_count() {
+    // Enough users that the cleaning splits them into parts, with every
+    // kind of late reject: identical rows, unknown users, duplicate pairs
+    // summed, k-core.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("ev.csv");
+    let mut csv = String::from("user,item,ts,qty\n");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..4000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let (user, item, ts) = (state % 300, (state >> 20) % 60, (state >> 40) % 5);
+        csv.push_str(&format!("u{user},i{item},{ts},{}\n", 1 + (state >> 50) % 2));
+    }
+    std::fs::write(&f, csv).expect("write");
+    let users = tmp.path().join("users.csv");
+    let known: String = (0..290).map(|u| format!("u{u}\n")).collect();
+    std::fs::write(&users, format!("id\n{known}")).expect("write");
+    let yaml = format!(
+        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: sum, min_user_interactions: 8, min_item_interactions: 3, users_file: {{path: {}, id: id}}, columns: {{user: user, item: item, timestamp: ts, quantity: qty}}}}",
+        f.display(),
+        users.display()
+    );
+    let files = [
+        "interactions.parquet",
+        "users.parquet",
+        "items.parquet",
+        "rejects.parquet",
+        "ingest_report.json",
+    ];
+    let outputs: Vec<Vec<Vec<u8>>> = [1, 2, 5]
+        .iter()
+        .map(|&threads| {
+            let out = tmp.path().join(format!("out{threads}"));
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let report = pool.install(|| run(&yaml, &out)).expect("ingest");
+            let r = reasons(&report);
+            for reason in ["duplicate_row", "unknown_user", "k_core_user"] {
+                assert!(r.get(reason).is_some_and(|&n| n > 0), "{reason}: {r:?}");
+            }
+            assert!(report["rows_merged"].as_u64().expect("n") > 0);
+            files
+                .iter()
+                .map(|name| std::fs::read(out.join(name)).expect("read"))
+                .collect()
+        })
+        .collect();
+    for (name, i) in files.iter().zip(0..) {
+        assert!(
+            outputs[1][i] == outputs[0][i] && outputs[2][i] == outputs[0][i],
+            "{name} differs"
+        );
+    }
+}
