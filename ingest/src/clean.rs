@@ -119,28 +119,32 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             sort_by_item(user, &item_rank, scratch)
         });
 
-    // Rows identical to an earlier one, and unknown references: rejected
-    // before the pairs are formed, in place (a copy of every row costs more
-    // in page faults than the tests).
+    // Rows identical to an earlier one: rejected, naming the first copy.
     let mut late = Vec::new();
+    let mut duplicates: Vec<usize> = Vec::new();
     if params.drop_duplicate_rows.unwrap_or(false) {
-        let duplicates = duplicate_rows(&rows, &inter.buffers);
-        for &(i, first) in &duplicates {
+        for (i, first) in duplicate_rows(&rows, &inter.buffers) {
             let line = rows[first].line;
             late.push(inter.reject_row(
                 &rows[i],
                 Reason::DuplicateRow,
                 format!("same as line {line}"),
             ));
+            duplicates.push(i);
         }
-        let mut next = duplicates.iter().map(|&(i, _)| i).peekable();
-        let mut index = 0;
-        rows.retain(|_| {
-            index += 1;
-            next.next_if_eq(&(index - 1)).is_none()
-        });
     }
-    if user_catalog.is_some() || item_catalog.is_some() {
+
+    // Then, on parts of whole users side by side: the duplicates and the
+    // rows with unknown references dropped (the rest moved up within their
+    // part, in place: a copy of every row costs more in page faults than
+    // the tests), and the kept pairs formed from runs of equal (user, item).
+    let policy = params.duplicate_policy();
+    let parts = user_parts(&rows, rayon::current_num_threads() * 4);
+    let (mut pairs, mut merged, mut rows_kept) = (Vec::with_capacity(parts.len()), 0u64, 0u64);
+    let mut user_used = vec![false; inter.users.len()];
+    let mut item_used = vec![false; inter.items.len()];
+    {
+        let inter: &Interactions = inter;
         let unknown = |row: &Row| {
             let (ids, idx, reason, what) =
                 if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
@@ -151,75 +155,37 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     return None;
                 };
             let id = key(&ids.keys()[idx as usize]);
-            Some((reason, format!("{what} `{id}` is not in the {what}s file")))
+            let detail = format!("{what} `{id}` is not in the {what}s file");
+            Some(inter.reject_row(row, reason, detail))
         };
-        rows.retain(|row| match unknown(row) {
-            Some((reason, detail)) => {
-                late.push(inter.reject_row(row, reason, detail));
-                false
+        let results: Vec<PartPairs> = split_parts(&mut rows, &parts)
+            .into_par_iter()
+            .zip(&parts)
+            .map(|(part, range)| {
+                let from = duplicates.partition_point(|&i| i < range.start);
+                let to = duplicates.partition_point(|&i| i < range.end);
+                part_pairs(
+                    part,
+                    range.start,
+                    &duplicates[from..to],
+                    &unknown,
+                    policy,
+                    inter,
+                )
+            })
+            .collect();
+        for r in results {
+            late.extend(r.late);
+            merged += r.merged;
+            rows_kept += r.kept;
+            for u in r.users {
+                user_used[u as usize] = true;
             }
-            None => true,
-        });
-    }
-
-    // Duplicate pairs: runs of equal (user, item).
-    let policy = params.duplicate_policy();
-    // The strongest event type (by weight) names a merged interaction.
-    let weights = inter.event_weights.clone();
-    let weight_of = |e: u8| {
-        if e == 0 {
-            0.0
-        } else {
-            weights.get(e as usize - 1).copied().unwrap_or(0.0)
-        }
-    };
-    // Each kept pair as the range of its rows (one row unless merged); the
-    // merged rows are built at the end, in place.
-    let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(rows.len());
-    let mut merged = 0u64;
-    // The users and items with a kept pair, and the rows kept (counted here,
-    // where the rows are read anyway, unless k-core drops pairs below).
-    let mut user_used = vec![false; inter.users.len()];
-    let mut item_used = vec![false; inter.items.len()];
-    let mut rows_kept = 0u64;
-    let mut i = 0;
-    while i < rows.len() {
-        let mut j = i + 1;
-        while j < rows.len() && rows[j].user == rows[i].user && rows[j].item == rows[i].item {
-            j += 1;
-        }
-        let run = &rows[i..j];
-        match policy {
-            DuplicatePolicy::Last | DuplicatePolicy::First => {
-                let keep = if policy == DuplicatePolicy::Last {
-                    j - 1
-                } else {
-                    i
-                };
-                for (k, r) in run.iter().enumerate() {
-                    if i + k != keep {
-                        late.push(inter.reject_row(
-                            r,
-                            Reason::DuplicatePair,
-                            format!(
-                                "same (user, item) as line {}, which was kept",
-                                rows[keep].line
-                            ),
-                        ));
-                    }
-                }
-                pairs.push((keep, keep + 1));
-                rows_kept += 1;
+            for i in r.items {
+                item_used[i as usize] = true;
             }
-            DuplicatePolicy::Sum => {
-                merged += (run.len() - 1) as u64;
-                pairs.push((i, j));
-                rows_kept += run.len() as u64;
-            }
+            pairs.push(r.pairs);
         }
-        user_used[rows[i].user as usize] = true;
-        item_used[rows[i].item as usize] = true;
-        i = j;
     }
     if params.on_error == OnError::Fail && !late.is_empty() {
         return Err(first_error(&late, inter));
@@ -231,61 +197,64 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         loop {
             let mut uc = vec![0u32; inter.users.len()];
             let mut ic = vec![0u32; inter.items.len()];
-            for &(s, _) in &pairs {
+            for &(s, _) in pairs.iter().flatten() {
                 let p = &rows[s];
                 uc[p.user as usize] += 1;
                 ic[p.item as usize] += 1;
             }
-            let before = pairs.len();
-            let mut kept = Vec::with_capacity(pairs.len());
-            for (s, e) in pairs {
-                let p = &rows[s];
-                let reason = if uc[p.user as usize] < min_u {
-                    Some((
-                        Reason::KCoreUser,
-                        format!(
-                            "user has {} interactions, fewer than {min_u}",
-                            uc[p.user as usize]
-                        ),
-                    ))
-                } else if ic[p.item as usize] < min_i {
-                    Some((
-                        Reason::KCoreItem,
-                        format!(
-                            "item has {} interactions, fewer than {min_i}",
-                            ic[p.item as usize]
-                        ),
-                    ))
-                } else {
-                    None
-                };
-                match reason {
-                    Some((reason, detail)) => {
-                        for r in &rows[s..e] {
-                            late.push(inter.reject_row(r, reason, detail.clone()));
+            let mut dropped = false;
+            for part in &mut pairs {
+                let mut kept = Vec::with_capacity(part.len());
+                for &(s, e) in part.iter() {
+                    let p = &rows[s];
+                    let reason = if uc[p.user as usize] < min_u {
+                        Some((
+                            Reason::KCoreUser,
+                            format!(
+                                "user has {} interactions, fewer than {min_u}",
+                                uc[p.user as usize]
+                            ),
+                        ))
+                    } else if ic[p.item as usize] < min_i {
+                        Some((
+                            Reason::KCoreItem,
+                            format!(
+                                "item has {} interactions, fewer than {min_i}",
+                                ic[p.item as usize]
+                            ),
+                        ))
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some((reason, detail)) => {
+                            for r in &rows[s..e] {
+                                late.push(inter.reject_row(r, reason, detail.clone()));
+                            }
+                            if e - s > 1 && policy == DuplicatePolicy::Sum {
+                                merged -= (e - s - 1) as u64;
+                            }
+                            dropped = true;
                         }
-                        if e - s > 1 && policy == DuplicatePolicy::Sum {
-                            merged -= (e - s - 1) as u64;
-                        }
+                        None => kept.push((s, e)),
                     }
-                    None => kept.push((s, e)),
                 }
+                *part = kept;
             }
-            pairs = kept;
-            if pairs.len() == before {
+            if !dropped {
                 break;
             }
         }
-        rows_kept = pairs.iter().map(|(s, e)| (e - s) as u64).sum();
+        rows_kept = pairs.iter().flatten().map(|(s, e)| (e - s) as u64).sum();
         user_used.fill(false);
         item_used.fill(false);
-        for &(s, _) in &pairs {
+        for &(s, _) in pairs.iter().flatten() {
             let p = &rows[s];
             user_used[p.user as usize] = true;
             item_used[p.item as usize] = true;
         }
     }
-    if pairs.is_empty() {
+    if pairs.iter().all(Vec::is_empty) {
         return Err(IngestError::NothingKept(format!(
             "{} rows read, all rejected",
             rows_read
@@ -342,9 +311,16 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             },
         )
     };
-    // The kept pairs, merged, compacted into the rows' own buffer (pair w
-    // comes from rows at or after w, read before it is overwritten): a fresh
-    // buffer of this size costs more in page faults than the pass.
+    // A kept pair's rows merged into one, with dense ids; the strongest
+    // event type (by weight) names a merged interaction.
+    let weights = &inter.event_weights;
+    let weight_of = |e: u8| {
+        if e == 0 {
+            0.0
+        } else {
+            weights.get(e as usize - 1).copied().unwrap_or(0.0)
+        }
+    };
     let merge = |run: &[Row]| {
         let mut agg = run[0];
         for r in &run[1..] {
@@ -364,11 +340,27 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let early = std::mem::take(&mut inter.rejects);
     let (out, rejects) = rayon::join(
         || {
+            // Each part's kept pairs merged and moved to the front of the
+            // part, in place (pair w comes from rows at or after w, read
+            // before it is overwritten), then the parts moved together.
+            let counts: Vec<usize> = split_parts(&mut rows, &parts)
+                .into_par_iter()
+                .zip(&parts)
+                .zip(&pairs)
+                .map(|((part, range), pairs)| {
+                    for (w, &(s, e)) in pairs.iter().enumerate() {
+                        part[w] = merge(&part[s - range.start..e - range.start]);
+                    }
+                    pairs.len()
+                })
+                .collect();
             let mut out = rows;
-            for (w, &(s, e)) in pairs.iter().enumerate() {
-                out[w] = merge(&out[s..e]);
+            let mut at = 0;
+            for (range, n) in parts.iter().zip(counts) {
+                out.copy_within(range.start..range.start + n, at);
+                at += n;
             }
-            out.truncate(pairs.len());
+            out.truncate(at);
             // (user, item) is unique after merging: a total order again. The
             // rows are grouped by user in dense order (the ranks sorted them
             // so), which leaves a sort within each user, unless the dense
@@ -467,6 +459,136 @@ fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<(us
             found
         })
         .collect()
+}
+
+/// Rows grouped by user, cut into about `n` parts of similar length that
+/// never split a user: the parts' ranges, in order, covering every row.
+fn user_parts(rows: &[Row], n: usize) -> Vec<std::ops::Range<usize>> {
+    let target = rows.len().div_ceil(n.max(1)).max(1);
+    let mut parts = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < rows.len() {
+        let mut end = (start + target).min(rows.len());
+        while end < rows.len() && rows[end].user == rows[end - 1].user {
+            end += 1;
+        }
+        parts.push(start..end);
+        start = end;
+    }
+    parts
+}
+
+/// `rows` as one mutable slice per part of [`user_parts`].
+fn split_parts<'a>(
+    mut rows: &'a mut [Row],
+    parts: &[std::ops::Range<usize>],
+) -> Vec<&'a mut [Row]> {
+    let mut out = Vec::with_capacity(parts.len());
+    for range in parts {
+        let (part, rest) = std::mem::take(&mut rows).split_at_mut(range.len());
+        out.push(part);
+        rows = rest;
+    }
+    out
+}
+
+/// What one part of whole users gives the pairs pass of [`clean`].
+struct PartPairs {
+    /// Each kept pair as the range of its rows (one row unless merged), in
+    /// indices of all rows.
+    pairs: Vec<(usize, usize)>,
+    /// Rows rejected here.
+    late: Vec<Reject>,
+    /// Rows folded into another by `duplicates: sum`.
+    merged: u64,
+    /// Rows that went into a kept pair.
+    kept: u64,
+    /// The users with a kept pair (a part's users are contiguous).
+    users: Vec<u32>,
+    /// The items with a kept pair.
+    items: Vec<u32>,
+}
+
+/// One part's rows (`base` its first row's index among all rows): the
+/// `duplicates` (indices, ascending) and the rows `unknown` rejects dropped,
+/// the rest moved up in place; then the runs of equal (user, item) become
+/// pairs under `policy`.
+fn part_pairs(
+    rows: &mut [Row],
+    base: usize,
+    duplicates: &[usize],
+    unknown: &(dyn Fn(&Row) -> Option<Reject> + Sync),
+    policy: DuplicatePolicy,
+    inter: &Interactions,
+) -> PartPairs {
+    let mut late = Vec::new();
+    let mut next = duplicates.iter().map(|&i| i - base).peekable();
+    let mut live = 0;
+    for i in 0..rows.len() {
+        if next.next_if_eq(&i).is_some() {
+            continue;
+        }
+        if let Some(reject) = unknown(&rows[i]) {
+            late.push(reject);
+            continue;
+        }
+        rows[live] = rows[i];
+        live += 1;
+    }
+    let rows = &rows[..live];
+    let mut out = PartPairs {
+        pairs: Vec::with_capacity(live),
+        late,
+        merged: 0,
+        kept: 0,
+        users: Vec::new(),
+        items: Vec::new(),
+    };
+    let mut items = vec![false; inter.items.len()];
+    let mut i = 0;
+    while i < rows.len() {
+        let mut j = i + 1;
+        while j < rows.len() && rows[j].user == rows[i].user && rows[j].item == rows[i].item {
+            j += 1;
+        }
+        match policy {
+            DuplicatePolicy::Last | DuplicatePolicy::First => {
+                let keep = if policy == DuplicatePolicy::Last {
+                    j - 1
+                } else {
+                    i
+                };
+                for (k, r) in rows[i..j].iter().enumerate() {
+                    if i + k != keep {
+                        out.late.push(inter.reject_row(
+                            r,
+                            Reason::DuplicatePair,
+                            format!(
+                                "same (user, item) as line {}, which was kept",
+                                rows[keep].line
+                            ),
+                        ));
+                    }
+                }
+                out.pairs.push((base + keep, base + keep + 1));
+                out.kept += 1;
+            }
+            DuplicatePolicy::Sum => {
+                out.merged += (j - i - 1) as u64;
+                out.pairs.push((base + i, base + j));
+                out.kept += (j - i) as u64;
+            }
+        }
+        if out.users.last() != Some(&rows[i].user) {
+            out.users.push(rows[i].user);
+        }
+        items[rows[i].item as usize] = true;
+        i = j;
+    }
+    out.items = (0..items.len() as u32)
+        .filter(|&i| items[i as usize])
+        .collect();
+    out
 }
 
 /// The rejects of parsing (in file order) and the later ones, as one list
