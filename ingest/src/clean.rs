@@ -691,9 +691,37 @@ fn dense_catalog<T: CatalogRecord>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::RawLine;
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn merging_rejects_equals_a_stable_sort_of_both_lists(
+            early in proptest::collection::vec((0u16..2, 0u64..40), 0..60),
+            late in proptest::collection::vec((0u16..2, 0u64..40), 0..30),
+            sorted in any::<bool>(),
+        ) {
+            // Equal keys happen here (not in a real file): early ones first.
+            let reject = |(file, line): (u16, u64), tag: String| Reject {
+                file,
+                line,
+                raw: RawLine::Text(tag),
+                reason: Reason::DuplicateRow,
+                detail: Arc::from(""),
+            };
+            let mut early: Vec<Reject> = early.iter().enumerate().map(|(i, &k)| reject(k, format!("e{i}"))).collect();
+            if sorted {
+                early.sort_by_key(|r| (r.file, r.line));
+            }
+            let late: Vec<Reject> = late.iter().enumerate().map(|(i, &k)| reject(k, format!("l{i}"))).collect();
+            let mut expected: Vec<&Reject> = early.iter().chain(&late).collect();
+            expected.sort_by_key(|r| (r.file, r.line, !matches!(&r.raw, RawLine::Text(t) if t.starts_with('e'))));
+            let expected: Vec<RawLine> = expected.iter().map(|r| r.raw.clone()).collect();
+            let tags = |v: &[Reject]| v.iter().map(|r| r.raw.clone()).collect::<Vec<_>>();
+            let merged = merge_rejects(early, late);
+            prop_assert_eq!(tags(&merged), expected);
+        }
+
         #[test]
         fn sorting_through_keys_equals_sorting_the_rows(
             rows in proptest::collection::vec((0u32..6, 0i64..4, 0u16..2, 0u32..50), 0..120),

@@ -216,14 +216,16 @@ pub struct ChunkRows {
 
 impl ChunkRows {
     /// A chunk state whose records are slices of `buf`, with room for
-    /// `rows` rows (growing a vector of rows by doubling copies it and
-    /// faults its pages in twice).
+    /// `rows` rows, and as many rejects (growing a vector by doubling copies
+    /// it and faults its pages in twice; room never written to costs no
+    /// memory).
     pub fn in_buffer(buf: &[u8], rows: usize) -> Self {
         let start = buf.as_ptr() as usize;
         ChunkRows {
             buffer: Some(start..start + buf.len()),
             rows: Vec::with_capacity(rows),
             row_users: Vec::with_capacity(rows),
+            rejects: Vec::with_capacity(rows),
             ..Default::default()
         }
     }
