@@ -397,24 +397,33 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     })
 }
 
-/// Keys of [`sort_by_item`] (item rank, time, file, line, index), and the
-/// rows in their order: one per worker, reused from user to user.
-type ItemSortScratch = (Vec<(u32, i64, u16, u32, u32)>, Vec<Row>);
+/// Keys of [`sort_by_item`] and the rows in their order: one per worker,
+/// reused from user to user.
+type ItemSortScratch = (Vec<u128>, Vec<Row>);
 
-/// Sorts one user's rows by (item rank, time, file, line), which is unique:
-/// the 24-byte keys are sorted and the 56-byte rows moved once, instead of
-/// on every swap of the sort (9.9 -> 8.6 ms on Online Retail).
+/// Sorts one user's rows by (item rank, time, file, line), which is unique.
+/// A user's rows come in (file, line) order (the files' order, as
+/// gathered), so a row's position stands for its (file, line): the keys are
+/// (item rank, time, position) in 128 bits, sorted as integers, and the
+/// 56-byte rows moved once, instead of on every swap of a sort of the rows
+/// (on Online Retail 7.6 -> 6.2 ms against 24-byte tuple keys, median of
+/// 11). Rows in another order, or more than 2^32 of one user, take a sort
+/// of the rows.
 fn sort_by_item(rows: &mut [Row], item_rank: &[u32], scratch: &mut ItemSortScratch) {
+    if rows.len() > u32::MAX as usize || !rows.is_sorted_by_key(|r| (r.file, r.line)) {
+        rows.sort_unstable_by_key(|r| (item_rank[r.item as usize], r.ts, r.file, r.line));
+        return;
+    }
     let (keys, sorted) = scratch;
     keys.clear();
-    keys.extend(
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| (item_rank[r.item as usize], r.ts, r.file, r.line, i as u32)),
-    );
+    keys.extend(rows.iter().enumerate().map(|(i, r)| {
+        // Times as 64 bits that sort as the times do.
+        let ts = u128::from((r.ts as u64) ^ (1 << 63));
+        u128::from(item_rank[r.item as usize]) << 96 | ts << 32 | i as u128
+    }));
     keys.sort_unstable();
     sorted.clear();
-    sorted.extend(keys.iter().map(|k| rows[k.4 as usize]));
+    sorted.extend(keys.iter().map(|&k| rows[k as u32 as usize]));
     rows.copy_from_slice(sorted);
 }
 
@@ -724,7 +733,8 @@ mod tests {
 
         #[test]
         fn sorting_through_keys_equals_sorting_the_rows(
-            rows in proptest::collection::vec((0u32..6, 0i64..4, 0u16..2, 0u32..50), 0..120),
+            rows in proptest::collection::vec((0u32..6, -2i64..2, 0u16..2, 0u32..50), 0..120),
+            in_file_order in any::<bool>(),
         ) {
             // Few items, times and files, so that ties reach the line.
             let item_rank = [3u32, 0, 5, 1, 4, 2];
@@ -745,6 +755,9 @@ mod tests {
                     len: 0,
                 })
                 .collect();
+            if in_file_order {
+                rows.sort_unstable_by_key(|r| (r.file, r.line));
+            }
             let mut expected = rows.clone();
             expected.sort_unstable_by_key(|r| (item_rank[r.item as usize], r.ts, r.file, r.line));
             sort_by_item(&mut rows, &item_rank, &mut Default::default());
