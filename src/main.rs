@@ -1,5 +1,6 @@
 //! The `recpipe` binary: the YAML-driven runner and the query commands.
 //!
+//! - [`allocator`]: the allocator's policy for the process.
 //! - [`cli`]: clap types.
 //! - [`config`]: pipeline.yaml as written, with located errors.
 //! - [`plan`]: the validated plan (stages in dependency order, canonical params).
@@ -25,6 +26,7 @@ macro_rules! out {
     }};
 }
 
+mod allocator;
 mod cache;
 mod cli;
 mod commands;
@@ -50,7 +52,7 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_DRIFT: u8 = 3;
 
 fn main() -> ExitCode {
-    tune_allocator();
+    allocator::tune();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -73,28 +75,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Blocks of up to 32 MiB come from the allocator's heaps instead of fresh
-/// memory maps, so what a stage frees (the parsed rows after they are
-/// gathered, the columns of a written file) serves its next allocations
-/// without faulting in new zeroed pages. glibc's default (maps from 128 KiB,
-/// its threshold raised as such blocks are freed) unmapped them: ingesting
-/// Online Retail took 34,700 page faults; with this, 27,000 and 8 ms less
-/// (150 -> 142 ms, median of 11 interleaved runs). Larger blocks (a 20M-row
-/// table's columns) are still mapped and returned when freed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    // SAFETY: mallopt only sets a parameter of glibc's allocator, and runs
-    // first thing in main, before any other thread exists.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-    }
-}
-
-/// Other platforms keep their allocator's defaults.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(n) = cli.threads {

@@ -347,6 +347,9 @@ fn execute(
         progress: Progress::new(&stage.name, mode),
         fingerprint: fp.to_string(),
     };
+    // The previous stage's freed memory back to the system, so that this
+    // stage's peak is its own.
+    crate::allocator::release_free_memory();
     reset_peak_rss();
     let start = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
