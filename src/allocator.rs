@@ -7,17 +7,19 @@
 //! file's columns once written) go back to the kernel and its next
 //! allocations fault fresh zeroed pages in: ingesting Online Retail took
 //! 34,000 page faults, a fifth of its CPU time in the kernel's fault path.
-//! [`tune`] keeps blocks under 8 MiB in the allocator's heaps, where what
-//! is freed serves the next allocations: 26,000 faults, the stage 148 ->
-//! 136 ms (median of 15 interleaved runs), its peak 140 -> 149 MiB. (A
-//! threshold of 16 or 32 MiB was no faster and kept more: a 1M-rating
-//! ingest peaked at 176 MiB instead of 159.) [`release_free_memory`] hands
-//! what the heaps hold free back to the system before each stage, so that
-//! a stage does not carry its predecessor's memory: on 100,000 synthetic
-//! users, K-means peaks at 629 MiB instead of 790 after ingest and features
-//! ran in the same process.
+//! [`tune`] keeps blocks under 16 MiB in the allocator's heaps, where what
+//! is freed serves the next allocations: 26,000 faults, the stage 152 ->
+//! 137 ms (median of 15 interleaved runs), its peak 140 -> 150 MiB; a
+//! 1M-rating ingest 222 -> 192 ms, 159 -> 193 MiB; a 2M-rating one peaks
+//! at 343 MiB instead of 327. (At 8 MiB the 1M-rating ingest took 205 ms
+//! and 161 MiB; at 32 MiB it was no faster than at 16 and the 2M-rating
+//! one peaked at 391 MiB.) [`release_free_memory`] hands what the heaps
+//! hold free back to the system before each stage, so that a stage does
+//! not carry its predecessor's memory: on 100,000 synthetic users, K-means
+//! peaks at 635 MiB instead of 790 after ingest and features ran in the
+//! same process.
 
-/// Serves blocks under 8 MiB from the allocator's heaps. Runs first thing
+/// Serves blocks under 16 MiB from the allocator's heaps. Runs first thing
 /// in `main`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn tune() {
@@ -25,7 +27,7 @@ pub fn tune() {
     // before any other thread exists.
     #[allow(unsafe_code)]
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
     }
 }
 
