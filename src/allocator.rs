@@ -6,18 +6,19 @@
 //! the pages a stage frees (a chunk's parsed rows once gathered by user, a
 //! file's columns once written) go back to the kernel and its next
 //! allocations fault fresh zeroed pages in: ingesting Online Retail took
-//! 34,000 page faults, a fifth of its CPU time in the kernel's fault path.
+//! 34,500 page faults, a fifth of its CPU time in the kernel's fault path.
 //! [`tune`] keeps blocks under 16 MiB in the allocator's heaps, where what
-//! is freed serves the next allocations: 26,000 faults, the stage 152 ->
-//! 137 ms (median of 15 interleaved runs), its peak 140 -> 150 MiB; a
-//! 1M-rating ingest 222 -> 192 ms, 159 -> 193 MiB; a 2M-rating one peaks
-//! at 343 MiB instead of 327. (At 8 MiB the 1M-rating ingest took 205 ms
-//! and 161 MiB; at 32 MiB it was no faster than at 16 and the 2M-rating
-//! one peaked at 391 MiB.) [`release_free_memory`] hands what the heaps
-//! hold free back to the system before each stage, so that a stage does
-//! not carry its predecessor's memory: on 100,000 synthetic users, K-means
-//! peaks at 635 MiB instead of 790 after ingest and features ran in the
-//! same process.
+//! is freed serves the next allocations. One binary with and without it:
+//! Online Retail 34,500 -> 27,000 page faults, 149 -> 135 ms (median of 11
+//! interleaved runs), peak 140 -> 149 MiB; a 1M-rating ingest 236 -> 220
+//! ms, 159 -> 177 MiB (median of 7). At 8 MiB a 1M-rating ingest kept less
+//! (161 MiB) but lost most of its gain (209 against 192 ms at 16 MiB); at
+//! 32 MiB it was no faster, and a 2M-rating ingest peaked at 391 MiB (325
+//! at 16 MiB, 327 without the setting). [`release_free_memory`] hands what
+//! the heaps hold free back to the system before each stage, so that a
+//! stage does not carry its predecessor's memory: on 100,000 synthetic
+//! users, K-means peaks at 635 MiB instead of 790 after ingest and features
+//! ran in the same process.
 
 /// Serves blocks under 16 MiB from the allocator's heaps. Runs first thing
 /// in `main`.
