@@ -181,8 +181,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             for u in r.users {
                 user_used[u as usize] = true;
             }
-            for i in r.items {
-                item_used[i as usize] = true;
+            for (used, here) in item_used.iter_mut().zip(r.items) {
+                *used |= here;
             }
             pairs.push(r.pairs);
         }
@@ -514,8 +514,8 @@ struct PartPairs {
     kept: u64,
     /// The users with a kept pair (a part's users are contiguous).
     users: Vec<u32>,
-    /// The items with a kept pair.
-    items: Vec<u32>,
+    /// Whether each item has a kept pair here.
+    items: Vec<bool>,
 }
 
 /// One part's rows (`base` its first row's index among all rows): the
@@ -551,9 +551,8 @@ fn part_pairs(
         merged: 0,
         kept: 0,
         users: Vec::new(),
-        items: Vec::new(),
+        items: vec![false; inter.items.len()],
     };
-    let mut items = vec![false; inter.items.len()];
     let mut i = 0;
     while i < rows.len() {
         let mut j = i + 1;
@@ -591,12 +590,9 @@ fn part_pairs(
         if out.users.last() != Some(&rows[i].user) {
             out.users.push(rows[i].user);
         }
-        items[rows[i].item as usize] = true;
+        out.items[rows[i].item as usize] = true;
         i = j;
     }
-    out.items = (0..items.len() as u32)
-        .filter(|&i| items[i as usize])
-        .collect();
     out
 }
 
@@ -628,29 +624,23 @@ trait CatalogRecord: Clone {
     fn id(&self) -> &str;
 }
 
-impl CatalogRecord for UserRecord {
-    fn bare(id: String) -> Self {
-        UserRecord {
-            id,
-            ..Default::default()
+/// [`CatalogRecord`] for record types with an `id` and defaults elsewhere.
+macro_rules! catalog_record {
+    ($($record:ty),*) => {$(
+        impl CatalogRecord for $record {
+            fn bare(id: String) -> Self {
+                Self {
+                    id,
+                    ..Default::default()
+                }
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
         }
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
+    )*};
 }
-
-impl CatalogRecord for ItemRecord {
-    fn bare(id: String) -> Self {
-        ItemRecord {
-            id,
-            ..Default::default()
-        }
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+catalog_record!(UserRecord, ItemRecord);
 
 /// The dense catalog: ids that remain, in dense order, with their records;
 /// and each interned id's dense id (`u32::MAX` where it did not remain).

@@ -581,6 +581,17 @@ mod tests {
         states.into_iter().flatten().collect()
     }
 
+    /// Three CSV records, the second with a quoted field of 3 MiB (newlines,
+    /// commas and escaped quotes inside) that covers several chunk cuts.
+    fn long_quoted_field() -> Vec<u8> {
+        let mut buf = b"1,a,x\n2,\"".to_vec();
+        for _ in 0..(3 << 20) / 8 {
+            buf.extend_from_slice(b"ab,\ncd\"\"");
+        }
+        buf.extend_from_slice(b"\",y\n3,c,z\n");
+        buf
+    }
+
     /// The records' lines and first fields by the speculative cut alone.
     fn speculative_lines(buf: &[u8], first_line: u64) -> Option<Vec<(u64, Vec<u8>)>> {
         let states = parse_speculatively(
@@ -634,11 +645,7 @@ mod tests {
         // A quoted field longer than a chunk covers cuts made at its
         // newlines: the speculative parse gives up, par_parse gives the
         // records as written.
-        let mut buf = b"1,a,x\n2,\"".to_vec();
-        for _ in 0..(3 << 20) / 8 {
-            buf.extend_from_slice(b"ab,\ncd\"\"");
-        }
-        buf.extend_from_slice(b"\",y\n3,c,z\n");
+        let buf = long_quoted_field();
         assert!(speculative_lines(&buf, 1).is_none());
         let rows = collect(&buf, Format::Csv(b','));
         assert_eq!(
@@ -745,11 +752,7 @@ mod tests {
     fn a_quoted_field_longer_than_a_chunk_stays_one_record() {
         // 3 MiB inside quotes (newlines and commas too): the slices it
         // covers begin inside quotes and must not start a chunk.
-        let mut buf = b"1,a,x\n2,\"".to_vec();
-        for _ in 0..(3 << 20) / 8 {
-            buf.extend_from_slice(b"ab,\ncd\"\"");
-        }
-        buf.extend_from_slice(b"\",y\n3,c,z\n");
+        let buf = long_quoted_field();
         let rows = collect(&buf, Format::Csv(b','));
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[1].1[1].len(), (3 << 20) / 8 * 7);
