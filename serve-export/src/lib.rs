@@ -32,7 +32,7 @@ use recpipe_core::{ParquetTable, StageContext, StageOutcome, write_json_atomic, 
 use serde::{Deserialize, Serialize};
 
 /// Version of the export stage's output semantics.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Why exporting or querying failed.
 #[derive(Debug, thiserror::Error)]

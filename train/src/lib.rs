@@ -37,7 +37,7 @@ use crate::data::{Data, TrainSet};
 use crate::model::Factors;
 
 /// Version of the train stage's output semantics.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
