@@ -14,17 +14,25 @@ fn short(h: &str) -> &str {
     &h[..h.len().min(12)]
 }
 
-/// Checks current artifacts against pipeline.lock, then reruns everything
+/// Checks current artifacts against the pipeline's lock, then reruns everything
 /// from scratch and compares every output hash with the lock.
 pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&args.pipeline.pipeline, &[])?;
     let lock_file = lock_path(&plan.file);
     let lock = LockFile::read(&lock_file)?;
+    // Messages name the files as the user has them (`pipelines/x.lock`).
+    let file_name = |p: &std::path::Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let (lock_name, pipeline_name) = (file_name(&lock_file), file_name(&plan.file));
     if lock.stages.is_empty() {
         return Err(ConfigError::at(
             &lock_file,
             None,
-            "no pipeline.lock to verify against: run `recpipe run` first",
+            format!("no {lock_name} to verify against: run `recpipe run` first"),
         )
         .into());
     }
@@ -35,7 +43,7 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         for o in &ls.outputs {
             match recpipe_core::hash_file(&dir.join(&o.path)) {
                 Ok(h) if h == o.hash => {}
-                Ok(h) => drift.push(format!("{name}/{}: the current artifact ({}) differs from pipeline.lock ({}): altered on disk", o.path, short(&h), short(&o.hash))),
+                Ok(h) => drift.push(format!("{name}/{}: the current artifact ({}) differs from {lock_name} ({}): altered on disk", o.path, short(&h), short(&o.hash))),
                 Err(_) => drift.push(format!("{name}/{}: the current artifact is missing", o.path)),
             }
         }
@@ -78,13 +86,13 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             recpipe_core::fsutil::read_json(&fresh_wd.entry_dir(fp).join("entry.json"))?;
         let Some(ls) = lock.stages.get(&s.name) else {
             drift.push(format!(
-                "{}: not in pipeline.lock (run `recpipe run` first)",
+                "{}: not in {lock_name} (run `recpipe run` first)",
                 s.name
             ));
             continue;
         };
         if ls.fingerprint != *fp {
-            drift.push(format!("{}: pipeline.yaml, an input or an upstream changed since pipeline.lock was written (run `recpipe run` first)", s.name));
+            drift.push(format!("{}: {pipeline_name}, an input or an upstream changed since {lock_name} was written (run `recpipe run` first)", s.name));
         }
         let old: std::collections::BTreeMap<&str, &str> = ls
             .outputs
@@ -96,14 +104,14 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             match old.get(o.path.as_str()) {
                 Some(h) if *h == o.hash => {}
                 Some(h) => drift.push(format!(
-                    "{}/{}: rerun gives {}, pipeline.lock has {}",
+                    "{}/{}: rerun gives {}, {lock_name} has {}",
                     s.name,
                     o.path,
                     short(&o.hash),
                     short(h)
                 )),
                 None => drift.push(format!(
-                    "{}/{}: produced by the rerun but not in pipeline.lock",
+                    "{}/{}: produced by the rerun but not in {lock_name}",
                     s.name, o.path
                 )),
             }
@@ -111,7 +119,7 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         for path in old.keys() {
             if !entry.outputs.iter().any(|o| o.path == *path) {
                 drift.push(format!(
-                    "{}/{path}: in pipeline.lock but not produced by the rerun",
+                    "{}/{path}: in {lock_name} but not produced by the rerun",
                     s.name
                 ));
             }
@@ -123,15 +131,12 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
     }
     if drift.is_empty() {
         outln!(
-            "verified: {checked} artifacts of {} stages reproduce pipeline.lock byte for byte",
+            "verified: {checked} artifacts of {} stages reproduce {lock_name} byte for byte",
             report.stages.len()
         )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        outln!(
-            "drift: {} artifact(s) differ from pipeline.lock",
-            drift.len()
-        )?;
+        outln!("drift: {} artifact(s) differ from {lock_name}", drift.len())?;
         for d in &drift {
             outln!("  {d}")?;
         }

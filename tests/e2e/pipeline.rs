@@ -102,6 +102,25 @@ fn verify_passes_on_an_honest_run_and_catches_tampering() {
 }
 
 #[test]
+fn verify_names_the_lock_and_the_pipeline_it_checks() {
+    let env = Env::new(
+        "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: synthetic, users: 60, items: 40, ratings: 600}}\n",
+    );
+    let pipeline = env.path().join("pipeline.yaml");
+    std::fs::rename(&pipeline, env.path().join("nightly.yaml")).expect("rename");
+    env.ok(&["run", "-p", "nightly.yaml"]);
+    let v = env.ok(&["verify", "-p", "nightly.yaml"]);
+    assert!(v.contains("reproduce nightly.lock byte for byte"), "{v}");
+    let changed = "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: synthetic, users: 61, items: 40, ratings: 600}}\n";
+    std::fs::write(env.path().join("nightly.yaml"), changed).expect("edit");
+    let out = stdout(&env.run(&["verify", "-p", "nightly.yaml"]));
+    assert!(
+        out.contains("nightly.yaml, an input or an upstream changed since nightly.lock"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_param_change_reruns_exactly_that_stage_and_its_dependants() {
     let env = Env::new(SMALL);
     env.ok(&["run"]);
