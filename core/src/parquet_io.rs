@@ -38,9 +38,9 @@ pub const DATA_PAGE_BYTES: usize = 256 << 10;
 /// The writer configuration: LZ4 (the `LZ4_RAW` codec, which pandas /
 /// pyarrow, polars and DuckDB read; it decodes faster than Snappy, whose
 /// decoder took 14% of the features stage at 1M ratings), one row group per
-/// `ROW_GROUP_SIZE` rows in pages of `DATA_PAGE_BYTES`, chunk statistics, and dictionary encoding where
-/// the table says the values repeat: its Arrow dictionary columns (event
-/// types). Everything else goes plain: ids, times, weights and free text
+/// `ROW_GROUP_SIZE` rows in pages of `DATA_PAGE_BYTES`, chunk statistics,
+/// and dictionary encoding where the table says the values repeat: its
+/// Arrow dictionary columns (event types). Everything else goes plain: ids, times, weights and free text
 /// rarely repeat enough to pay for hashing every value into a dictionary
 /// the writer then drops (writing the features stage's tables took 40% less
 /// time without it), and LZ4 still packs the runs of sorted ids.
