@@ -104,13 +104,16 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // time, then line: users by a counting sort, then each user's rows on
     // its own. (file, line) is unique, so the order is total and an
     // unstable sort gives the same result as any other.
+    // Rows the parse left grouped by user need no user ranks (it had them).
+    let grouped = inter.rows_by_user == Some(inter.users.len());
     let (user_rank, item_rank) = rayon::join(
-        || id_ranks(inter.users.keys()),
+        || (!grouped).then(|| id_ranks(inter.users.keys())),
         || id_ranks(inter.items.keys()),
     );
     let mut rows = std::mem::take(&mut inter.rows);
-    let grouped = inter.rows_by_user == Some(inter.users.len());
-    if !(grouped || rows.is_sorted_by_key(|r| user_rank[r.user as usize])) {
+    if let Some(user_rank) = &user_rank
+        && !rows.is_sorted_by_key(|r| user_rank[r.user as usize])
+    {
         let rank_of = |_, i: usize| user_rank[rows[i].user as usize];
         rows = gather_by_user(&[&rows], user_rank.len(), rank_of, |_, r| r);
     }
@@ -207,26 +210,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                 let mut kept = Vec::with_capacity(part.len());
                 for &(s, e) in part.iter() {
                     let p = &rows[s];
-                    let reason = if uc[p.user as usize] < min_u {
-                        Some((
-                            Reason::KCoreUser,
-                            format!(
-                                "user has {} interactions, fewer than {min_u}",
-                                uc[p.user as usize]
-                            ),
-                        ))
-                    } else if ic[p.item as usize] < min_i {
-                        Some((
-                            Reason::KCoreItem,
-                            format!(
-                                "item has {} interactions, fewer than {min_i}",
-                                ic[p.item as usize]
-                            ),
-                        ))
-                    } else {
-                        None
-                    };
-                    match reason {
+                    let (users, items) = (uc[p.user as usize], ic[p.item as usize]);
+                    match k_core_reason(users, items, min_u, min_i) {
                         Some((reason, detail)) => {
                             for r in &rows[s..e] {
                                 late.push(inter.reject_row(r, reason, detail.clone()));
@@ -395,6 +380,24 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         rows_merged: merged,
         true_segments,
     })
+}
+
+/// Why k-core filtering drops a pair whose user has `users` interactions
+/// and whose item has `items`, if it does (the user's count first).
+fn k_core_reason(users: u32, items: u32, min_u: u32, min_i: u32) -> Option<(Reason, String)> {
+    if users < min_u {
+        Some((
+            Reason::KCoreUser,
+            format!("user has {users} interactions, fewer than {min_u}"),
+        ))
+    } else if items < min_i {
+        Some((
+            Reason::KCoreItem,
+            format!("item has {items} interactions, fewer than {min_i}"),
+        ))
+    } else {
+        None
+    }
 }
 
 /// Keys of [`sort_by_item`] and the rows in their order: one per worker,
