@@ -1,59 +1,12 @@
 //! Ingest of each source layout, on fixtures written here and on the real
 //! files in `../shared/data` when present.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::{reasons, run, shared, write};
 use recpipe_core::ParquetTable;
-use recpipe_core::progress::Progress;
-use recpipe_core::stage::StageContext;
-use recpipe_ingest::IngestParams;
-use serde_json::Value;
-
-fn params(yaml: &str) -> IngestParams {
-    IngestParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml")).expect("params")
-}
-
-fn ctx(out: &Path) -> StageContext {
-    std::fs::create_dir_all(out).expect("mkdir");
-    StageContext {
-        name: "ingest".into(),
-        out_dir: out.to_path_buf(),
-        upstream: vec![],
-        base_dir: PathBuf::from("/"),
-        progress: Progress::quiet(),
-        fingerprint: String::new(),
-    }
-}
-
-fn run(yaml: &str, out: &Path) -> Result<Value, recpipe_ingest::IngestError> {
-    recpipe_ingest::run(&params(yaml), &ctx(out))?;
-    let report = std::fs::read(out.join("ingest_report.json")).expect("report");
-    Ok(serde_json::from_slice(&report).expect("json"))
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join(name), bytes).expect("write");
-}
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (tests on the real data need ../shared/data)",
-            p.display()
-        );
-        None
-    }
-}
-
-fn reasons(report: &Value) -> std::collections::BTreeMap<String, u64> {
-    serde_json::from_value(report["rejected_by_reason"].clone()).expect("reasons")
-}
 
 #[test]
 fn ml1m_layout_latin1_titles_and_every_kind_of_bad_row() {

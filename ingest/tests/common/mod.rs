@@ -1,0 +1,63 @@
+//! Helpers the ingest tests share: parameters from YAML, a stage context,
+//! a run that returns the report, fixtures, and the real data when present.
+
+#![allow(dead_code)] // each test crate uses its own part
+
+use std::path::{Path, PathBuf};
+
+use recpipe_core::progress::Progress;
+use recpipe_core::stage::StageContext;
+use recpipe_ingest::IngestParams;
+use serde_json::Value;
+
+/// The stage's parameters from a `with:` block written as YAML.
+pub fn params(yaml: &str) -> IngestParams {
+    IngestParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml")).expect("params")
+}
+
+/// A quiet stage context writing into `out` (created).
+pub fn ctx(out: &Path) -> StageContext {
+    std::fs::create_dir_all(out).expect("mkdir");
+    StageContext {
+        name: "ingest".into(),
+        out_dir: out.to_path_buf(),
+        upstream: vec![],
+        base_dir: PathBuf::from("/"),
+        progress: Progress::quiet(),
+        fingerprint: String::new(),
+    }
+}
+
+/// Runs the stage into `out`; its report.
+pub fn run(yaml: &str, out: &Path) -> Result<Value, recpipe_ingest::IngestError> {
+    recpipe_ingest::run(&params(yaml), &ctx(out))?;
+    let report = std::fs::read(out.join("ingest_report.json")).expect("report");
+    Ok(serde_json::from_slice(&report).expect("json"))
+}
+
+/// Writes a fixture file `dir/name` (creating `dir`).
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join(name), bytes).expect("write");
+}
+
+/// A file of `../shared/data`, or `None` with a visible SKIPPED line.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (tests on the real data need ../shared/data)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// The report's rejected rows by reason.
+pub fn reasons(report: &Value) -> std::collections::BTreeMap<String, u64> {
+    serde_json::from_value(report["rejected_by_reason"].clone()).expect("reasons")
+}
