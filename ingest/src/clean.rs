@@ -240,9 +240,9 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         }
     }
     if pairs.iter().all(Vec::is_empty) {
-        return Err(IngestError::NothingKept(format!(
-            "{} rows read, all rejected",
-            rows_read
+        return Err(IngestError::NothingKept(nothing_kept(
+            rows_read,
+            inter.rejects.iter().chain(&late),
         )));
     }
     // Users and items side by side: each side's dense catalog, the text the
@@ -502,6 +502,26 @@ fn split_parts<'a>(
         rows = rest;
     }
     out
+}
+
+/// Why nothing was kept, for the error (the stage then writes no rejects
+/// file): the rows read and how many each reason rejected, most first.
+fn nothing_kept<'a>(rows_read: u64, rejects: impl Iterator<Item = &'a Reject>) -> String {
+    let mut by_reason: HashMap<&str, u64> = HashMap::new();
+    for r in rejects {
+        *by_reason.entry(r.reason.code()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, u64)> = by_reason.into_iter().collect();
+    counts.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let read = format!(
+        "{rows_read} row{} read",
+        if rows_read == 1 { "" } else { "s" }
+    );
+    if counts.is_empty() {
+        return read;
+    }
+    let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    format!("{read}, all rejected: {}", reasons.join(", "))
 }
 
 /// What one part of whole users gives the pairs pass of [`clean`].

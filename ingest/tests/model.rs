@@ -1,0 +1,490 @@
+//! The events ingest checked against a model: logs generated with every kind
+//! of bad row, exact copies of earlier rows, repeated (user, item) pairs,
+//! ids written several ways, quoted titles with commas and newlines and blank
+//! lines, whose meaning the generator knows row by row. The model applies the
+//! documented rules to those meanings one row at a time; the stage's five
+//! outputs must say the same. Large logs are parsed in several chunks, so
+//! the merging of chunks (interned ids, first titles, last countries, line
+//! numbers, rejects) is checked too.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use common::run;
+use proptest::prelude::*;
+use recpipe_core::ParquetTable;
+
+const HEADER: &str = "user,item,ts,event,qty,price,title,country";
+/// Event types and their default weights.
+const EVENTS: [(&str, f32); 4] = [
+    ("view", 1.0),
+    ("click", 2.0),
+    ("cart", 4.0),
+    ("purchase", 8.0),
+];
+/// Unit prices that are exact in binary, so that sums do not depend on order.
+const PRICES: [(&str, f64); 4] = [("0.5", 0.5), ("1.25", 1.25), ("2", 2.0), ("3.75", 3.75)];
+const COUNTRIES: [&str; 3] = ["United Kingdom", "France", "EIRE"];
+/// 2011-01-01 00:00:00 UTC.
+const JAN_1_2011: i64 = 1_293_840_000;
+
+/// A small xorshift generator: the logs depend on the seed only.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+    fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
+        &of[self.below(of.len() as u64) as usize]
+    }
+}
+
+/// A row that passes parsing, as the model reads it.
+#[derive(Debug, Clone)]
+struct Event {
+    user: String,
+    item: String,
+    ts: i64,
+    event: &'static str,
+    weight: f32,
+    quantity: f64,
+    amount: f64,
+    title: Option<String>,
+    country: Option<String>,
+}
+
+/// What a record of the log means.
+#[derive(Debug, Clone)]
+enum Meaning {
+    /// A blank line: not a row.
+    Blank,
+    /// Rejected while parsing, for this reason.
+    Bad(&'static str),
+    /// Parses.
+    Good(Event),
+}
+
+/// A record as written (without its final newline) and what it means.
+#[derive(Debug, Clone)]
+struct Record {
+    text: String,
+    meaning: Meaning,
+}
+
+/// One row of the log: valid, or with one defect.
+fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
+    let k = 1 + rng.below(users);
+    let user = k.to_string();
+    let user_text = match rng.below(4) {
+        0 => format!("{k}.0"),
+        1 => format!(" {k} "),
+        2 => format!("{k}.00"),
+        _ => user.clone(),
+    };
+    let j = rng.below(items);
+    // A third of the item ids end in a letter: items are ordered as text.
+    let numeric = !j.is_multiple_of(3);
+    let item = if !numeric {
+        format!("{}A", 20_000 + j)
+    } else {
+        (20_000 + j).to_string()
+    };
+    let item_text = if numeric && rng.percent(30) {
+        format!("{item}.0")
+    } else {
+        item.clone()
+    };
+    let hour = rng.below(48) as i64;
+    let ts = JAN_1_2011 + hour * 3600;
+    let ts_text = if rng.percent(50) {
+        ts.to_string()
+    } else {
+        format!("2011-01-{:02} {:02}:00:00", 1 + hour / 24, hour % 24)
+    };
+    let &(event, weight) = rng.pick(&EVENTS);
+    let event_text = match rng.below(3) {
+        0 => event.to_uppercase(),
+        1 => format!("{}{}", event[..1].to_uppercase(), &event[1..]),
+        _ => event.to_string(),
+    };
+    let q = 1 + rng.below(4);
+    let qty_text = if rng.percent(20) {
+        format!("{q}.0")
+    } else {
+        q.to_string()
+    };
+    let &(price_text, price) = rng.pick(&PRICES);
+    let (title_text, title) = match rng.below(6) {
+        0 => (String::new(), None),
+        1 => (format!(" Mug {j} "), Some(format!("Mug {j}"))),
+        2 => ("\"Mug, large\"".into(), Some("Mug, large".into())),
+        3 => ("\"12\"\" plate\"".into(), Some("12\" plate".into())),
+        4 => ("\"Lamp\nwhite\"".into(), Some("Lamp\nwhite".into())),
+        _ => (format!("Item {j}"), Some(format!("Item {j}"))),
+    };
+    let country = (!rng.percent(25)).then(|| rng.pick(&COUNTRIES).to_string());
+    let mut fields = [
+        user_text,
+        item_text,
+        ts_text,
+        event_text,
+        qty_text,
+        price_text.to_string(),
+        title_text,
+        country.clone().unwrap_or_default(),
+    ];
+    let (mut reason, mut fields_written) = (None, fields.len());
+    if rng.percent(20) {
+        let (field, text, why) = match rng.below(11) {
+            0 => (0, "", "missing_user"),
+            1 => (0, "  ", "missing_user"),
+            2 => (1, "", "missing_item"),
+            3 => (2, "soon", "bad_timestamp"),
+            4 => (3, "wishlist", "unknown_event"),
+            5 => (4, "many", "bad_quantity"),
+            6 => (4, "-2", "non_positive_quantity"),
+            7 => (5, "cheap", "bad_price"),
+            8 => (5, "0", "non_positive_price"),
+            9 => (7, "EIRE,extra", "wrong_field_count"),
+            _ => {
+                fields_written -= 1;
+                (6, "", "wrong_field_count")
+            }
+        };
+        fields[field] = text.to_string();
+        // Rows rejected after the user is read may name a user that is not
+        // a number, which orders the ids read as text (not the kept ones).
+        if field > 0 && rng.percent(30) {
+            fields[0] = "guest".into();
+        }
+        reason = Some(why);
+    }
+    let text = fields[..fields_written].join(",");
+    let meaning = match reason {
+        Some(why) => Meaning::Bad(why),
+        None => Meaning::Good(Event {
+            user,
+            item,
+            ts,
+            event,
+            weight,
+            quantity: q as f64,
+            amount: q as f64 * price,
+            title,
+            country,
+        }),
+    };
+    Record { text, meaning }
+}
+
+/// A log of `rows` records: rows as [`record`] makes them, some exact
+/// copies of an earlier record, some blank lines.
+fn log(seed: u64, rows: usize) -> Vec<Record> {
+    let mut rng = Rng::new(seed);
+    let (users, items) = (1 + rows as u64 / 12, 1 + rows as u64 / 20);
+    let mut out: Vec<Record> = Vec::with_capacity(rows);
+    while out.len() < rows {
+        let r = if !out.is_empty() && rng.percent(5) {
+            out[rng.below(out.len() as u64) as usize].clone()
+        } else if rng.percent(1) {
+            Record {
+                text: if rng.percent(50) { "" } else { "   " }.into(),
+                meaning: Meaning::Blank,
+            }
+        } else {
+            record(&mut rng, users, items)
+        };
+        out.push(r);
+    }
+    out
+}
+
+/// The merged interaction of one (user, item).
+#[derive(Debug)]
+struct Pair {
+    value: f32,
+    quantity: f64,
+    amount: f64,
+    ts: i64,
+    event: &'static str,
+    weight: f32,
+}
+
+/// What the stage must write for `log`, by the documented rules.
+#[derive(Debug, PartialEq)]
+struct Expected {
+    /// (line, reason, raw text), by line.
+    rejects: Vec<(u64, String, String)>,
+    /// Users in dense order, with the last country a parsed row gave.
+    users: Vec<(String, Option<String>)>,
+    /// Items in dense order, with the first title a parsed row gave.
+    items: Vec<(String, Option<String>)>,
+    /// (user_idx, item_idx, value, ts, event, quantity, amount) sorted by
+    /// (user_idx, ts, item_idx).
+    interactions: Vec<(u32, u32, f32, i64, String, f64, f64)>,
+    rows_read: u64,
+    rows_kept: u64,
+    rows_merged: u64,
+}
+
+/// Dense order: numeric when every id is an unsigned integer, else by bytes.
+fn dense(ids: impl Iterator<Item = String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.collect::<HashSet<_>>().into_iter().collect();
+    let numeric = ids
+        .iter()
+        .all(|id| !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()));
+    if numeric {
+        ids.sort_by_key(|id| (id.parse::<u64>().expect("digits"), id.clone()));
+    } else {
+        ids.sort();
+    }
+    ids
+}
+
+/// What the documented rules give for `log`, read one record at a time.
+fn model(log: &[Record]) -> Expected {
+    let mut rejects = Vec::new();
+    let mut parsed_texts: HashSet<&str> = HashSet::new();
+    let mut kept: Vec<&Event> = Vec::new();
+    let (mut title, mut country) = (HashMap::new(), HashMap::new());
+    let (mut line, mut rows_read) = (2u64, 0u64);
+    for r in log {
+        match &r.meaning {
+            Meaning::Blank => {}
+            Meaning::Bad(why) => rejects.push((line, why.to_string(), r.text.clone())),
+            Meaning::Good(e) => {
+                // Titles and countries come from every row that parses.
+                if let Some(t) = &e.title {
+                    title.entry(e.item.clone()).or_insert_with(|| t.clone());
+                }
+                if let Some(c) = &e.country {
+                    country.insert(e.user.clone(), c.clone());
+                }
+                if parsed_texts.insert(&r.text) {
+                    kept.push(e);
+                } else {
+                    rejects.push((line, "duplicate_row".into(), r.text.clone()));
+                }
+            }
+        }
+        rows_read += u64::from(!matches!(r.meaning, Meaning::Blank));
+        line += 1 + r.text.matches('\n').count() as u64;
+    }
+    let mut pairs: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
+    for e in &kept {
+        let p = pairs
+            .entry((e.user.as_str(), e.item.as_str()))
+            .or_insert(Pair {
+                value: 0.0,
+                quantity: 0.0,
+                amount: 0.0,
+                ts: i64::MIN,
+                event: e.event,
+                weight: e.weight,
+            });
+        p.value += e.weight;
+        p.quantity += e.quantity;
+        p.amount += e.amount;
+        p.ts = p.ts.max(e.ts);
+        if e.weight > p.weight {
+            (p.event, p.weight) = (e.event, e.weight);
+        }
+    }
+    let users = dense(pairs.keys().map(|(u, _)| u.to_string()));
+    let items = dense(pairs.keys().map(|(_, i)| i.to_string()));
+    let user_idx: HashMap<&str, u32> = users
+        .iter()
+        .zip(0..)
+        .map(|(u, i)| (u.as_str(), i))
+        .collect();
+    let item_idx: HashMap<&str, u32> = items
+        .iter()
+        .zip(0..)
+        .map(|(u, i)| (u.as_str(), i))
+        .collect();
+    let mut interactions: Vec<_> = pairs
+        .iter()
+        .map(|(&(u, i), p)| {
+            let (u, i) = (user_idx[u], item_idx[i]);
+            (
+                u,
+                i,
+                p.value,
+                p.ts,
+                p.event.to_string(),
+                p.quantity,
+                p.amount,
+            )
+        })
+        .collect();
+    interactions.sort_by_key(|r| (r.0, r.3, r.1));
+    Expected {
+        rejects,
+        users: users
+            .iter()
+            .map(|u| (u.clone(), country.get(u).cloned()))
+            .collect(),
+        items: items
+            .iter()
+            .map(|i| (i.clone(), title.get(i).cloned()))
+            .collect(),
+        rows_read,
+        rows_kept: kept.len() as u64,
+        rows_merged: (kept.len() - pairs.len()) as u64,
+        interactions,
+    }
+}
+
+/// What the stage wrote, in the shape of [`Expected`].
+fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
+    let table = |name: &str| ParquetTable::read(&dir.join(name)).expect(name);
+    let strings = |t: &ParquetTable, c: &str| t.strings(c).expect(c);
+    let rejects = table("rejects.parquet");
+    let lines = rejects
+        .values::<arrow::datatypes::UInt64Type>("line")
+        .expect("line");
+    let users = table("users.parquet");
+    let items = table("items.parquet");
+    let inter = table("interactions.parquet");
+    let (u, i, v, ts) = (
+        inter.u32s("user_idx").expect("u"),
+        inter.u32s("item_idx").expect("i"),
+        inter.f32s("value").expect("v"),
+        inter.i64s("ts").expect("ts"),
+    );
+    let (event, q, a) = (
+        strings(&inter, "event"),
+        inter.f64s("quantity").expect("q"),
+        inter.f64s("amount").expect("a"),
+    );
+    let n = |key: &str| report[key].as_u64().expect(key);
+    assert_eq!(n("rows_read"), n("rows_kept") + n("rows_rejected"));
+    let ids = |t: &ParquetTable, c: &str| strings(t, c).into_iter().map(|s| s.expect("id"));
+    Expected {
+        rejects: lines
+            .iter()
+            .zip(strings(&rejects, "reason"))
+            .zip(strings(&rejects, "raw"))
+            .map(|((&l, why), raw)| (l, why.expect("reason"), raw.expect("raw")))
+            .collect(),
+        users: ids(&users, "user_id")
+            .zip(strings(&users, "country"))
+            .collect(),
+        items: ids(&items, "item_id")
+            .zip(strings(&items, "title"))
+            .collect(),
+        interactions: (0..u.len())
+            .map(|k| {
+                (
+                    u[k],
+                    i[k],
+                    v[k],
+                    ts[k],
+                    event[k].clone().expect("event"),
+                    q[k],
+                    a[k],
+                )
+            })
+            .collect(),
+        rows_read: n("rows_read"),
+        rows_kept: n("rows_kept"),
+        rows_merged: n("rows_merged"),
+    }
+}
+
+/// Ingests the log of `seed` on `threads` threads and compares every output
+/// (or, where the model keeps nothing, the error) with the model; whether
+/// anything was kept.
+fn check(seed: u64, rows: usize, threads: usize) -> bool {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let records = log(seed, rows);
+    let mut csv = String::from(HEADER);
+    for r in &records {
+        csv.push('\n');
+        csv.push_str(&r.text);
+    }
+    csv.push('\n');
+    let path = tmp.path().join("events.csv");
+    std::fs::write(&path, &csv).expect("write");
+    let yaml = format!(
+        "{{source: events, path: {}, drop_duplicate_rows: true, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}}}",
+        path.display()
+    );
+    let out = tmp.path().join("out");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let result = pool.install(|| run(&yaml, &out));
+    let want = model(&records);
+    if want.rows_kept == 0 {
+        // The stage fails, and says how many rows each reason rejected.
+        let err = result.expect_err("nothing to keep").to_string();
+        let mut want_counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for (_, why, _) in &want.rejects {
+            *want_counts.entry(why).or_default() += 1;
+        }
+        let listed = err
+            .split("all rejected: ")
+            .nth(1)
+            .unwrap_or("")
+            .trim_end_matches(')');
+        let got_counts: BTreeMap<&str, u64> = listed
+            .split(", ")
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let (n, why) = s.split_once(' ').expect("`count reason`");
+                (why, n.parse().expect("count"))
+            })
+            .collect();
+        assert_eq!(got_counts, want_counts, "{err}");
+        return false;
+    }
+    let got = written(&out, &result.expect("ingest"));
+    // Field by field, so that a failure names what differs.
+    assert_eq!(got.rows_read, want.rows_read, "rows read");
+    assert_eq!(got.rejects, want.rejects, "rejects");
+    assert_eq!(got.users, want.users, "users");
+    assert_eq!(got.items, want.items, "items");
+    assert_eq!(got.interactions, want.interactions, "interactions");
+    assert_eq!(got, want);
+    true
+}
+
+#[test]
+fn logs_parsed_in_several_chunks_give_what_the_model_gives() {
+    // About 3 MB: three chunks of at least 1 MiB each, whatever the threads.
+    for (seed, threads) in [(1, 1), (2, 2), (3, 3)] {
+        assert!(check(seed, 60_000, threads));
+    }
+}
+
+#[test]
+fn logs_of_a_few_rows_keep_what_the_model_keeps_or_fail_saying_why() {
+    let kept: Vec<bool> = (0..64)
+        .map(|seed| check(seed, 1 + seed as usize % 3, 1))
+        .collect();
+    assert!(
+        kept.contains(&true) && kept.contains(&false),
+        "both outcomes: {kept:?}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn small_logs_give_what_the_model_gives(seed in any::<u64>(), rows in 1usize..300) {
+        check(seed, rows, 2);
+    }
+}
