@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test crate uses its own part
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use recpipe_core::progress::Progress;
@@ -60,4 +61,44 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 /// The report's rejected rows by reason.
 pub fn reasons(report: &Value) -> std::collections::BTreeMap<String, u64> {
     serde_json::from_value(report["rejected_by_reason"].clone()).expect("reasons")
+}
+
+/// A small xorshift generator, for data that depends on a seed only.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator whose output depends on `seed` only.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+    /// True `p` times in a hundred.
+    pub fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+    /// One of `of`.
+    pub fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
+        &of[self.below(of.len() as u64) as usize]
+    }
+}
+
+/// Distinct ids in dense order, as the stage orders them: numeric when
+/// every id is an unsigned integer, else by bytes.
+pub fn dense(ids: impl Iterator<Item = String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.collect::<HashSet<_>>().into_iter().collect();
+    let numeric = ids
+        .iter()
+        .all(|id| !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()));
+    if numeric {
+        ids.sort_by_key(|id| (id.parse::<u64>().expect("digits"), id.clone()));
+    } else {
+        ids.sort();
+    }
+    ids
 }

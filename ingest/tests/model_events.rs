@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::run;
+use common::{Rng, dense, run};
 use proptest::prelude::*;
 use recpipe_core::ParquetTable;
 
@@ -30,27 +30,6 @@ const PRICES: [(&str, f64); 4] = [("0.5", 0.5), ("1.25", 1.25), ("2", 2.0), ("3.
 const COUNTRIES: [&str; 3] = ["United Kingdom", "France", "EIRE"];
 /// 2011-01-01 00:00:00 UTC.
 const JAN_1_2011: i64 = 1_293_840_000;
-
-/// A small xorshift generator: the logs depend on the seed only.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
-        &of[self.below(of.len() as u64) as usize]
-    }
-}
 
 /// A row that passes parsing, as the model reads it.
 #[derive(Debug, Clone)]
@@ -283,20 +262,6 @@ struct Expected {
     rows_read: u64,
     rows_kept: u64,
     rows_merged: u64,
-}
-
-/// Dense order: numeric when every id is an unsigned integer, else by bytes.
-fn dense(ids: impl Iterator<Item = String>) -> Vec<String> {
-    let mut ids: Vec<String> = ids.collect::<HashSet<_>>().into_iter().collect();
-    let numeric = ids
-        .iter()
-        .all(|id| !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()));
-    if numeric {
-        ids.sort_by_key(|id| (id.parse::<u64>().expect("digits"), id.clone()));
-    } else {
-        ids.sort();
-    }
-    ids
 }
 
 /// What the documented rules give for `log` under `config`, read one

@@ -1,0 +1,364 @@
+//! The MovieLens 1M layout checked against a model: `ratings.dat` written
+//! with every kind of bad row, ratings of users and movies the other two
+//! files do not list, ids with leading zeros, repeated (user, movie) pairs
+//! and blank lines, grouped by user as the real file is or shuffled;
+//! `users.dat` and a latin-1 `movies.dat` beside it. The model applies the
+//! documented rules (unknown references, then the latest rating of a pair by
+//! time and line) one row at a time, and the stage's outputs must say the
+//! same. Large files are parsed in several chunks of `::`-separated lines.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use arrow::array::{Array, AsArray};
+use common::{Rng, dense, run};
+use recpipe_core::ParquetTable;
+use recpipe_ingest::synthetic::GENRES;
+
+/// A user of `users.dat`: id, gender, age, occupation, zip.
+type User = [String; 5];
+/// A movie of `movies.dat`: id, title, year, genres.
+type Movie = (String, String, Option<i32>, Vec<String>);
+/// A row of `items.parquet`: id, title, year, genres.
+type ItemRow = (String, Option<String>, Option<i32>, Vec<String>);
+/// A rating that reaches the pairs: (ts, line, rating, raw text).
+type PairRow<'a> = (i64, u64, f32, &'a str);
+
+/// The three files of a generated data set, and what each rating means.
+struct DataSet {
+    users: Vec<User>,
+    movies: Vec<Movie>,
+    /// Each record of `ratings.dat` as written, and its meaning: `None`
+    /// for a blank line, else the reason it is rejected while parsing or
+    /// the (user, movie, rating, time) it gives.
+    ratings: Vec<(String, Option<Result<Rating, &'static str>>)>,
+}
+
+/// A rating that parses.
+#[derive(Debug, Clone)]
+struct Rating {
+    user: String,
+    movie: String,
+    value: f32,
+    ts: i64,
+}
+
+/// A data set of `rows` ratings from `seed`: about a twentieth of the
+/// users and movies are missing from their files.
+fn data_set(seed: u64, rows: usize) -> DataSet {
+    let mut rng = Rng::new(seed);
+    let (n_users, n_movies) = (1 + rows as u64 / 15, 1 + rows as u64 / 25);
+    // Id 1 always, so that no file is empty.
+    let listed = |rng: &mut Rng, n: u64| {
+        (1..=n)
+            .filter(|&k| k == 1 || !rng.percent(5))
+            .collect::<Vec<_>>()
+    };
+    let users: Vec<User> = listed(&mut rng, n_users)
+        .into_iter()
+        .map(|u| {
+            [
+                u.to_string(),
+                rng.pick(&["F", "M"]).to_string(),
+                rng.pick(&["1", "18", "25", "35", "45", "50", "56"])
+                    .to_string(),
+                rng.below(21).to_string(),
+                format!("{:05}", rng.below(100_000)),
+            ]
+        })
+        .collect();
+    let movies: Vec<Movie> = listed(&mut rng, n_movies)
+        .into_iter()
+        .map(|m| {
+            let year = 1930 + rng.below(70) as i32;
+            let (title, year) = match rng.below(3) {
+                0 => (format!("Cité {m} ({year})"), Some(year)),
+                1 => (format!("Heat, The {m} ({year})"), Some(year)),
+                _ => (format!("Untitled {m}"), None),
+            };
+            let mut genres: Vec<String> = (0..1 + rng.below(3))
+                .map(|_| rng.pick(GENRES).to_string())
+                .collect();
+            genres.dedup();
+            (m.to_string(), title, year, genres)
+        })
+        .collect();
+    let mut ratings = Vec::with_capacity(rows);
+    while ratings.len() < rows {
+        if rng.percent(1) {
+            ratings.push((String::new(), None));
+            continue;
+        }
+        let (u, m) = (1 + rng.below(n_users + 2), 1 + rng.below(n_movies + 2));
+        let user = if rng.percent(2) {
+            format!("00{u}")
+        } else {
+            u.to_string()
+        };
+        let value = 1 + rng.below(5);
+        let ts = 978_300_000 + rng.below(5_000) as i64;
+        let mut fields = [
+            user.clone(),
+            m.to_string(),
+            value.to_string(),
+            ts.to_string(),
+        ];
+        let mut written = 4;
+        let meaning = if rng.percent(15) {
+            let (field, text, why) = match rng.below(9) {
+                0 => (0, "", "missing_user"),
+                1 => (1, "", "missing_item"),
+                2 => (2, "x", "bad_rating"),
+                3 => (2, "6", "rating_out_of_scale"),
+                4 => (2, "0", "rating_out_of_scale"),
+                5 => (3, "soon", "bad_timestamp"),
+                // `r:::5` splits as `r`, `:5`: the first `::` of a run.
+                6 => (3, ":5", "bad_timestamp"),
+                7 => (3, "12::5", "wrong_field_count"),
+                _ => {
+                    written = 3;
+                    (3, "", "wrong_field_count")
+                }
+            };
+            fields[field] = text.to_string();
+            Err(why)
+        } else {
+            Ok(Rating {
+                user,
+                movie: m.to_string(),
+                value: value as f32,
+                ts,
+            })
+        };
+        ratings.push((fields[..written].join("::"), Some(meaning)));
+    }
+    // The real file lists each user's ratings together.
+    if rng.percent(50) {
+        ratings.sort_by_key(|(_, m)| match m {
+            Some(Ok(r)) => r.user.parse::<u64>().unwrap_or(0),
+            _ => 0,
+        });
+    }
+    DataSet {
+        users,
+        movies,
+        ratings,
+    }
+}
+
+/// What the stage must write, in the shape both sides are read into.
+#[derive(Debug, PartialEq)]
+struct Outputs {
+    /// (line, reason, raw text), by line.
+    rejects: Vec<(u64, String, String)>,
+    /// `users.parquet`: id, gender, age, occupation, zip.
+    users: Vec<Vec<Option<String>>>,
+    /// `items.parquet`: id, title, year, genres.
+    items: Vec<ItemRow>,
+    /// (user_idx, item_idx, value, ts), sorted by (user_idx, ts, item_idx).
+    interactions: Vec<(u32, u32, f32, i64)>,
+    rows_read: u64,
+    rows_kept: u64,
+}
+
+/// What the documented rules give for `data`.
+fn model(data: &DataSet) -> Outputs {
+    let known_users: HashSet<&str> = data.users.iter().map(|u| u[0].as_str()).collect();
+    let known_movies: HashSet<&str> = data.movies.iter().map(|m| m.0.as_str()).collect();
+    let mut rejects = Vec::new();
+    let mut pairs: BTreeMap<(&str, &str), Vec<PairRow<'_>>> = BTreeMap::new();
+    let mut rows_read = 0;
+    for (k, (text, meaning)) in data.ratings.iter().enumerate() {
+        let line = k as u64 + 1;
+        match meaning {
+            None => continue,
+            Some(Err(why)) => rejects.push((line, why.to_string(), text.clone())),
+            Some(Ok(r)) if !known_users.contains(r.user.as_str()) => {
+                rejects.push((line, "unknown_user".into(), text.clone()))
+            }
+            Some(Ok(r)) if !known_movies.contains(r.movie.as_str()) => {
+                rejects.push((line, "unknown_item".into(), text.clone()))
+            }
+            Some(Ok(r)) => pairs
+                .entry((&r.user, &r.movie))
+                .or_default()
+                .push((r.ts, line, r.value, text)),
+        }
+        rows_read += 1;
+    }
+    // The latest rating of a pair (by time, then line) is kept.
+    let mut kept: Vec<((&str, &str), f32, i64)> = Vec::new();
+    for (&pair, rows) in &mut pairs {
+        rows.sort_by_key(|&(ts, line, _, _)| (ts, line));
+        let (last, earlier) = rows.split_last().expect("a row");
+        for &(_, line, _, raw) in earlier {
+            rejects.push((line, "duplicate_pair".into(), raw.to_string()));
+        }
+        kept.push((pair, last.2, last.0));
+    }
+    rejects.sort_by_key(|r| r.0);
+    // Every user and movie of the two files is listed, rated or not.
+    let users = dense(known_users.iter().map(|u| u.to_string()));
+    let items = dense(known_movies.iter().map(|m| m.to_string()));
+    let user_idx: HashMap<&str, u32> = users
+        .iter()
+        .zip(0..)
+        .map(|(u, i)| (u.as_str(), i))
+        .collect();
+    let item_idx: HashMap<&str, u32> = items
+        .iter()
+        .zip(0..)
+        .map(|(m, i)| (m.as_str(), i))
+        .collect();
+    let mut interactions: Vec<(u32, u32, f32, i64)> = kept
+        .iter()
+        .map(|&((u, m), value, ts)| (user_idx[u], item_idx[m], value, ts))
+        .collect();
+    interactions.sort_by_key(|r| (r.0, r.3, r.1));
+    let user_of: HashMap<&str, &User> = data.users.iter().map(|u| (u[0].as_str(), u)).collect();
+    let movie_of: HashMap<&str, &Movie> = data.movies.iter().map(|m| (m.0.as_str(), m)).collect();
+    Outputs {
+        rejects,
+        users: users
+            .iter()
+            .map(|u| {
+                user_of[u.as_str()]
+                    .iter()
+                    .map(|f| Some(f.clone()))
+                    .collect()
+            })
+            .collect(),
+        items: items
+            .iter()
+            .map(|m| {
+                let (id, title, year, genres) = movie_of[m.as_str()];
+                (id.clone(), Some(title.clone()), *year, genres.clone())
+            })
+            .collect(),
+        interactions,
+        rows_read,
+        rows_kept: kept.len() as u64,
+    }
+}
+
+/// What the stage wrote into `dir`.
+fn written(dir: &std::path::Path, report: &serde_json::Value) -> Outputs {
+    let table = |name: &str| ParquetTable::read(&dir.join(name)).expect(name);
+    let strings = |t: &ParquetTable, c: &str| t.strings(c).expect(c);
+    let (rejects, users, items, inter) = (
+        table("rejects.parquet"),
+        table("users.parquet"),
+        table("items.parquet"),
+        table("interactions.parquet"),
+    );
+    let lines = rejects
+        .values::<arrow::datatypes::UInt64Type>("line")
+        .expect("line");
+    let user_columns: Vec<Vec<Option<String>>> = ["user_id", "gender", "age", "occupation", "zip"]
+        .iter()
+        .map(|c| strings(&users, c))
+        .collect();
+    let years = items.column("year").expect("year");
+    let years = years.as_primitive::<arrow::datatypes::Int32Type>();
+    let (u, i, v, ts) = (
+        inter.u32s("user_idx").expect("u"),
+        inter.u32s("item_idx").expect("i"),
+        inter.f32s("value").expect("v"),
+        inter.i64s("ts").expect("ts"),
+    );
+    assert!(
+        strings(&inter, "event").iter().all(Option::is_none),
+        "ratings have no event"
+    );
+    let n = |key: &str| report[key].as_u64().expect(key);
+    assert_eq!(n("rows_read"), n("rows_kept") + n("rows_rejected"));
+    Outputs {
+        rejects: lines
+            .iter()
+            .zip(strings(&rejects, "reason"))
+            .zip(strings(&rejects, "raw"))
+            .map(|((&l, why), raw)| (l, why.expect("reason"), raw.expect("raw")))
+            .collect(),
+        users: (0..users.num_rows())
+            .map(|r| user_columns.iter().map(|c| c[r].clone()).collect())
+            .collect(),
+        items: strings(&items, "item_id")
+            .into_iter()
+            .zip(strings(&items, "title"))
+            .zip(items.string_lists("genres").expect("genres"))
+            .enumerate()
+            .map(|(k, ((id, title), genres))| {
+                let year = (!years.is_null(k)).then(|| years.value(k));
+                (id.expect("id"), title, year, genres)
+            })
+            .collect(),
+        interactions: (0..u.len()).map(|k| (u[k], i[k], v[k], ts[k])).collect(),
+        rows_read: n("rows_read"),
+        rows_kept: n("rows_kept"),
+    }
+}
+
+/// Writes the data set of `seed` in the ML-1M layout, ingests it on
+/// `threads` threads and compares the outputs with the model.
+fn check(seed: u64, rows: usize, threads: usize) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = data_set(seed, rows);
+    let dir = tmp.path().join("ml-1m");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let lines = |rows: Vec<String>| rows.iter().map(|r| format!("{r}\n")).collect::<String>();
+    let users = lines(data.users.iter().map(|u| u.join("::")).collect());
+    let movies = lines(
+        data.movies
+            .iter()
+            .map(|(id, title, _, genres)| format!("{id}::{title}::{}", genres.join("|")))
+            .collect(),
+    );
+    let ratings = lines(data.ratings.iter().map(|(text, _)| text.clone()).collect());
+    // movies.dat is ISO-8859-1: `é` is one byte.
+    let latin1: Vec<u8> = movies
+        .chars()
+        .map(|c| u8::try_from(c).expect("latin-1"))
+        .collect();
+    std::fs::write(dir.join("users.dat"), users).expect("write");
+    std::fs::write(dir.join("movies.dat"), latin1).expect("write");
+    std::fs::write(dir.join("ratings.dat"), ratings).expect("write");
+    let out = tmp.path().join("out");
+    let yaml = format!("{{source: movielens, path: {}}}", dir.display());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let result = pool.install(|| run(&yaml, &out));
+    let want = model(&data);
+    if want.rows_kept == 0 {
+        let err = result.expect_err("nothing to keep").to_string();
+        assert!(err.contains("all rejected"), "{err}");
+        return;
+    }
+    let report = result.expect("ingest");
+    assert_eq!(report["notes"]["layout"], "ml-1m");
+    let got = written(&out, &report);
+    assert_eq!(got.rows_read, want.rows_read, "rows read");
+    assert_eq!(got.rejects, want.rejects, "rejects");
+    assert_eq!(got.users, want.users, "users");
+    assert_eq!(got.items, want.items, "items");
+    assert_eq!(got.interactions, want.interactions, "interactions");
+    assert_eq!(got, want);
+}
+
+#[test]
+fn ratings_parsed_in_several_chunks_give_what_the_model_gives() {
+    // About 2.5 MB of ratings: at least two chunks whatever the threads;
+    // one seed shuffles the users, one leaves them grouped.
+    for (seed, threads) in [(1, 1), (2, 2), (3, 3)] {
+        check(seed, 120_000, threads);
+    }
+}
+
+#[test]
+fn small_rating_files_give_what_the_model_gives() {
+    for seed in 0..40 {
+        check(seed, 20 + seed as usize * 7, 2);
+    }
+}
