@@ -1,11 +1,13 @@
-//! The MovieLens 1M layout checked against a model: `ratings.dat` written
-//! with every kind of bad row, ratings of users and movies the other two
-//! files do not list, ids with leading zeros, repeated (user, movie) pairs
-//! and blank lines, grouped by user as the real file is or shuffled;
-//! `users.dat` and a latin-1 `movies.dat` beside it. The model applies the
-//! documented rules (unknown references, then the latest rating of a pair by
-//! time and line) one row at a time, and the stage's outputs must say the
-//! same. Large files are parsed in several chunks of `::`-separated lines.
+//! The MovieLens layouts checked against a model. ML-1M: `ratings.dat`
+//! written with every kind of bad row, ratings of users and movies the other
+//! two files do not list, ids with leading zeros, repeated (user, movie)
+//! pairs and blank lines, grouped by user as the real file is or shuffled;
+//! `users.dat` and a latin-1 `movies.dat` beside it. The CSV layout (latest,
+//! 25M): the same ratings in half stars with a header, LF or CRLF line ends,
+//! a quoted field now and then, and `movies.csv` with quoted titles. The
+//! model applies the documented rules (unknown references, then the latest
+//! rating of a pair by time and line) one row at a time, and the stage's
+//! outputs must say the same. Large files are parsed in several chunks.
 
 mod common;
 
@@ -25,9 +27,31 @@ type ItemRow = (String, Option<String>, Option<i32>, Vec<String>);
 /// A rating that reaches the pairs: (ts, line, rating, raw text).
 type PairRow<'a> = (i64, u64, f32, &'a str);
 
-/// The three files of a generated data set, and what each rating means.
+/// Which MovieLens layout a data set is written in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Layout {
+    /// `ratings.dat`, `users.dat`, latin-1 `movies.dat`, `::` separated.
+    Ml1m,
+    /// `ratings.csv` and `movies.csv` with headers, UTF-8, no users file.
+    Csv,
+}
+
+impl Layout {
+    fn separator(self) -> &'static str {
+        match self {
+            Layout::Ml1m => "::",
+            Layout::Csv => ",",
+        }
+    }
+}
+
+/// The files of a generated data set, and what each rating means.
 struct DataSet {
-    users: Vec<User>,
+    layout: Layout,
+    /// Line ends of the CSV layout's files: `\r\n` or `\n`.
+    line_end: &'static str,
+    /// The users file (ML-1M only).
+    users: Option<Vec<User>>,
     movies: Vec<Movie>,
     /// Each record of `ratings.dat` as written, and its meaning: `None`
     /// for a blank line, else the reason it is rejected while parsing or
@@ -46,8 +70,9 @@ struct Rating {
 
 /// A data set of `rows` ratings from `seed`: about a twentieth of the
 /// users and movies are missing from their files.
-fn data_set(seed: u64, rows: usize) -> DataSet {
+fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
     let mut rng = Rng::new(seed);
+    let sep = layout.separator();
     let (n_users, n_movies) = (1 + rows as u64 / 15, 1 + rows as u64 / 25);
     // Id 1 always, so that no file is empty.
     let listed = |rng: &mut Rng, n: u64| {
@@ -77,7 +102,9 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
                 1 => (format!("Heat, The {m} ({year})"), Some(year)),
                 _ => (format!("Untitled {m}"), None),
             };
-            let mut genres: Vec<String> = (0..1 + rng.below(3))
+            // The CSV layout writes `(no genres listed)` for none.
+            let none = layout == Layout::Csv && rng.percent(10);
+            let mut genres: Vec<String> = (0..if none { 0 } else { 1 + rng.below(3) })
                 .map(|_| rng.pick(GENRES).to_string())
                 .collect();
             genres.dedup();
@@ -96,7 +123,11 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
         } else {
             u.to_string()
         };
-        let value = 1 + rng.below(5);
+        // Whole stars in ML-1M ([1, 5]), half stars in CSV ([0.5, 5]).
+        let value = match layout {
+            Layout::Ml1m => (1 + rng.below(5)) as f32,
+            Layout::Csv => (1 + rng.below(10)) as f32 / 2.0,
+        };
         let ts = 978_300_000 + rng.below(5_000) as i64;
         let mut fields = [
             user.clone(),
@@ -105,6 +136,7 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
             ts.to_string(),
         ];
         let mut written = 4;
+        let split_time = format!("12{sep}5");
         let meaning = if rng.percent(15) {
             let (field, text, why) = match rng.below(9) {
                 0 => (0, "", "missing_user"),
@@ -113,9 +145,11 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
                 3 => (2, "6", "rating_out_of_scale"),
                 4 => (2, "0", "rating_out_of_scale"),
                 5 => (3, "soon", "bad_timestamp"),
-                // `r:::5` splits as `r`, `:5`: the first `::` of a run.
-                6 => (3, ":5", "bad_timestamp"),
-                7 => (3, "12::5", "wrong_field_count"),
+                // ML-1M: `r:::5` splits as `r`, `:5`, the first `::` of a
+                // run. CSV: a quoted field is read without its quotes.
+                6 if layout == Layout::Ml1m => (3, ":5", "bad_timestamp"),
+                6 => (3, "\"soon\"", "bad_timestamp"),
+                7 => (3, split_time.as_str(), "wrong_field_count"),
                 _ => {
                     written = 3;
                     (3, "", "wrong_field_count")
@@ -124,14 +158,17 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
             fields[field] = text.to_string();
             Err(why)
         } else {
+            if layout == Layout::Csv && rng.percent(3) {
+                fields[1] = format!("\"{m}\"");
+            }
             Ok(Rating {
                 user,
                 movie: m.to_string(),
-                value: value as f32,
+                value,
                 ts,
             })
         };
-        ratings.push((fields[..written].join("::"), Some(meaning)));
+        ratings.push((fields[..written].join(sep), Some(meaning)));
     }
     // The real file lists each user's ratings together.
     if rng.percent(50) {
@@ -141,7 +178,13 @@ fn data_set(seed: u64, rows: usize) -> DataSet {
         });
     }
     DataSet {
-        users,
+        layout,
+        line_end: if layout == Layout::Csv && rng.percent(50) {
+            "\r\n"
+        } else {
+            "\n"
+        },
+        users: (layout == Layout::Ml1m).then_some(users),
         movies,
         ratings,
     }
@@ -164,17 +207,22 @@ struct Outputs {
 
 /// What the documented rules give for `data`.
 fn model(data: &DataSet) -> Outputs {
-    let known_users: HashSet<&str> = data.users.iter().map(|u| u[0].as_str()).collect();
+    let known_users: Option<HashSet<&str>> =
+        (data.users.as_ref()).map(|u| u.iter().map(|u| u[0].as_str()).collect());
     let known_movies: HashSet<&str> = data.movies.iter().map(|m| m.0.as_str()).collect();
     let mut rejects = Vec::new();
     let mut pairs: BTreeMap<(&str, &str), Vec<PairRow<'_>>> = BTreeMap::new();
     let mut rows_read = 0;
     for (k, (text, meaning)) in data.ratings.iter().enumerate() {
-        let line = k as u64 + 1;
+        let line = k as u64 + if data.layout == Layout::Csv { 2 } else { 1 };
         match meaning {
             None => continue,
             Some(Err(why)) => rejects.push((line, why.to_string(), text.clone())),
-            Some(Ok(r)) if !known_users.contains(r.user.as_str()) => {
+            Some(Ok(r))
+                if known_users
+                    .as_ref()
+                    .is_some_and(|k| !k.contains(r.user.as_str())) =>
+            {
                 rejects.push((line, "unknown_user".into(), text.clone()))
             }
             Some(Ok(r)) if !known_movies.contains(r.movie.as_str()) => {
@@ -198,8 +246,12 @@ fn model(data: &DataSet) -> Outputs {
         kept.push((pair, last.2, last.0));
     }
     rejects.sort_by_key(|r| r.0);
-    // Every user and movie of the two files is listed, rated or not.
-    let users = dense(known_users.iter().map(|u| u.to_string()));
+    // Every user and movie of the files is listed, rated or not; without a
+    // users file, the users who rated.
+    let users = match &known_users {
+        Some(known) => dense(known.iter().map(|u| u.to_string())),
+        None => dense(kept.iter().map(|((u, _), _, _)| u.to_string())),
+    };
     let items = dense(known_movies.iter().map(|m| m.to_string()));
     let user_idx: HashMap<&str, u32> = users
         .iter()
@@ -216,17 +268,17 @@ fn model(data: &DataSet) -> Outputs {
         .map(|&((u, m), value, ts)| (user_idx[u], item_idx[m], value, ts))
         .collect();
     interactions.sort_by_key(|r| (r.0, r.3, r.1));
-    let user_of: HashMap<&str, &User> = data.users.iter().map(|u| (u[0].as_str(), u)).collect();
+    let user_of: HashMap<&str, &User> = (data.users.iter().flatten())
+        .map(|u| (u[0].as_str(), u))
+        .collect();
     let movie_of: HashMap<&str, &Movie> = data.movies.iter().map(|m| (m.0.as_str(), m)).collect();
     Outputs {
         rejects,
         users: users
             .iter()
-            .map(|u| {
-                user_of[u.as_str()]
-                    .iter()
-                    .map(|f| Some(f.clone()))
-                    .collect()
+            .map(|u| match user_of.get(u.as_str()) {
+                Some(fields) => fields.iter().map(|f| Some(f.clone())).collect(),
+                None => vec![Some(u.clone())],
             })
             .collect(),
         items: items
@@ -243,7 +295,7 @@ fn model(data: &DataSet) -> Outputs {
 }
 
 /// What the stage wrote into `dir`.
-fn written(dir: &std::path::Path, report: &serde_json::Value) -> Outputs {
+fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) -> Outputs {
     let table = |name: &str| ParquetTable::read(&dir.join(name)).expect(name);
     let strings = |t: &ParquetTable, c: &str| t.strings(c).expect(c);
     let (rejects, users, items, inter) = (
@@ -255,10 +307,13 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Outputs {
     let lines = rejects
         .values::<arrow::datatypes::UInt64Type>("line")
         .expect("line");
-    let user_columns: Vec<Vec<Option<String>>> = ["user_id", "gender", "age", "occupation", "zip"]
-        .iter()
-        .map(|c| strings(&users, c))
-        .collect();
+    let user_columns: Vec<Vec<Option<String>>> = match layout {
+        Layout::Ml1m => &["user_id", "gender", "age", "occupation", "zip"][..],
+        Layout::Csv => &["user_id"][..],
+    }
+    .iter()
+    .map(|c| strings(&users, c))
+    .collect();
     let years = items.column("year").expect("year");
     let years = years.as_primitive::<arrow::datatypes::Int32Type>();
     let (u, i, v, ts) = (
@@ -299,30 +354,69 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Outputs {
     }
 }
 
-/// Writes the data set of `seed` in the ML-1M layout, ingests it on
-/// `threads` threads and compares the outputs with the model.
-fn check(seed: u64, rows: usize, threads: usize) {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = data_set(seed, rows);
-    let dir = tmp.path().join("ml-1m");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let lines = |rows: Vec<String>| rows.iter().map(|r| format!("{r}\n")).collect::<String>();
-    let users = lines(data.users.iter().map(|u| u.join("::")).collect());
-    let movies = lines(
-        data.movies
-            .iter()
-            .map(|(id, title, _, genres)| format!("{id}::{title}::{}", genres.join("|")))
-            .collect(),
-    );
+/// Writes the files of `data` into `dir`.
+fn write_files(data: &DataSet, dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let end = data.line_end;
+    let lines = |rows: Vec<String>| rows.iter().map(|r| format!("{r}{end}")).collect::<String>();
     let ratings = lines(data.ratings.iter().map(|(text, _)| text.clone()).collect());
-    // movies.dat is ISO-8859-1: `é` is one byte.
-    let latin1: Vec<u8> = movies
-        .chars()
-        .map(|c| u8::try_from(c).expect("latin-1"))
-        .collect();
-    std::fs::write(dir.join("users.dat"), users).expect("write");
-    std::fs::write(dir.join("movies.dat"), latin1).expect("write");
-    std::fs::write(dir.join("ratings.dat"), ratings).expect("write");
+    match data.layout {
+        Layout::Ml1m => {
+            let users = data.users.iter().flatten().map(|u| u.join("::")).collect();
+            let movies = lines(
+                data.movies
+                    .iter()
+                    .map(|(id, title, _, genres)| format!("{id}::{title}::{}", genres.join("|")))
+                    .collect(),
+            );
+            // movies.dat is ISO-8859-1: `é` is one byte.
+            let latin1: Vec<u8> = movies
+                .chars()
+                .map(|c| u8::try_from(c).expect("latin-1"))
+                .collect();
+            std::fs::write(dir.join("users.dat"), lines(users)).expect("write");
+            std::fs::write(dir.join("movies.dat"), latin1).expect("write");
+            std::fs::write(dir.join("ratings.dat"), ratings).expect("write");
+        }
+        Layout::Csv => {
+            let movies: Vec<String> = data
+                .movies
+                .iter()
+                .map(|(id, title, _, genres)| {
+                    let title = if title.contains(',') {
+                        format!("\"{title}\"")
+                    } else {
+                        title.clone()
+                    };
+                    let genres = match genres.is_empty() {
+                        true => "(no genres listed)".to_string(),
+                        false => genres.join("|"),
+                    };
+                    format!("{id},{title},{genres}")
+                })
+                .collect();
+            let header = |h: &str| format!("{h}{end}");
+            std::fs::write(
+                dir.join("movies.csv"),
+                header("movieId,title,genres") + &lines(movies),
+            )
+            .expect("write");
+            std::fs::write(
+                dir.join("ratings.csv"),
+                header("userId,movieId,rating,timestamp") + &ratings,
+            )
+            .expect("write");
+        }
+    }
+}
+
+/// Writes the data set of `seed` in `layout`, ingests it on `threads`
+/// threads and compares the outputs with the model.
+fn check(seed: u64, rows: usize, threads: usize, layout: Layout) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = data_set(seed, rows, layout);
+    let dir = tmp.path().join("data");
+    write_files(&data, &dir);
     let out = tmp.path().join("out");
     let yaml = format!("{{source: movielens, path: {}}}", dir.display());
     let pool = rayon::ThreadPoolBuilder::new()
@@ -337,8 +431,12 @@ fn check(seed: u64, rows: usize, threads: usize) {
         return;
     }
     let report = result.expect("ingest");
-    assert_eq!(report["notes"]["layout"], "ml-1m");
-    let got = written(&out, &report);
+    let name = match layout {
+        Layout::Ml1m => "ml-1m",
+        Layout::Csv => "csv",
+    };
+    assert_eq!(report["notes"]["layout"], name);
+    let got = written(&out, &report, layout);
     assert_eq!(got.rows_read, want.rows_read, "rows read");
     assert_eq!(got.rejects, want.rejects, "rejects");
     assert_eq!(got.users, want.users, "users");
@@ -350,15 +448,18 @@ fn check(seed: u64, rows: usize, threads: usize) {
 #[test]
 fn ratings_parsed_in_several_chunks_give_what_the_model_gives() {
     // About 2.5 MB of ratings: at least two chunks whatever the threads;
-    // one seed shuffles the users, one leaves them grouped.
+    // the seeds shuffle the users or leave them grouped, and write the CSV
+    // layout with LF or CRLF.
     for (seed, threads) in [(1, 1), (2, 2), (3, 3)] {
-        check(seed, 120_000, threads);
+        check(seed, 120_000, threads, Layout::Ml1m);
+        check(seed, 120_000, threads, Layout::Csv);
     }
 }
 
 #[test]
 fn small_rating_files_give_what_the_model_gives() {
     for seed in 0..40 {
-        check(seed, 20 + seed as usize * 7, 2);
+        check(seed, 20 + seed as usize * 7, 2, Layout::Ml1m);
+        check(seed, 20 + seed as usize * 7, 2, Layout::Csv);
     }
 }
