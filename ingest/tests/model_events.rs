@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::{Rng, dense, run};
+use common::{Rng, dense, rejects_written, run_on};
 use proptest::prelude::*;
 use recpipe_core::ParquetTable;
 
@@ -435,10 +435,6 @@ fn model(log: &[Record], config: &Config) -> Expected {
 fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
     let table = |name: &str| ParquetTable::read(&dir.join(name)).expect(name);
     let strings = |t: &ParquetTable, c: &str| t.strings(c).expect(c);
-    let rejects = table("rejects.parquet");
-    let lines = rejects
-        .values::<arrow::datatypes::UInt64Type>("line")
-        .expect("line");
     let users = table("users.parquet");
     let items = table("items.parquet");
     let inter = table("interactions.parquet");
@@ -457,12 +453,7 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
     assert_eq!(n("rows_read"), n("rows_kept") + n("rows_rejected"));
     let ids = |t: &ParquetTable, c: &str| strings(t, c).into_iter().map(|s| s.expect("id"));
     Expected {
-        rejects: lines
-            .iter()
-            .zip(strings(&rejects, "reason"))
-            .zip(strings(&rejects, "raw"))
-            .map(|((&l, why), raw)| (l, why.expect("reason"), raw.expect("raw")))
-            .collect(),
+        rejects: rejects_written(dir),
         users: ids(&users, "user_id")
             .zip(strings(&users, "country"))
             .collect(),
@@ -520,11 +511,7 @@ fn check(seed: u64, rows: usize, threads: usize) -> bool {
     }
     yaml.push('}');
     let out = tmp.path().join("out");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool");
-    let result = pool.install(|| run(&yaml, &out));
+    let result = run_on(threads, &yaml, &out);
     let want = model(&records, &config);
     if want.rows_kept == 0 {
         // The stage fails, and says how many rows each reason rejected.

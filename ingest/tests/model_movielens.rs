@@ -14,7 +14,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arrow::array::{Array, AsArray};
-use common::{Rng, dense, run};
+use common::{Rng, dense, rejects_written, run_on};
 use recpipe_core::ParquetTable;
 use recpipe_ingest::synthetic::GENRES;
 
@@ -298,15 +298,11 @@ fn model(data: &DataSet) -> Outputs {
 fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) -> Outputs {
     let table = |name: &str| ParquetTable::read(&dir.join(name)).expect(name);
     let strings = |t: &ParquetTable, c: &str| t.strings(c).expect(c);
-    let (rejects, users, items, inter) = (
-        table("rejects.parquet"),
+    let (users, items, inter) = (
         table("users.parquet"),
         table("items.parquet"),
         table("interactions.parquet"),
     );
-    let lines = rejects
-        .values::<arrow::datatypes::UInt64Type>("line")
-        .expect("line");
     let user_columns: Vec<Vec<Option<String>>> = match layout {
         Layout::Ml1m => &["user_id", "gender", "age", "occupation", "zip"][..],
         Layout::Csv => &["user_id"][..],
@@ -329,12 +325,7 @@ fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) ->
     let n = |key: &str| report[key].as_u64().expect(key);
     assert_eq!(n("rows_read"), n("rows_kept") + n("rows_rejected"));
     Outputs {
-        rejects: lines
-            .iter()
-            .zip(strings(&rejects, "reason"))
-            .zip(strings(&rejects, "raw"))
-            .map(|((&l, why), raw)| (l, why.expect("reason"), raw.expect("raw")))
-            .collect(),
+        rejects: rejects_written(dir),
         users: (0..users.num_rows())
             .map(|r| user_columns.iter().map(|c| c[r].clone()).collect())
             .collect(),
@@ -419,11 +410,7 @@ fn check(seed: u64, rows: usize, threads: usize, layout: Layout) {
     write_files(&data, &dir);
     let out = tmp.path().join("out");
     let yaml = format!("{{source: movielens, path: {}}}", dir.display());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool");
-    let result = pool.install(|| run(&yaml, &out));
+    let result = run_on(threads, &yaml, &out);
     let want = model(&data);
     if want.rows_kept == 0 {
         let err = result.expect_err("nothing to keep").to_string();

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{reasons, run, shared, write};
+use common::{reasons, run, run_on, shared, write};
 use recpipe_core::ParquetTable;
 
 #[test]
@@ -719,11 +719,7 @@ fn every_output_is_the_same_bytes_whatever_the_thread_count() {
         .iter()
         .map(|&threads| {
             let out = tmp.path().join(format!("out{threads}"));
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool");
-            let report = pool.install(|| run(&yaml, &out)).expect("ingest");
+            let report = run_on(threads, &yaml, &out).expect("ingest");
             let r = reasons(&report);
             for reason in ["duplicate_row", "unknown_user", "k_core_user"] {
                 assert!(r.get(reason).is_some_and(|&n| n > 0), "{reason}: {r:?}");

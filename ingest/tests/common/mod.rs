@@ -36,6 +36,39 @@ pub fn run(yaml: &str, out: &Path) -> Result<Value, recpipe_ingest::IngestError>
     Ok(serde_json::from_slice(&report).expect("json"))
 }
 
+/// [`run`] on a pool of `threads` threads (the chunking and the side-by-side
+/// work depend on the count; the outputs must not).
+pub fn run_on(
+    threads: usize,
+    yaml: &str,
+    out: &Path,
+) -> Result<Value, recpipe_ingest::IngestError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| run(yaml, out))
+}
+
+/// The rejects a run wrote into `out`: (line, reason, raw text), in file order.
+pub fn rejects_written(out: &Path) -> Vec<(u64, String, String)> {
+    let rejects = recpipe_core::ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    let lines = rejects
+        .values::<arrow::datatypes::UInt64Type>("line")
+        .expect("line");
+    let text = |c: &'static str| {
+        let values = rejects.strings(c).expect(c);
+        values.into_iter().map(move |s| s.expect(c))
+    };
+    lines
+        .iter()
+        .copied()
+        .zip(text("reason"))
+        .zip(text("raw"))
+        .map(|((l, why), raw)| (l, why, raw))
+        .collect()
+}
+
 /// Writes a fixture file `dir/name` (creating `dir`).
 pub fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::create_dir_all(dir).expect("mkdir");
