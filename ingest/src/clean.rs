@@ -505,7 +505,8 @@ fn split_parts<'a>(
 }
 
 /// Why nothing was kept, for the error (the stage then writes no rejects
-/// file): the rows read and how many each reason rejected, most first.
+/// file): the rows read, how many each reason rejected, most first, and
+/// how to see the first of them.
 fn nothing_kept<'a>(rows_read: u64, rejects: impl Iterator<Item = &'a Reject>) -> String {
     let mut by_reason: HashMap<&str, u64> = HashMap::new();
     for r in rejects {
@@ -521,7 +522,10 @@ fn nothing_kept<'a>(rows_read: u64, rejects: impl Iterator<Item = &'a Reject>) -
         return read;
     }
     let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    format!("{read}, all rejected: {}", reasons.join(", "))
+    format!(
+        "{read}, all rejected: {}; `on_error: fail` stops at the first with its file and line",
+        reasons.join(", ")
+    )
 }
 
 /// What one part of whole users gives the pairs pass of [`clean`].

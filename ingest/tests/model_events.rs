@@ -523,8 +523,8 @@ fn check(seed: u64, rows: usize, threads: usize) -> bool {
         let listed = err
             .split("all rejected: ")
             .nth(1)
-            .unwrap_or("")
-            .trim_end_matches(')');
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or("");
         let got_counts: BTreeMap<&str, u64> = listed
             .split(", ")
             .filter(|s| !s.is_empty())
