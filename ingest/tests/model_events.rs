@@ -265,8 +265,10 @@ struct Expected {
 }
 
 /// What the documented rules give for `log` under `config`, read one
-/// record at a time.
-fn model(log: &[Record], config: &Config) -> Expected {
+/// record at a time; and the (line, reason) `on_error: fail` stops at: the
+/// first row parsing rejects, else the first the cleaning rejects before
+/// k-core (which drops rows for being few, not bad).
+fn model(log: &[Record], config: &Config) -> (Expected, Option<(u64, String)>) {
     let mut rejects = Vec::new();
     let mut parsed_texts: HashSet<&str> = HashSet::new();
     let known: Option<HashSet<&str>> =
@@ -324,6 +326,15 @@ fn model(log: &[Record], config: &Config) -> Expected {
             *rows = vec![rows[keep]];
         }
     }
+    let first_bad = |parsing: bool| {
+        let is_parse =
+            |why: &str| !["duplicate_row", "unknown_user", "duplicate_pair"].contains(&why);
+        (rejects.iter())
+            .filter(|(_, why, _)| is_parse(why) == parsing)
+            .min_by_key(|r| r.0)
+            .map(|(line, why, _)| (*line, why.clone()))
+    };
+    let fail_at = first_bad(true).or_else(|| first_bad(false));
     // k-core: pairs of users or items with too few pairs are dropped, all
     // at once, until none is.
     loop {
@@ -414,7 +425,7 @@ fn model(log: &[Record], config: &Config) -> Expected {
         })
         .collect();
     interactions.sort_by_key(|r| (r.0, r.3, r.1));
-    Expected {
+    let expected = Expected {
         rejects,
         users: users
             .iter()
@@ -428,7 +439,8 @@ fn model(log: &[Record], config: &Config) -> Expected {
         rows_kept: rows_kept as u64,
         rows_merged: (rows_kept - pairs.len()) as u64,
         interactions,
-    }
+    };
+    (expected, fail_at)
 }
 
 /// What the stage wrote, in the shape of [`Expected`].
@@ -512,7 +524,18 @@ fn check(seed: u64, rows: usize, threads: usize) -> bool {
     yaml.push('}');
     let out = tmp.path().join("out");
     let result = run_on(threads, &yaml, &out);
-    let want = model(&records, &config);
+    let (want, fail_at) = model(&records, &config);
+    // With `on_error: fail`, the first bad row stops the stage.
+    let failing = yaml.replacen("{source: events,", "{on_error: fail, source: events,", 1);
+    let stopped = run_on(threads, &failing, &tmp.path().join("out-fail"));
+    match (&fail_at, stopped) {
+        (Some((line, why)), Err(e)) => {
+            let e = e.to_string();
+            assert!(e.contains(&format!("events.csv:{line}: {why}: ")), "{e}");
+        }
+        (None, stopped) => assert_eq!(stopped.is_ok(), want.rows_kept > 0, "{stopped:?}"),
+        (Some(at), Ok(_)) => panic!("on_error: fail went on past line {at:?}"),
+    }
     if want.rows_kept == 0 {
         // The stage fails, and says how many rows each reason rejected.
         let err = result.expect_err("nothing to keep").to_string();
