@@ -1,5 +1,7 @@
 //! Helpers the ingest tests share: parameters from YAML, a stage context,
-//! a run that returns the report, fixtures, and the real data when present.
+//! a run that returns the report (on a pool of a chosen size), the rejects
+//! it wrote, fixtures, the real data when present, and for the model tests
+//! a seeded generator and the dense order of ids.
 
 #![allow(dead_code)] // each test crate uses its own part
 
