@@ -87,15 +87,18 @@ impl Positions {
     }
 }
 
-/// Reads a Parquet file as CSV text (header + one line per row), so that it goes
-/// through the same validation; a row's `line` is its 1-based row number + 1.
+/// Reads a Parquet file as CSV text (a header, then the rows), so that it
+/// goes through the same validation. A row's `line` is its row number
+/// (1-based): with the text, when a value holds a newline (so that a row
+/// spans several lines of the text), comes the text line each row starts
+/// on, for [`lines_to_rows`].
 ///
 /// polars does the reading: a user's log can hold any Parquet type (dates,
 /// timestamps in any unit or zone, decimals, categoricals), which it turns
 /// into text (dates and times as unix seconds), and only the `wanted`
 /// columns are decoded. When one of them is
 /// missing every column is rendered, so that the header check can list them.
-fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<Vec<u8>> {
+fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<(Vec<u8>, Option<Vec<u64>>)> {
     use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit};
     let pe = |source| IngestError::Polars {
         path: path.to_path_buf(),
@@ -159,18 +162,40 @@ fn parquet_as_csv(path: &Path, wanted: &[&str]) -> Result<Vec<u8>> {
             Ok(c.str().map_err(pe)?.iter().collect::<Vec<Option<&str>>>())
         })
         .collect::<Result<Vec<_>>>()?;
+    // The text line each row starts on, counted as the parser counts (the
+    // first row's is 1), while any row has spanned more than one.
+    let (mut starts, mut line, mut spanned) = (Vec::new(), 1u64, false);
     for r in 0..frame.height() {
+        starts.push(line);
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             if let Some(s) = c[r] {
                 quote(&mut out, s);
+                let newlines = memchr::memchr_iter(b'\n', s.as_bytes()).count() as u64;
+                spanned |= newlines > 0;
+                line += newlines;
             }
         }
         out.push(b'\n');
+        line += 1;
     }
-    Ok(out)
+    Ok((out, spanned.then_some(starts)))
+}
+
+/// Renumbers the rows and rejects of a Parquet log whose CSV rendering has
+/// rows spanning several lines (`starts`: the text line each row starts
+/// on, ascending) by their row numbers, as the file's reader counts them.
+fn lines_to_rows(inter: &mut Interactions, starts: &[u64]) {
+    let row = |line: u64| starts.binary_search(&line).map_or(line, |r| r as u64 + 1);
+    for r in &mut inter.rows {
+        // Row numbers are at most the text lines, which fit (checked).
+        r.line = row(u64::from(r.line)) as u32;
+    }
+    for x in &mut inter.rejects {
+        x.line = row(x.line);
+    }
 }
 
 /// Reads an events log.
@@ -186,7 +211,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let delim = params.delimiter.map_or(b',', |c| c as u8);
     let format = Format::Csv(delim);
-    let buf = if is_parquet {
+    let (buf, row_starts) = if is_parquet {
         if !path.is_file() {
             return Err(IngestError::MissingFile {
                 path: path.clone(),
@@ -208,9 +233,10 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         .flatten()
         .map(String::as_str)
         .collect();
-        Arc::new(parquet_as_csv(&path, &wanted)?.into())
+        let (text, starts) = parquet_as_csv(&path, &wanted)?;
+        (Arc::new(text.into()), starts)
     } else {
-        read_file(&path, "events")?
+        (read_file(&path, "events")?, None)
     };
     check_line_count(&path, &buf)?;
     let (names, start, mut first_line) =
@@ -436,6 +462,9 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         |st, by| st.rows.shift_lines(by),
     );
     inter.absorb_chunks(chunks.into_iter().map(|c| c.rows).collect());
+    if let Some(starts) = &row_starts {
+        lines_to_rows(inter, starts);
+    }
     inter.raw_users = inter.users.len();
     if is_parquet {
         // Rejects quote rows from the CSV rendering of the Parquet file.

@@ -542,6 +542,60 @@ fn events_from_parquet_name_the_row_of_a_bad_record() {
 }
 
 #[test]
+fn a_parquet_row_is_named_by_its_row_number_whatever_its_text_holds() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    // Titles with a newline, a CR, quotes and commas: one row each still.
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "uid",
+            Arc::new(StringArray::from(vec![
+                Some("u1"),
+                Some("u2"),
+                Some("u3"),
+                None,
+            ])),
+        ),
+        ("sku", Arc::new(StringArray::from(vec!["A", "B", "C", "A"]))),
+        (
+            "when",
+            Arc::new(Int64Array::from(vec![1_577_836_800, 1_577_923_200, 1, 2])),
+        ),
+        (
+            "title",
+            Arc::new(StringArray::from(vec![
+                "Lamp\nwhite",
+                "Mug\r\nblue",
+                "12\" plate, large",
+                "x",
+            ])),
+        ),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let out = tmp.path().join("out");
+    let report = run(&format!("{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, title: title}}}}", f.display()), &out).expect("ingest");
+    assert_eq!(report["rows_read"], 4);
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.u64s_for_test(),
+        vec![4],
+        "the fourth row of the file"
+    );
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    let titles: Vec<String> = items
+        .strings("title")
+        .expect("t")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(titles, ["Lamp\nwhite", "Mug\r\nblue", "12\" plate, large"]);
+}
+
+#[test]
 fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     use std::sync::Arc;
 
