@@ -7,7 +7,8 @@
 //! five outputs (or, when it keeps nothing, its error) must say the same.
 //! Large logs are parsed in several chunks, so the merging of chunks
 //! (interned ids, first titles, last countries, line numbers, rejects) is
-//! checked too.
+//! checked too. The same logs also go in as Parquet (the rows a table can
+//! hold), whose rows are named by row number.
 
 mod common;
 
@@ -60,7 +61,20 @@ enum Meaning {
 #[derive(Debug, Clone)]
 struct Record {
     text: String,
+    /// The values of a well-formed row (one per column), which a Parquet
+    /// log can hold too; `None` for blank lines and wrong field counts.
+    values: Option<Vec<String>>,
     meaning: Meaning,
+}
+
+/// A value as a CSV field: quoted (quotes doubled) when it holds a comma, a
+/// quote or a line end, as the stage also renders a Parquet log's values.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
 }
 
 /// One row of the log: valid, or with one defect.
@@ -109,9 +123,9 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
     let (title_text, title) = match rng.below(6) {
         0 => (String::new(), None),
         1 => (format!(" Mug {j} "), Some(format!("Mug {j}"))),
-        2 => ("\"Mug, large\"".into(), Some("Mug, large".into())),
-        3 => ("\"12\"\" plate\"".into(), Some("12\" plate".into())),
-        4 => ("\"Lamp\nwhite\"".into(), Some("Lamp\nwhite".into())),
+        2 => ("Mug, large".into(), Some("Mug, large".into())),
+        3 => ("12\" plate".into(), Some("12\" plate".into())),
+        4 => ("Lamp\nwhite".into(), Some("Lamp\nwhite".into())),
         _ => (format!("Item {j}"), Some(format!("Item {j}"))),
     };
     let country = (!rng.percent(25)).then(|| rng.pick(&COUNTRIES).to_string());
@@ -125,7 +139,7 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
         title_text,
         country.clone().unwrap_or_default(),
     ];
-    let (mut reason, mut fields_written) = (None, fields.len());
+    let (mut reason, mut shape) = (None, 0i8);
     if rng.percent(20) {
         let (field, text, why) = match rng.below(11) {
             0 => (0, "", "missing_user"),
@@ -137,9 +151,12 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
             6 => (4, "-2", "non_positive_quantity"),
             7 => (5, "cheap", "bad_price"),
             8 => (5, "0", "non_positive_price"),
-            9 => (7, "EIRE,extra", "wrong_field_count"),
+            9 => {
+                shape = 1; // a field more
+                (7, "EIRE", "wrong_field_count")
+            }
             _ => {
-                fields_written -= 1;
+                shape = -1; // a field less
                 (6, "", "wrong_field_count")
             }
         };
@@ -151,7 +168,13 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
         }
         reason = Some(why);
     }
-    let text = fields[..fields_written].join(",");
+    let encoded: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    let text = match shape {
+        1 => format!("{},extra", encoded.join(",")),
+        -1 => encoded[..7].join(","),
+        _ => encoded.join(","),
+    };
+    let values = (shape == 0).then(|| fields.to_vec());
     let meaning = match reason {
         Some(why) => Meaning::Bad(why),
         None => Meaning::Good(Event {
@@ -166,7 +189,11 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
             country,
         }),
     };
-    Record { text, meaning }
+    Record {
+        text,
+        values,
+        meaning,
+    }
 }
 
 /// How many users and items a log of `rows` records draws from: few
@@ -176,8 +203,9 @@ fn pool_sizes(rows: usize) -> (u64, u64) {
 }
 
 /// A log of `rows` records: rows as [`record`] makes them, some exact
-/// copies of an earlier record, some blank lines.
-fn log(seed: u64, rows: usize) -> Vec<Record> {
+/// copies of an earlier record, some blank lines; for a Parquet log, only
+/// the records a table can hold (no blank lines, no wrong field counts).
+fn log(seed: u64, rows: usize, parquet: bool) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let (users, items) = pool_sizes(rows);
     let mut out: Vec<Record> = Vec::with_capacity(rows);
@@ -187,12 +215,15 @@ fn log(seed: u64, rows: usize) -> Vec<Record> {
         } else if rng.percent(1) {
             Record {
                 text: if rng.percent(50) { "" } else { "   " }.into(),
+                values: None,
                 meaning: Meaning::Blank,
             }
         } else {
             record(&mut rng, users, items)
         };
-        out.push(r);
+        if !parquet || r.values.is_some() {
+            out.push(r);
+        }
     }
     out
 }
@@ -268,14 +299,16 @@ struct Expected {
 /// record at a time; and the (line, reason) `on_error: fail` stops at: the
 /// first row parsing rejects, else the first the cleaning rejects before
 /// k-core (which drops rows for being few, not bad).
-fn model(log: &[Record], config: &Config) -> (Expected, Option<(u64, String)>) {
+fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u64, String)>) {
     let mut rejects = Vec::new();
     let mut parsed_texts: HashSet<&str> = HashSet::new();
     let known: Option<HashSet<&str>> =
         (config.known_users.as_ref()).map(|k| k.iter().map(String::as_str).collect());
     let mut pairs: BTreeMap<(&str, &str), PairRows<'_>> = BTreeMap::new();
     let (mut title, mut country) = (HashMap::new(), HashMap::new());
-    let (mut line, mut rows_read) = (2u64, 0u64);
+    // A CSV row's line is the line it starts on (the header is line 1); a
+    // Parquet row's, its row number.
+    let (mut line, mut rows_read) = (if parquet { 1u64 } else { 2 }, 0u64);
     for r in log {
         match &r.meaning {
             Meaning::Blank => {}
@@ -306,7 +339,11 @@ fn model(log: &[Record], config: &Config) -> (Expected, Option<(u64, String)>) {
             }
         }
         rows_read += u64::from(!matches!(r.meaning, Meaning::Blank));
-        line += 1 + r.text.matches('\n').count() as u64;
+        line += 1 + if parquet {
+            0
+        } else {
+            r.text.matches('\n').count() as u64
+        };
     }
     // last / first: one row of each pair is kept (the latest or earliest
     // by time, then line), the others are rejected.
@@ -491,20 +528,50 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
     }
 }
 
-/// Ingests the log of `seed` on `threads` threads and compares every output
+/// Writes the well-formed `records` as a Parquet log: one string column
+/// per field of [`HEADER`].
+fn write_parquet_log(path: &std::path::Path, records: &[Record]) {
+    use std::sync::Arc;
+    let names: Vec<&str> = HEADER.split(',').collect();
+    let columns: Vec<(&str, arrow::array::ArrayRef)> = names
+        .iter()
+        .enumerate()
+        .map(|(c, &name)| {
+            let values = records
+                .iter()
+                .map(|r| r.values.as_ref().expect("a row")[c].as_str());
+            let array: arrow::array::ArrayRef =
+                Arc::new(arrow::array::StringArray::from_iter_values(values));
+            (name, array)
+        })
+        .collect();
+    let batch = recpipe_core::parquet_io::batch(path, columns).expect("batch");
+    recpipe_core::write_parquet(path, &batch).expect("write");
+}
+
+/// Ingests the log of `seed` (as CSV or Parquet) on `threads` threads and compares every output
 /// (or, where the model keeps nothing, the error) with the model; whether
 /// anything was kept.
-fn check(seed: u64, rows: usize, threads: usize) -> bool {
+fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
     let tmp = tempfile::tempdir().expect("tmp");
-    let records = log(seed, rows);
-    let mut csv = String::from(HEADER);
-    for r in &records {
+    let records = log(seed, rows, parquet);
+    let name = if parquet {
+        "events.parquet"
+    } else {
+        "events.csv"
+    };
+    let path = tmp.path().join(name);
+    if parquet {
+        write_parquet_log(&path, &records);
+    } else {
+        let mut csv = String::from(HEADER);
+        for r in &records {
+            csv.push('\n');
+            csv.push_str(&r.text);
+        }
         csv.push('\n');
-        csv.push_str(&r.text);
+        std::fs::write(&path, &csv).expect("write");
     }
-    csv.push('\n');
-    let path = tmp.path().join("events.csv");
-    std::fs::write(&path, &csv).expect("write");
     let config = Config::of(seed, pool_sizes(rows).0);
     let mut yaml = format!(
         "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}",
@@ -524,14 +591,14 @@ fn check(seed: u64, rows: usize, threads: usize) -> bool {
     yaml.push('}');
     let out = tmp.path().join("out");
     let result = run_on(threads, &yaml, &out);
-    let (want, fail_at) = model(&records, &config);
+    let (want, fail_at) = model(&records, &config, parquet);
     // With `on_error: fail`, the first bad row stops the stage.
     let failing = yaml.replacen("{source: events,", "{on_error: fail, source: events,", 1);
     let stopped = run_on(threads, &failing, &tmp.path().join("out-fail"));
     match (&fail_at, stopped) {
         (Some((line, why)), Err(e)) => {
             let e = e.to_string();
-            assert!(e.contains(&format!("events.csv:{line}: {why}: ")), "{e}");
+            assert!(e.contains(&format!("{name}:{line}: {why}: ")), "{e}");
         }
         (None, stopped) => assert_eq!(stopped.is_ok(), want.rows_kept > 0, "{stopped:?}"),
         (Some(at), Ok(_)) => panic!("on_error: fail went on past line {at:?}"),
@@ -576,14 +643,19 @@ fn logs_parsed_in_several_chunks_give_what_the_model_gives() {
     // threads. The seeds give `sum` with k-core and a users file, `last`
     // with a users file, and `first` with k-core.
     for (seed, threads) in [(2, 1), (9, 2), (10, 3)] {
-        assert!(check(seed, 60_000, threads), "seed {seed} kept nothing");
+        assert!(
+            check(seed, 60_000, threads, false),
+            "seed {seed} kept nothing"
+        );
     }
+    // The same rules on a Parquet log (rendered as CSV, three chunks too).
+    assert!(check(2, 60_000, 2, true));
 }
 
 #[test]
 fn logs_of_a_few_rows_keep_what_the_model_keeps_or_fail_saying_why() {
     let kept: Vec<bool> = (0..64)
-        .map(|seed| check(seed, 1 + seed as usize % 3, 1))
+        .map(|seed| check(seed, 1 + seed as usize % 3, 1, seed % 2 == 0))
         .collect();
     assert!(
         kept.contains(&true) && kept.contains(&false),
@@ -594,7 +666,7 @@ fn logs_of_a_few_rows_keep_what_the_model_keeps_or_fail_saying_why() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
-    fn small_logs_give_what_the_model_gives(seed in any::<u64>(), rows in 1usize..300) {
-        check(seed, rows, 2);
+    fn small_logs_give_what_the_model_gives(seed in any::<u64>(), rows in 1usize..300, parquet in any::<bool>()) {
+        check(seed, rows, 2, parquet);
     }
 }
