@@ -232,16 +232,16 @@ pub struct GenerateArgs {
     #[arg(long, value_enum, default_value_t = GenLayout::Ml1m)]
     pub layout: GenLayout,
     /// Users.
-    #[arg(long, default_value_t = 6040)]
+    #[arg(long, default_value_t = 6040, value_parser = clap::value_parser!(u32).range(1..))]
     pub users: u32,
     /// Items.
-    #[arg(long, default_value_t = 3706)]
+    #[arg(long, default_value_t = 3706, value_parser = clap::value_parser!(u32).range(1..))]
     pub items: u32,
-    /// Ratings.
+    /// Ratings: at most half of users x items, so that pairs do not repeat.
     #[arg(long, default_value_t = 1_000_000)]
     pub ratings: u64,
     /// Planted segments.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
     pub segments: u16,
     /// RNG seed.
     #[arg(long, default_value_t = 42)]

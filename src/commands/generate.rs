@@ -16,12 +16,25 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         ratings: args.ratings,
         segments: args.segments,
     };
-    if spec.users == 0
-        || spec.items == 0
-        || spec.segments == 0
-        || spec.ratings > spec.users as u64 * spec.items as u64 / 2
-    {
-        anyhow::bail!("need users, items, segments > 0 and ratings <= users x items / 2");
+    // (clap has checked that users, items and segments are at least 1.)
+    let most = spec.users as u64 * spec.items as u64 / 2;
+    if spec.ratings > most {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        let mut command = match cli.find_subcommand("generate").cloned() {
+            Some(generate) => generate,
+            None => cli,
+        };
+        command
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "--ratings {} is more than half of --users {} x --items {} ({most}): the ratings of a user are of distinct items",
+                    spec.ratings, spec.users, spec.items
+                ),
+            )
+            .exit();
     }
     let layout = match args.layout {
         GenLayout::Ml1m => Layout::Ml1m,

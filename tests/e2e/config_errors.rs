@@ -98,3 +98,33 @@ fn unknown_stage_on_the_command_line() {
         stderr(&out)
     );
 }
+
+#[test]
+fn generate_refuses_impossible_sizes_as_a_usage_error() {
+    let env = Env::new(crate::SMALL);
+    let args = |users: &'static str, ratings: &'static str| {
+        [
+            "generate",
+            "--users",
+            users,
+            "--items",
+            "4",
+            "--ratings",
+            ratings,
+            "--out",
+            "data",
+        ]
+    };
+    let out = env.run(&args("5", "11"));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--ratings 11 is more than half of --users 5 x --items 4 (10)"),
+        "{err}"
+    );
+    let out = env.run(&args("0", "1"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--users"), "{}", stderr(&out));
+    assert!(!env.path().join("data").exists(), "nothing written");
+    env.ok(&args("5", "10"));
+}
