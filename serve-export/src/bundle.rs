@@ -19,9 +19,9 @@ pub struct Line {
     pub title: String,
     /// Score, lift or similarity.
     pub score: f64,
-    /// A second figure where the list has one (support).
+    /// A second figure where the list has one ([`Answer::second_name`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub support: Option<f64>,
+    pub second: Option<f64>,
 }
 
 /// An answer to a query.
@@ -31,6 +31,10 @@ pub struct Answer {
     pub title: String,
     /// Name of the score column.
     pub score_name: String,
+    /// Name of the second figure, where the lines have one and it is the
+    /// same for all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
     /// The lines.
     pub lines: Vec<Line>,
     /// A remark for the reader (fallbacks, unknown ids).
@@ -89,13 +93,15 @@ impl Bundle {
         Ok((t, rows.iter().map(|r| r - lo).collect()))
     }
 
+    /// The first `n` of `rows` of `t` as lines: their `id_col`, title,
+    /// `score_col` and, where given, the `second_col` figure.
     fn list(
         &self,
         t: &ParquetTable,
         rows: &[usize],
         id_col: &str,
         n: usize,
-        support: Option<&str>,
+        (score_col, second_col): (&str, Option<&str>),
     ) -> Result<Vec<Line>> {
         let ids = t.strings(id_col)?;
         let titles = if t.has("title") {
@@ -103,12 +109,8 @@ impl Bundle {
         } else {
             vec![None; t.num_rows()]
         };
-        let scores = if t.has("score") {
-            t.f32s("score")?
-        } else {
-            t.f32s("lift")?
-        };
-        let sup = support.map(|c| t.f32s(c)).transpose()?;
+        let scores = t.f32s(score_col)?;
+        let sup = second_col.map(|c| t.f32s(c)).transpose()?;
         Ok(rows
             .iter()
             .take(n)
@@ -118,7 +120,7 @@ impl Bundle {
                 id: ids[i].clone().unwrap_or_default(),
                 title: titles[i].clone().unwrap_or_default(),
                 score: scores[i] as f64,
-                support: sup.as_ref().map(|s| s[i] as f64),
+                second: sup.as_ref().map(|s| s[i] as f64),
             })
             .collect())
     }
@@ -138,7 +140,8 @@ impl Bundle {
         Ok(Answer {
             title: format!("popular with {profile}"),
             score_name: "support".into(),
-            lines: self.list(&t, &rows, "item_id", n, None)?,
+            second_name: Some("lift".into()),
+            lines: self.list(&t, &rows, "item_id", n, ("support", Some("lift")))?,
             note: None,
         })
     }
@@ -191,7 +194,8 @@ impl Bundle {
         Ok(Answer {
             title,
             score_name: "score".into(),
-            lines: self.list(&t, &rows, "item_id", n, None)?,
+            second_name: None,
+            lines: self.list(&t, &rows, "item_id", n, ("score", None))?,
             note: None,
         })
     }
@@ -215,7 +219,8 @@ impl Bundle {
         Ok(Answer {
             title: format!("more like item {item} (by {by})"),
             score_name: "cosine".into(),
-            lines: self.list(&t, &rows, "item_id", n, None)?,
+            second_name: None,
+            lines: self.list(&t, &rows, "item_id", n, ("score", None))?,
             note: None,
         })
     }
@@ -247,6 +252,7 @@ impl Bundle {
             return Ok(Answer {
                 title: format!("people who liked {item} also liked"),
                 score_name: "lift".into(),
+                second_name: None,
                 lines: vec![],
                 note: Some("too few users liked this item for a reliable list".into()),
             });
@@ -254,7 +260,8 @@ impl Bundle {
         Ok(Answer {
             title: format!("people who liked {item} also liked"),
             score_name: "lift".into(),
-            lines: self.list(&t, &rows, "item_id", n, Some("support"))?,
+            second_name: Some("support".into()),
+            lines: self.list(&t, &rows, "item_id", n, ("score", Some("support")))?,
             note: None,
         })
     }
@@ -283,7 +290,7 @@ impl Bundle {
         let mut lines = Vec::new();
         for i in (0..prof.num_rows()).filter(|&i| segs[i] == s) {
             let kind = kinds[i].clone().unwrap_or_default();
-            let (score, support) = match kind.as_str() {
+            let (score, second) = match kind.as_str() {
                 "size" => (sv[i], Some(lift[i])),
                 "feature" => (sv[i], Some(pv[i])),
                 _ => (lift[i], Some(sv[i])),
@@ -293,12 +300,13 @@ impl Bundle {
                 id: kind,
                 title: names[i].clone().unwrap_or_default(),
                 score,
-                support,
+                second,
             });
         }
         Ok(Answer {
             title: format!("user {user} is in segment {s}"),
             score_name: "value / lift".into(),
+            second_name: None,
             lines,
             note: None,
         })
@@ -360,7 +368,7 @@ impl Bundle {
                 id: user_ids[u as usize].to_string(),
                 title: String::new(),
                 score: s as f64,
-                support: None,
+                second: None,
             })
             .collect();
         let note = (!missing.is_empty()).then(|| {
@@ -378,6 +386,7 @@ impl Bundle {
         Ok(Answer {
             title: format!("users most like {} seed users", found.len()),
             score_name: "cosine".into(),
+            second_name: None,
             lines,
             note,
         })

@@ -49,18 +49,21 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(2)
         .max(2);
-    let has_support = answer.lines.iter().any(|l| l.support.is_some());
+    let second = answer.lines.iter().any(|l| l.second.is_some()).then(|| {
+        let name = answer.second_name.as_deref().unwrap_or("second");
+        format!("  {name:>9}")
+    });
     outln!(
         "{:>4}  {:idw$}  {:>10}{}  title",
         "rank",
         "id",
         answer.score_name,
-        if has_support { "     second" } else { "" }
+        second.unwrap_or_default()
     )?;
     for l in &answer.lines {
-        let support = l.support.map(|s| format!("  {s:>9.4}")).unwrap_or_default();
+        let second = l.second.map(|s| format!("  {s:>9.4}")).unwrap_or_default();
         outln!(
-            "{:>4}  {:idw$}  {:>10.4}{support}  {}",
+            "{:>4}  {:idw$}  {:>10.4}{second}  {}",
             l.rank,
             l.id,
             l.score,

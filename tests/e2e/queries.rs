@@ -25,6 +25,34 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         unknown.contains("not in the bundle") && unknown.contains("cold-start"),
         "{unknown}"
     );
+    // The cold-start list is ranked by support (the share of the profile's
+    // users who liked the item), with its lift beside it: 1 for everyone.
+    let cold: serde_json::Value =
+        serde_json::from_str(&env.ok(&["recommend", "--user", "no-such-user", "--json"]))
+            .expect("json");
+    assert_eq!(
+        (&cold["score_name"], &cold["second_name"]),
+        (&"support".into(), &"lift".into())
+    );
+    let figures: Vec<(f64, f64)> = cold["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (
+                l["score"].as_f64().expect("support"),
+                l["second"].as_f64().expect("lift"),
+            )
+        })
+        .collect();
+    assert!(!figures.is_empty());
+    assert!(figures.windows(2).all(|w| w[0].0 >= w[1].0), "{figures:?}");
+    assert!(
+        figures
+            .iter()
+            .all(|&(support, lift)| support > 0.0 && support <= 1.0 && (lift - 1.0).abs() < 1e-5),
+        "{figures:?}"
+    );
     assert!(
         env.ok(&["similar", "--item", "1", "--by", "content"])
             .contains("by content")
