@@ -122,6 +122,9 @@ pub fn lookalike(args: LookalikeArgs) -> anyhow::Result<ExitCode> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
+    if seeds.is_empty() {
+        anyhow::bail!("{}: no user ids (one per line)", args.users.display());
+    }
     print(
         &bundle(&args.bundle)?.lookalike(&seeds, args.n)?,
         args.bundle.json,

@@ -77,6 +77,13 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         .collect();
     assert_eq!(ids.len(), 7);
     assert!(!ids.contains(&"1"), "seeds are not their own lookalikes");
+    std::fs::write(env.path().join("none.txt"), "\n  \n").expect("seeds");
+    let empty = env.run(&["lookalike", "--users", "none.txt"]);
+    assert!(
+        crate::stderr(&empty).contains("none.txt: no user ids"),
+        "{}",
+        crate::stderr(&empty)
+    );
 
     let bundle = env.out("export");
     let ok = env.ok(&["bundle", "verify", bundle.to_str().expect("utf8")]);
