@@ -131,6 +131,25 @@ impl Bundle {
         let rows = t.rows_equal("profile", profile)?;
         if rows.is_empty() {
             let mut profiles: Vec<String> = t.strings("profile")?.into_iter().flatten().collect();
+            // By key, then numbers in order before other values (occupation=2
+            // before occupation=10).
+            let split = |p: &str| {
+                let (key, value) = p.split_once('=').unwrap_or((p, ""));
+                (
+                    key.to_string(),
+                    value.parse::<f64>().ok(),
+                    value.to_string(),
+                )
+            };
+            profiles.sort_by(|a, b| {
+                let ((ka, na, va), (kb, nb, vb)) = (split(a), split(b));
+                ka.cmp(&kb).then(match (na, nb) {
+                    (Some(x), Some(y)) => x.total_cmp(&y).then(va.cmp(&vb)),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => va.cmp(&vb),
+                })
+            });
             profiles.dedup();
             return Err(ExportError::Unknown(format!(
                 "no cold-start profile `{profile}` (profiles: {})",
