@@ -110,7 +110,7 @@ impl Bundle {
             vec![None; t.num_rows()]
         };
         let scores = t.f32s(score_col)?;
-        let sup = second_col.map(|c| t.f32s(c)).transpose()?;
+        let seconds = second_col.map(|c| t.f32s(c)).transpose()?;
         Ok(rows
             .iter()
             .take(n)
@@ -120,7 +120,7 @@ impl Bundle {
                 id: ids[i].clone().unwrap_or_default(),
                 title: titles[i].clone().unwrap_or_default(),
                 score: scores[i] as f64,
-                second: sup.as_ref().map(|s| s[i] as f64),
+                second: seconds.as_ref().map(|s| s[i] as f64),
             })
             .collect())
     }
