@@ -77,6 +77,16 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// Item `j`'s id: a third of them end in a letter, so that items are
+/// ordered as text.
+fn item_id(j: u64) -> String {
+    if j.is_multiple_of(3) {
+        format!("{}A", 20_000 + j)
+    } else {
+        (20_000 + j).to_string()
+    }
+}
+
 /// One row of the log: valid, or with one defect.
 fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
     let k = 1 + rng.below(users);
@@ -90,11 +100,7 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
     let j = rng.below(items);
     // A third of the item ids end in a letter: items are ordered as text.
     let numeric = !j.is_multiple_of(3);
-    let item = if !numeric {
-        format!("{}A", 20_000 + j)
-    } else {
-        (20_000 + j).to_string()
-    };
+    let item = item_id(j);
     let item_text = if numeric && rng.percent(30) {
         format!("{item}.0")
     } else {
@@ -236,14 +242,16 @@ struct Config {
     policy: &'static str,
     min_user: u32,
     min_item: u32,
-    /// The ids of a users file, when there is one: rows of other users are
-    /// rejected, and its users are listed even without interactions
-    /// (unless k-core filters users).
-    known_users: Option<Vec<String>>,
+    /// The users file, when there is one: ids and countries. Rows of other
+    /// users are rejected; its users are listed even without interactions
+    /// (unless k-core filters users), and its countries win over the log's.
+    known_users: Option<Vec<(String, Option<String>)>>,
+    /// The items file likewise: ids and titles.
+    known_items: Option<Vec<(String, Option<String>)>>,
 }
 
 impl Config {
-    fn of(seed: u64, users: u64) -> Self {
+    fn of(seed: u64, (users, items): (u64, u64)) -> Self {
         let mut rng = Rng::new(seed ^ 0x5eed);
         let kcore = rng.percent(40);
         Config {
@@ -252,15 +260,43 @@ impl Config {
             // so that drops cascade.
             min_user: if kcore { 1 + rng.below(8) as u32 } else { 0 },
             min_item: if kcore { 1 + rng.below(12) as u32 } else { 0 },
+            // Most users and items, and some that never occur; half with a
+            // country or title of their own.
             known_users: rng.percent(40).then(|| {
-                // Most users, and some that never occur.
-                (1..users + 3)
-                    .filter(|_| !rng.percent(10))
-                    .map(|k| k.to_string())
-                    .collect()
+                let ids = (1..users + 3).map(|k| (k.to_string(), "Norway".to_string()));
+                catalog_rows(&mut rng, ids)
+            }),
+            known_items: rng.percent(30).then(|| {
+                let ids = (0..items + 2).map(|j| (item_id(j), format!("Catalog {j}, boxed")));
+                catalog_rows(&mut rng, ids)
             }),
         }
     }
+}
+
+/// A catalog file's rows: most of `ids` (the others never occur in it),
+/// half of them with their value.
+fn catalog_rows(
+    rng: &mut Rng,
+    ids: impl Iterator<Item = (String, String)>,
+) -> Vec<(String, Option<String>)> {
+    let mut rows = Vec::new();
+    for (id, value) in ids {
+        if !rng.percent(10) {
+            let own = rng.percent(50);
+            rows.push((id, own.then_some(value)));
+        }
+    }
+    rows
+}
+
+/// A catalog file's rows by id.
+fn by_id(file: &Option<Vec<(String, Option<String>)>>) -> Option<HashMap<&str, Option<&str>>> {
+    (file.as_ref()).map(|k| {
+        k.iter()
+            .map(|(id, v)| (id.as_str(), v.as_deref()))
+            .collect()
+    })
 }
 
 /// The rows of one (user, item) that reach the pairs: (line, event, raw
@@ -302,8 +338,7 @@ struct Expected {
 fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u64, String)>) {
     let mut rejects = Vec::new();
     let mut parsed_texts: HashSet<&str> = HashSet::new();
-    let known: Option<HashSet<&str>> =
-        (config.known_users.as_ref()).map(|k| k.iter().map(String::as_str).collect());
+    let (known_users, known_items) = (by_id(&config.known_users), by_id(&config.known_items));
     let mut pairs: BTreeMap<(&str, &str), PairRows<'_>> = BTreeMap::new();
     let (mut title, mut country) = (HashMap::new(), HashMap::new());
     // A CSV row's line is the line it starts on (the header is line 1); a
@@ -321,11 +356,16 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
                 if let Some(c) = &e.country {
                     country.insert(e.user.clone(), c.clone());
                 }
-                // Copies first, then unknown users.
+                // Copies first, then unknown users, then unknown items.
+                let unknown = |file: &Option<HashMap<&str, Option<&str>>>, id: &str| {
+                    file.as_ref().is_some_and(|k| !k.contains_key(id))
+                };
                 let why = if !parsed_texts.insert(&r.text) {
                     Some("duplicate_row")
-                } else if known.as_ref().is_some_and(|k| !k.contains(e.user.as_str())) {
+                } else if unknown(&known_users, &e.user) {
                     Some("unknown_user")
+                } else if unknown(&known_items, &e.item) {
+                    Some("unknown_item")
                 } else {
                     None
                 };
@@ -364,8 +404,13 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
         }
     }
     let first_bad = |parsing: bool| {
-        let is_parse =
-            |why: &str| !["duplicate_row", "unknown_user", "duplicate_pair"].contains(&why);
+        let late = [
+            "duplicate_row",
+            "unknown_user",
+            "unknown_item",
+            "duplicate_pair",
+        ];
+        let is_parse = |why: &str| !late.contains(&why);
         (rejects.iter())
             .filter(|(_, why, _)| is_parse(why) == parsing)
             .min_by_key(|r| r.0)
@@ -430,12 +475,24 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
             (key, p)
         })
         .collect();
-    let listed = match &config.known_users {
-        Some(k) if config.min_user <= 1 => k.clone(),
+    let listed = |file: &Option<Vec<(String, Option<String>)>>, min: u32| match file {
+        Some(k) if min <= 1 => k.iter().map(|(id, _)| id.clone()).collect(),
         _ => Vec::new(),
     };
-    let users = dense(pairs.keys().map(|(u, _)| u.to_string()).chain(listed));
-    let items = dense(pairs.keys().map(|(_, i)| i.to_string()));
+    let users = dense(
+        (pairs.keys().map(|(u, _)| u.to_string()))
+            .chain(listed(&config.known_users, config.min_user)),
+    );
+    let items = dense(
+        (pairs.keys().map(|(_, i)| i.to_string()))
+            .chain(listed(&config.known_items, config.min_item)),
+    );
+    // A catalog's own value wins over the log's.
+    let value =
+        |file: &Option<HashMap<&str, Option<&str>>>, id: &str, log: &HashMap<String, String>| {
+            let own = file.as_ref().and_then(|k| k.get(id).copied().flatten());
+            own.map(str::to_string).or_else(|| log.get(id).cloned())
+        };
     let user_idx: HashMap<&str, u32> = users
         .iter()
         .zip(0..)
@@ -466,11 +523,11 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
         rejects,
         users: users
             .iter()
-            .map(|u| (u.clone(), country.get(u).cloned()))
+            .map(|u| (u.clone(), value(&known_users, u, &country)))
             .collect(),
         items: items
             .iter()
-            .map(|i| (i.clone(), title.get(i).cloned()))
+            .map(|i| (i.clone(), value(&known_items, i, &title)))
             .collect(),
         rows_read,
         rows_kept: rows_kept as u64,
@@ -572,7 +629,7 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
         csv.push('\n');
         std::fs::write(&path, &csv).expect("write");
     }
-    let config = Config::of(seed, pool_sizes(rows).0);
+    let config = Config::of(seed, pool_sizes(rows));
     let mut yaml = format!(
         "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}",
         path.display(),
@@ -580,12 +637,20 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
         config.min_user,
         config.min_item,
     );
-    if let Some(known) = &config.known_users {
-        let users = tmp.path().join("users.csv");
-        std::fs::write(&users, format!("id\n{}\n", known.join("\n"))).expect("write");
+    for (file, column, known) in [
+        ("users", "country", &config.known_users),
+        ("items", "title", &config.known_items),
+    ] {
+        let Some(known) = known else { continue };
+        let path = tmp.path().join(format!("{file}.csv"));
+        let rows: String = known
+            .iter()
+            .map(|(id, v)| format!("{id},{}\n", csv_field(v.as_deref().unwrap_or(""))))
+            .collect();
+        std::fs::write(&path, format!("id,{column}\n{rows}")).expect("write");
         yaml.push_str(&format!(
-            ", users_file: {{path: {}, id: id}}",
-            users.display()
+            ", {file}_file: {{path: {}, id: id, {column}: {column}}}",
+            path.display()
         ));
     }
     yaml.push('}');
