@@ -4,10 +4,11 @@
 //! pairs and blank lines, grouped by user as the real file is or shuffled;
 //! `users.dat` and a latin-1 `movies.dat` beside it. The CSV layout (latest,
 //! 25M): the same ratings in half stars with a header, LF or CRLF line ends,
-//! a quoted field now and then, and `movies.csv` with quoted titles. The
-//! model applies the documented rules (unknown references, then the latest
-//! rating of a pair by time and line) one row at a time, and the stage's
-//! outputs must say the same. Large files are parsed in several chunks.
+//! a quoted field now and then, `movies.csv` with quoted titles and
+//! `tags.csv`, whose tags become the movies' text. The model applies the
+//! documented rules (unknown references, then the latest rating of a pair by
+//! time and line) one row at a time, and the stage's outputs must say the
+//! same. Large files are parsed in several chunks.
 
 mod common;
 
@@ -22,8 +23,14 @@ use recpipe_ingest::synthetic::GENRES;
 type User = [String; 5];
 /// A movie of `movies.dat`: id, title, year, genres.
 type Movie = (String, String, Option<i32>, Vec<String>);
-/// A row of `items.parquet`: id, title, year, genres.
-type ItemRow = (String, Option<String>, Option<i32>, Vec<String>);
+/// A row of `items.parquet`: id, title, year, genres, text.
+type ItemRow = (
+    String,
+    Option<String>,
+    Option<i32>,
+    Vec<String>,
+    Option<String>,
+);
 /// A rating that reaches the pairs: (ts, line, rating, raw text).
 type PairRow<'a> = (i64, u64, f32, &'a str);
 
@@ -52,6 +59,9 @@ struct DataSet {
     line_end: &'static str,
     /// The users file (ML-1M only).
     users: Option<Vec<User>>,
+    /// `tags.csv` (CSV layout only): (movie id, tag) in file order, tags of
+    /// movies not in `movies.csv` among them.
+    tags: Vec<(String, String)>,
     movies: Vec<Movie>,
     /// Each record of `ratings.dat` as written, and its meaning: `None`
     /// for a blank line, else the reason it is rejected while parsing or
@@ -177,8 +187,25 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
             _ => 0,
         });
     }
+    // Tags, some with a comma or blanks around them, some of movies that
+    // are not listed (they are dropped).
+    let tags = match layout {
+        Layout::Ml1m => Vec::new(),
+        Layout::Csv => (0..rows / 10)
+            .map(|k| {
+                let m = 1 + rng.below(n_movies + 2);
+                let tag = match rng.below(3) {
+                    0 => format!("dark, funny {k}"),
+                    1 => format!(" twist {k} "),
+                    _ => format!("quote\"{k}"),
+                };
+                (m.to_string(), tag)
+            })
+            .collect(),
+    };
     DataSet {
         layout,
+        tags,
         line_end: if layout == Layout::Csv && rng.percent(50) {
             "\r\n"
         } else {
@@ -272,6 +299,11 @@ fn model(data: &DataSet) -> Outputs {
         .map(|u| (u[0].as_str(), u))
         .collect();
     let movie_of: HashMap<&str, &Movie> = data.movies.iter().map(|m| (m.0.as_str(), m)).collect();
+    // Each movie's tags, trimmed, in file order (joined by a space).
+    let mut tags_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (movie, tag) in &data.tags {
+        tags_of.entry(movie).or_default().push(tag.trim());
+    }
     Outputs {
         rejects,
         users: users
@@ -285,7 +317,8 @@ fn model(data: &DataSet) -> Outputs {
             .iter()
             .map(|m| {
                 let (id, title, year, genres) = movie_of[m.as_str()];
-                (id.clone(), Some(title.clone()), *year, genres.clone())
+                let text = tags_of.get(id.as_str()).map(|tags| tags.join(" "));
+                (id.clone(), Some(title.clone()), *year, genres.clone(), text)
             })
             .collect(),
         interactions,
@@ -333,10 +366,11 @@ fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) ->
             .into_iter()
             .zip(strings(&items, "title"))
             .zip(items.string_lists("genres").expect("genres"))
+            .zip(strings(&items, "text"))
             .enumerate()
-            .map(|(k, ((id, title), genres))| {
+            .map(|(k, (((id, title), genres), text))| {
                 let year = (!years.is_null(k)).then(|| years.value(k));
-                (id.expect("id"), title, year, genres)
+                (id.expect("id"), title, year, genres, text)
             })
             .collect(),
         interactions: (0..u.len()).map(|k| (u[k], i[k], v[k], ts[k])).collect(),
@@ -395,6 +429,18 @@ fn write_files(data: &DataSet, dir: &std::path::Path) {
             std::fs::write(
                 dir.join("ratings.csv"),
                 header("userId,movieId,rating,timestamp") + &ratings,
+            )
+            .expect("write");
+            let quoted = |t: &str| match t.contains([',', '"']) {
+                true => format!("\"{}\"", t.replace('"', "\"\"")),
+                false => t.to_string(),
+            };
+            let tags: Vec<String> = (data.tags.iter())
+                .map(|(movie, tag)| format!("7,{movie},{},1100000000", quoted(tag)))
+                .collect();
+            std::fs::write(
+                dir.join("tags.csv"),
+                header("userId,movieId,tag,timestamp") + &lines(tags),
             )
             .expect("write");
         }
