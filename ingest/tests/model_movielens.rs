@@ -2,7 +2,9 @@
 //! written with every kind of bad row, ratings of users and movies the other
 //! two files do not list, ids with leading zeros, repeated (user, movie)
 //! pairs and blank lines, grouped by user as the real file is or shuffled;
-//! `users.dat` and a latin-1 `movies.dat` beside it. The CSV layout (latest,
+//! `users.dat` and a latin-1 `movies.dat` beside it. ML-100K: the same
+//! through tabs and `|`, genres as flags named by `u.genre` or not, the
+//! release date's year where a title has none. The CSV layout (latest,
 //! 25M): the same ratings in half stars with a header, LF or CRLF line ends,
 //! a quoted field now and then, `movies.csv` with quoted titles and
 //! `tags.csv`, whose tags become the movies' text. The model applies the
@@ -17,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use arrow::array::{Array, AsArray};
 use common::{Rng, dense, rejects_written, run_on};
 use recpipe_core::ParquetTable;
+use recpipe_ingest::movielens::ML100K_GENRES;
 use recpipe_ingest::synthetic::GENRES;
 
 /// A user of `users.dat`: id, gender, age, occupation, zip.
@@ -34,11 +37,17 @@ type ItemRow = (
 /// A rating that reaches the pairs: (ts, line, rating, raw text).
 type PairRow<'a> = (i64, u64, f32, &'a str);
 
+/// The release date year of every movie of `u.item`.
+const RELEASE_YEAR: i32 = 1995;
+
 /// Which MovieLens layout a data set is written in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Layout {
     /// `ratings.dat`, `users.dat`, latin-1 `movies.dat`, `::` separated.
     Ml1m,
+    /// `u.data` (tabs), `u.user` and latin-1 `u.item` (`|`, genres as 19
+    /// flags), `u.genre` naming the flags or not.
+    Ml100k,
     /// `ratings.csv` and `movies.csv` with headers, UTF-8, no users file.
     Csv,
 }
@@ -47,7 +56,16 @@ impl Layout {
     fn separator(self) -> &'static str {
         match self {
             Layout::Ml1m => "::",
+            Layout::Ml100k => "\t",
             Layout::Csv => ",",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Ml1m => "ml-1m",
+            Layout::Ml100k => "ml-100k",
+            Layout::Csv => "csv",
         }
     }
 }
@@ -57,8 +75,10 @@ struct DataSet {
     layout: Layout,
     /// Line ends of the CSV layout's files: `\r\n` or `\n`.
     line_end: &'static str,
-    /// The users file (ML-1M only).
+    /// The users file (not in the CSV layout).
     users: Option<Vec<User>>,
+    /// Whether ML-100K's `u.genre` is written (else the stage's own list).
+    genre_file: bool,
     /// `tags.csv` (CSV layout only): (movie id, tag) in file order, tags of
     /// movies not in `movies.csv` among them.
     tags: Vec<(String, String)>,
@@ -135,7 +155,7 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
         };
         // Whole stars in ML-1M ([1, 5]), half stars in CSV ([0.5, 5]).
         let value = match layout {
-            Layout::Ml1m => (1 + rng.below(5)) as f32,
+            Layout::Ml1m | Layout::Ml100k => (1 + rng.below(5)) as f32,
             Layout::Csv => (1 + rng.below(10)) as f32 / 2.0,
         };
         let ts = 978_300_000 + rng.below(5_000) as i64;
@@ -158,7 +178,8 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
                 // ML-1M: `r:::5` splits as `r`, `:5`, the first `::` of a
                 // run. CSV: a quoted field is read without its quotes.
                 6 if layout == Layout::Ml1m => (3, ":5", "bad_timestamp"),
-                6 => (3, "\"soon\"", "bad_timestamp"),
+                6 if layout == Layout::Csv => (3, "\"soon\"", "bad_timestamp"),
+                6 => (3, "5.5", "bad_timestamp"),
                 7 => (3, split_time.as_str(), "wrong_field_count"),
                 _ => {
                     written = 3;
@@ -190,7 +211,7 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
     // Tags, some with a comma or blanks around them, some of movies that
     // are not listed (they are dropped).
     let tags = match layout {
-        Layout::Ml1m => Vec::new(),
+        Layout::Ml1m | Layout::Ml100k => Vec::new(),
         Layout::Csv => (0..rows / 10)
             .map(|k| {
                 let m = 1 + rng.below(n_movies + 2);
@@ -211,7 +232,8 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
         } else {
             "\n"
         },
-        users: (layout == Layout::Ml1m).then_some(users),
+        users: (layout != Layout::Csv).then_some(users),
+        genre_file: rng.percent(50),
         movies,
         ratings,
     }
@@ -318,7 +340,20 @@ fn model(data: &DataSet) -> Outputs {
             .map(|m| {
                 let (id, title, year, genres) = movie_of[m.as_str()];
                 let text = tags_of.get(id.as_str()).map(|tags| tags.join(" "));
-                (id.clone(), Some(title.clone()), *year, genres.clone(), text)
+                // ML-100K's genres are flags: listed in the flags' order.
+                let genres = match data.layout {
+                    Layout::Ml100k => (ML100K_GENRES.iter())
+                        .filter(|g| genres.iter().any(|x| x == *g))
+                        .map(|g| g.to_string())
+                        .collect(),
+                    _ => genres.clone(),
+                };
+                // ML-100K falls back on the release date's year.
+                let year = match data.layout {
+                    Layout::Ml100k => year.or(Some(RELEASE_YEAR)),
+                    _ => *year,
+                };
+                (id.clone(), Some(title.clone()), year, genres, text)
             })
             .collect(),
         interactions,
@@ -337,7 +372,7 @@ fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) ->
         table("interactions.parquet"),
     );
     let user_columns: Vec<Vec<Option<String>>> = match layout {
-        Layout::Ml1m => &["user_id", "gender", "age", "occupation", "zip"][..],
+        Layout::Ml1m | Layout::Ml100k => &["user_id", "gender", "age", "occupation", "zip"][..],
         Layout::Csv => &["user_id"][..],
     }
     .iter()
@@ -403,6 +438,47 @@ fn write_files(data: &DataSet, dir: &std::path::Path) {
             std::fs::write(dir.join("movies.dat"), latin1).expect("write");
             std::fs::write(dir.join("ratings.dat"), ratings).expect("write");
         }
+        Layout::Ml100k => {
+            // u.user: id|age|gender|occupation|zip.
+            let users = (data.users.iter().flatten())
+                .map(|[id, gender, age, occupation, zip]| {
+                    format!("{id}|{age}|{gender}|{occupation}|{zip}")
+                })
+                .collect();
+            // u.item: id|title|release date|video release date|URL|19 flags.
+            let movies = lines(
+                data.movies
+                    .iter()
+                    .map(|(id, title, _, genres)| {
+                        let flags: Vec<&str> = ML100K_GENRES
+                            .iter()
+                            .map(|g| {
+                                if genres.iter().any(|x| x == g) {
+                                    "1"
+                                } else {
+                                    "0"
+                                }
+                            })
+                            .collect();
+                        let date = format!("01-Jan-{RELEASE_YEAR}");
+                        format!("{id}|{title}|{date}||http://x|{}", flags.join("|"))
+                    })
+                    .collect(),
+            );
+            let latin1: Vec<u8> = movies
+                .chars()
+                .map(|c| u8::try_from(c).expect("latin-1"))
+                .collect();
+            std::fs::write(dir.join("u.user"), lines(users)).expect("write");
+            std::fs::write(dir.join("u.item"), latin1).expect("write");
+            std::fs::write(dir.join("u.data"), ratings).expect("write");
+            if data.genre_file {
+                let genres = (ML100K_GENRES.iter().enumerate())
+                    .map(|(i, g)| format!("{g}|{i}"))
+                    .collect();
+                std::fs::write(dir.join("u.genre"), lines(genres)).expect("write");
+            }
+        }
         Layout::Csv => {
             let movies: Vec<String> = data
                 .movies
@@ -464,11 +540,7 @@ fn check(seed: u64, rows: usize, threads: usize, layout: Layout) {
         return;
     }
     let report = result.expect("ingest");
-    let name = match layout {
-        Layout::Ml1m => "ml-1m",
-        Layout::Csv => "csv",
-    };
-    assert_eq!(report["notes"]["layout"], name);
+    assert_eq!(report["notes"]["layout"], layout.name());
     let got = written(&out, &report, layout);
     assert_eq!(got.rows_read, want.rows_read, "rows read");
     assert_eq!(got.rejects, want.rejects, "rejects");
@@ -484,15 +556,17 @@ fn ratings_parsed_in_several_chunks_give_what_the_model_gives() {
     // the seeds shuffle the users or leave them grouped, and write the CSV
     // layout with LF or CRLF.
     for (seed, threads) in [(1, 1), (2, 2), (3, 3)] {
-        check(seed, 120_000, threads, Layout::Ml1m);
-        check(seed, 120_000, threads, Layout::Csv);
+        for layout in [Layout::Ml1m, Layout::Ml100k, Layout::Csv] {
+            check(seed, 120_000, threads, layout);
+        }
     }
 }
 
 #[test]
 fn small_rating_files_give_what_the_model_gives() {
     for seed in 0..40 {
-        check(seed, 20 + seed as usize * 7, 2, Layout::Ml1m);
-        check(seed, 20 + seed as usize * 7, 2, Layout::Csv);
+        for layout in [Layout::Ml1m, Layout::Ml100k, Layout::Csv] {
+            check(seed, 20 + seed as usize * 7, 2, layout);
+        }
     }
 }
