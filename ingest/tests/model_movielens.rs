@@ -414,6 +414,14 @@ fn written(dir: &std::path::Path, report: &serde_json::Value, layout: Layout) ->
     }
 }
 
+/// `text` in ISO-8859-1, as movies.dat and u.item are written: `é` is one
+/// byte.
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(c).expect("latin-1"))
+        .collect()
+}
+
 /// Writes the files of `data` into `dir`.
 fn write_files(data: &DataSet, dir: &std::path::Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
@@ -429,13 +437,8 @@ fn write_files(data: &DataSet, dir: &std::path::Path) {
                     .map(|(id, title, _, genres)| format!("{id}::{title}::{}", genres.join("|")))
                     .collect(),
             );
-            // movies.dat is ISO-8859-1: `é` is one byte.
-            let latin1: Vec<u8> = movies
-                .chars()
-                .map(|c| u8::try_from(c).expect("latin-1"))
-                .collect();
             std::fs::write(dir.join("users.dat"), lines(users)).expect("write");
-            std::fs::write(dir.join("movies.dat"), latin1).expect("write");
+            std::fs::write(dir.join("movies.dat"), latin1(&movies)).expect("write");
             std::fs::write(dir.join("ratings.dat"), ratings).expect("write");
         }
         Layout::Ml100k => {
@@ -465,12 +468,8 @@ fn write_files(data: &DataSet, dir: &std::path::Path) {
                     })
                     .collect(),
             );
-            let latin1: Vec<u8> = movies
-                .chars()
-                .map(|c| u8::try_from(c).expect("latin-1"))
-                .collect();
             std::fs::write(dir.join("u.user"), lines(users)).expect("write");
-            std::fs::write(dir.join("u.item"), latin1).expect("write");
+            std::fs::write(dir.join("u.item"), latin1(&movies)).expect("write");
             std::fs::write(dir.join("u.data"), ratings).expect("write");
             if data.genre_file {
                 let genres = (ML100K_GENRES.iter().enumerate())
