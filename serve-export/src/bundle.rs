@@ -93,25 +93,26 @@ impl Bundle {
         Ok((t, rows.iter().map(|r| r - lo).collect()))
     }
 
-    /// The first `n` of `rows` of `t` as lines: their `id_col`, title,
-    /// `score_col` and, where given, the `second_col` figure.
-    fn list(
+    /// The first `n` of `rows` of `t`, a table of items, as an answer: each
+    /// line's item id and title, its `score` column (shown under its name)
+    /// and, where given, the `second` column, shown under its own name.
+    fn ranked_items(
         &self,
-        t: &ParquetTable,
-        rows: &[usize],
-        id_col: &str,
+        title: String,
+        (t, rows): (&ParquetTable, &[usize]),
         n: usize,
-        (score_col, second_col): (&str, Option<&str>),
-    ) -> Result<Vec<Line>> {
-        let ids = t.strings(id_col)?;
+        (score_col, score_name): (&str, &str),
+        second: Option<&str>,
+    ) -> Result<Answer> {
+        let ids = t.strings("item_id")?;
         let titles = if t.has("title") {
             t.strings("title")?
         } else {
             vec![None; t.num_rows()]
         };
         let scores = t.f32s(score_col)?;
-        let seconds = second_col.map(|c| t.f32s(c)).transpose()?;
-        Ok(rows
+        let seconds = second.map(|c| t.f32s(c)).transpose()?;
+        let lines = rows
             .iter()
             .take(n)
             .enumerate()
@@ -122,7 +123,14 @@ impl Bundle {
                 score: scores[i] as f64,
                 second: seconds.as_ref().map(|s| s[i] as f64),
             })
-            .collect())
+            .collect();
+        Ok(Answer {
+            title,
+            score_name: score_name.into(),
+            second_name: second.map(str::to_string),
+            lines,
+            note: None,
+        })
     }
 
     /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
@@ -156,13 +164,8 @@ impl Bundle {
                 profiles.join(", ")
             )));
         }
-        Ok(Answer {
-            title: format!("popular with {profile}"),
-            score_name: "support".into(),
-            second_name: Some("lift".into()),
-            lines: self.list(&t, &rows, "item_id", n, ("support", Some("lift")))?,
-            note: None,
-        })
+        let title = format!("popular with {profile}");
+        self.ranked_items(title, (&t, &rows), n, ("support", "support"), Some("lift"))
     }
 
     /// A user's top items; with `explore`, a draw from the candidates in proportion to score.
@@ -210,13 +213,7 @@ impl Bundle {
         } else {
             format!("top items for user {user}")
         };
-        Ok(Answer {
-            title,
-            score_name: "score".into(),
-            second_name: None,
-            lines: self.list(&t, &rows, "item_id", n, ("score", None))?,
-            note: None,
-        })
+        self.ranked_items(title, (&t, &rows), n, ("score", "score"), None)
     }
 
     /// Items like `item`, by factors or content.
@@ -235,13 +232,8 @@ impl Bundle {
         if rows.is_empty() {
             return Err(self.unknown_item(&t, item, by));
         }
-        Ok(Answer {
-            title: format!("more like item {item} (by {by})"),
-            score_name: "cosine".into(),
-            second_name: None,
-            lines: self.list(&t, &rows, "item_id", n, ("score", None))?,
-            note: None,
-        })
+        let title = format!("more like item {item} (by {by})");
+        self.ranked_items(title, (&t, &rows), n, ("score", "cosine"), None)
     }
 
     fn unknown_item(&self, t: &ParquetTable, item: &str, by: &str) -> ExportError {
@@ -276,13 +268,8 @@ impl Bundle {
                 note: Some("too few users liked this item for a reliable list".into()),
             });
         }
-        Ok(Answer {
-            title: format!("people who liked {item} also liked"),
-            score_name: "lift".into(),
-            second_name: Some("support".into()),
-            lines: self.list(&t, &rows, "item_id", n, ("score", Some("support")))?,
-            note: None,
-        })
+        let title = format!("people who liked {item} also liked");
+        self.ranked_items(title, (&t, &rows), n, ("score", "lift"), Some("support"))
     }
 
     /// The user's segment and its profile summary.

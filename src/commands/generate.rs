@@ -19,22 +19,15 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     // (clap has checked that users, items and segments are at least 1.)
     let most = spec.users as u64 * spec.items as u64 / 2;
     if spec.ratings > most {
-        use clap::CommandFactory;
-        let mut cli = crate::cli::Cli::command();
-        cli.build();
-        let mut command = match cli.find_subcommand("generate").cloned() {
-            Some(generate) => generate,
-            None => cli,
-        };
-        command
-            .error(
-                clap::error::ErrorKind::ValueValidation,
-                format!(
-                    "--ratings {} is more than half of --users {} x --items {} ({most}): the ratings of a user are of distinct items",
-                    spec.ratings, spec.users, spec.items
-                ),
-            )
-            .exit();
+        // A usage error, as clap's own: exit code 2.
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!(
+                "--ratings {} is more than half of --users {} x --items {} ({most}): the ratings of a user are of distinct items\n",
+                spec.ratings, spec.users, spec.items
+            ),
+        )
+        .exit();
     }
     let layout = match args.layout {
         GenLayout::Ml1m => Layout::Ml1m,
