@@ -14,7 +14,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::{Rng, dense, rejects_written, run_on};
+use common::{Rng, dense, dense_index, rejects_written, run_on};
 use proptest::prelude::*;
 use recpipe_core::ParquetTable;
 
@@ -493,16 +493,7 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
             let own = file.as_ref().and_then(|k| k.get(id).copied().flatten());
             own.map(str::to_string).or_else(|| log.get(id).cloned())
         };
-    let user_idx: HashMap<&str, u32> = users
-        .iter()
-        .zip(0..)
-        .map(|(u, i)| (u.as_str(), i))
-        .collect();
-    let item_idx: HashMap<&str, u32> = items
-        .iter()
-        .zip(0..)
-        .map(|(u, i)| (u.as_str(), i))
-        .collect();
+    let (user_idx, item_idx) = (dense_index(&users), dense_index(&items));
     let mut interactions: Vec<_> = pairs
         .iter()
         .map(|(&(u, i), p)| {

@@ -17,9 +17,9 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arrow::array::{Array, AsArray};
-use common::{Rng, dense, rejects_written, run_on};
+use common::{Rng, dense, dense_index, rejects_written, run_on};
 use recpipe_core::ParquetTable;
-use recpipe_ingest::movielens::ML100K_GENRES;
+use recpipe_ingest::movielens::{Layout, ML100K_GENRES};
 use recpipe_ingest::synthetic::GENRES;
 
 /// A user of `users.dat`: id, gender, age, occupation, zip.
@@ -40,33 +40,12 @@ type PairRow<'a> = (i64, u64, f32, &'a str);
 /// The release date year of every movie of `u.item`.
 const RELEASE_YEAR: i32 = 1995;
 
-/// Which MovieLens layout a data set is written in.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Layout {
-    /// `ratings.dat`, `users.dat`, latin-1 `movies.dat`, `::` separated.
-    Ml1m,
-    /// `u.data` (tabs), `u.user` and latin-1 `u.item` (`|`, genres as 19
-    /// flags), `u.genre` naming the flags or not.
-    Ml100k,
-    /// `ratings.csv` and `movies.csv` with headers, UTF-8, no users file.
-    Csv,
-}
-
-impl Layout {
-    fn separator(self) -> &'static str {
-        match self {
-            Layout::Ml1m => "::",
-            Layout::Ml100k => "\t",
-            Layout::Csv => ",",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Layout::Ml1m => "ml-1m",
-            Layout::Ml100k => "ml-100k",
-            Layout::Csv => "csv",
-        }
+/// The field separator of a layout's ratings file.
+fn separator(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Ml1m => "::",
+        Layout::Ml100k => "\t",
+        Layout::Csv => ",",
     }
 }
 
@@ -102,7 +81,7 @@ struct Rating {
 /// users and movies are missing from their files.
 fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
     let mut rng = Rng::new(seed);
-    let sep = layout.separator();
+    let sep = separator(layout);
     let (n_users, n_movies) = (1 + rows as u64 / 15, 1 + rows as u64 / 25);
     // Id 1 always, so that no file is empty.
     let listed = |rng: &mut Rng, n: u64| {
@@ -302,16 +281,7 @@ fn model(data: &DataSet) -> Outputs {
         None => dense(kept.iter().map(|((u, _), _, _)| u.to_string())),
     };
     let items = dense(known_movies.iter().map(|m| m.to_string()));
-    let user_idx: HashMap<&str, u32> = users
-        .iter()
-        .zip(0..)
-        .map(|(u, i)| (u.as_str(), i))
-        .collect();
-    let item_idx: HashMap<&str, u32> = items
-        .iter()
-        .zip(0..)
-        .map(|(m, i)| (m.as_str(), i))
-        .collect();
+    let (user_idx, item_idx) = (dense_index(&users), dense_index(&items));
     let mut interactions: Vec<(u32, u32, f32, i64)> = kept
         .iter()
         .map(|&((u, m), value, ts)| (user_idx[u], item_idx[m], value, ts))

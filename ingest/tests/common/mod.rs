@@ -137,3 +137,12 @@ pub fn dense(ids: impl Iterator<Item = String>) -> Vec<String> {
     }
     ids
 }
+
+/// Each id of `dense` ([`dense`]'s order) with its dense index.
+pub fn dense_index(dense: &[String]) -> std::collections::HashMap<&str, u32> {
+    dense
+        .iter()
+        .zip(0..)
+        .map(|(id, i)| (id.as_str(), i))
+        .collect()
+}
