@@ -208,8 +208,9 @@ impl Workdir {
                 .root
                 .join("tmp")
                 .join(format!("evicted-{fingerprint}-{}", std::process::id()));
-            fs::rename(&dir, &trash)?;
-            fs::remove_dir_all(&trash)?;
+            fs::rename(&dir, &trash)
+                .with_context(|| format!("moving {} to {}", dir.display(), trash.display()))?;
+            fs::remove_dir_all(&trash).with_context(|| format!("removing {}", trash.display()))?;
         }
         Ok(())
     }
@@ -221,9 +222,10 @@ impl Workdir {
             .join("tmp")
             .join(format!("{fingerprint}-{}", std::process::id()));
         if dir.exists() {
-            fs::remove_dir_all(&dir)?;
+            fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
-        fs::create_dir_all(dir.join("outputs"))?;
+        fs::create_dir_all(dir.join("outputs"))
+            .with_context(|| format!("creating {}", dir.join("outputs").display()))?;
         Ok(dir)
     }
 
@@ -264,13 +266,15 @@ impl Workdir {
             .join(format!(".{stage}.{}.tmp", std::process::id()));
         let _ = fs::remove_file(&tmp);
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&target, &tmp)?;
+        std::os::unix::fs::symlink(&target, &tmp)
+            .with_context(|| format!("creating the link {}", tmp.display()))?;
         #[cfg(not(unix))]
         anyhow::bail!("recpipe needs symlinks (Unix) for out/");
         if link.is_dir() && fs::symlink_metadata(&link).is_ok_and(|m| !m.file_type().is_symlink()) {
-            fs::remove_dir_all(&link)?;
+            fs::remove_dir_all(&link).with_context(|| format!("removing {}", link.display()))?;
         }
-        fs::rename(&tmp, &link)?;
+        fs::rename(&tmp, &link)
+            .with_context(|| format!("moving {} to {}", tmp.display(), link.display()))?;
         Ok(())
     }
 
@@ -367,14 +371,16 @@ pub struct WorkdirLock {
 impl WorkdirLock {
     /// Takes the lock, waiting (with a message) if another run holds it, or failing if `wait` is false.
     pub fn acquire(workdir: &Workdir, wait: bool) -> Result<Self> {
-        fs::create_dir_all(workdir.root())?;
+        fs::create_dir_all(workdir.root())
+            .with_context(|| format!("creating the work folder {}", workdir.root().display()))?;
         let path = workdir.root().join("lock");
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
-            .open(&path)?;
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -388,7 +394,8 @@ impl WorkdirLock {
                     "waiting for another recpipe run to finish ({} is locked)...",
                     path.display()
                 );
-                file.lock()?;
+                file.lock()
+                    .with_context(|| format!("locking {}", path.display()))?;
             }
             Err(fs::TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("locking {}", path.display()));

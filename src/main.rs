@@ -63,7 +63,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_text(&err));
             if err
                 .chain()
                 .any(|e| e.downcast_ref::<config::ConfigError>().is_some())
@@ -74,6 +74,21 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: cause`. A cause whose
+/// text the message already ends with is left out: many errors (an I/O error
+/// with its path, say) print their source and return it as well.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,5 +119,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Segment(args) => commands::query::segment(args),
         Command::Lookalike(args) => commands::query::lookalike(args),
         Command::Bundle(cli::BundleCommand::Verify { dir }) => commands::query::verify_bundle(&dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn error_text_leaves_out_a_cause_the_message_already_ends_with() {
+        let io = || std::io::Error::other("disk full");
+        let core = recpipe_core::CoreError::io("a.parquet", io());
+        let err = anyhow::Error::new(core).context("stage `ingest`");
+        assert_eq!(error_text(&err), "stage `ingest`: a.parquet: disk full");
+        let err = anyhow::Error::new(io()).context("writing b.json");
+        assert_eq!(error_text(&err), "writing b.json: disk full");
     }
 }

@@ -539,7 +539,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
                     }
                     Err(e) => {
                         res.outcome = Outcome::Failed;
-                        res.reasons = vec![format!("{e:#}")];
+                        res.reasons = vec![crate::error_text(&e)];
                         failed.insert(stage.name.clone());
                     }
                 }

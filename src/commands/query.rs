@@ -15,7 +15,10 @@ fn bundle(arg: &BundleArg) -> anyhow::Result<Bundle> {
         Some(d) => d.clone(),
         None => {
             let plan = super::load_plan(&arg.pipeline, &[]).map_err(|e| {
-                anyhow::anyhow!("{e:#}\n(pass --bundle DIR to read a bundle directly)")
+                anyhow::anyhow!(
+                    "{}\n(pass --bundle DIR to read a bundle directly)",
+                    crate::error_text(&e)
+                )
             })?;
             let stage = plan
                 .stages

@@ -128,3 +128,15 @@ fn generate_refuses_impossible_sizes_as_a_usage_error() {
     assert!(!env.path().join("data").exists(), "nothing written");
     env.ok(&args("5", "10"));
 }
+
+#[test]
+fn an_io_error_names_its_path_and_its_cause_once() {
+    // A work folder under a plain file cannot be made.
+    let env =
+        Env::new(&crate::SMALL.replace("version: 1", "version: 1\nworkdir: pipeline.yaml/work"));
+    let out = env.run(&["run", "ingest"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pipeline.yaml/work"), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}
