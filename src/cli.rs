@@ -12,7 +12,8 @@ use crate::plan::Override;
 #[command(name = "recpipe", version, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a stage failed, 2 configuration error, 3 verify found drift.\n\n\
-Start with `recpipe run` in a folder with a pipeline.yaml; `recpipe status` says what is stale and why."
+Start with `recpipe init` (a pipeline.yaml on built-in synthetic data), then `recpipe run`;\n\
+`recpipe status` says what is stale and why."
 )]
 pub struct Cli {
     /// How progress and logs are shown (default: bars on a terminal, plain lines otherwise).
@@ -51,6 +52,11 @@ pub struct PipelineArg {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter pipeline.yaml: built-in synthetic data, MovieLens, or an events log.
+    #[command(
+        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init --template movielens --data ~/data/ml-1m\n  recpipe init --template online-retail --data online-retail.csv -p retail.yaml"
+    )]
+    Init(InitArgs),
     /// Run what is stale, in dependency order.
     #[command(
         after_help = "Examples:\n  recpipe run                       # everything that is stale\n  recpipe run train                 # train and what it needs\n  recpipe run --from features       # features and everything after it\n  recpipe run --set train.factors=32 --dry-run\n  recpipe run --force=train         # rerun train even if cached"
@@ -111,6 +117,64 @@ pub enum Command {
         after_help = "Examples:\n  recpipe generate --layout ml-1m --users 6040 --items 3706 --ratings 1000000 --out data/ml-1m-synth\n  recpipe generate --layout csv --ratings 20000000 --users 138000 --items 27000 --out data/ml-20m-synth"
     )]
     Generate(GenerateArgs),
+}
+
+/// `recpipe init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The pipeline file to write.
+    #[arg(short = 'p', long = "pipeline", default_value = "pipeline.yaml")]
+    pub pipeline: PathBuf,
+    /// What the pipeline reads.
+    #[arg(long, value_enum, default_value_t = Template::Synthetic)]
+    pub template: Template,
+    /// The data: a MovieLens folder (any of its three layouts) or the events CSV.
+    #[arg(long, required_if_eq_any = [("template", "movielens"), ("template", "online-retail")])]
+    pub data: Option<PathBuf>,
+    /// Replace an existing pipeline file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The pipelines `recpipe init` writes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Template {
+    /// Built-in synthetic MovieLens-shaped data with planted segments; no download.
+    Synthetic,
+    /// A MovieLens folder in any of its three layouts: explicit and implicit ALS.
+    Movielens,
+    /// The UCI Online Retail log: purchases as implicit feedback, a time split.
+    OnlineRetail,
+}
+
+impl Template {
+    /// The comment that opens the written file.
+    pub fn header(self) -> &'static str {
+        match self {
+            Template::Synthetic => "",
+            Template::Movielens => {
+                "# A MovieLens folder in any of its three layouts (1M .dat files, 100K u.data\n\
+                 # and u.item, or ratings.csv + movies.csv): explicit ALS on a random 10%\n\
+                 # split, implicit ALS on ratings >= 4, user segments and the export bundle.\n\
+                 # Written by `recpipe init --template movielens`; `recpipe run` builds it.\n"
+            }
+            Template::OnlineRetail => {
+                "# UCI Online Retail (CC BY 4.0): purchases as implicit feedback. Train on\n\
+                 # purchases before 2011-11-01, test on the later ones of customers seen before.\n\
+                 # Another events log: change `columns` to its column names.\n\
+                 # Written by `recpipe init --template online-retail`; `recpipe run` builds it.\n"
+            }
+        }
+    }
+
+    /// What the template reads, for the message after writing it.
+    pub fn about(self) -> &'static str {
+        match self {
+            Template::Synthetic => "built-in synthetic data",
+            Template::Movielens => "a MovieLens folder",
+            Template::OnlineRetail => "the Online Retail log",
+        }
+    }
 }
 
 /// `recpipe run`.

@@ -106,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         (None, false) => ProgressMode::Plain,
     };
     match cli.command {
+        Command::Init(args) => commands::init::run(args, cli.quiet),
         Command::Run(args) => commands::run::run(args, mode),
         Command::Status(args) => commands::status::run(args),
         Command::Dag(args) => commands::dag::run(args),

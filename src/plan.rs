@@ -235,8 +235,16 @@ struct TypedStages {
 
 /// Reads and validates `file`, applying `overrides`.
 pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| ConfigError::at(file, None, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            "not found; `recpipe init` writes a starter pipeline (built-in synthetic data), \
+             or -p names another file"
+                .to_string()
+        } else {
+            format!("cannot read: {e}")
+        };
+        ConfigError::at(file, None, message)
+    })?;
     let raw = config::parse(file, &text)?;
     if raw.version != 1 {
         return Err(ConfigError::at(

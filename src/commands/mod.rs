@@ -3,6 +3,7 @@
 pub mod dag;
 pub mod gc;
 pub mod generate;
+pub mod init;
 pub mod query;
 pub mod run;
 pub mod show;

@@ -140,3 +140,56 @@ fn an_io_error_names_its_path_and_its_cause_once() {
     assert!(err.contains("pipeline.yaml/work"), "{err}");
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
+
+#[test]
+fn a_folder_without_a_pipeline_is_pointed_to_init_which_writes_one_and_keeps_it() {
+    let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`recpipe init`"), "{}", stderr(&out));
+
+    assert!(env.ok(&["init"]).contains("next: recpipe run"));
+    let status = env.ok(&["status"]);
+    for stage in ["ingest", "features", "cluster", "train", "export"] {
+        assert!(status.contains(stage), "{status}");
+    }
+    std::fs::write(env.path().join("pipeline.yaml"), crate::SMALL).expect("write");
+    let out = env.run(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let kept = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    assert_eq!(
+        kept,
+        crate::SMALL,
+        "a refused init leaves the file as it was"
+    );
+
+    let out = env.run(&["init", "--template", "movielens"]);
+    assert_eq!(out.status.code(), Some(2), "--data is required");
+    env.ok(&[
+        "init",
+        "--template",
+        "movielens",
+        "--data",
+        "ml",
+        "-p",
+        "sub/p.yaml",
+    ]);
+    let text = std::fs::read_to_string(env.path().join("sub/p.yaml")).expect("read");
+    let data = env.path().join("ml");
+    assert!(
+        text.contains(&format!("data: \"{}\"", data.display())),
+        "{text}"
+    );
+    env.ok(&["init", "--force"]);
+}
+
+#[test]
+fn init_where_its_folder_cannot_be_made_names_the_cause_once() {
+    let env = Env::new(crate::SMALL);
+    let out = env.run(&["init", "-p", "pipeline.yaml/p.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}
