@@ -370,34 +370,64 @@ pub fn relabel(c: Clustering) -> Clustering {
     }
 }
 
-/// Mean silhouette over `sample` rows (all rows if fewer), from a precomputed distance matrix.
-pub fn silhouette(dist: &[f32], m: usize, labels: &[u16], k: usize) -> f64 {
+/// Where a silhouette reads its distances: a matrix made once and shared by
+/// every k tried, or the rows themselves, one row of distances at a time
+/// (no m x m matrix, for a single k). Both give the same bits.
+pub enum Distances<'a> {
+    /// The m x m matrix of [`pairwise`].
+    Matrix(&'a [f32]),
+    /// The rows, distances computed as needed.
+    Rows(ArrayView2<'a, f64>),
+}
+
+impl Distances<'_> {
+    /// The distances from row `i` to each of the `buf.len()` rows: a row of
+    /// the matrix, or `buf` filled.
+    fn row<'b>(&'b self, i: usize, buf: &'b mut [f32]) -> &'b [f32] {
+        let m = buf.len();
+        match self {
+            Distances::Matrix(dist) => &dist[i * m..(i + 1) * m],
+            Distances::Rows(x) => {
+                distances_from(*x, i, buf);
+                buf
+            }
+        }
+    }
+}
+
+/// Mean silhouette of `m` labelled rows (scikit-learn's definition: a
+/// singleton cluster scores 0).
+pub fn silhouette(dist: Distances<'_>, m: usize, labels: &[u16], k: usize) -> f64 {
     let total: f64 = (0..m)
         .into_par_iter()
-        .map(|i| {
-            let mut sum = vec![0.0f64; k];
-            let mut cnt = vec![0usize; k];
-            for j in 0..m {
-                if i != j {
-                    sum[labels[j] as usize] += dist[i * m + j] as f64;
-                    cnt[labels[j] as usize] += 1;
+        .map_init(
+            || vec![0f32; m],
+            |buf, i| {
+                let row = dist.row(i, buf);
+                let mut sum = vec![0.0f64; k];
+                let mut cnt = vec![0usize; k];
+                for (j, &d) in row.iter().enumerate() {
+                    if i != j {
+                        sum[labels[j] as usize] += d as f64;
+                        cnt[labels[j] as usize] += 1;
+                    }
                 }
-            }
-            let own = labels[i] as usize;
-            if cnt[own] == 0 {
-                return 0.0; // a singleton cluster scores 0, as in scikit-learn
-            }
-            let a = sum[own] / cnt[own] as f64;
-            let b = (0..k)
-                .filter(|&c| c != own && cnt[c] > 0)
-                .map(|c| sum[c] / cnt[c] as f64)
-                .fold(f64::INFINITY, f64::min);
-            if !b.is_finite() {
-                0.0
-            } else {
-                (b - a) / a.max(b).max(f64::MIN_POSITIVE)
-            }
-        })
+                let own = labels[i] as usize;
+                if cnt[own] == 0 {
+                    return 0.0;
+                }
+                let a = sum[own] / cnt[own] as f64;
+                let b = (0..k)
+                    .filter(|&c| c != own && cnt[c] > 0)
+                    .map(|c| sum[c] / cnt[c] as f64)
+                    .fold(f64::INFINITY, f64::min);
+                if !b.is_finite() {
+                    0.0
+                } else {
+                    (b - a) / a.max(b).max(f64::MIN_POSITIVE)
+                }
+            },
+        )
         .collect::<Vec<f64>>()
         // A sequential sum: the same bits whatever the thread count.
         .iter()
@@ -405,25 +435,28 @@ pub fn silhouette(dist: &[f32], m: usize, labels: &[u16], k: usize) -> f64 {
     total / m.max(1) as f64
 }
 
-/// Euclidean distances between all pairs of rows (m x m, f32).
+/// Euclidean distances from row `i` of `x` to every row, rounded to f32.
+fn distances_from(x: ArrayView2<f64>, i: usize, out: &mut [f32]) {
+    let a = x.row(i);
+    for (j, d) in out.iter_mut().enumerate() {
+        *d = a
+            .iter()
+            .zip(x.row(j).iter())
+            .map(|(p, q)| (p - q) * (p - q))
+            .sum::<f64>()
+            .sqrt() as f32;
+    }
+}
+
+/// Euclidean distances between all pairs of rows (m x m, f32), each row of
+/// the matrix written in place by one task.
 pub fn pairwise(x: ArrayView2<f64>) -> Vec<f32> {
     let m = x.nrows();
-    let rows: Vec<Vec<f32>> = (0..m)
-        .into_par_iter()
-        .map(|i| {
-            let a = x.row(i);
-            (0..m)
-                .map(|j| {
-                    a.iter()
-                        .zip(x.row(j).iter())
-                        .map(|(p, q)| (p - q) * (p - q))
-                        .sum::<f64>()
-                        .sqrt() as f32
-                })
-                .collect()
-        })
-        .collect();
-    rows.concat()
+    let mut dist = vec![0f32; m * m];
+    dist.par_chunks_mut(m.max(1))
+        .enumerate()
+        .for_each(|(i, row)| distances_from(x, i, row));
+    dist
 }
 
 /// Adjusted Rand index between two labelings.
@@ -565,7 +598,43 @@ mod tests {
         assert!((ari - (-0.5)).abs() < 1e-12, "{ari}");
         // Two tight pairs far apart: silhouette near 1.
         let x = Array2::from_shape_vec((4, 1), vec![0.0, 0.1, 10.0, 10.1]).expect("shape");
-        let s = silhouette(&pairwise(x.view()), 4, &[0, 0, 1, 1], 2);
+        let s = silhouette(Distances::Matrix(&pairwise(x.view())), 4, &[0, 0, 1, 1], 2);
         assert!((s - (1.0 - 0.1 / 10.0)).abs() < 1e-3, "{s}");
+    }
+
+    #[test]
+    fn silhouette_from_rows_is_the_same_bits_as_from_the_matrix_and_the_definition() {
+        let mut r = Rng::new(11);
+        let (m, d, k) = (97, 5, 4);
+        let x = Array2::from_shape_fn((m, d), |_| r.normal());
+        let labels: Vec<u16> = (0..m).map(|i| ((i * 7) % k) as u16).collect();
+        let dist = pairwise(x.view());
+        let from_matrix = silhouette(Distances::Matrix(&dist), m, &labels, k);
+        let from_rows = silhouette(Distances::Rows(x.view()), m, &labels, k);
+        assert_eq!(from_matrix.to_bits(), from_rows.to_bits());
+        // The definition, row by row: b - a over max(a, b).
+        let mean_to = |i: usize, c: u16| {
+            let js: Vec<usize> = (0..m).filter(|&j| j != i && labels[j] == c).collect();
+            js.iter().map(|&j| dist[i * m + j] as f64).sum::<f64>() / js.len() as f64
+        };
+        let naive = (0..m)
+            .map(|i| {
+                let a = mean_to(i, labels[i]);
+                let b = (0..k as u16)
+                    .filter(|&c| c != labels[i])
+                    .map(|c| mean_to(i, c))
+                    .fold(f64::INFINITY, f64::min);
+                (b - a) / a.max(b)
+            })
+            .sum::<f64>()
+            / m as f64;
+        assert!((from_rows - naive).abs() < 1e-12, "{from_rows} vs {naive}");
+        // Distances are symmetric with a zero diagonal.
+        for i in 0..m {
+            assert_eq!(dist[i * m + i], 0.0);
+            for j in 0..i {
+                assert_eq!(dist[i * m + j], dist[j * m + i]);
+            }
+        }
     }
 }

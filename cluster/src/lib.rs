@@ -160,21 +160,29 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     idx.truncate(params.silhouette_sample.min(n));
     idx.sort_unstable();
     let sample = x.select(ndarray::Axis(0), &idx);
-    ctx.progress.phase(&format!(
-        "pairwise distances of a {}-user sample",
-        idx.len()
-    ));
-    let dist = kmeans::pairwise(sample.view());
+    let ks: Vec<usize> = match params.k {
+        KChoice::Fixed(k) => vec![k],
+        KChoice::Auto(_) => (params.k_range[0]..=params.k_range[1]).collect(),
+    };
+    // Several k share one distance matrix of the sample; a single k reads
+    // the sample's rows instead and needs no m x m matrix.
+    let matrix = (ks.len() > 1).then(|| {
+        ctx.progress.phase(&format!(
+            "pairwise distances of a {}-user sample",
+            idx.len()
+        ));
+        kmeans::pairwise(sample.view())
+    });
+    let distances = || match &matrix {
+        Some(m) => kmeans::Distances::Matrix(m),
+        None => kmeans::Distances::Rows(sample.view()),
+    };
     let spec = |k| kmeans::KMeansSpec {
         k,
         n_runs: params.n_runs,
         max_iterations: params.max_iterations,
         tolerance: params.tolerance,
         seed: params.seed,
-    };
-    let ks: Vec<usize> = match params.k {
-        KChoice::Fixed(k) => vec![k],
-        KChoice::Auto(_) => (params.k_range[0]..=params.k_range[1]).collect(),
     };
     let bar = ctx.progress.bar(ks.len() as u64, "k-means");
     let mut curve = Vec::new();
@@ -185,7 +193,7 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         let c = kmeans::fit(x.view(), &spec(k)).map_err(ClusterError::KMeans)?;
         kmeans_seconds += t_fit.elapsed().as_secs_f64();
         let labels: Vec<u16> = idx.iter().map(|&i| c.labels[i]).collect();
-        let s = kmeans::silhouette(&dist, idx.len(), &labels, k);
+        let s = kmeans::silhouette(distances(), idx.len(), &labels, k);
         curve.push(CurvePoint {
             k,
             inertia: c.inertia,
