@@ -63,6 +63,22 @@ pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32
     top_n_bounded(scores, n, skip)
 }
 
+/// Keeps the `n` first of `items` in the order `cmp`, sorted: a partial
+/// selection, then a sort of those `n` only. `cmp` must be a total order
+/// with no ties (break them by index), so the result does not depend on
+/// the order `items` came in.
+pub fn keep_best<T>(items: &mut Vec<T>, n: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if n == 0 {
+        items.clear();
+        return;
+    }
+    if items.len() > n {
+        items.select_nth_unstable_by(n - 1, &cmp);
+        items.truncate(n);
+    }
+    items.sort_unstable_by(cmp);
+}
+
 /// [`top_n`] in one pass with a bounded buffer: once `n` candidates are
 /// held, an item must beat the current n-th best to be looked at (items come
 /// in index order, so an equal score never displaces an earlier item).
@@ -267,6 +283,27 @@ mod tests {
                 want,
                 "user {u}"
             );
+        }
+    }
+
+    #[test]
+    fn keep_best_equals_a_full_sort_cut_to_n() {
+        let mut r = crate::Rng::new(5);
+        for len in [0usize, 1, 7, 50, 300] {
+            // Few distinct scores, so ties must fall to the index.
+            let items: Vec<(u32, f32)> = (0..len as u32)
+                .map(|i| (i, (r.next_u64() % 5) as f32))
+                .collect();
+            let cmp = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            for n in [0usize, 1, 3, 10, 400] {
+                let mut full = items.clone();
+                full.sort_by(cmp);
+                full.truncate(n);
+                let mut kept = items.clone();
+                kept.reverse();
+                keep_best(&mut kept, n, cmp);
+                assert_eq!(kept, full, "len {len}, n {n}");
+            }
         }
     }
 }

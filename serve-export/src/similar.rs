@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use ndarray::Array2;
 use rayon::prelude::*;
-use recpipe_core::topk::top_n_all;
+use recpipe_core::topk::{keep_best, top_n_all};
 
 /// Rows scaled to unit length (zero rows stay zero).
 pub fn normalize_rows(m: &Array2<f32>) -> Array2<f32> {
@@ -59,8 +59,7 @@ pub fn sparse_cosine_neighbours(rows: &[Vec<(u32, f32)>], n: usize) -> Vec<Vec<(
                     acc[j as usize] = 0.0;
                 }
                 touched.clear();
-                cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                cand.truncate(n);
+                keep_best(&mut cand, n, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 cand.shrink_to_fit();
                 cand
             },
@@ -131,13 +130,12 @@ pub fn also_liked(
                     count[j as usize] = 0;
                 }
                 touched.clear();
-                out.sort_by(|a, b| {
+                keep_best(&mut out, n, |a, b| {
                     b.lift
                         .total_cmp(&a.lift)
                         .then(b.support.total_cmp(&a.support))
                         .then(a.item.cmp(&b.item))
                 });
-                out.truncate(n);
                 out.shrink_to_fit();
                 out
             },
