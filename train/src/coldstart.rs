@@ -9,7 +9,7 @@ use std::path::Path;
 use ndarray::Array2;
 use recpipe_core::ParquetTable;
 
-use crate::linalg::cholesky_solve;
+use crate::linalg::{cholesky_factor, cholesky_substitute};
 
 /// The feature columns a cold-start mapping reads.
 #[derive(Debug, Clone)]
@@ -143,10 +143,11 @@ pub fn ridge(x: &Array2<f64>, t: &Array2<f64>, rows: &[usize], lambda: f64) -> A
         xtx[i * d + i] += lambda;
     }
     let mut w = Array2::<f64>::zeros((d, t.ncols()));
-    for c in 0..t.ncols() {
-        let mut a = xtx.clone();
-        let mut b: Vec<f64> = xtt.column(c).to_vec();
-        if cholesky_solve(&mut a, &mut b, d) {
+    // One factorisation for every target column.
+    if cholesky_factor(&mut xtx, d) {
+        for c in 0..t.ncols() {
+            let mut b: Vec<f64> = xtt.column(c).to_vec();
+            cholesky_substitute(&xtx, &mut b, d);
             for i in 0..d {
                 w[[i, c]] = b[i];
             }

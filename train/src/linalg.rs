@@ -4,6 +4,17 @@
 /// only the lower triangle is read) by Cholesky; `A` and `b` are overwritten
 /// (`b` holds `x` on return). Returns false if `A` is not positive definite.
 pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
+    if !cholesky_factor(a, n) {
+        return false;
+    }
+    cholesky_substitute(a, b, n);
+    true
+}
+
+/// Overwrites the lower triangle of a symmetric positive-definite `A` (n x
+/// n, row-major) with its Cholesky factor `L` (`A = L L^T`). Returns false
+/// if `A` is not positive definite.
+pub fn cholesky_factor(a: &mut [f64], n: usize) -> bool {
     for j in 0..n {
         let mut d = a[j * n + j];
         for k in 0..j {
@@ -22,21 +33,26 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
             a[i * n + j] = s / d;
         }
     }
+    true
+}
+
+/// Solves `L L^T x = b` in place for the factor `L` that [`cholesky_factor`]
+/// left in `l`, so that one factor serves many right-hand sides.
+pub fn cholesky_substitute(l: &[f64], b: &mut [f64], n: usize) {
     for i in 0..n {
         let mut s = b[i];
         for k in 0..i {
-            s -= a[i * n + k] * b[k];
+            s -= l[i * n + k] * b[k];
         }
-        b[i] = s / a[i * n + i];
+        b[i] = s / l[i * n + i];
     }
     for i in (0..n).rev() {
         let mut s = b[i];
         for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
+            s -= l[k * n + i] * b[k];
         }
-        b[i] = s / a[i * n + i];
+        b[i] = s / l[i * n + i];
     }
-    true
 }
 
 /// Small vector kernels, generic over fused multiply-add.
@@ -302,6 +318,39 @@ pub mod kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_factor_solves_each_right_hand_side_as_a_fresh_solve_does() {
+        let n = 7;
+        // A = M M^T + I: symmetric positive definite.
+        let m: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0)
+            .collect();
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum::<f64>()
+                    + if i == j { 1.0 } else { 0.0 };
+            }
+        }
+        let mut l = a.clone();
+        assert!(cholesky_factor(&mut l, n));
+        for c in 0..4 {
+            let b: Vec<f64> = (0..n).map(|i| (i * (c + 2)) as f64 - 3.0).collect();
+            let (mut fresh, mut x) = (a.clone(), b.clone());
+            assert!(cholesky_solve(&mut fresh, &mut x, n));
+            let mut y = b.clone();
+            cholesky_substitute(&l, &mut y, n);
+            assert_eq!(x, y, "rhs {c}");
+            // And it solves the system.
+            for i in 0..n {
+                let ax: f64 = (0..n).map(|j| a[i * n + j] * y[j]).sum();
+                assert!((ax - b[i]).abs() < 1e-9, "row {i}: {ax} vs {}", b[i]);
+            }
+        }
+        let mut not_pd = vec![1.0, 2.0, 2.0, 1.0];
+        assert!(!cholesky_factor(&mut not_pd, 2));
+    }
 
     #[test]
     fn solves_a_known_system() {
