@@ -131,7 +131,7 @@ pub fn ridge(x: &Array2<f64>, t: &Array2<f64>, rows: &[usize], lambda: f64) -> A
             if xr[i] == 0.0 {
                 continue;
             }
-            for j in 0..=i {
+            for j in i..d {
                 xtx[i * d + j] += xr[i] * xr[j];
             }
             for c in 0..t.ncols() {

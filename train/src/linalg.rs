@@ -1,7 +1,7 @@
 //! Small dense linear algebra for the per-user / per-item solves.
 
 /// Solves `A x = b` for a symmetric positive-definite `A` (n x n, row-major,
-/// only the lower triangle is read) by Cholesky; `A` and `b` are overwritten
+/// only the upper triangle is read) by Cholesky; `A` and `b` are overwritten
 /// (`b` holds `x` on return). Returns false if `A` is not positive definite.
 pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
     if !cholesky_factor(a, n) {
@@ -11,47 +11,59 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
     true
 }
 
-/// Overwrites the lower triangle of a symmetric positive-definite `A` (n x
-/// n, row-major) with its Cholesky factor `L` (`A = L L^T`). Returns false
+/// Overwrites the upper triangle of a symmetric positive-definite `A` (n x
+/// n, row-major) with its Cholesky factor `U` (`A = U^T U`). Returns false
 /// if `A` is not positive definite.
+///
+/// Right-looking: once row `j` of `U` is known, it is subtracted from every
+/// row below it, one contiguous slice at a time, which vectorises. Each
+/// entry still receives its subtractions in the order of `j` and its
+/// division last, as in the textbook dot-product form, so the factor has
+/// the same bits as that form would give.
+#[inline]
 pub fn cholesky_factor(a: &mut [f64], n: usize) -> bool {
     for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
+        let d = a[j * n + j];
         if d <= 0.0 || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
+        let (done, rest) = a.split_at_mut((j + 1) * n);
+        let row_j = &mut done[j * n..];
+        row_j[j] = d;
+        for u in &mut row_j[j + 1..] {
+            *u /= d;
+        }
+        for m in j + 1..n {
+            let f = row_j[m];
+            let row_m = &mut rest[(m - j - 1) * n..(m - j) * n];
+            for (x, &u) in row_m[m..].iter_mut().zip(&row_j[m..]) {
+                *x -= f * u;
             }
-            a[i * n + j] = s / d;
         }
     }
     true
 }
 
-/// Solves `L L^T x = b` in place for the factor `L` that [`cholesky_factor`]
-/// left in `l`, so that one factor serves many right-hand sides.
-pub fn cholesky_substitute(l: &[f64], b: &mut [f64], n: usize) {
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * n + k] * b[k];
+/// Solves `U^T U x = b` in place for the factor `U` that [`cholesky_factor`]
+/// left in `u`, so that one factor serves many right-hand sides.
+#[inline]
+pub fn cholesky_substitute(u: &[f64], b: &mut [f64], n: usize) {
+    // U^T z = b: each z_k, once known, is subtracted from the later entries.
+    for k in 0..n {
+        let z = b[k] / u[k * n + k];
+        b[k] = z;
+        for (bi, &uki) in b[k + 1..].iter_mut().zip(&u[k * n + k + 1..(k + 1) * n]) {
+            *bi -= uki * z;
         }
-        b[i] = s / l[i * n + i];
     }
+    // U x = z, from the last row up.
     for i in (0..n).rev() {
         let mut s = b[i];
         for k in i + 1..n {
-            s -= l[k * n + i] * b[k];
+            s -= u[i * n + k] * b[k];
         }
-        b[i] = s / l[i * n + i];
+        b[i] = s / u[i * n + i];
     }
 }
 
@@ -353,9 +365,58 @@ mod tests {
     }
 
     #[test]
+    fn the_right_looking_factor_has_the_bits_of_the_dot_product_form() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        for n in [1usize, 2, 5, 17, 65] {
+            let m: Vec<f64> = (0..n * n).map(|_| next()).collect();
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum::<f64>()
+                        + if i == j { 0.1 } else { 0.0 };
+                }
+            }
+            // The textbook form: l_ij = (a_ij - sum_k l_ik l_jk) / l_jj.
+            let mut l = a.clone();
+            for j in 0..n {
+                let mut d = l[j * n + j];
+                for k in 0..j {
+                    d -= l[j * n + k] * l[j * n + k];
+                }
+                let d = d.sqrt();
+                l[j * n + j] = d;
+                for i in j + 1..n {
+                    let mut s = l[i * n + j];
+                    for k in 0..j {
+                        s -= l[i * n + k] * l[j * n + k];
+                    }
+                    l[i * n + j] = s / d;
+                }
+            }
+            let mut u = a.clone();
+            assert!(cholesky_factor(&mut u, n));
+            for i in 0..n {
+                for j in 0..=i {
+                    assert_eq!(
+                        u[j * n + i].to_bits(),
+                        l[i * n + j].to_bits(),
+                        "n {n} ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn solves_a_known_system() {
-        // A = [[4, 2], [2, 3]], x = [1, -1] -> b = [2, -1].
-        let mut a = vec![4.0, 0.0, 2.0, 3.0];
+        // A = [[4, 2], [2, 3]] (upper triangle only), x = [1, -1] -> b = [2, -1].
+        let mut a = vec![4.0, 2.0, 0.0, 3.0];
         let mut b = vec![2.0, -1.0];
         assert!(cholesky_solve(&mut a, &mut b, 2));
         assert!((b[0] - 1.0).abs() < 1e-12 && (b[1] + 1.0).abs() < 1e-12);
