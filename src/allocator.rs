@@ -27,11 +27,10 @@
 //! ALS 0.69 -> 0.62 s. Ingest and K-means did not move; peaks grew by 1-13
 //! MiB (Online Retail's ingest 146 -> 157 MiB).
 //!
-//! [`release_free_memory`] hands what
-//! the heaps hold free back to the system before each stage, so that a
-//! stage does not carry its predecessor's memory: on 100,000 synthetic
-//! users, K-means peaks at 635 MiB instead of 790 after ingest and features
-//! ran in the same process.
+//! [`release_free_memory`] hands what the heaps hold free back to the
+//! system before each stage, so that a stage does not carry its
+//! predecessor's memory: on 100,000 synthetic users, K-means peaked at 635
+//! MiB instead of 790 after ingest and features ran in the same process.
 
 /// Serves blocks under 16 MiB from the allocator's heaps, and keeps up to
 /// 32 MiB free at a heap's top. Runs first thing in `main`.

@@ -147,36 +147,6 @@ pub enum Template {
     OnlineRetail,
 }
 
-impl Template {
-    /// The comment that opens the written file.
-    pub fn header(self) -> &'static str {
-        match self {
-            Template::Synthetic => "",
-            Template::Movielens => {
-                "# A MovieLens folder in any of its three layouts (1M .dat files, 100K u.data\n\
-                 # and u.item, or ratings.csv + movies.csv): explicit ALS on a random 10%\n\
-                 # split, implicit ALS on ratings >= 4, user segments and the export bundle.\n\
-                 # Written by `recpipe init --template movielens`; `recpipe run` builds it.\n"
-            }
-            Template::OnlineRetail => {
-                "# UCI Online Retail (CC BY 4.0): purchases as implicit feedback. Train on\n\
-                 # purchases before 2011-11-01, test on the later ones of customers seen before.\n\
-                 # Another events log: change `columns` to its column names.\n\
-                 # Written by `recpipe init --template online-retail`; `recpipe run` builds it.\n"
-            }
-        }
-    }
-
-    /// What the template reads, for the message after writing it.
-    pub fn about(self) -> &'static str {
-        match self {
-            Template::Synthetic => "built-in synthetic data",
-            Template::Movielens => "a MovieLens folder",
-            Template::OnlineRetail => "the Online Retail log",
-        }
-    }
-}
-
 /// `recpipe run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {

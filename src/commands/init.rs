@@ -18,6 +18,14 @@ const ONLINE_RETAIL: &str = include_str!("../../pipelines/online-retail.yaml");
 /// file unless `--force`.
 pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let file = &args.pipeline;
+    if args.template == Template::Synthetic && args.data.is_some() {
+        return Err(ConfigError::at(
+            file,
+            None,
+            "--data is for the movielens and online-retail templates; the synthetic one generates its data",
+        )
+        .into());
+    }
     if file.exists() && !args.force {
         return Err(ConfigError::at(file, None, "already exists; --force replaces it").into());
     }
@@ -43,6 +51,36 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         outln!("next: recpipe run{p}, then recpipe status{p}")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Template {
+    /// The comment that opens the written file.
+    fn header(self) -> &'static str {
+        match self {
+            Template::Synthetic => "",
+            Template::Movielens => {
+                "# A MovieLens folder in any of its three layouts (1M .dat files, 100K u.data\n\
+                 # and u.item, or ratings.csv + movies.csv): explicit ALS on a random 10%\n\
+                 # split, implicit ALS on ratings >= 4, user segments and the export bundle.\n\
+                 # Written by `recpipe init --template movielens`; `recpipe run` builds it.\n"
+            }
+            Template::OnlineRetail => {
+                "# UCI Online Retail (CC BY 4.0): purchases as implicit feedback. Train on\n\
+                 # purchases before 2011-11-01, test on the later ones of customers seen before.\n\
+                 # Another events log: change `columns` to its column names.\n\
+                 # Written by `recpipe init --template online-retail`; `recpipe run` builds it.\n"
+            }
+        }
+    }
+
+    /// What the template reads, for the message after writing it.
+    fn about(self) -> &'static str {
+        match self {
+            Template::Synthetic => "built-in synthetic data",
+            Template::Movielens => "a MovieLens folder",
+            Template::OnlineRetail => "the Online Retail log",
+        }
+    }
 }
 
 /// The data path as the pipeline file must name it: relative paths in a

@@ -167,6 +167,13 @@ fn a_folder_without_a_pipeline_is_pointed_to_init_which_writes_one_and_keeps_it(
 
     let out = env.run(&["init", "--template", "movielens"]);
     assert_eq!(out.status.code(), Some(2), "--data is required");
+    let out = env.run(&["init", "--force", "--data", "ml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the synthetic template reads no data"
+    );
+    assert!(stderr(&out).contains("--data"), "{}", stderr(&out));
     env.ok(&[
         "init",
         "--template",

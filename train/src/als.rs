@@ -16,7 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::data::{Csr, TrainSet};
-use crate::linalg::{cholesky_factor, cholesky_substitute, kernel};
+use crate::linalg::{cholesky_solve, kernel};
 use crate::model::Factors;
 
 /// Settings of explicit ALS.
@@ -89,10 +89,7 @@ impl NormalEquations<'_> {
             a[i * dim + i] += s.lambda * nr;
         }
         a[k * dim + k] += s.lambda_bias * nr;
-        cholesky_factor(a, dim) && {
-            cholesky_substitute(a, b, dim);
-            true
-        }
+        cholesky_solve(a, b, dim)
     }
 }
 

@@ -3,6 +3,7 @@
 /// Solves `A x = b` for a symmetric positive-definite `A` (n x n, row-major,
 /// only the upper triangle is read) by Cholesky; `A` and `b` are overwritten
 /// (`b` holds `x` on return). Returns false if `A` is not positive definite.
+#[inline]
 pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
     if !cholesky_factor(a, n) {
         return false;
@@ -331,20 +332,24 @@ pub mod kernel {
 mod tests {
     use super::*;
 
-    #[test]
-    fn one_factor_solves_each_right_hand_side_as_a_fresh_solve_does() {
-        let n = 7;
-        // A = M M^T + I: symmetric positive definite.
-        let m: Vec<f64> = (0..n * n)
-            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0)
-            .collect();
+    /// `M M^T + ridge I` for a random n x n `M`: symmetric positive definite.
+    fn spd(n: usize, ridge: f64, seed: u64) -> Vec<f64> {
+        let mut r = recpipe_core::Rng::new(seed);
+        let m: Vec<f64> = (0..n * n).map(|_| r.next_f64() - 0.5).collect();
         let mut a = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
                 a[i * n + j] = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum::<f64>()
-                    + if i == j { 1.0 } else { 0.0 };
+                    + if i == j { ridge } else { 0.0 };
             }
         }
+        a
+    }
+
+    #[test]
+    fn one_factor_solves_each_right_hand_side_as_a_fresh_solve_does() {
+        let n = 7;
+        let a = spd(n, 1.0, 3);
         let mut l = a.clone();
         assert!(cholesky_factor(&mut l, n));
         for c in 0..4 {
@@ -366,22 +371,8 @@ mod tests {
 
     #[test]
     fn the_right_looking_factor_has_the_bits_of_the_dot_product_form() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        };
         for n in [1usize, 2, 5, 17, 65] {
-            let m: Vec<f64> = (0..n * n).map(|_| next()).collect();
-            let mut a = vec![0.0; n * n];
-            for i in 0..n {
-                for j in 0..n {
-                    a[i * n + j] = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum::<f64>()
-                        + if i == j { 0.1 } else { 0.0 };
-                }
-            }
+            let a = spd(n, 0.1, n as u64);
             // The textbook form: l_ij = (a_ij - sum_k l_ik l_jk) / l_jj.
             let mut l = a.clone();
             for j in 0..n {
