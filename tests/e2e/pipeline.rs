@@ -20,7 +20,9 @@ fn default_pipeline_runs_reruns_nothing_and_verifies() {
     let first = env.ok(&[&["run"][..], &small].concat());
     assert_eq!(
         ran(&first),
-        vec!["ingest", "features", "cluster", "train", "export"]
+        vec![
+            "ingest", "features", "cluster", "train", "implicit", "export"
+        ]
     );
     let second = env.ok(&[&["run"][..], &small].concat());
     assert!(
@@ -66,6 +68,13 @@ fn default_pipeline_runs_reruns_nothing_and_verifies() {
         rmse > 0.3 && rmse < base && rmse < 1.0,
         "rmse {rmse}, baseline {base}"
     );
+    // The top-N lists come from the implicit model, which ranks; the
+    // explicit one predicts ratings.
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.out("export").join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["model"]["model"], "implicit_als", "{manifest}");
     let verify = env.run(&[&["verify"][..], &[]].concat());
     // verify uses pipeline.yaml as written, which differs from the --set run: it must say so.
     assert_eq!(verify.status.code(), Some(3), "{}", stdout(&verify));
