@@ -370,6 +370,45 @@ pub fn relabel(c: Clustering) -> Clustering {
     }
 }
 
+/// Rows laid out for distance computations: one contiguous vector per
+/// feature (d x m), so that the distances from one row to all others run
+/// feature by feature over contiguous slices, which vectorises. Each
+/// pair's squared differences are still summed in feature order, so the
+/// distances have the bits of a row-by-row sum.
+pub struct ByFeature {
+    xt: Array2<f64>,
+}
+
+impl ByFeature {
+    /// The rows of `x` (m x d), transposed.
+    pub fn new(x: ArrayView2<f64>) -> Self {
+        ByFeature {
+            xt: x.t().as_standard_layout().into_owned(),
+        }
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.xt.ncols()
+    }
+
+    /// Euclidean distances from row `i` to every row, rounded to f32, into
+    /// `out`; `acc` (one f64 per row) is scratch.
+    fn distances_from(&self, i: usize, out: &mut [f32], acc: &mut [f64]) {
+        acc.fill(0.0);
+        for feature in self.xt.outer_iter() {
+            let a = feature[i];
+            let column = feature.as_slice().expect("standard layout");
+            for (s, &q) in acc.iter_mut().zip(column) {
+                *s += (a - q) * (a - q);
+            }
+        }
+        for (d, s) in out.iter_mut().zip(acc.iter()) {
+            *d = s.sqrt() as f32;
+        }
+    }
+}
+
 /// Where a silhouette reads its distances: a matrix made once and shared by
 /// every k tried, or the rows themselves, one row of distances at a time
 /// (no m x m matrix, for a single k). Both give the same bits.
@@ -377,18 +416,18 @@ pub enum Distances<'a> {
     /// The m x m matrix of [`pairwise`].
     Matrix(&'a [f32]),
     /// The rows, distances computed as needed.
-    Rows(ArrayView2<'a, f64>),
+    Rows(&'a ByFeature),
 }
 
 impl Distances<'_> {
     /// The distances from row `i` to each of the `buf.len()` rows: a row of
-    /// the matrix, or `buf` filled.
-    fn row<'b>(&'b self, i: usize, buf: &'b mut [f32]) -> &'b [f32] {
+    /// the matrix, or `buf` filled (with `acc` as scratch).
+    fn row<'b>(&'b self, i: usize, buf: &'b mut [f32], acc: &mut [f64]) -> &'b [f32] {
         let m = buf.len();
         match self {
             Distances::Matrix(dist) => &dist[i * m..(i + 1) * m],
             Distances::Rows(x) => {
-                distances_from(*x, i, buf);
+                x.distances_from(i, buf, acc);
                 buf
             }
         }
@@ -401,9 +440,9 @@ pub fn silhouette(dist: Distances<'_>, m: usize, labels: &[u16], k: usize) -> f6
     let total: f64 = (0..m)
         .into_par_iter()
         .map_init(
-            || vec![0f32; m],
-            |buf, i| {
-                let row = dist.row(i, buf);
+            || (vec![0f32; m], vec![0f64; m]),
+            |(buf, acc), i| {
+                let row = dist.row(i, buf, acc);
                 let mut sum = vec![0.0f64; k];
                 let mut cnt = vec![0usize; k];
                 for (j, &d) in row.iter().enumerate() {
@@ -435,27 +474,15 @@ pub fn silhouette(dist: Distances<'_>, m: usize, labels: &[u16], k: usize) -> f6
     total / m.max(1) as f64
 }
 
-/// Euclidean distances from row `i` of `x` to every row, rounded to f32.
-fn distances_from(x: ArrayView2<f64>, i: usize, out: &mut [f32]) {
-    let a = x.row(i);
-    for (j, d) in out.iter_mut().enumerate() {
-        *d = a
-            .iter()
-            .zip(x.row(j).iter())
-            .map(|(p, q)| (p - q) * (p - q))
-            .sum::<f64>()
-            .sqrt() as f32;
-    }
-}
-
 /// Euclidean distances between all pairs of rows (m x m, f32), each row of
 /// the matrix written in place by one task.
-pub fn pairwise(x: ArrayView2<f64>) -> Vec<f32> {
-    let m = x.nrows();
+pub fn pairwise(x: &ByFeature) -> Vec<f32> {
+    let m = x.rows();
     let mut dist = vec![0f32; m * m];
-    dist.par_chunks_mut(m.max(1))
-        .enumerate()
-        .for_each(|(i, row)| distances_from(x, i, row));
+    dist.par_chunks_mut(m.max(1)).enumerate().for_each_init(
+        || vec![0f64; m],
+        |acc, (i, row)| x.distances_from(i, row, acc),
+    );
     dist
 }
 
@@ -598,7 +625,12 @@ mod tests {
         assert!((ari - (-0.5)).abs() < 1e-12, "{ari}");
         // Two tight pairs far apart: silhouette near 1.
         let x = Array2::from_shape_vec((4, 1), vec![0.0, 0.1, 10.0, 10.1]).expect("shape");
-        let s = silhouette(Distances::Matrix(&pairwise(x.view())), 4, &[0, 0, 1, 1], 2);
+        let s = silhouette(
+            Distances::Matrix(&pairwise(&ByFeature::new(x.view()))),
+            4,
+            &[0, 0, 1, 1],
+            2,
+        );
         assert!((s - (1.0 - 0.1 / 10.0)).abs() < 1e-3, "{s}");
     }
 
@@ -608,10 +640,23 @@ mod tests {
         let (m, d, k) = (97, 5, 4);
         let x = Array2::from_shape_fn((m, d), |_| r.normal());
         let labels: Vec<u16> = (0..m).map(|i| ((i * 7) % k) as u16).collect();
-        let dist = pairwise(x.view());
+        let by_feature = ByFeature::new(x.view());
+        let dist = pairwise(&by_feature);
         let from_matrix = silhouette(Distances::Matrix(&dist), m, &labels, k);
-        let from_rows = silhouette(Distances::Rows(x.view()), m, &labels, k);
+        let from_rows = silhouette(Distances::Rows(&by_feature), m, &labels, k);
         assert_eq!(from_matrix.to_bits(), from_rows.to_bits());
+        // Each distance has the bits of a row-by-row sum in feature order.
+        for i in 0..m {
+            for j in 0..m {
+                let sum: f64 = x
+                    .row(i)
+                    .iter()
+                    .zip(x.row(j))
+                    .map(|(p, q)| (p - q) * (p - q))
+                    .sum();
+                assert_eq!(dist[i * m + j].to_bits(), (sum.sqrt() as f32).to_bits());
+            }
+        }
         // The definition, row by row: b - a over max(a, b).
         let mean_to = |i: usize, c: u16| {
             let js: Vec<usize> = (0..m).filter(|&j| j != i && labels[j] == c).collect();

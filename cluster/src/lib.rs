@@ -166,16 +166,17 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     // Several k share one distance matrix of the sample; a single k reads
     // the sample's rows instead and needs no m x m matrix.
+    let sample = kmeans::ByFeature::new(sample.view());
     let matrix = (ks.len() > 1).then(|| {
         ctx.progress.phase(&format!(
             "pairwise distances of a {}-user sample",
             idx.len()
         ));
-        kmeans::pairwise(sample.view())
+        kmeans::pairwise(&sample)
     });
     let distances = || match &matrix {
         Some(m) => kmeans::Distances::Matrix(m),
-        None => kmeans::Distances::Rows(sample.view()),
+        None => kmeans::Distances::Rows(&sample),
     };
     let spec = |k| kmeans::KMeansSpec {
         k,
