@@ -305,6 +305,21 @@ impl ParquetTable {
         })
     }
 
+    /// A file's Arrow schema and row count, from its footer alone: nothing
+    /// is decoded.
+    pub fn schema_and_rows(path: &Path) -> Result<(SchemaRef, usize)> {
+        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
+            CoreError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
+            .map_err(|_| CoreError::schema(path, "negative row count"))?;
+        Ok((Arc::clone(builder.schema()), rows))
+    }
+
     /// The file this table was read from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -654,6 +669,8 @@ mod tests {
             .collect();
         assert_eq!(groups, vec![3_000, 3_000, 3_000, 1_000]);
         let t = ParquetTable::read(&one).expect("read");
+        let (schema, rows) = ParquetTable::schema_and_rows(&one).expect("footer");
+        assert_eq!((schema, rows), (t.schema(), t.num_rows()));
         assert_eq!(t.u32s("id").expect("ids"), (0..n).collect::<Vec<_>>());
         let raw = t.strings("raw").expect("raw");
         assert_eq!(raw[9_999].as_deref(), Some("line 9999,3"));
@@ -673,6 +690,8 @@ mod tests {
         let t = ParquetTable::read(&path).expect("read");
         assert_eq!(t.num_rows(), 0);
         assert!(t.u32s("id").expect("ids").is_empty());
+        let (schema, rows) = ParquetTable::schema_and_rows(&path).expect("footer");
+        assert_eq!((schema, rows), (t.schema(), 0));
         let t = ParquetTable::read_columns(&path, &["id"]).expect("read columns");
         assert_eq!(t.num_rows(), 0);
         assert!(t.has("id"));

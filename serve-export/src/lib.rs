@@ -248,16 +248,19 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
     let (n_users, n_items) = (users.m.nrows(), items.m.nrows());
 
     // Seen and liked items per user.
-    let inter = ParquetTable::read(&ingest.join(INTERACTIONS_FILE))?;
+    // Only the columns used, decoded side by side (a ratings table's
+    // all-null `event` is not decoded at all).
+    let inter = ParquetTable::read_columns(
+        &ingest.join(INTERACTIONS_FILE),
+        &[USER_IDX, ITEM_IDX, VALUE, recpipe_core::schema::EVENT],
+    )?;
     let (iu, ii, iv) = (
         inter.u32s(USER_IDX)?,
         inter.u32s(ITEM_IDX)?,
         inter.f32s(VALUE)?,
     );
-    let is_events = inter
-        .strings(recpipe_core::schema::EVENT)?
-        .iter()
-        .any(Option::is_some);
+    let event = inter.column(recpipe_core::schema::EVENT)?;
+    let is_events = event.null_count() < event.len();
     let like = params
         .like_threshold
         .unwrap_or(if is_events { f32::MIN } else { 4.0 });

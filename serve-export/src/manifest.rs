@@ -70,9 +70,9 @@ pub fn describe(dir: &Path, rel: &str) -> Result<Artifact> {
     let mut schema = BTreeMap::new();
     let mut rows = None;
     if rel.ends_with(".parquet") {
-        let t = recpipe_core::ParquetTable::read(&path)?;
-        rows = Some(t.num_rows() as u64);
-        for f in t.schema().fields() {
+        let (table_schema, n) = recpipe_core::ParquetTable::schema_and_rows(&path)?;
+        rows = Some(n as u64);
+        for f in table_schema.fields() {
             schema.insert(f.name().clone(), f.data_type().to_string());
         }
     } else if rel.ends_with(".npy") {

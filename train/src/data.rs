@@ -36,7 +36,14 @@ pub struct Data {
 impl Data {
     /// Reads an ingest stage's outputs.
     pub fn read(dir: &Path) -> Result<Self> {
-        let t = ParquetTable::read(&dir.join(INTERACTIONS_FILE))?;
+        // Only the columns used, decoded side by side (a ratings table's
+        // all-null `event` is not decoded at all).
+        let t = ParquetTable::read_columns(
+            &dir.join(INTERACTIONS_FILE),
+            &[USER_IDX, ITEM_IDX, VALUE, TS, EVENT],
+        )?;
+        let event = t.column(EVENT)?;
+        let is_events = event.null_count() < event.len();
         let users = ParquetTable::read(&dir.join(USERS_FILE))?;
         let items = ParquetTable::read(&dir.join(ITEMS_FILE))?;
         let ids = |t: &ParquetTable, c: &str| -> Result<Vec<String>> {
@@ -56,7 +63,7 @@ impl Data {
             items: t.u32s(ITEM_IDX)?,
             values: t.f32s(VALUE)?,
             ts: t.i64s(TS)?,
-            is_events: t.strings(EVENT)?.iter().any(Option::is_some),
+            is_events,
         })
     }
 
