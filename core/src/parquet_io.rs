@@ -180,6 +180,20 @@ pub struct ParquetTable {
     batch: RecordBatch,
 }
 
+/// Opens a Parquet file and reads its footer: a reader builder, and the
+/// file's row count.
+fn open_footer(path: &Path) -> Result<(ParquetRecordBatchReaderBuilder<File>, usize)> {
+    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| CoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
+        .map_err(|_| CoreError::schema(path, "negative row count"))?;
+    Ok((builder, rows))
+}
+
 impl ParquetTable {
     /// Reads the whole file.
     pub fn read(path: &Path) -> Result<Self> {
@@ -193,12 +207,11 @@ impl ParquetTable {
         columns: Option<&[&str]>,
         rows: Option<std::ops::Range<usize>>,
     ) -> Result<Self> {
-        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
         let parquet_err = |source| CoreError::Parquet {
             path: path.to_path_buf(),
             source,
         };
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
+        let (mut builder, total) = open_footer(path)?;
         if let Some(names) = columns {
             let schema = builder.parquet_schema();
             let roots: Vec<usize> = (0..schema.root_schema().get_fields().len())
@@ -208,7 +221,6 @@ impl ParquetTable {
             builder = builder.with_projection(mask);
         }
         // One batch for the whole selection: no concatenation copy after.
-        let total = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
         let batch_size = rows.as_ref().map_or(total, |r| r.len()).max(1);
         if let Some(range) = rows {
             use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
@@ -246,16 +258,8 @@ impl ParquetTable {
     /// [`ParquetTable::has`] tells which were there.
     pub fn read_columns(path: &Path, names: &[&str]) -> Result<Self> {
         use rayon::prelude::*;
-        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
-            CoreError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+        let (builder, rows) = open_footer(path)?;
         let metadata = Arc::clone(builder.metadata());
-        let rows = usize::try_from(metadata.file_metadata().num_rows())
-            .map_err(|_| CoreError::schema(path, "negative row count"))?;
         // Columns whose statistics say every value is null (`event` of a
         // ratings table) are made, not decoded: arrow-rs spent 0.1 s on a
         // million null dictionary entries.
@@ -308,15 +312,7 @@ impl ParquetTable {
     /// A file's Arrow schema and row count, from its footer alone: nothing
     /// is decoded.
     pub fn schema_and_rows(path: &Path) -> Result<(SchemaRef, usize)> {
-        let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
-            CoreError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
-            .map_err(|_| CoreError::schema(path, "negative row count"))?;
+        let (builder, rows) = open_footer(path)?;
         Ok((Arc::clone(builder.schema()), rows))
     }
 
