@@ -280,13 +280,19 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         }
     }
     // Items over-represented among what each segment liked.
-    let inter = ParquetTable::read(&ingest.join(INTERACTIONS_FILE))?;
+    // Only the columns used, decoded side by side (a ratings table's
+    // all-null `event` is not decoded at all).
+    let inter = ParquetTable::read_columns(
+        &ingest.join(INTERACTIONS_FILE),
+        &[USER_IDX, ITEM_IDX, VALUE, EVENT],
+    )?;
     let (iu, ii, iv) = (
         inter.u32s(USER_IDX)?,
         inter.u32s(ITEM_IDX)?,
         inter.f32s(VALUE)?,
     );
-    let is_events = inter.strings(EVENT)?.iter().any(Option::is_some);
+    let event = inter.column(EVENT)?;
+    let is_events = event.null_count() < event.len();
     let threshold = if is_events { f32::MIN } else { 4.0 };
     let mut liked: Vec<Vec<u32>> = vec![Vec::new(); n];
     for r in 0..iu.len() {
