@@ -291,8 +291,7 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         inter.u32s(ITEM_IDX)?,
         inter.f32s(VALUE)?,
     );
-    let event = inter.column(EVENT)?;
-    let is_events = event.null_count() < event.len();
+    let is_events = inter.any_value(EVENT)?;
     let threshold = if is_events { f32::MIN } else { 4.0 };
     let mut liked: Vec<Vec<u32>> = vec![Vec::new(); n];
     for r in 0..iu.len() {

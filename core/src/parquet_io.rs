@@ -336,6 +336,12 @@ impl ParquetTable {
         self.batch.num_rows()
     }
 
+    /// Whether the named column holds at least one value (not all nulls).
+    pub fn any_value(&self, name: &str) -> Result<bool> {
+        let column = self.column(name)?;
+        Ok(column.null_count() < column.len())
+    }
+
     /// Whether a column exists.
     pub fn has(&self, name: &str) -> bool {
         self.batch.column_by_name(name).is_some()

@@ -161,7 +161,7 @@ impl Interactions {
         let value = table.values::<Float32Type>(VALUE)?;
         let ts = table.values::<Int64Type>(TS)?;
         let max_ts = ts.iter().copied().max().unwrap_or(0);
-        let has_events = table.column(EVENT).is_ok_and(|c| c.null_count() < c.len());
+        let has_events = table.any_value(EVENT).unwrap_or(false);
         let amount = if table.has(AMOUNT) {
             let c = cast(&table, table.column(AMOUNT)?, &DataType::Float64)?;
             let c = c.as_primitive::<Float64Type>();

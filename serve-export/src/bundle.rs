@@ -93,46 +93,6 @@ impl Bundle {
         Ok((t, rows.iter().map(|r| r - lo).collect()))
     }
 
-    /// The first `n` of `rows` of `t`, a table of items, as an answer: each
-    /// line's item id and title, its `score` column (shown under its name)
-    /// and, where given, the `second` column, shown under its own name.
-    fn ranked_items(
-        &self,
-        title: String,
-        (t, rows): (&ParquetTable, &[usize]),
-        n: usize,
-        (score_col, score_name): (&str, &str),
-        second: Option<&str>,
-    ) -> Result<Answer> {
-        let ids = t.strings("item_id")?;
-        let titles = if t.has("title") {
-            t.strings("title")?
-        } else {
-            vec![None; t.num_rows()]
-        };
-        let scores = t.f32s(score_col)?;
-        let seconds = second.map(|c| t.f32s(c)).transpose()?;
-        let lines = rows
-            .iter()
-            .take(n)
-            .enumerate()
-            .map(|(r, &i)| Line {
-                rank: r + 1,
-                id: ids[i].clone().unwrap_or_default(),
-                title: titles[i].clone().unwrap_or_default(),
-                score: scores[i] as f64,
-                second: seconds.as_ref().map(|s| s[i] as f64),
-            })
-            .collect();
-        Ok(Answer {
-            title,
-            score_name: score_name.into(),
-            second_name: second.map(str::to_string),
-            lines,
-            note: None,
-        })
-    }
-
     /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
     pub fn cold_start(&self, profile: &str, n: usize) -> Result<Answer> {
         let t = self.table("cold_start.parquet")?;
@@ -165,7 +125,7 @@ impl Bundle {
             )));
         }
         let title = format!("popular with {profile}");
-        self.ranked_items(title, (&t, &rows), n, ("support", "support"), Some("lift"))
+        ranked_items(title, (&t, &rows), n, ("support", "support"), Some("lift"))
     }
 
     /// A user's top items; with `explore`, a draw from the candidates in proportion to score.
@@ -213,7 +173,7 @@ impl Bundle {
         } else {
             format!("top items for user {user}")
         };
-        self.ranked_items(title, (&t, &rows), n, ("score", "score"), None)
+        ranked_items(title, (&t, &rows), n, ("score", "score"), None)
     }
 
     /// Items like `item`, by factors or content.
@@ -233,7 +193,7 @@ impl Bundle {
             return Err(self.unknown_item(&t, item, by));
         }
         let title = format!("more like item {item} (by {by})");
-        self.ranked_items(title, (&t, &rows), n, ("score", "cosine"), None)
+        ranked_items(title, (&t, &rows), n, ("score", "cosine"), None)
     }
 
     fn unknown_item(&self, t: &ParquetTable, item: &str, by: &str) -> ExportError {
@@ -269,7 +229,7 @@ impl Bundle {
             });
         }
         let title = format!("people who liked {item} also liked");
-        self.ranked_items(title, (&t, &rows), n, ("score", "lift"), Some("support"))
+        ranked_items(title, (&t, &rows), n, ("score", "lift"), Some("support"))
     }
 
     /// The user's segment and its profile summary.
@@ -397,4 +357,43 @@ impl Bundle {
             note,
         })
     }
+}
+
+/// The first `n` of `rows` of `t`, a table of items, as an answer: each
+/// line's item id and title, its `score` column (shown under its name)
+/// and, where given, the `second` column, shown under its own name.
+fn ranked_items(
+    title: String,
+    (t, rows): (&ParquetTable, &[usize]),
+    n: usize,
+    (score_col, score_name): (&str, &str),
+    second: Option<&str>,
+) -> Result<Answer> {
+    let ids = t.strings("item_id")?;
+    let titles = if t.has("title") {
+        t.strings("title")?
+    } else {
+        vec![None; t.num_rows()]
+    };
+    let scores = t.f32s(score_col)?;
+    let seconds = second.map(|c| t.f32s(c)).transpose()?;
+    let lines = rows
+        .iter()
+        .take(n)
+        .enumerate()
+        .map(|(r, &i)| Line {
+            rank: r + 1,
+            id: ids[i].clone().unwrap_or_default(),
+            title: titles[i].clone().unwrap_or_default(),
+            score: scores[i] as f64,
+            second: seconds.as_ref().map(|s| s[i] as f64),
+        })
+        .collect();
+    Ok(Answer {
+        title,
+        score_name: score_name.into(),
+        second_name: second.map(str::to_string),
+        lines,
+        note: None,
+    })
 }

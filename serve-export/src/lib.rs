@@ -259,8 +259,7 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
         inter.u32s(ITEM_IDX)?,
         inter.f32s(VALUE)?,
     );
-    let event = inter.column(recpipe_core::schema::EVENT)?;
-    let is_events = event.null_count() < event.len();
+    let is_events = inter.any_value(recpipe_core::schema::EVENT)?;
     let like = params
         .like_threshold
         .unwrap_or(if is_events { f32::MIN } else { 4.0 });

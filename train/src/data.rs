@@ -42,8 +42,7 @@ impl Data {
             &dir.join(INTERACTIONS_FILE),
             &[USER_IDX, ITEM_IDX, VALUE, TS, EVENT],
         )?;
-        let event = t.column(EVENT)?;
-        let is_events = event.null_count() < event.len();
+        let is_events = t.any_value(EVENT)?;
         let users = ParquetTable::read(&dir.join(USERS_FILE))?;
         let items = ParquetTable::read(&dir.join(ITEMS_FILE))?;
         let ids = |t: &ParquetTable, c: &str| -> Result<Vec<String>> {
