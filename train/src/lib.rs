@@ -29,6 +29,7 @@ pub mod split;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use recpipe_core::progress::Bar;
 use recpipe_core::{StageContext, StageOutcome};
 
 pub use params::{ModelKind, TrainParams};
@@ -69,7 +70,9 @@ pub struct HistoryRow {
     pub validation: f64,
 }
 
-/// Trains `params.model` on `train`, recording history; `validate` scores a model on the fold's test set.
+/// Trains `params.model` on `train`, recording history; `validate` scores
+/// a model on the fold's test set. `bar` advances by one step per
+/// iteration, and by the iterations early stopping skipped at the end.
 pub fn fit(
     params: &TrainParams,
     data: &Data,
@@ -77,6 +80,7 @@ pub fn fit(
     fold: u16,
     history: &mut Vec<HistoryRow>,
     validate: &dyn Fn(&Factors) -> Option<f64>,
+    bar: &Bar,
 ) -> (Factors, f64, usize) {
     let r = params.resolved();
     let init = match params.model {
@@ -124,6 +128,7 @@ pub fn fit(
         let go_on = params
             .early_stopping
             .is_none_or(|e| v.is_nan() || since_best < e.patience);
+        bar.inc(1);
         tick = Instant::now();
         go_on
     };
@@ -157,6 +162,7 @@ pub fn fit(
             &mut after,
         ),
     };
+    bar.inc(r.iterations.saturating_sub(iterations) as u64);
     (model, train_time, iterations)
 }
 
@@ -198,6 +204,7 @@ fn hold_out(
     n: usize,
     fraction: f64,
     salt: u64,
+    bar: &Bar,
 ) -> HeldOut {
     let mut active = with_interactions(ids, n);
     recpipe_core::Rng::new(params.resolved().seed ^ salt).shuffle(&mut active);
@@ -211,7 +218,15 @@ fn hold_out(
         .filter(|&x| !cold[ids[x] as usize])
         .collect();
     let train = TrainSet::new(data, &warm_rows);
-    let (model, _, _) = fit(params, data, &train, u16::MAX, &mut Vec::new(), &|_| None);
+    let (model, _, _) = fit(
+        params,
+        data,
+        &train,
+        u16::MAX,
+        &mut Vec::new(),
+        &|_| None,
+        bar,
+    );
     let mut cold_ids = active[..n_cold].to_vec();
     cold_ids.sort_unstable();
     let mut warm_ids = active[n_cold..].to_vec();
@@ -266,6 +281,7 @@ fn evaluate_cold_users(
     data: &Data,
     uf: &coldstart::FeatureMatrix,
     relevance: f32,
+    bar: &Bar,
 ) -> BTreeMap<String, f64> {
     let HeldOut {
         cold,
@@ -280,6 +296,7 @@ fn evaluate_cold_users(
         data.n_users,
         params.cold_users_fraction,
         0xC01D,
+        bar,
     );
     let w = coldstart::ridge(
         &uf.x,
@@ -342,6 +359,7 @@ fn evaluate_cold_items(
     data: &Data,
     itf: &coldstart::FeatureMatrix,
     relevance: f32,
+    bar: &Bar,
 ) -> BTreeMap<String, f64> {
     let HeldOut {
         cold,
@@ -356,6 +374,7 @@ fn evaluate_cold_items(
         data.n_items,
         params.cold_items_fraction,
         0xC01D_17E5,
+        bar,
     );
     // Targets: factors, bias, and log(1 + count) for the baseline.
     let k = model.k();
@@ -443,13 +462,22 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
     let mut fold_metrics: Vec<BTreeMap<String, f64>> = Vec::new();
     let mut first_model = None;
     let (mut train_seconds, mut iterations) = (0.0, 0usize);
-    let bar = ctx
-        .progress
-        .bar(folds.len() as u64 + u64::from(evaluating), "training");
+    // One bar over every iteration of every fit: the folds, the final fit
+    // on all interactions, and the cold-start evaluations' own fits.
+    let refit = !evaluating || params.final_fit == params::FinalFit::All;
+    let fits = if evaluating { folds.len() } else { 0 }
+        + usize::from(refit)
+        + usize::from(params.cold_users_fraction > 0.0)
+        + usize::from(params.cold_items_fraction > 0.0);
+    let bar = ctx.progress.bar(
+        (fits * params.resolved().iterations) as u64,
+        "training (iterations)",
+    );
     for (f, fold) in folds.iter().enumerate() {
         if !evaluating {
             break;
         }
+        bar.set_message(format!("fold {} of {}", f + 1, folds.len()));
         let train = TrainSet::new(&data, &fold.train);
         let eval = evaluate::Evaluator::new(
             &data,
@@ -460,7 +488,15 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
             segments.as_deref(),
         );
         let validate = |m: &Factors| Some(eval.validation(m, params.model));
-        let (model, secs, iters) = fit(params, &data, &train, f as u16, &mut history, &validate);
+        let (model, secs, iters) = fit(
+            params,
+            &data,
+            &train,
+            f as u16,
+            &mut history,
+            &validate,
+            &bar,
+        );
         train_seconds += secs;
         iterations += iters;
         let mut m = eval.metrics(&model, params.model);
@@ -471,9 +507,9 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         if first_model.is_none() {
             first_model = Some(model);
         }
-        bar.inc(1);
     }
-    let final_model = if !evaluating || params.final_fit == params::FinalFit::All {
+    let final_model = if refit {
+        bar.set_message("final fit on all".into());
         let all: Vec<usize> = (0..data.len()).collect();
         let train = TrainSet::new(&data, &all);
         let (model, secs, iters) = fit(
@@ -483,6 +519,7 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
             folds.len() as u16 * u16::from(evaluating),
             &mut history,
             &|_| None,
+            &bar,
         );
         if !evaluating {
             train_seconds += secs;
@@ -492,7 +529,6 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
     } else {
         first_model.ok_or_else(|| TrainError::Params("no fold to keep the model of".into()))?
     };
-    bar.finish();
     let mut metrics = evaluate::aggregate(&fold_metrics);
     let user_features = match ctx.upstream_dir("features") {
         Some(dir) => coldstart::user_features(dir, segments.as_deref())?,
@@ -500,8 +536,8 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     if params.cold_users_fraction > 0.0 {
         let uf = user_features.as_ref().ok_or_else(|| TrainError::Params("cold_users_fraction needs a features stage upstream (with demographics or segments)".into()))?;
-        ctx.progress.phase("cold-start evaluation");
-        metrics.extend(evaluate_cold_users(params, &data, uf, relevance));
+        bar.set_message("cold-start users".into());
+        metrics.extend(evaluate_cold_users(params, &data, uf, relevance, &bar));
     }
     let item_features = match ctx.upstream_dir("features") {
         Some(dir) => coldstart::item_features(dir, data.n_items, params.cold_start_terms)?,
@@ -509,9 +545,11 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     if params.cold_items_fraction > 0.0 {
         let itf = item_features.as_ref().ok_or_else(|| TrainError::Params("cold_items_fraction needs a features stage upstream (with genres, decades or item text)".into()))?;
-        ctx.progress.phase("item cold-start evaluation");
-        metrics.extend(evaluate_cold_items(params, &data, itf, relevance));
+        bar.set_message("cold-start items".into());
+        metrics.extend(evaluate_cold_items(params, &data, itf, relevance, &bar));
     }
+    bar.finish();
+    ctx.progress.phase("writing");
     output::write(
         ctx,
         params,
