@@ -371,8 +371,8 @@ pub struct SegmentArgs {
 pub struct LookalikeArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
-    /// A file with one seed user id per line.
-    #[arg(long)]
+    /// A file with one seed user id per line (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
     pub users: PathBuf,
     /// How many users.
     #[arg(short, default_value_t = 1000)]

@@ -42,6 +42,40 @@ pub struct Answer {
     pub note: Option<String>,
 }
 
+/// A user's segment and its profile (segment_profiles.parquet).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SegmentAnswer {
+    /// The user asked about.
+    pub user: String,
+    /// The user's segment.
+    pub segment: u16,
+    /// Users in the segment.
+    pub users: u64,
+    /// The segment's share of all users.
+    pub share: f64,
+    /// The profile, in the order of segment_profiles.parquet: features
+    /// that differ most, then genres, items and terms by their own ranks.
+    pub lines: Vec<ProfileLine>,
+}
+
+/// One line of a segment's profile: a figure in the segment, the same
+/// figure over all users, and their ratio.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProfileLine {
+    /// `feature` (a column's mean), `genre` (the mean share of users'
+    /// interactions in the genre), `item` (the share of users who liked
+    /// it) or `term` (the mean TF-IDF weight in users' text profiles).
+    pub kind: String,
+    /// The column, genre, item title or term.
+    pub name: String,
+    /// The figure in the segment.
+    pub segment: f64,
+    /// The figure over all users.
+    pub overall: f64,
+    /// `segment / overall`.
+    pub lift: f64,
+}
+
 /// An export bundle on disk.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -232,8 +266,8 @@ impl Bundle {
         ranked_items(title, (&t, &rows), n, ("score", "lift"), Some("support"))
     }
 
-    /// The user's segment and its profile summary.
-    pub fn segment(&self, user: &str) -> Result<Answer> {
+    /// The user's segment: its size and the lines of its profile.
+    pub fn segment(&self, user: &str) -> Result<SegmentAnswer> {
         let seg = self.table("segments.parquet")?;
         let rows = seg.rows_equal("user_id", user)?;
         let &[r] = rows.as_slice() else {
@@ -241,7 +275,7 @@ impl Bundle {
                 "user `{user}` is not in the bundle's segments"
             )));
         };
-        let s = seg.u16s("segment")?[r];
+        let segment = seg.u16s("segment")?[r];
         let prof = self.table("segment_profiles.parquet")?;
         let (segs, kinds, names) = (
             prof.u16s("segment")?,
@@ -253,29 +287,29 @@ impl Bundle {
             prof.f64s("population_value")?,
             prof.f64s("lift")?,
         );
-        let mut lines = Vec::new();
-        for i in (0..prof.num_rows()).filter(|&i| segs[i] == s) {
+        let mut answer = SegmentAnswer {
+            user: user.to_string(),
+            segment,
+            users: 0,
+            share: 0.0,
+            lines: Vec::new(),
+        };
+        for i in (0..prof.num_rows()).filter(|&i| segs[i] == segment) {
             let kind = kinds[i].clone().unwrap_or_default();
-            let (score, second) = match kind.as_str() {
-                "size" => (sv[i], Some(lift[i])),
-                "feature" => (sv[i], Some(pv[i])),
-                _ => (lift[i], Some(sv[i])),
-            };
-            lines.push(Line {
-                rank: lines.len() + 1,
-                id: kind,
-                title: names[i].clone().unwrap_or_default(),
-                score,
-                second,
+            if kind == "size" {
+                // The size row holds the count and, as its lift, the share.
+                (answer.users, answer.share) = (sv[i] as u64, lift[i]);
+                continue;
+            }
+            answer.lines.push(ProfileLine {
+                kind,
+                name: names[i].clone().unwrap_or_default(),
+                segment: sv[i],
+                overall: pv[i],
+                lift: lift[i],
             });
         }
-        Ok(Answer {
-            title: format!("user {user} is in segment {s}"),
-            score_name: "value / lift".into(),
-            second_name: None,
-            lines,
-            note: None,
-        })
+        Ok(answer)
     }
 
     /// The `n` users closest (cosine of factors) to the mean of the seed users' unit vectors.

@@ -107,18 +107,73 @@ pub fn also_liked(args: AlsoLikedArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// `recpipe segment`.
+/// `recpipe segment`: the segment's size, then its profile by kind, each
+/// line's figure in the segment, over all users, and their ratio.
 pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
-    print(
-        &bundle(&args.bundle)?.segment(&args.user)?,
-        args.bundle.json,
-    )
+    let answer = bundle(&args.bundle)?.segment(&args.user)?;
+    if args.bundle.json {
+        outln!("{}", serde_json::to_string_pretty(&answer)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "user {} is in segment {}: {} users, {:.1}% of all",
+        answer.user,
+        answer.segment,
+        answer.users,
+        answer.share * 100.0
+    )?;
+    const KINDS: [(&str, &str); 4] = [
+        ("feature", "features that differ most (mean)"),
+        ("genre", "genres (share of interactions)"),
+        ("item", "items (share of users who liked it)"),
+        ("term", "terms (mean TF-IDF weight)"),
+    ];
+    let width = KINDS
+        .iter()
+        .map(|(_, heading)| heading.chars().count())
+        .chain(answer.lines.iter().map(|l| l.name.chars().count() + 2))
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for (kind, heading) in KINDS {
+        let mut lines = answer.lines.iter().filter(|l| l.kind == kind).peekable();
+        if lines.peek().is_none() {
+            continue;
+        }
+        outln!(
+            "\n{heading:width$}  {:>9}  {:>9}  {:>7}",
+            "segment",
+            "all",
+            "lift"
+        )?;
+        for l in lines {
+            let name: String = l.name.chars().take(width - 2).collect();
+            outln!(
+                "  {name:w$}  {:>9.4}  {:>9.4}  {:>7.2}",
+                l.segment,
+                l.overall,
+                l.lift,
+                w = width - 2
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `recpipe lookalike`.
 pub fn lookalike(args: LookalikeArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.users)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.users.display()))?;
+    let text = if args.users.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| anyhow::anyhow!("standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(&args.users).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the seed users file {}: {e} (--users takes a file \
+                 with one user id per line, or - for standard input)",
+                args.users.display()
+            )
+        })?
+    };
     let seeds: Vec<String> = text
         .lines()
         .map(str::trim)

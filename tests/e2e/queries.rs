@@ -61,10 +61,28 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         env.ok(&["also-liked", "--item", "1"])
             .contains("also liked")
     );
-    assert!(
-        env.ok(&["segment", "--user", "5"])
-            .contains("is in segment")
-    );
+    let text = env.ok(&["segment", "--user", "5"]);
+    assert!(text.contains("is in segment"), "{text}");
+    assert!(text.contains("features that differ most"), "{text}");
+    let seg: serde_json::Value =
+        serde_json::from_str(&env.ok(&["segment", "--user", "5", "--json"])).expect("json");
+    let share = seg["share"].as_f64().expect("share");
+    assert!(seg["users"].as_u64().expect("users") > 0 && share > 0.0 && share < 1.0);
+    let lines = seg["lines"].as_array().expect("lines");
+    assert!(lines.iter().any(|l| l["kind"] == "feature"), "{seg}");
+    // Every line's lift is its figure in the segment over the overall one
+    // (0 where that is 0).
+    for l in lines.iter().filter(|l| l["overall"] != 0.0) {
+        let (in_segment, overall, lift) = (
+            l["segment"].as_f64().expect("segment"),
+            l["overall"].as_f64().expect("overall"),
+            l["lift"].as_f64().expect("lift"),
+        );
+        assert!(
+            (in_segment - lift * overall).abs() <= 1e-9 * in_segment.abs().max(1.0),
+            "{l}"
+        );
+    }
     std::fs::write(env.path().join("seeds.txt"), "1\n2\n3\n").expect("seeds");
     let look: serde_json::Value =
         serde_json::from_str(&env.ok(&["lookalike", "--users", "seeds.txt", "-n", "7", "--json"]))
@@ -77,6 +95,35 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         .collect();
     assert_eq!(ids.len(), 7);
     assert!(!ids.contains(&"1"), "seeds are not their own lookalikes");
+    // Seeds from standard input.
+    let mut child = env
+        .cmd(&["lookalike", "--users", "-", "-n", "3", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"1\n2\n").expect("write seeds");
+    }
+    let out = child.wait_with_output().expect("lookalike");
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: Vec<&str> = piped["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(!ids.contains(&"1") && !ids.contains(&"2"), "{ids:?}");
+    let missing = env.run(&["lookalike", "--users", "absent.txt"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        crate::stderr(&missing).contains("cannot read the seed users file absent.txt"),
+        "{}",
+        crate::stderr(&missing)
+    );
     std::fs::write(env.path().join("none.txt"), "\n  \n").expect("seeds");
     let empty = env.run(&["lookalike", "--users", "none.txt"]);
     assert!(
