@@ -53,6 +53,61 @@ fn first_error(rejects: &[Reject], inter: &Interactions) -> IngestError {
     }
 }
 
+/// Fails when more of the interaction file's rows are invalid than
+/// `max_rejected_fraction` allows: a changed date format or column order
+/// upstream then stops a scheduled run instead of passing on what is left.
+fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestParams) -> Result<()> {
+    let limit = params
+        .max_rejected_fraction
+        .unwrap_or(crate::params::DEFAULT_MAX_REJECTED_FRACTION);
+    let invalid = || {
+        inter
+            .rejects
+            .iter()
+            .chain(late)
+            .filter(|r| r.file == 0 && !r.reason.is_policy())
+    };
+    let rejected = invalid().count() as u64;
+    let read = inter.rows_read;
+    if limit >= 1.0 || read == 0 || rejected as f64 <= limit * read as f64 {
+        return Ok(());
+    }
+    let mut counts = [0u64; Reason::ALL.len()];
+    for r in invalid() {
+        counts[r.reason as usize] += 1;
+    }
+    let mut by_reason: Vec<(u64, &str)> = Reason::ALL
+        .iter()
+        .filter(|r| counts[**r as usize] > 0)
+        .map(|r| (counts[*r as usize], r.code()))
+        .collect();
+    by_reason.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let reasons = by_reason
+        .iter()
+        .map(|(n, code)| format!("{code} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = invalid()
+        .min_by_key(|r| r.line)
+        .map_or_else(String::new, |r| {
+            format!(
+                "line {}: {}: {}\n  row: {}",
+                r.line,
+                r.reason.code(),
+                r.detail,
+                raw_text(&inter.buffers, r)
+            )
+        });
+    Err(IngestError::TooManyRejected {
+        path: inter.files.first().cloned().unwrap_or_default(),
+        rejected,
+        read,
+        limit,
+        reasons,
+        first,
+    })
+}
+
 /// Turns a source's raw rows into clean tables.
 pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let inter = &mut data.interactions;
@@ -193,6 +248,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     if params.on_error == OnError::Fail && !late.is_empty() {
         return Err(first_error(&late, inter));
     }
+    check_invalid_share(inter, &late, params)?;
 
     // k-core: drop users / items with too few interactions until stable.
     let (min_u, min_i) = (params.min_user_interactions, params.min_item_interactions);

@@ -54,6 +54,25 @@ pub enum IngestError {
         /// The row as written.
         raw: String,
     },
+    /// More interaction rows were invalid than `max_rejected_fraction` allows.
+    #[error(
+        "{path}: {rejected} of {read} rows are invalid ({share:.1}%), more than max_rejected_fraction {limit} allows: {reasons}\n  first, {first}\n  (fix the data or the column mapping, or raise max_rejected_fraction; 1 turns the check off)",
+        share = *rejected as f64 * 100.0 / (*read).max(1) as f64
+    )]
+    TooManyRejected {
+        /// The interaction file.
+        path: PathBuf,
+        /// Invalid rows.
+        rejected: u64,
+        /// Rows read.
+        read: u64,
+        /// The configured limit.
+        limit: f64,
+        /// Invalid rows by reason, `code count, ...`, most first.
+        reasons: String,
+        /// The first invalid row: `line N: reason: detail`, then the row.
+        first: String,
+    },
     /// An interaction file has more lines than rows can number.
     #[error(
         "{path}: {lines} lines; interaction files may have at most {max} lines (rows number them in 32 bits)",

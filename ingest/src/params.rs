@@ -136,6 +136,11 @@ pub struct IngestParams {
     /// k-core: drop items with fewer interactions.
     #[serde(default)]
     pub min_item_interactions: u32,
+    /// With `on_error: skip`, fail when more than this share of the
+    /// interaction rows is invalid (default 0.5; 1 turns the check off).
+    /// Duplicates and k-core drops do not count: they are policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rejected_fraction: Option<f64>,
 
     /// synthetic: RNG seed (default 42).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,6 +189,9 @@ pub struct IngestParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_file: Option<UsersFile>,
 }
+
+/// The share of invalid interaction rows above which ingest fails.
+pub const DEFAULT_MAX_REJECTED_FRACTION: f64 = 0.5;
 
 /// Default event weights: view 1, click 2, cart 4, purchase 8.
 pub fn default_weights() -> BTreeMap<String, f32> {
@@ -291,6 +299,11 @@ impl IngestParams {
                     );
                 }
             }
+        }
+        if let Some(f) = self.max_rejected_fraction
+            && !(0.0..=1.0).contains(&f)
+        {
+            return bad("`max_rejected_fraction` must be between 0 and 1");
         }
         if let Some([lo, hi]) = self.rating_scale
             && !(lo.is_finite() && hi.is_finite() && lo < hi)

@@ -70,6 +70,15 @@ impl Reason {
         Reason::KCoreItem,
     ];
 
+    /// Whether the row was dropped by a policy the configuration chose
+    /// (duplicates, k-core) rather than for being invalid.
+    pub fn is_policy(self) -> bool {
+        matches!(
+            self,
+            Reason::DuplicateRow | Reason::DuplicatePair | Reason::KCoreUser | Reason::KCoreItem
+        )
+    }
+
     /// The stable code written to rejects and reports.
     pub fn code(self) -> &'static str {
         match self {

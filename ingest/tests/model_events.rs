@@ -248,6 +248,9 @@ struct Config {
     known_users: Option<Vec<(String, Option<String>)>>,
     /// The items file likewise: ids and titles.
     known_items: Option<Vec<(String, Option<String>)>>,
+    /// `max_rejected_fraction`: 1 (off), or a limit that some logs pass
+    /// and others exceed.
+    max_invalid: f64,
 }
 
 impl Config {
@@ -270,6 +273,9 @@ impl Config {
                 let ids = (0..items + 2).map(|j| (item_id(j), format!("Catalog {j}, boxed")));
                 catalog_rows(&mut rng, ids)
             }),
+            // By the seed's block of 16: the chunked tests' seeds (below
+            // 16) leave it off.
+            max_invalid: [1.0, 0.0, 0.1, 0.3][(seed / 16 % 4) as usize],
         }
     }
 }
@@ -313,6 +319,14 @@ struct Pair {
     event: &'static str,
     weight: f32,
 }
+
+/// Reasons that drop a row by the configuration's policy, not for being invalid.
+const POLICY_REASONS: [&str; 4] = [
+    "duplicate_row",
+    "duplicate_pair",
+    "k_core_user",
+    "k_core_item",
+];
 
 /// What the stage must write for a log, by the documented rules.
 #[derive(Debug, PartialEq)]
@@ -622,11 +636,12 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
     }
     let config = Config::of(seed, pool_sizes(rows));
     let mut yaml = format!(
-        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}",
+        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, max_rejected_fraction: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}",
         path.display(),
         config.policy,
         config.min_user,
         config.min_item,
+        config.max_invalid,
     );
     for (file, column, known) in [
         ("users", "country", &config.known_users),
@@ -658,6 +673,19 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
         }
         (None, stopped) => assert_eq!(stopped.is_ok(), want.rows_kept > 0, "{stopped:?}"),
         (Some(at), Ok(_)) => panic!("on_error: fail went on past line {at:?}"),
+    }
+    // More invalid rows than the limit allows (duplicates and k-core drops
+    // are policy, not invalid): the stage fails, counting them.
+    let invalid = want
+        .rejects
+        .iter()
+        .filter(|(_, why, _)| !POLICY_REASONS.contains(&why.as_str()))
+        .count() as u64;
+    if config.max_invalid < 1.0 && invalid as f64 > config.max_invalid * want.rows_read as f64 {
+        let err = result.expect_err("too many invalid rows").to_string();
+        let says = format!("{invalid} of {} rows are invalid", want.rows_read);
+        assert!(err.contains(&says), "{err}");
+        return false;
     }
     if want.rows_kept == 0 {
         // The stage fails, and says how many rows each reason rejected.

@@ -25,8 +25,12 @@ fn ml1m_layout_latin1_titles_and_every_kind_of_bad_row() {
     );
     write(&data, "movies.dat", b"10::Cit\xe9 des enfants perdus, La (1995)::Adventure|Sci-Fi\n20::Heat (1995)::Action|Crime|Thriller\n");
     let out = tmp.path().join("out");
+    // Mostly bad rows: the limit on their share is off.
     let report = run(
-        &format!("{{source: movielens, path: {}}}", data.display()),
+        &format!(
+            "{{source: movielens, path: {}, max_rejected_fraction: 1}}",
+            data.display()
+        ),
         &out,
     )
     .expect("ingest");
@@ -158,6 +162,54 @@ fn csv_layout_quoted_titles_crlf_half_stars_and_tags() {
 }
 
 #[test]
+fn a_share_of_invalid_rows_above_the_limit_fails_naming_the_first() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("log.csv");
+    // Two of four rows invalid, and a duplicate, which is policy and does
+    // not count.
+    std::fs::write(
+        &f,
+        "user,item,ts\n\
+         1,a,2024-01-01T00:00:00Z\n\
+         2,b,yesterday\n\
+         3,,2024-01-02T00:00:00Z\n\
+         4,c,2024-01-03T00:00:00Z\n\
+         4,c,2024-01-03T00:00:00Z\n",
+    )
+    .expect("write");
+    let yaml = |limit: &str| {
+        format!(
+            "{{source: events, path: {}, drop_duplicate_rows: true{limit}, columns: {{user: user, item: item, timestamp: ts}}}}",
+            f.display()
+        )
+    };
+    // 2 of 5 is 40%: within the default 0.5, and exactly at 0.4.
+    for limit in ["", ", max_rejected_fraction: 0.4"] {
+        let report = run(&yaml(limit), &tmp.path().join("ok")).expect("within the limit");
+        assert_eq!(report["rows_rejected"], 3);
+    }
+    let err = run(
+        &yaml(", max_rejected_fraction: 0.3"),
+        &tmp.path().join("over"),
+    )
+    .expect_err("over the limit")
+    .to_string();
+    for part in [
+        "log.csv: 2 of 5 rows are invalid (40.0%), more than max_rejected_fraction 0.3",
+        "bad_timestamp 1, missing_item 1",
+        "first, line 3: bad_timestamp:",
+        "row: 2,b,yesterday",
+    ] {
+        assert!(err.contains(part), "{part:?} in {err}");
+    }
+    let with = serde_yaml::from_str(&yaml(", max_rejected_fraction: 1.5")).expect("yaml");
+    let bad = recpipe_ingest::IngestParams::from_yaml(&with)
+        .expect_err("out of range")
+        .to_string();
+    assert!(bad.contains("between 0 and 1"), "{bad}");
+}
+
+#[test]
 fn events_with_mapping_weights_and_sum_policy() {
     let tmp = tempfile::tempdir().expect("tmp");
     let f = tmp.path().join("ev.csv");
@@ -174,8 +226,9 @@ fn events_with_mapping_weights_and_sum_policy() {
     )
     .expect("write");
     let out = tmp.path().join("out");
+    // Mostly bad rows: the limit on their share is off.
     let yaml = format!(
-        "{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, event: kind, quantity: qty, price: price, title: name}}}}",
+        "{{source: events, path: {}, max_rejected_fraction: 1, columns: {{user: uid, item: sku, timestamp: when, event: kind, quantity: qty, price: price, title: name}}}}",
         f.display()
     );
     let report = run(&yaml, &out).expect("ingest");
