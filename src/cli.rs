@@ -54,7 +54,7 @@ pub struct PipelineArg {
 pub enum Command {
     /// Write a starter pipeline.yaml: built-in synthetic data, MovieLens, or an events log.
     #[command(
-        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init --template movielens --data ~/data/ml-1m\n  recpipe init --template online-retail --data online-retail.csv -p retail.yaml"
+        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init --template movielens --data ~/data/ml-1m\n  recpipe init --template online-retail --data online-retail.csv -p retail.yaml\n  recpipe init --template events --data logs/events.csv   # then check `columns`"
     )]
     Init(InitArgs),
     /// Run what is stale, in dependency order.
@@ -128,8 +128,8 @@ pub struct InitArgs {
     /// What the pipeline reads.
     #[arg(long, value_enum, default_value_t = Template::Synthetic)]
     pub template: Template,
-    /// The data: a MovieLens folder (any of its three layouts) or the events CSV.
-    #[arg(long, required_if_eq_any = [("template", "movielens"), ("template", "online-retail")])]
+    /// The data: a MovieLens folder (any of its three layouts), or the events log (CSV or Parquet).
+    #[arg(long, required_if_eq_any = [("template", "movielens"), ("template", "online-retail"), ("template", "events")])]
     pub data: Option<PathBuf>,
     /// Replace an existing pipeline file.
     #[arg(long)]
@@ -145,6 +145,8 @@ pub enum Template {
     Movielens,
     /// The UCI Online Retail log: purchases as implicit feedback, a time split.
     OnlineRetail,
+    /// Your events log: columns and event types guessed from its header and first rows.
+    Events,
 }
 
 /// `recpipe run`.

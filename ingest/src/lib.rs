@@ -7,6 +7,7 @@
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
 //! - [`events`]: behaviour logs (CSV or Parquet) through a column mapping.
+//! - [`sniff`]: a log's columns and event types guessed, for `recpipe init`.
 //! - [`synthetic`]: the seeded generator with planted structure.
 //! - [`clean`]: unknown references, duplicates, k-core, dense ids.
 //! - [`output`]: the Parquet tables and `ingest_report.json`.
@@ -25,6 +26,7 @@ pub mod output;
 pub mod params;
 pub mod records;
 pub mod rows;
+pub mod sniff;
 pub mod source_file;
 pub mod synthetic;
 pub mod text;

@@ -44,7 +44,7 @@ pub enum DuplicatePolicy {
 }
 
 /// Which columns of an events file hold what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventColumns {
     /// User id column.

@@ -22,7 +22,7 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         return Err(ConfigError::at(
             file,
             None,
-            "--data is for the movielens and online-retail templates; the synthetic one generates its data",
+            "--data is for the movielens, online-retail and events templates; the synthetic one generates its data",
         )
         .into());
     }
@@ -31,7 +31,13 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     let folder = file.parent().filter(|p| !p.as_os_str().is_empty());
     let data = args.data.as_deref().map(|d| data_path(d, folder));
-    let text = template_text(args.template, data.as_deref());
+    let (text, notes) = match (args.template, &args.data, &data) {
+        (Template::Events, Some(log), Some(data)) => {
+            let guess = recpipe_ingest::sniff::sniff(log)?;
+            (events_text(&guess, data), events_notes(&guess))
+        }
+        _ => (template_text(args.template, data.as_deref()), Vec::new()),
+    };
     if let Some(folder) = folder {
         std::fs::create_dir_all(folder).map_err(|e| recpipe_core::CoreError::io(folder, e))?;
     }
@@ -42,6 +48,9 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             && !d.exists()
         {
             outln!("note: {} does not exist yet", d.display())?;
+        }
+        for note in notes {
+            outln!("note: {note}")?;
         }
         let p = if file == Path::new("pipeline.yaml") {
             String::new()
@@ -64,6 +73,13 @@ impl Template {
                  # split, implicit ALS on ratings >= 4, user segments and the export bundle.\n\
                  # Written by `recpipe init --template movielens`; `recpipe run` builds it.\n"
             }
+            Template::Events => {
+                "# An events log (view, click, cart, purchase, ...) as implicit feedback:\n\
+                 # implicit ALS tested on each user's last 20% of interactions, customer\n\
+                 # segments on behaviour, and the export bundle. Written by `recpipe init\n\
+                 # --template events` from the log's header and first rows: check\n\
+                 # `columns` and `weights`, then `recpipe run`.\n"
+            }
             Template::OnlineRetail => {
                 "# UCI Online Retail (CC BY 4.0): purchases as implicit feedback. Train on\n\
                  # purchases before 2011-11-01, test on the later ones of customers seen before.\n\
@@ -79,6 +95,7 @@ impl Template {
             Template::Synthetic => "built-in synthetic data",
             Template::Movielens => "a MovieLens folder",
             Template::OnlineRetail => "the Online Retail log",
+            Template::Events => "an events log, columns guessed",
         }
     }
 }
@@ -102,6 +119,12 @@ fn data_path(data: &Path, pipeline_folder: Option<&Path>) -> String {
 pub fn template_text(template: Template, data: Option<&str>) -> String {
     let source = match template {
         Template::Synthetic => return SYNTHETIC.to_string(),
+        Template::Events => {
+            return events_text(
+                &recpipe_ingest::sniff::LogGuess::default(),
+                data.unwrap_or(""),
+            );
+        }
         Template::Movielens => MOVIELENS,
         Template::OnlineRetail => ONLINE_RETAIL,
     };
@@ -120,6 +143,155 @@ pub fn template_text(template: Template, data: Option<&str>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The weight a known event type name gets: the default weights' four
+/// types under the names logs give them (RetailRocket's `addtocart` and
+/// `transaction`, Taobao's `pv`, `fav` and `buy`).
+fn known_weight(event: &str) -> Option<f32> {
+    let name: String = event
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    Some(match name.as_str() {
+        "view" | "pv" | "pageview" | "detail" | "impression" => 1.0,
+        "click" | "fav" | "favorite" | "favourite" | "like" | "wishlist" => 2.0,
+        "cart" | "addtocart" | "basket" => 4.0,
+        "purchase" | "buy" | "transaction" | "order" | "checkout" => 8.0,
+        _ => return None,
+    })
+}
+
+/// A pipeline for the events log `guess` describes, read from `data`.
+fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
+    use std::fmt::Write;
+    let c = &guess.columns;
+    let mut out = String::from(Template::Events.header());
+    out.push_str("version: 1\nworkdir: .recpipe\nvars:\n");
+    let _ = writeln!(out, "  data: {}\n  seed: 42", yaml_string(data));
+    out.push_str(
+        "stages:\n  ingest:\n    uses: ingest\n    with:\n      source: events\n      path: \"${data}\"\n",
+    );
+    if let Some(d) = guess.delimiter.filter(|&d| d != ',') {
+        let _ = writeln!(out, "      delimiter: {}", yaml_string(&d.to_string()));
+    }
+    out.push_str("      columns:\n");
+    for (key, value, what) in [
+        ("user", &c.user, "user id"),
+        ("item", &c.item, "item id"),
+        ("timestamp", &c.timestamp, "time"),
+    ] {
+        if value.is_empty() {
+            let _ = writeln!(
+                out,
+                "        {key}: \"?\"  # no column looked like the {what}: name it"
+            );
+        } else {
+            let _ = writeln!(out, "        {key}: {}", yaml_string(value));
+        }
+    }
+    for (key, value) in [
+        ("event", &c.event),
+        ("quantity", &c.quantity),
+        ("price", &c.price),
+        ("title", &c.title),
+        ("text", &c.text),
+        ("country", &c.country),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(out, "        {key}: {}", yaml_string(v));
+        }
+    }
+    if c.event.is_none() {
+        out.push_str("      # No event type column: every row counts as a purchase.\n      event_type: purchase\n");
+    } else if !guess.event_types.is_empty() {
+        out.push_str("      # The event types of the first rows; rows of a type not listed are\n      # rejected as unknown_event. Guessed weights: view 1, click 2, cart 4,\n      # purchase 8; types of other names get 1.\n      weights:\n");
+        for e in &guess.event_types {
+            let w = known_weight(e);
+            let _ = write!(out, "        {}: {}", yaml_string(e), w.unwrap_or(1.0));
+            out.push_str(if w.is_none() {
+                "  # a type of its own: set its weight\n"
+            } else {
+                "\n"
+            });
+        }
+    }
+    if let Some(t) = &guess.unread_timestamp {
+        match &guess.time_format {
+            Some(f) => writeln!(
+                out,
+                "      # `{t}` is neither unix seconds nor ISO-8601; this format reads the\n      # sampled times (check day and month order).\n      timestamp_format: {}",
+                yaml_string(f)
+            ),
+            None => writeln!(
+                out,
+                "      # `{t}` is neither unix seconds nor ISO-8601: give its chrono format.\n      timestamp_format: \"?\""
+            ),
+        }
+        .unwrap_or(());
+    }
+    let mut groups = vec!["behaviour"];
+    if c.event.is_some() {
+        groups.push("events");
+    }
+    if c.price.is_some() && c.quantity.is_some() {
+        groups.push("rfm");
+    }
+    let _ = write!(
+        out,
+        "  features:\n    uses: features\n    needs: [ingest]\n  cluster:\n    desc: customer segments on behaviour\n    uses: cluster\n    needs: [features]\n    with: {{k: 8, groups: [{}], seed: \"${{seed}}\"}}\n",
+        groups.join(", ")
+    );
+    out.push_str("  train:\n    uses: train\n    needs: [ingest, cluster]\n    with:\n      model: implicit_als\n      factors: 64\n      iterations: 15\n      split: {kind: user_temporal, fraction: 0.2}\n  export:\n    uses: serve-export\n    needs: [train, cluster, features]\n");
+    out
+}
+
+/// What the user should look at in a pipeline written for `guess`.
+fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
+    let c = &guess.columns;
+    let mut notes = Vec::new();
+    let missing: Vec<&str> = [
+        ("user", &c.user),
+        ("item", &c.item),
+        ("timestamp", &c.timestamp),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_empty())
+    .map(|(k, _)| k)
+    .collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "no column looked like {}: name {} under `columns` (the log's columns: {})",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" },
+            guess.header.join(", ")
+        ));
+    }
+    let (times, read) = guess.timestamps;
+    if let Some(t) = &guess.unread_timestamp {
+        notes.push(format!(
+            "{} of {times} sampled times are not unix seconds or ISO-8601 (such as `{t}`): {}",
+            times - read,
+            match &guess.time_format {
+                Some(f) => format!("`timestamp_format: {f}` reads them; check it"),
+                None => "set `timestamp_format`".to_string(),
+            }
+        ));
+    }
+    let unknown: Vec<&str> = guess
+        .event_types
+        .iter()
+        .filter(|e| known_weight(e).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "event types weighted 1 for want of a known name: {}; check `weights`",
+            unknown.join(", ")
+        ));
+    }
+    notes
 }
 
 /// `s` as a double-quoted YAML scalar.
@@ -174,6 +346,37 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn an_events_pipeline_carries_the_guesses_and_loads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("log.csv");
+        std::fs::write(
+            &log,
+            "user_id\titem_id\tbehavior\tts\tprice\tqty\n1\ta\tpv\t05/01/2024\t2\t1\n1\tb\tfav\t1700000000\t3\t1\n",
+        )
+        .expect("write");
+        let guess = recpipe_ingest::sniff::sniff(&log).expect("sniff");
+        let file = dir.path().join("pipeline.yaml");
+        std::fs::write(&file, events_text(&guess, "log.csv")).expect("write");
+        let plan = crate::plan::load(&file, &[]).expect("the pipeline loads");
+        let ingest =
+            serde_json::to_value(&plan.stage("ingest").expect("ingest").params).expect("json");
+        let with = &ingest;
+        assert_eq!(with["delimiter"], "\t", "{ingest}");
+        assert_eq!(with["columns"]["event"], "behavior");
+        assert_eq!(with["weights"]["pv"], 1.0);
+        assert_eq!(with["weights"]["fav"], 2.0);
+        assert_eq!(with["timestamp_format"], "%m/%d/%Y");
+        let cluster =
+            serde_json::to_value(&plan.stage("cluster").expect("cluster").params).expect("json");
+        assert!(cluster.to_string().contains("rfm"), "{cluster}");
+        let notes = events_notes(&guess);
+        assert!(
+            notes.iter().any(|n| n.contains("1 of 2 sampled times")),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -200,3 +200,58 @@ fn init_where_its_folder_cannot_be_made_names_the_cause_once() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
+
+#[test]
+fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
+    let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
+    // A RetailRocket-shaped log: `;`-separated, its own names for the
+    // columns and the event types, one type of no known name.
+    let types = ["view", "addtocart", "transaction", "remove"];
+    let mut log = String::from("visitor_id;product_id;event_type;event_time\n");
+    for i in 0..4000u64 {
+        let (user, item) = (i * 7 % 150, (i * 13 + i / 150) % 90);
+        let kind = types[(i * 31 % 17 % 4) as usize];
+        log.push_str(&format!(
+            "{user};p{item};{kind};{}\n",
+            1_433_221_332 + i * 60
+        ));
+    }
+    std::fs::write(env.path().join("events.csv"), log).expect("write");
+    let out = env.ok(&["init", "--template", "events", "--data", "events.csv"]);
+    assert!(
+        out.contains("weighted 1 for want of a known name: remove"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    for line in [
+        "delimiter: \";\"",
+        "user: \"visitor_id\"",
+        "item: \"product_id\"",
+        "timestamp: \"event_time\"",
+        "event: \"event_type\"",
+        "\"addtocart\": 4",
+        "\"transaction\": 8",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    let run = env.ok(&["run"]);
+    assert!(run.contains("4000 rows read, 0 rejected"), "{run}");
+    assert!(env.ok(&["recommend", "--user", "7"]).contains("top items"));
+
+    // A log whose columns say nothing: the file names what to fill in.
+    std::fs::write(env.path().join("x.csv"), "a,b,c\n1,2,3\n").expect("write");
+    let out = env.ok(&[
+        "init",
+        "--template",
+        "events",
+        "--data",
+        "x.csv",
+        "-p",
+        "x.yaml",
+    ]);
+    assert!(
+        out.contains("no column looked like user, item, timestamp"),
+        "{out}"
+    );
+}

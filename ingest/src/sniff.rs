@@ -1,0 +1,419 @@
+//! A first look at an events log for `recpipe init`: its columns, which of
+//! them hold the user, item, time and the optional fields, and the event
+//! types its first rows use. Guesses go by the names logs use for these
+//! columns (Online Retail, RetailRocket, Taobao, GA-style exports); what
+//! cannot be told is left out, for the user to fill in.
+
+use std::path::Path;
+
+use crate::error::{IngestError, Result};
+use crate::params::EventColumns;
+use crate::records::{Format, header, split_fields};
+use crate::text::TimeFormat;
+
+/// Bytes read from the start of a CSV log for the sample of rows.
+const SAMPLE_BYTES: usize = 4 << 20;
+
+/// Rows of a Parquet log sampled for its event types.
+const SAMPLE_ROWS: usize = 65_536;
+
+/// Event types listed from the sample at most.
+const MAX_EVENT_TYPES: usize = 20;
+
+/// What [`sniff`] found in a log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogGuess {
+    /// The header's column names.
+    pub header: Vec<String>,
+    /// The CSV delimiter (None for Parquet).
+    pub delimiter: Option<char>,
+    /// The mapping guessed; `user`, `item` or `timestamp` empty where no
+    /// column looked like one.
+    pub columns: EventColumns,
+    /// Distinct values of the event column in the sampled rows, in order
+    /// of first appearance.
+    pub event_types: Vec<String>,
+    /// Sampled timestamps, and how many of them the default parser (unix
+    /// seconds or ISO-8601) read (CSV only).
+    pub timestamps: (usize, usize),
+    /// A sampled timestamp the default parser did not read.
+    pub unread_timestamp: Option<String>,
+    /// A chrono format of [`TIME_FORMATS`] that reads every sampled
+    /// timestamp the default parser did not.
+    pub time_format: Option<String>,
+}
+
+/// Formats tried on timestamps that are neither unix seconds nor ISO-8601
+/// (spreadsheet exports), month first before day first.
+pub const TIME_FORMATS: &[&str] = &[
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%Y%m%d",
+];
+
+/// Names (lower case, without `_`, `-`, spaces) that say what a column holds,
+/// most specific first.
+const USER: &[&str] = &[
+    "userid",
+    "customerid",
+    "visitorid",
+    "clientid",
+    "memberid",
+    "buyerid",
+    "user",
+    "customer",
+    "visitor",
+    "uid",
+];
+const ITEM: &[&str] = &[
+    "itemid",
+    "productid",
+    "stockcode",
+    "sku",
+    "asin",
+    "articleid",
+    "goodsid",
+    "movieid",
+    "item",
+    "product",
+    "article",
+];
+const TIMESTAMP: &[&str] = &[
+    "timestamp",
+    "eventtime",
+    "eventtimestamp",
+    "invoicedate",
+    "datetime",
+    "createdat",
+    "time",
+    "ts",
+    "date",
+];
+const EVENT: &[&str] = &[
+    "eventtype",
+    "event",
+    "behaviortype",
+    "behaviourtype",
+    "behavior",
+    "behaviour",
+    "action",
+    "interaction",
+    "type",
+];
+const QUANTITY: &[&str] = &["quantity", "qty", "units"];
+const PRICE: &[&str] = &["unitprice", "price"];
+const TITLE: &[&str] = &["title", "productname", "itemname", "name", "description"];
+const TEXT: &[&str] = &["text", "description", "comments", "comment", "review"];
+const COUNTRY: &[&str] = &["country", "region"];
+
+/// A column name as the lists above write it.
+fn normalized(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The first column (by the order of `names`, then the header's) that no
+/// earlier guess took.
+fn pick(header: &[String], normal: &[String], names: &[&str], taken: &[usize]) -> Option<usize> {
+    names
+        .iter()
+        .find_map(|want| (0..header.len()).find(|&i| !taken.contains(&i) && normal[i] == *want))
+}
+
+/// Looks at the header and first rows of the events log at `path` (CSV,
+/// or Parquet by its extension).
+pub fn sniff(path: &Path) -> Result<LogGuess> {
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let (header, delimiter, sample) = if parquet {
+        let header = parquet_columns(path)?;
+        // The event types of a first batch of rows (times in Parquet are
+        // typed, and ingest reads them whatever their unit).
+        let normal: Vec<String> = header.iter().map(|h| normalized(h)).collect();
+        let rows = match pick(&header, &normal, EVENT, &[]) {
+            Some(e) => parquet_sample(path, e, header.len())?,
+            None => Vec::new(),
+        };
+        (header, None, rows)
+    } else {
+        let head = read_head(path)?;
+        let delim = delimiter_of(&head);
+        let format = Format::Csv(delim);
+        let Some((names, start, _)) = header(&head, format) else {
+            return Err(IngestError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        };
+        // Whole lines only: the last one read may be cut.
+        let body = &head[start..];
+        let body = match memchr::memrchr(b'\n', body) {
+            Some(end) if head.len() == SAMPLE_BYTES => &body[..end],
+            _ => body,
+        };
+        let rows: Vec<Vec<String>> = body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .map(|l| {
+                split_fields(l, format)
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .collect()
+            })
+            .collect();
+        (names, Some(delim as char), rows)
+    };
+    let normal: Vec<String> = header.iter().map(|h| normalized(h)).collect();
+    let mut taken = Vec::new();
+    let mut take = |names: &[&str]| {
+        let i = pick(&header, &normal, names, &taken)?;
+        taken.push(i);
+        Some(i)
+    };
+    let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
+    let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
+    let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+    let name = |i: Option<usize>| i.map(|i| header[i].clone());
+    let mut event_types: Vec<String> = Vec::new();
+    let (mut times, mut read) = (0, 0);
+    let mut unread: Vec<&str> = Vec::new();
+    for row in &sample {
+        if let Some(v) = event.and_then(|e| row.get(e))
+            && !v.is_empty()
+            && event_types.len() < MAX_EVENT_TYPES
+            && !event_types.contains(v)
+        {
+            event_types.push(v.clone());
+        }
+        if let Some(v) = timestamp.and_then(|t| row.get(t))
+            && !v.is_empty()
+        {
+            times += 1;
+            if TimeFormat::Auto.parse(v.as_bytes()).is_some() {
+                read += 1;
+            } else {
+                unread.push(v);
+            }
+        }
+    }
+    let time_format = (!unread.is_empty())
+        .then(|| {
+            TIME_FORMATS.iter().find(|f| {
+                let format = TimeFormat::Chrono((*f).to_string());
+                unread.iter().all(|v| format.parse(v.as_bytes()).is_some())
+            })
+        })
+        .flatten()
+        .map(|f| (*f).to_string());
+    Ok(LogGuess {
+        columns: EventColumns {
+            user: name(user).unwrap_or_default(),
+            item: name(item).unwrap_or_default(),
+            timestamp: name(timestamp).unwrap_or_default(),
+            event: name(event),
+            quantity: name(quantity),
+            price: name(price),
+            title: name(title),
+            text: name(text),
+            country: name(country),
+        },
+        header,
+        delimiter,
+        event_types,
+        timestamps: (times, read),
+        unread_timestamp: unread.first().map(|v| (*v).to_string()),
+        time_format,
+    })
+}
+
+/// The first [`SAMPLE_BYTES`] of a file.
+fn read_head(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |e| IngestError::Core(recpipe_core::CoreError::io(path, e));
+    if !path.is_file() {
+        return Err(IngestError::MissingFile {
+            path: path.to_path_buf(),
+            what: "events log".into(),
+        });
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(SAMPLE_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    Ok(head)
+}
+
+/// The delimiter of a CSV by its header line: the most frequent of comma,
+/// semicolon, tab and bar (comma on a tie or none).
+fn delimiter_of(head: &[u8]) -> u8 {
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    let count = |d: u8| line.iter().filter(|&&b| b == d).count();
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .unwrap_or(b',')
+}
+
+/// Rows of a Parquet file's first batch holding only column `column` (of
+/// `width`) as text, the others empty.
+fn parquet_sample(path: &Path, column: usize, width: usize) -> Result<Vec<Vec<String>>> {
+    use arrow::array::{Array, AsArray};
+    let parquet_err = |source| {
+        IngestError::Core(recpipe_core::CoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| IngestError::Core(recpipe_core::CoreError::io(path, e)))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(parquet_err)?;
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [column]);
+    let mut reader = builder
+        .with_projection(mask)
+        .with_batch_size(SAMPLE_ROWS)
+        .build()
+        .map_err(parquet_err)?;
+    let Some(batch) = reader.next() else {
+        return Ok(Vec::new());
+    };
+    let batch = batch.map_err(|e| parquet_err(e.into()))?;
+    let text = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
+        .map_err(|e| parquet_err(e.into()))?;
+    let text = text.as_string::<i32>();
+    Ok((0..text.len())
+        .map(|i| {
+            let mut row = vec![String::new(); width];
+            if text.is_valid(i) {
+                row[column] = text.value(i).trim().to_string();
+            }
+            row
+        })
+        .collect())
+}
+
+/// A Parquet file's column names, from its footer.
+fn parquet_columns(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| IngestError::Core(recpipe_core::CoreError::io(path, e)))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|source| {
+            IngestError::Core(recpipe_core::CoreError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })
+        })?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guess(text: &str) -> LogGuess {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, text).expect("write");
+        sniff(&path).expect("sniff")
+    }
+
+    #[test]
+    fn online_retail_columns_are_told_by_their_names() {
+        let g = guess(
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n\
+             536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n",
+        );
+        let c = &g.columns;
+        assert_eq!(
+            (c.user.as_str(), c.item.as_str(), c.timestamp.as_str()),
+            ("CustomerID", "StockCode", "InvoiceDate")
+        );
+        assert_eq!(c.quantity.as_deref(), Some("Quantity"));
+        assert_eq!(c.price.as_deref(), Some("UnitPrice"));
+        assert_eq!(c.title.as_deref(), Some("Description"));
+        assert_eq!(c.text, None, "a column serves one field");
+        assert_eq!(c.country.as_deref(), Some("Country"));
+        assert_eq!(c.event, None);
+        assert_eq!(g.delimiter, Some(','));
+        assert_eq!(g.timestamps, (1, 1));
+    }
+
+    #[test]
+    fn event_types_and_unread_times_come_from_the_first_rows() {
+        let g = guess(
+            "visitor_id;item_id;event_type;event_time\n\
+             1;a;view;12/01/2010 08:26\n\
+             1;a;addtocart;1291191960\n\
+             2;b;view;1291191961\n\
+             2;b;transaction;1291191962\n",
+        );
+        assert_eq!(g.delimiter, Some(';'));
+        let c = &g.columns;
+        assert_eq!(
+            (c.user.as_str(), c.item.as_str(), c.timestamp.as_str()),
+            ("visitor_id", "item_id", "event_time")
+        );
+        assert_eq!(c.event.as_deref(), Some("event_type"));
+        assert_eq!(g.event_types, ["view", "addtocart", "transaction"]);
+        assert_eq!(g.timestamps, (4, 3));
+        assert_eq!(g.unread_timestamp.as_deref(), Some("12/01/2010 08:26"));
+        assert_eq!(g.time_format.as_deref(), Some("%m/%d/%Y %H:%M"));
+    }
+
+    #[test]
+    fn a_day_above_twelve_tells_day_first_dates() {
+        let g = guess("user,item,date\n1,a,05/01/2024\n1,b,25/01/2024\n");
+        assert_eq!(g.time_format.as_deref(), Some("%d/%m/%Y"));
+        let g = guess("user,item,date\n1,a,yesterday\n");
+        assert_eq!(g.time_format, None);
+        assert_eq!(g.unread_timestamp.as_deref(), Some("yesterday"));
+    }
+
+    #[test]
+    fn a_parquet_log_gives_its_columns_and_event_types() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.parquet");
+        let text = |v: &[&str]| -> arrow::array::ArrayRef {
+            Arc::new(arrow::array::StringArray::from_iter_values(v.iter()))
+        };
+        let columns = vec![
+            ("user_id", text(&["1", "2", "3"])),
+            ("item_id", text(&["a", "b", "a"])),
+            ("behavior_type", text(&["pv", "buy", "pv"])),
+            ("ts", text(&["1", "2", "3"])),
+        ];
+        let batch = recpipe_core::parquet_io::batch(&path, columns).expect("batch");
+        recpipe_core::write_parquet(&path, &batch).expect("write");
+        let g = sniff(&path).expect("sniff");
+        assert_eq!(g.delimiter, None);
+        assert_eq!(g.columns.event.as_deref(), Some("behavior_type"));
+        assert_eq!(g.columns.timestamp, "ts");
+        assert_eq!(g.event_types, ["pv", "buy"]);
+    }
+
+    #[test]
+    fn columns_nothing_names_are_left_empty() {
+        let g = guess("a,b,c\n1,2,3\n");
+        assert_eq!(g.header, ["a", "b", "c"]);
+        assert!(g.columns.user.is_empty() && g.columns.item.is_empty());
+        assert!(g.columns.timestamp.is_empty());
+    }
+}
