@@ -43,15 +43,25 @@ impl Progress {
 
     /// Announces a phase of the stage's work.
     pub fn phase(&self, message: &str) {
+        self.emit(
+            message,
+            serde_json::json!({"event": "phase", "message": message}),
+        );
+    }
+
+    /// Writes a progress line, `  [stage] text (seconds)`, or in JSON mode
+    /// `fields` with the stage and the seconds.
+    fn emit(&self, text: &str, mut fields: serde_json::Value) {
         let secs = self.start.elapsed().as_secs_f64();
         match self.mode {
             ProgressMode::Bars | ProgressMode::Plain => {
-                eprintln!("  [{}] {message} ({secs:.2}s)", self.stage)
+                eprintln!("  [{}] {text} ({secs:.2}s)", self.stage)
             }
-            ProgressMode::Json => eprintln!(
-                "{}",
-                serde_json::json!({"stage": &*self.stage, "event": "phase", "message": message, "seconds": secs})
-            ),
+            ProgressMode::Json => {
+                fields["stage"] = serde_json::json!(&*self.stage);
+                fields["seconds"] = serde_json::json!(secs);
+                eprintln!("{fields}")
+            }
             ProgressMode::Quiet => {}
         }
     }
@@ -88,19 +98,12 @@ impl Progress {
         }
     }
 
-    /// A progress line: `[stage] message: pos/len (seconds)`, or its JSON.
+    /// A bar's count as a progress line: `[stage] message: pos/len (seconds)`.
     fn count(&self, message: &str, pos: u64, len: u64) {
-        let secs = self.start.elapsed().as_secs_f64();
-        match self.mode {
-            ProgressMode::Bars | ProgressMode::Plain => {
-                eprintln!("  [{}] {message}: {pos}/{len} ({secs:.2}s)", self.stage)
-            }
-            ProgressMode::Json => eprintln!(
-                "{}",
-                serde_json::json!({"stage": &*self.stage, "event": "progress", "message": message, "position": pos, "length": len, "seconds": secs})
-            ),
-            ProgressMode::Quiet => {}
-        }
+        self.emit(
+            &format!("{message}: {pos}/{len}"),
+            serde_json::json!({"event": "progress", "message": message, "position": pos, "length": len}),
+        );
     }
 }
 

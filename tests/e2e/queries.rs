@@ -87,12 +87,7 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
     let look: serde_json::Value =
         serde_json::from_str(&env.ok(&["lookalike", "--users", "seeds.txt", "-n", "7", "--json"]))
             .expect("json");
-    let ids: Vec<&str> = look["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .map(|l| l["id"].as_str().expect("id"))
-        .collect();
+    let ids = answer_ids(&look);
     assert_eq!(ids.len(), 7);
     assert!(!ids.contains(&"1"), "seeds are not their own lookalikes");
     // Seeds from standard input.
@@ -109,12 +104,7 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
     }
     let out = child.wait_with_output().expect("lookalike");
     let piped: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let ids: Vec<&str> = piped["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .map(|l| l["id"].as_str().expect("id"))
-        .collect();
+    let ids = answer_ids(&piped);
     assert_eq!(ids.len(), 3);
     assert!(!ids.contains(&"1") && !ids.contains(&"2"), "{ids:?}");
     let missing = env.run(&["lookalike", "--users", "absent.txt"]);
@@ -149,6 +139,16 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         "{}",
         stdout(&out)
     );
+}
+
+/// The ids of a query's JSON answer, in rank order.
+fn answer_ids(answer: &serde_json::Value) -> Vec<&str> {
+    answer["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["id"].as_str().expect("id"))
+        .collect()
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
