@@ -80,6 +80,11 @@ pub enum Command {
     /// Show a stage's outputs, row counts, metrics and timings.
     #[command(after_help = "Examples:\n  recpipe show ingest\n  recpipe show train --json")]
     Show(ShowArgs),
+    /// What an ingest stage rejected: counts by reason, then the rows with their file, line and reason.
+    #[command(
+        after_help = "Examples:\n  recpipe rejects\n  recpipe rejects --reason bad_timestamp -n 50\n  recpipe rejects ingest --json"
+    )]
+    Rejects(RejectsArgs),
     /// Delete cache entries that neither pipeline.lock nor a recent run refers to.
     #[command(
         after_help = "Examples:\n  recpipe gc             # keep what the last 5 runs used\n  recpipe gc --keep 0 --dry-run"
@@ -230,6 +235,24 @@ pub struct ShowArgs {
     pub pipeline: PipelineArg,
     /// The stage.
     pub stage: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `recpipe rejects`.
+#[derive(Debug, Args)]
+pub struct RejectsArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArg,
+    /// The ingest stage (default: the pipeline's only one).
+    pub stage: Option<String>,
+    /// Only rows rejected for this reason (a code such as `missing_user`).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// How many rejected rows to list.
+    #[arg(short, default_value_t = 10)]
+    pub n: usize,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int64Type, SchemaRef, UInt16Type, UInt32Type,
+    DataType, Float32Type, Float64Type, Int64Type, SchemaRef, UInt16Type, UInt32Type, UInt64Type,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -402,6 +402,11 @@ impl ParquetTable {
     /// A non-null u16 column.
     pub fn u16s(&self, name: &str) -> Result<Vec<u16>> {
         self.typed::<UInt16Type>(name)
+    }
+
+    /// A non-null u64 column.
+    pub fn u64s(&self, name: &str) -> Result<Vec<u64>> {
+        self.typed::<UInt64Type>(name)
     }
 
     /// A non-null i64 column.

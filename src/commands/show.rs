@@ -2,10 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cache::{Lookup, Workdir};
 use crate::cli::ShowArgs;
-use crate::config::ConfigError;
-use crate::lock::{LockFile, lock_path};
 
 fn parquet_rows(path: &std::path::Path) -> Option<i64> {
     use parquet::file::reader::FileReader;
@@ -26,28 +23,11 @@ fn human(bytes: u64) -> String {
 /// Prints a stage's outputs (size, rows), metrics and timings.
 pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&args.pipeline.pipeline, &[])?;
-    plan.check_name(&args.stage).map_err(anyhow::Error::new)?;
-    let lock = LockFile::read(&lock_path(&plan.file))?;
-    let Some(ls) = lock.stages.get(&args.stage) else {
-        return Err(ConfigError::at(
-            &plan.file,
-            None,
-            format!(
-                "stage `{}` has not run yet (`recpipe run {}`)",
-                args.stage, args.stage
-            ),
-        )
-        .into());
-    };
-    let wd = Workdir::new(&plan.workdir);
-    let Lookup::Hit(entry) = wd.lookup(&ls.fingerprint, false) else {
-        anyhow::bail!(
-            "the outputs of `{}` are no longer in the cache (`recpipe run {}` rebuilds them)",
-            args.stage,
-            args.stage
-        );
-    };
-    let dir = wd.current(&args.stage);
+    let super::CachedRun {
+        entry,
+        outputs: files,
+        current: dir,
+    } = super::cached_run(&plan, &args.stage)?;
     let outputs: Vec<serde_json::Value> = entry
         .outputs
         .iter()
@@ -55,7 +35,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             let rows = o
                 .path
                 .ends_with(".parquet")
-                .then(|| parquet_rows(&wd.outputs_dir(&ls.fingerprint).join(&o.path)))
+                .then(|| parquet_rows(&files.join(&o.path)))
                 .flatten();
             serde_json::json!({"path": o.path, "size": o.size, "rows": rows, "hash": o.hash})
         })

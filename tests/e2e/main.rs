@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 mod config_errors;
 mod pipeline;
 mod queries;
+mod rejects;
 mod rerun_property;
 
 /// A temporary project folder and a way to run recpipe in it.

@@ -1,0 +1,67 @@
+//! `recpipe rejects`: what an ingest stage dropped, read back from its rejects.parquet.
+
+use crate::{Env, stderr};
+
+/// An events log of 12 rows, 3 of them bad in two ways.
+const LOG: &str = "user,item,ts\n\
+1,a,2024-01-01T00:00:00Z\n\
+1,b,2024-01-02T00:00:00Z\n\
+2,a,someday\n\
+2,b,2024-01-03T00:00:00Z\n\
+3,,2024-01-04T00:00:00Z\n\
+3,a,2024-01-05T00:00:00Z\n\
+4,b,2024-01-06T00:00:00Z\n\
+4,a,2024-01-07T00:00:00Z\n\
+5,a,never\n\
+5,b,2024-01-08T00:00:00Z\n\
+6,a,2024-01-09T00:00:00Z\n\
+6,b,2024-01-10T00:00:00Z\n";
+
+#[test]
+fn rejects_lists_counts_by_reason_and_the_rows_with_their_lines() {
+    let env = Env::new(
+        "version: 1\nstages:\n  load: {uses: ingest, with: {source: events, path: log.csv, columns: {user: user, item: item, timestamp: ts}}}\n",
+    );
+    let out = env.run(&["rejects"]);
+    assert_eq!(out.status.code(), Some(2), "not run yet: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`recpipe run load`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(env.path().join("log.csv"), LOG).expect("write");
+    env.ok(&["run"]);
+
+    let text = env.ok(&["rejects"]);
+    assert!(text.contains("3 rows rejected by load"), "{text}");
+    assert!(text.contains("bad_timestamp"), "{text}");
+    // The first row of each reason, and each row with its file and line.
+    assert!(text.contains("first: log.csv:4:"), "{text}");
+    assert!(text.contains("log.csv:6  missing_item"), "{text}");
+    assert!(text.contains("    5,a,never"), "{text}");
+
+    let doc: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "rejects",
+        "load",
+        "--reason",
+        "bad_timestamp",
+        "-n",
+        "1",
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(doc["rejected"], 3);
+    assert_eq!(doc["by_reason"]["bad_timestamp"], 2);
+    assert_eq!(doc["by_reason"]["missing_item"], 1);
+    let rows = doc["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "-n 1");
+    assert_eq!(rows[0]["line"], 4);
+    assert_eq!(rows[0]["raw"], "2,a,someday");
+
+    let out = env.run(&["rejects", "--reason", "nope"]);
+    assert!(
+        stderr(&out).contains("reasons: bad_timestamp, missing_item"),
+        "{}",
+        stderr(&out)
+    );
+}
