@@ -34,6 +34,14 @@ pub enum IngestError {
         /// What the folder holds.
         found: String,
     },
+    /// A file meant to be a CSV log does not start with a line of text.
+    #[error(
+        "{path}: the first line holds control bytes, so it is no CSV header (a binary or compressed file?)"
+    )]
+    NotText {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file is empty (not even a header).
     #[error("{path}: file is empty")]
     EmptyFile {

@@ -148,6 +148,15 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         (header, None, rows)
     } else {
         let head = read_head(path)?;
+        let first_line = &head[..memchr::memchr(b'\n', &head).unwrap_or(head.len())];
+        if first_line
+            .iter()
+            .any(|&b| b < 0x20 && b != b'\t' && b != b'\r')
+        {
+            return Err(IngestError::NotText {
+                path: path.to_path_buf(),
+            });
+        }
         let delim = delimiter_of(&head);
         let format = Format::Csv(delim);
         let Some((names, start, _)) = header(&head, format) else {
@@ -407,6 +416,14 @@ mod tests {
         assert_eq!(g.columns.event.as_deref(), Some("behavior_type"));
         assert_eq!(g.columns.timestamp, "ts");
         assert_eq!(g.event_types, ["pv", "buy"]);
+    }
+
+    #[test]
+    fn a_binary_file_is_no_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.csv.gz");
+        std::fs::write(&path, b"\x1f\x8b\x08\x00user,item\n").expect("write");
+        assert!(matches!(sniff(&path), Err(IngestError::NotText { .. })));
     }
 
     #[test]

@@ -261,11 +261,25 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
     .map(|(k, _)| k)
     .collect();
     if !missing.is_empty() {
+        // The header as a short list: the first columns, long names cut.
+        const SHOWN: usize = 12;
+        let mut columns: Vec<String> = guess
+            .header
+            .iter()
+            .take(SHOWN)
+            .map(|h| match h.char_indices().nth(40) {
+                Some((at, _)) => format!("{}...", &h[..at]),
+                None => h.clone(),
+            })
+            .collect();
+        if guess.header.len() > SHOWN {
+            columns.push(format!("and {} more", guess.header.len() - SHOWN));
+        }
         notes.push(format!(
             "no column looked like {}: name {} under `columns` (the log's columns: {})",
             missing.join(", "),
             if missing.len() == 1 { "it" } else { "them" },
-            guess.header.join(", ")
+            columns.join(", ")
         ));
     }
     let (times, read) = guess.timestamps;
@@ -377,6 +391,21 @@ mod tests {
             notes.iter().any(|n| n.contains("1 of 2 sampled times")),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn a_wide_header_is_listed_short_in_the_notes() {
+        let guess = recpipe_ingest::sniff::LogGuess {
+            header: (0..20).map(|i| format!("c{i}{}", "x".repeat(60))).collect(),
+            ..Default::default()
+        };
+        let notes = events_notes(&guess);
+        let [note] = &notes[..] else {
+            panic!("one note: {notes:?}")
+        };
+        assert!(note.contains("user, item, timestamp"), "{note}");
+        assert!(note.contains("and 8 more"), "{note}");
+        assert!(!note.contains(&"x".repeat(45)), "{note}");
     }
 
     #[test]
