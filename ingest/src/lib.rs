@@ -11,6 +11,7 @@
 //! - [`synthetic`]: the seeded generator with planted structure.
 //! - [`clean`]: unknown references, duplicates, k-core, dense ids.
 //! - [`output`]: the Parquet tables and `ingest_report.json`.
+//! - [`rejects`]: rejects.parquet read back, for `recpipe rejects`.
 //!
 //! Outputs: `interactions.parquet`, `users.parquet`, `items.parquet`,
 //! `rejects.parquet`, `ingest_report.json` (and `true_segments.parquet` for
@@ -25,6 +26,7 @@ pub mod movielens;
 pub mod output;
 pub mod params;
 pub mod records;
+pub mod rejects;
 pub mod rows;
 pub mod sniff;
 pub mod source_file;
