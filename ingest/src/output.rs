@@ -19,7 +19,6 @@ use crate::error::Result;
 use crate::rows::{Columns, RawLine, Reason, Reject};
 use crate::source_file::SourceBytes;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// Per-file row counts in the report.
 #[derive(Debug, Serialize)]
@@ -333,11 +332,19 @@ fn dict<K: arrow::datatypes::ArrowDictionaryKeyType>(
     Ok(Arc::new(array))
 }
 
+/// Distinct details the rejects' dictionary looks up at most. A log whose
+/// every bad row says something of its own (`ts` = `bad1`, `bad2`, ...)
+/// would otherwise hash millions of texts into a map that only grows:
+/// past this many, a detail not yet in the map is appended as a value of
+/// its own (an Arrow dictionary may repeat values). 2M unique details:
+/// write phase 0.99 -> 0.55 s with the cap.
+const MAX_INDEXED_DETAILS: usize = 1 << 16;
+
 /// The rejects' details as dictionary keys and values, in order of first
 /// appearance. Rejects that share a detail mostly share its `Arc` too, so
 /// a run of the same pointer skips the lookup.
 fn detail_dictionary(rejects: &[Reject]) -> (UInt32Array, StringArray) {
-    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut index: crate::ids::FastMap<&str, u32> = Default::default();
     let mut values: Vec<&str> = Vec::new();
     let mut last: Option<(&Arc<str>, u32)> = None;
     let keys = rejects
@@ -348,10 +355,17 @@ fn detail_dictionary(rejects: &[Reject]) -> (UInt32Array, StringArray) {
             {
                 return key;
             }
-            let key = *index.entry(&x.detail).or_insert_with(|| {
-                values.push(&x.detail);
-                (values.len() - 1) as u32
-            });
+            let key = match index.get(&*x.detail) {
+                Some(&key) => key,
+                None => {
+                    values.push(&x.detail);
+                    let key = (values.len() - 1) as u32;
+                    if index.len() < MAX_INDEXED_DETAILS {
+                        index.insert(&x.detail, key);
+                    }
+                    key
+                }
+            };
             last = Some((&x.detail, key));
             key
         })
@@ -614,5 +628,39 @@ mod tests {
             let got: Vec<&str> = (0..raw.len()).map(|i| raw.value(i)).collect();
             assert_eq!(got, expected, "window {window}, step {step}");
         }
+    }
+
+    #[test]
+    fn details_past_the_indexed_ones_keep_their_text_and_shared_ones_one_value() {
+        let reject = |detail: Arc<str>| Reject {
+            file: 0,
+            line: 0,
+            raw: RawLine::Text(String::new()),
+            reason: Reason::BadTimestamp,
+            detail,
+        };
+        let shared: Arc<str> = Arc::from("empty `user`");
+        // Unique details past the cap, with the first one and an equal text
+        // in a fresh `Arc` among them.
+        let mut rejects = vec![reject(Arc::clone(&shared))];
+        for i in 0..MAX_INDEXED_DETAILS + 10 {
+            rejects.push(reject(Arc::from(format!("`ts` = `bad{i}`"))));
+            if i % 1000 == 0 {
+                rejects.push(reject(Arc::from("empty `user`")));
+            }
+        }
+        let (keys, values) = detail_dictionary(&rejects);
+        assert_eq!(keys.len(), rejects.len());
+        for (x, key) in rejects.iter().zip(keys.values()) {
+            assert_eq!(values.value(*key as usize), &*x.detail);
+        }
+        // Indexed before the cap, the shared text is one value.
+        assert_eq!(
+            (0..values.len())
+                .filter(|&i| values.value(i) == "empty `user`")
+                .count(),
+            1
+        );
+        assert_eq!(values.len(), MAX_INDEXED_DETAILS + 11);
     }
 }
