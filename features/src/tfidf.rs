@@ -259,33 +259,75 @@ pub struct Tfidf {
     pub rows: Vec<Vec<(u32, f64)>>,
 }
 
+/// Documents per counting task: each task interns its documents' terms
+/// in a vocabulary of its own.
+const DOCS_PER_TASK: usize = 2048;
+
+/// The terms of a run of documents: a vocabulary of the run's own (terms in
+/// order of first sight, with their document and total frequencies), and
+/// each document's distinct terms as (id in it, count), sorted by term.
+/// Eight bytes per (document, term) instead of a string's 24 and a count:
+/// 50,000 descriptions of 150 words peaked at 763 MiB with the strings.
+struct Counted<'a> {
+    terms: Vec<Cow<'a, str>>,
+    freq: Vec<(u32, u64)>,
+    docs: Vec<Vec<(u32, u32)>>,
+}
+
+impl<'a> Counted<'a> {
+    fn of(texts: &'a [Cow<'a, str>], params: &TfidfParams) -> Self {
+        let mut ids: HashMap<Cow<'a, str>, u32> = HashMap::new();
+        let mut freq: Vec<(u32, u64)> = Vec::new();
+        let mut docs = Vec::with_capacity(texts.len());
+        for text in texts {
+            let mut tokens = tokens(text, params);
+            tokens.sort_unstable();
+            let mut doc: Vec<(u32, u32)> = Vec::new();
+            let mut tokens = tokens.into_iter().peekable();
+            while let Some(t) = tokens.next() {
+                let mut count = 1u32;
+                while tokens.next_if(|next| *next == t).is_some() {
+                    count += 1;
+                }
+                let id = match ids.get(t.as_ref()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = freq.len() as u32;
+                        ids.insert(t, id);
+                        freq.push((0, 0));
+                        id
+                    }
+                };
+                let f = &mut freq[id as usize];
+                f.0 += 1;
+                f.1 += u64::from(count);
+                doc.push((id, count));
+            }
+            docs.push(doc);
+        }
+        let mut terms = vec![Cow::Borrowed(""); freq.len()];
+        for (t, id) in ids {
+            terms[id as usize] = t;
+        }
+        Counted { terms, freq, docs }
+    }
+}
+
 /// Fits TF-IDF on `docs` and transforms them.
 pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
     let n = docs.len();
     let texts: Vec<Cow<'_, str>> = docs.par_iter().map(|d| prepared(d, params)).collect();
-    // Per document, its distinct terms and their counts, sorted by term.
-    let counts: Vec<Vec<(Cow<'_, str>, u32)>> = texts
-        .par_iter()
-        .map(|text| {
-            let mut tokens = tokens(text, params);
-            tokens.sort_unstable();
-            let mut terms: Vec<(Cow<'_, str>, u32)> = Vec::with_capacity(tokens.len());
-            for t in tokens {
-                match terms.last_mut() {
-                    Some(last) if last.0 == t => last.1 += 1,
-                    _ => terms.push((t, 1)),
-                }
-            }
-            terms
-        })
+    let parts: Vec<Counted<'_>> = texts
+        .par_chunks(DOCS_PER_TASK)
+        .map(|texts| Counted::of(texts, params))
         .collect();
     // Vocabulary with document and total frequencies, sorted by term.
     let mut vocab: HashMap<&str, (u32, u64)> = HashMap::new();
-    for doc in &counts {
-        for (t, c) in doc {
+    for part in &parts {
+        for (t, &(df, tf)) in part.terms.iter().zip(&part.freq) {
             let e = vocab.entry(t.as_ref()).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += u64::from(*c);
+            e.0 += df;
+            e.1 += tf;
         }
     }
     let mut vocab: Vec<(&str, (u32, u64))> = vocab.into_iter().collect();
@@ -315,24 +357,33 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
         .iter()
         .map(|(_, df, _)| ((1.0 + n as f64) / (1.0 + *df as f64)).ln() + 1.0)
         .collect();
-    let rows = counts
+    let rows = parts
         .par_iter()
-        .map(|doc| {
-            let mut row: Vec<(u32, f64)> = doc
+        .flat_map_iter(|part| {
+            // The part's ids to the kept vocabulary's.
+            let global: Vec<Option<u32>> = part
+                .terms
                 .iter()
-                .filter_map(|(t, c)| {
-                    let &j = index.get(t.as_ref())?;
-                    let tf = if params.sublinear_tf {
-                        1.0 + (*c as f64).ln()
-                    } else {
-                        *c as f64
-                    };
-                    Some((j, tf * idf[j as usize]))
-                })
+                .map(|t| index.get(t.as_ref()).copied())
                 .collect();
-            row.sort_unstable_by_key(|e| e.0);
-            normalize(&mut row, params.norm);
-            row
+            let idf = &idf;
+            part.docs.iter().map(move |doc| {
+                let mut row: Vec<(u32, f64)> = doc
+                    .iter()
+                    .filter_map(|&(id, c)| {
+                        let j = global[id as usize]?;
+                        let tf = if params.sublinear_tf {
+                            1.0 + (c as f64).ln()
+                        } else {
+                            c as f64
+                        };
+                        Some((j, tf * idf[j as usize]))
+                    })
+                    .collect();
+                row.sort_unstable_by_key(|e| e.0);
+                normalize(&mut row, params.norm);
+                row
+            })
         })
         .collect();
     Tfidf {
@@ -401,6 +452,57 @@ mod tests {
             tokenize("很好看 abc中文", &whole),
             vec!["很好看", "abc中文"]
         );
+    }
+
+    #[test]
+    fn documents_counted_in_several_parts_give_the_counts_of_one_pass() {
+        // More documents than one counting task takes, over a vocabulary
+        // whose terms first appear in different parts.
+        let mut rng = recpipe_core::Rng::new(11);
+        let docs: Vec<String> = (0..3 * DOCS_PER_TASK + 17)
+            .map(|d| {
+                let words = 1 + rng.below(12);
+                (0..words)
+                    .map(|_| format!("t{}", rng.below(40 + d as u64 / 50)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let params = TfidfParams {
+            min_df: DfBound::Count(2),
+            ..Default::default()
+        };
+        let t = fit_transform(&docs, &params);
+        // One pass, the way the formula reads.
+        let n = docs.len() as f64;
+        let mut df: std::collections::BTreeMap<String, u32> = Default::default();
+        for d in &docs {
+            let distinct: std::collections::BTreeSet<&str> = d.split(' ').collect();
+            for w in distinct {
+                *df.entry(w.to_string()).or_default() += 1;
+            }
+        }
+        df.retain(|_, n| *n >= 2);
+        assert_eq!(t.terms, df.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(t.df, df.values().copied().collect::<Vec<_>>());
+        for (d, row) in docs.iter().zip(&t.rows) {
+            let mut want: Vec<(u32, f64)> = t
+                .terms
+                .iter()
+                .enumerate()
+                .filter_map(|(j, term)| {
+                    let tf = d.split(' ').filter(|w| w == term).count() as f64;
+                    let idf = ((1.0 + n) / (1.0 + t.df[j] as f64)).ln() + 1.0;
+                    (tf > 0.0).then_some((j as u32, tf * idf))
+                })
+                .collect();
+            normalize(&mut want, params.norm);
+            assert_eq!(row.len(), want.len(), "{d}");
+            for (got, want) in row.iter().zip(&want) {
+                assert_eq!(got.0, want.0);
+                assert!((got.1 - want.1).abs() < 1e-12, "{d}");
+            }
+        }
     }
 
     #[test]
