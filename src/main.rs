@@ -54,6 +54,7 @@ pub const EXIT_DRIFT: u8 = 3;
 fn main() -> ExitCode {
     allocator::tune();
     let cli = Cli::parse();
+    let json_log = cli.log_format == Some(LogFormat::Json) && !cli.quiet;
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -63,15 +64,23 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", error_text(&err));
-            if err
+            let code = if err
                 .chain()
                 .any(|e| e.downcast_ref::<config::ConfigError>().is_some())
             {
-                ExitCode::from(EXIT_CONFIG)
+                EXIT_CONFIG
             } else {
-                ExitCode::from(EXIT_FAILED)
+                EXIT_FAILED
+            };
+            if json_log {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"event": "error", "message": error_text(&err), "exit_code": code})
+                );
+            } else {
+                eprintln!("error: {}", error_text(&err));
             }
+            ExitCode::from(code)
         }
     }
 }

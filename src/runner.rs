@@ -514,13 +514,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
                     results.push(res);
                     continue;
                 }
-                if opts.progress != ProgressMode::Quiet {
-                    eprintln!(
+                match opts.progress {
+                    ProgressMode::Quiet => {}
+                    ProgressMode::Json => eprintln!(
+                        "{}",
+                        serde_json::json!({"event": "stage_start", "stage": &stage.name,
+                            "kind": stage.kind.name, "reasons": &res.reasons})
+                    ),
+                    ProgressMode::Bars | ProgressMode::Plain => eprintln!(
                         "running {} ({}): {}",
                         stage.name,
                         stage.kind.name,
                         res.reasons.join("; ")
-                    );
+                    ),
                 }
                 match execute(plan, &wd, stage, &key, &fp, &fps, opts.progress) {
                     Ok(entry) => {

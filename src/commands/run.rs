@@ -32,6 +32,9 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             Err(e) => e,
         }
     })?;
+    if mode == ProgressMode::Json {
+        return json_lines(&report, &plan, args.dry_run);
+    }
     let width = report
         .stages
         .iter()
@@ -75,4 +78,41 @@ pub fn run(args: RunArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's result as JSON lines on stdout, for schedulers that read
+/// `--log-format json` logs: one `stage` event per selected stage (its
+/// outcome, reasons, seconds, peak memory, metrics and summary), then one
+/// `run` event; the exit code is as in the other formats.
+fn json_lines(
+    report: &runner::RunReport,
+    plan: &crate::plan::Plan,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    for s in &report.stages {
+        if s.outcome == Outcome::NotSelected {
+            continue;
+        }
+        let mut event = serde_json::to_value(s)?;
+        if let Some(fields) = event.as_object_mut() {
+            // `stage`, as the progress events name it.
+            if let Some(name) = fields.remove("name") {
+                fields.insert("stage".into(), name);
+            }
+            fields.insert("event".into(), "stage".into());
+            fields.insert("summary".into(), s.summary.join("; ").into());
+        }
+        outln!("{event}")?;
+    }
+    let ok = !report.failed();
+    outln!(
+        "{}",
+        serde_json::json!({"event": "run", "ok": ok, "dry_run": dry_run, "seconds": report.seconds,
+            "pipeline": report.pipeline, "artifacts": plan.workdir.join("out")})
+    )?;
+    Ok(if ok || dry_run {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_FAILED)
+    })
 }

@@ -350,3 +350,52 @@ fn item_cold_start_maps_content_to_factors_and_beats_predicted_popularity() {
     assert!(has("genre=") && has("term=") && has("bias"), "{features:?}");
     assert!(!has("popularity"), "a new item has no popularity");
 }
+
+#[test]
+fn json_logs_are_json_lines_on_both_streams_with_stage_and_run_events() {
+    let env = Env::new(crate::SMALL);
+    let out = env.run(&["--log-format", "json", "run", "--until", "features"]);
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    let events = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+            .collect()
+    };
+    let (stdout, stderr) = (events(&crate::stdout(&out)), events(&crate::stderr(&out)));
+    let kinds: Vec<&str> = stderr
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "stage_start").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"phase"), "{kinds:?}");
+    let stages: Vec<(&str, &str)> = stdout
+        .iter()
+        .filter(|e| e["event"] == "stage")
+        .map(|e| {
+            (
+                e["stage"].as_str().expect("stage"),
+                e["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(stages, [("ingest", "ran"), ("features", "ran")]);
+    let last = stdout.last().expect("a run event");
+    assert_eq!(
+        (last["event"].as_str(), last["ok"].as_bool()),
+        (Some("run"), Some(true))
+    );
+
+    // An error outside a stage: one JSON line, and the configuration exit code.
+    let out = env.run(&["--log-format", "json", "run", "-p", "absent.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = events(&crate::stderr(&out));
+    assert_eq!(err.len(), 1);
+    assert_eq!(
+        (err[0]["event"].as_str(), err[0]["exit_code"].as_u64()),
+        (Some("error"), Some(2))
+    );
+}
