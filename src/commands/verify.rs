@@ -53,11 +53,16 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         .tempdir()?;
     let mut fresh = plan.clone();
     fresh.workdir = scratch.path().join("work");
-    if mode != ProgressMode::Quiet {
-        eprintln!(
+    match mode {
+        ProgressMode::Quiet => {}
+        ProgressMode::Json => eprintln!(
+            "{}",
+            serde_json::json!({"event": "verify_start", "scratch": fresh.workdir})
+        ),
+        ProgressMode::Bars | ProgressMode::Plain => eprintln!(
             "rerunning every stage from scratch in {}",
             fresh.workdir.display()
-        );
+        ),
     }
     let opts = RunOptions {
         force: Force::All,
@@ -125,8 +130,20 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if args.keep {
-        let kept = scratch.keep();
+    let kept = args.keep.then(|| scratch.keep());
+    if mode == ProgressMode::Json {
+        outln!(
+            "{}",
+            serde_json::json!({"event": "verify", "ok": drift.is_empty(), "artifacts": checked,
+                "stages": report.stages.len(), "lock": lock_name, "drift": drift, "kept": kept})
+        )?;
+        return Ok(if drift.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(crate::EXIT_DRIFT)
+        });
+    }
+    if let Some(kept) = &kept {
         eprintln!("scratch run kept in {}", kept.display());
     }
     if drift.is_empty() {

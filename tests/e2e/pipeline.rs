@@ -389,6 +389,18 @@ fn json_logs_are_json_lines_on_both_streams_with_stage_and_run_events() {
         (Some("run"), Some(true))
     );
 
+    // verify ends with its own event.
+    env.ok(&["-q", "run"]);
+    let out = env.run(&["--log-format", "json", "verify"]);
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    let verdict = events(&crate::stdout(&out));
+    assert_eq!(verdict.len(), 1, "{verdict:?}");
+    assert_eq!(
+        (verdict[0]["event"].as_str(), verdict[0]["ok"].as_bool()),
+        (Some("verify"), Some(true))
+    );
+    assert!(!events(&crate::stderr(&out)).is_empty());
+
     // An error outside a stage: one JSON line, and the configuration exit code.
     let out = env.run(&["--log-format", "json", "run", "-p", "absent.yaml"]);
     assert_eq!(out.status.code(), Some(2));
