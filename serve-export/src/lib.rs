@@ -64,6 +64,10 @@ pub struct ExportParams {
     pub candidates_n: usize,
     /// Neighbours per item in similar_items.parquet (per kind).
     pub similar_n: usize,
+    /// Content neighbours match a term through its this many heaviest
+    /// items at most (default: all; exact when no term is in more items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_postings: Option<usize>,
     /// Items per item in also_liked.parquet.
     pub also_liked_n: usize,
     /// Co-likers an also-liked pair needs.
@@ -85,6 +89,7 @@ impl Default for ExportParams {
             top_n: 10,
             candidates_n: 50,
             similar_n: 10,
+            content_postings: None,
             also_liked_n: 10,
             also_liked_min_users: 3,
             similar_users_n: 0,
@@ -113,6 +118,9 @@ impl ExportParams {
                 "top_n, similar_n, also_liked_n, segment_top_n and cold_start_n must be positive"
                     .into(),
             );
+        }
+        if p.content_postings == Some(0) {
+            return Err("content_postings must be positive".into());
         }
         if p.candidates_n < p.top_n {
             return Err("candidates_n must be at least top_n".into());
@@ -349,12 +357,15 @@ pub fn run(params: &ExportParams, ctx: &StageContext) -> Result<StageOutcome> {
         .collect();
     if let Some(features) = ctx.upstream_dir("features") {
         let content = content_vectors(features, &item_table, n_items)?;
-        let c: Vec<(u32, Vec<(u32, f32)>)> =
-            similar::sparse_cosine_neighbours(&content, params.similar_n)
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| (i as u32, l))
-                .collect();
+        let c: Vec<(u32, Vec<(u32, f32)>)> = similar::sparse_cosine_neighbours(
+            &content,
+            params.similar_n,
+            params.content_postings.unwrap_or(usize::MAX),
+        )
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (i as u32, l))
+        .collect();
         kinds.extend(
             c.iter()
                 .flat_map(|(_, l)| std::iter::repeat_n("content", l.len())),

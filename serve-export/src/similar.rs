@@ -28,11 +28,31 @@ pub fn cosine_neighbours(m: &Array2<f32>, n: usize) -> Vec<Vec<(u32, f32)>> {
 
 /// Content neighbours from sparse l2-normalised vectors (`rows[i]` = sorted (term, weight)):
 /// cosine through an inverted index, so only items sharing a term are compared.
-pub fn sparse_cosine_neighbours(rows: &[Vec<(u32, f32)>], n: usize) -> Vec<Vec<(u32, f32)>> {
+///
+/// A term in more than `max_postings` items is matched through its
+/// `max_postings` heaviest ones only (ties by item index): the work of a
+/// term grows with the square of its items, and a word in most of a large
+/// catalog's descriptions would cost more than all the others while
+/// adding little (its idf is low). Exact when no term is that common; the
+/// cost per item is then bounded by its terms x `max_postings`.
+pub fn sparse_cosine_neighbours(
+    rows: &[Vec<(u32, f32)>],
+    n: usize,
+    max_postings: usize,
+) -> Vec<Vec<(u32, f32)>> {
     let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         for &(t, w) in row {
             postings.entry(t).or_default().push((i as u32, w));
+        }
+    }
+    for list in postings.values_mut() {
+        if list.len() > max_postings {
+            // The heaviest, then back in item order, as the others are.
+            keep_best(list, max_postings, |a, b| {
+                b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+            });
+            list.sort_unstable_by_key(|e| e.0);
         }
     }
     (0..rows.len())
@@ -200,8 +220,36 @@ mod tests {
                     .collect()
             })
             .collect();
-        let sb = sparse_cosine_neighbours(&sparse, 2);
+        let sb = sparse_cosine_neighbours(&sparse, 2, usize::MAX);
         assert_eq!(sb[0][0].0, nb[0][0].0);
         assert!((sb[0][0].1 - nb[0][0].1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_term_past_the_postings_cap_matches_through_its_heaviest_items() {
+        // Term 0 in every item, heaviest in items 3 and 4; term 1 only in 0 and 1.
+        let w = |x: f32| x;
+        let rows: Vec<Vec<(u32, f32)>> = vec![
+            vec![(0, w(0.1)), (1, w(0.9))],
+            vec![(0, w(0.2)), (1, w(0.8))],
+            vec![(0, w(0.3))],
+            vec![(0, w(0.9))],
+            vec![(0, w(0.8))],
+        ];
+        let exact = sparse_cosine_neighbours(&rows, 4, usize::MAX);
+        assert_eq!(
+            sparse_cosine_neighbours(&rows, 4, 5),
+            exact,
+            "no term is cut"
+        );
+        let capped = sparse_cosine_neighbours(&rows, 4, 2);
+        // Through term 0 only items 3 and 4 are reached; term 1 still links 0 and 1.
+        let ids = |l: &[(u32, f32)]| l.iter().map(|e| e.0).collect::<Vec<_>>();
+        assert_eq!(ids(&capped[0]), [1, 3, 4]);
+        assert_eq!(ids(&capped[2]), [3, 4]);
+        assert_eq!(ids(&capped[3]), [4]);
+        // The pairs kept have their exact cosine.
+        let exact_0: std::collections::HashMap<u32, f32> = exact[0].iter().copied().collect();
+        assert!(capped[0].iter().all(|(j, c)| *c == exact_0[j] || *j == 1));
     }
 }
