@@ -17,6 +17,10 @@ const SAMPLE_BYTES: usize = 4 << 20;
 /// Rows of a Parquet log sampled for its event types.
 const SAMPLE_ROWS: usize = 65_536;
 
+/// Sampled values of a title column longer than this (the median) make it
+/// the items' text instead.
+const MAX_TITLE_CHARS: usize = 80;
+
 /// Event types listed from the sample at most.
 const MAX_EVENT_TYPES: usize = 20;
 
@@ -192,6 +196,25 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
     let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+    // A title column whose sampled values read as prose (Online Retail's
+    // `Description` is a product name; a shop's description is not) is the
+    // items' text: export repeats a title on every list row.
+    let prose = |i: usize| {
+        let mut lengths: Vec<usize> = sample
+            .iter()
+            .filter_map(|r| r.get(i))
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().count())
+            .collect();
+        lengths.sort_unstable();
+        lengths
+            .get(lengths.len() / 2)
+            .is_some_and(|&median| median > MAX_TITLE_CHARS)
+    };
+    let (title, text) = match (title, text) {
+        (Some(t), None) if prose(t) => (None, Some(t)),
+        other => other,
+    };
     let name = |i: Option<usize>| i.map(|i| header[i].clone());
     let mut event_types: Vec<String> = Vec::new();
     let (mut times, mut read) = (0, 0);
@@ -424,6 +447,19 @@ mod tests {
         let path = dir.path().join("log.csv.gz");
         std::fs::write(&path, b"\x1f\x8b\x08\x00user,item\n").expect("write");
         assert!(matches!(sniff(&path), Err(IngestError::NotText { .. })));
+    }
+
+    #[test]
+    fn a_description_that_reads_as_prose_is_text_not_title() {
+        let long = "a soft cotton shirt with long sleeves, buttons of horn and a collar that stays in shape";
+        let g = guess(&format!(
+            "user,item,ts,description\n1,a,1,\"{long}\"\n2,b,2,\"{long}\"\n"
+        ));
+        assert_eq!(g.columns.title, None);
+        assert_eq!(g.columns.text.as_deref(), Some("description"));
+        let g = guess("user,item,ts,description\n1,a,1,WHITE HANGING HEART\n");
+        assert_eq!(g.columns.title.as_deref(), Some("description"));
+        assert_eq!(g.columns.text, None);
     }
 
     #[test]
