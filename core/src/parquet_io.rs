@@ -182,7 +182,7 @@ pub struct ParquetTable {
 
 /// Opens a Parquet file and reads its footer: a reader builder, and the
 /// file's row count.
-fn open_footer(path: &Path) -> Result<(ParquetRecordBatchReaderBuilder<File>, usize)> {
+pub fn open_footer(path: &Path) -> Result<(ParquetRecordBatchReaderBuilder<File>, usize)> {
     let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| CoreError::Parquet {

@@ -114,3 +114,14 @@ pub enum IngestError {
 
 /// Result alias for the ingest stage.
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;
+
+/// A Parquet error on `path`, as ingest reports it.
+pub(crate) fn parquet_error(
+    path: &std::path::Path,
+    source: parquet::errors::ParquetError,
+) -> IngestError {
+    IngestError::Core(recpipe_core::CoreError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, UInt64Type};
 use serde::Serialize;
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, parquet_error};
 
 /// Rows decoded at a time.
 const BATCH_ROWS: usize = 1 << 16;
@@ -54,16 +54,9 @@ pub struct RejectsSummary {
 /// Reads the rejects file at `path`: the count and first row of each
 /// reason, and the first `n` rows whose reason is `only` (all when None).
 pub fn read_rejects(path: &Path, only: Option<&str>, n: usize) -> Result<RejectsSummary> {
-    let parquet_err = |source| {
-        IngestError::Core(recpipe_core::CoreError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = std::fs::File::open(path)
-        .map_err(|e| IngestError::Core(recpipe_core::CoreError::io(path, e)))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_err)?
+    let parquet_err = |source| parquet_error(path, source);
+    let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
+    let reader = builder
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(parquet_err)?;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, parquet_error};
 use crate::params::EventColumns;
 use crate::records::{Format, header, split_fields};
 use crate::text::TimeFormat;
@@ -302,16 +302,8 @@ fn delimiter_of(head: &[u8]) -> u8 {
 /// `width`) as text, the others empty.
 fn parquet_sample(path: &Path, column: usize, width: usize) -> Result<Vec<Vec<String>>> {
     use arrow::array::{Array, AsArray};
-    let parquet_err = |source| {
-        IngestError::Core(recpipe_core::CoreError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = std::fs::File::open(path)
-        .map_err(|e| IngestError::Core(recpipe_core::CoreError::io(path, e)))?;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_err)?;
+    let parquet_err = |source| parquet_error(path, source);
+    let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
     let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [column]);
     let mut reader = builder
         .with_projection(mask)
@@ -338,15 +330,7 @@ fn parquet_sample(path: &Path, column: usize, width: usize) -> Result<Vec<Vec<St
 
 /// A Parquet file's column names, from its footer.
 fn parquet_columns(path: &Path) -> Result<Vec<String>> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| IngestError::Core(recpipe_core::CoreError::io(path, e)))?;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|source| {
-            IngestError::Core(recpipe_core::CoreError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            })
-        })?;
+    let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
     Ok(builder
         .schema()
         .fields()
