@@ -79,6 +79,56 @@ pub fn keep_best<T>(items: &mut Vec<T>, n: usize, cmp: impl Fn(&T, &T) -> std::c
     items.sort_unstable_by(cmp);
 }
 
+/// The `n` first, in the order `cmp`, of items pushed in any order, with
+/// [`keep_best`]'s result: a buffer of `2n` cut back to its `n` first each
+/// time it fills, and an item that is not before the `n`-th of the last cut
+/// is not kept (at least `n` items come before it). Choosing 10 neighbours
+/// among tens of thousands of candidates then costs a comparison each
+/// instead of a vector of them all and a selection over it.
+pub struct BestN<T, F> {
+    n: usize,
+    buf: Vec<T>,
+    last: Option<T>,
+    cmp: F,
+}
+
+impl<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering> BestN<T, F> {
+    /// An empty selection of the `n` first by `cmp` (a total order, ties
+    /// broken by index).
+    pub fn new(n: usize, cmp: F) -> Self {
+        BestN {
+            n,
+            buf: Vec::with_capacity(2 * n),
+            last: None,
+            cmp,
+        }
+    }
+
+    /// Offers an item.
+    pub fn push(&mut self, item: T) {
+        if self.n == 0
+            || self
+                .last
+                .is_some_and(|l| (self.cmp)(&item, &l) != std::cmp::Ordering::Less)
+        {
+            return;
+        }
+        self.buf.push(item);
+        if self.buf.len() == 2 * self.n {
+            self.buf.select_nth_unstable_by(self.n - 1, &self.cmp);
+            self.buf.truncate(self.n);
+            self.last = Some(self.buf[self.n - 1]);
+        }
+    }
+
+    /// The `n` first items, sorted by `cmp`.
+    pub fn finish(self) -> Vec<T> {
+        let mut buf = self.buf;
+        keep_best(&mut buf, self.n, self.cmp);
+        buf
+    }
+}
+
 /// [`top_n`] in one pass with a bounded buffer: once `n` candidates are
 /// held, an item must beat the current n-th best to be looked at (items come
 /// in index order, so an equal score never displaces an earlier item).
@@ -283,6 +333,28 @@ mod tests {
                 want,
                 "user {u}"
             );
+        }
+    }
+
+    #[test]
+    fn best_n_equals_keep_best_whatever_the_push_order() {
+        let mut rng = crate::Rng::new(5);
+        for n in [0usize, 1, 3, 10] {
+            for len in [0usize, 5, 37, 400] {
+                // Few distinct scores, so that ties are broken by index.
+                let items: Vec<(u32, f32)> =
+                    (0..len as u32).map(|i| (i, rng.below(7) as f32)).collect();
+                let cmp = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                let mut want = items.clone();
+                keep_best(&mut want, n, cmp);
+                let mut shuffled = items.clone();
+                rng.shuffle(&mut shuffled);
+                let mut best = BestN::new(n, cmp);
+                for &x in &shuffled {
+                    best.push(x);
+                }
+                assert_eq!(best.finish(), want, "n {n}, len {len}");
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use ndarray::Array2;
 use rayon::prelude::*;
-use recpipe_core::topk::{keep_best, top_n_all};
+use recpipe_core::topk::{BestN, keep_best, top_n_all};
 
 /// Rows scaled to unit length (zero rows stay zero).
 pub fn normalize_rows(m: &Array2<f32>) -> Array2<f32> {
@@ -70,18 +70,20 @@ pub fn sparse_cosine_neighbours(
                         }
                     }
                 }
-                let mut cand: Vec<(u32, f32)> = touched
-                    .iter()
-                    .map(|&j| (j, acc[j as usize]))
-                    .filter(|e| e.1 > 0.0)
-                    .collect();
+                let mut best = BestN::new(n, |a: &(u32, f32), b: &(u32, f32)| {
+                    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+                });
                 for &j in touched.iter() {
+                    let score = acc[j as usize];
                     acc[j as usize] = 0.0;
+                    if score > 0.0 {
+                        best.push((j, score));
+                    }
                 }
                 touched.clear();
-                keep_best(&mut cand, n, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                cand.shrink_to_fit();
-                cand
+                let mut kept = best.finish();
+                kept.shrink_to_fit();
+                kept
             },
         )
         .collect()
