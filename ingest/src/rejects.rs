@@ -2,6 +2,7 @@
 //! reason with its first row, and the first rows (of one reason, or all),
 //! in memory that does not grow with the file.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -65,19 +66,20 @@ pub fn read_rejects(path: &Path, only: Option<&str>, n: usize) -> Result<Rejects
     let mut rejected = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| parquet_err(e.into()))?;
-        let columns = Columns::of(&batch)
-            .map_err(|e| IngestError::Core(recpipe_core::CoreError::schema(path, e)))?;
+        let schema_err = |e| IngestError::Core(recpipe_core::CoreError::schema(path, e));
+        let columns = Columns::of(&batch).map_err(schema_err)?;
         rejected += batch.num_rows() as u64;
         for i in 0..batch.num_rows() {
             let reason = columns.reason.value(i);
             match counts.get_mut(reason) {
                 Some(entry) => entry.0 += 1,
                 None => {
-                    counts.insert(reason.to_string(), (1, columns.row(i)));
+                    let first = columns.row(i).map_err(schema_err)?;
+                    counts.insert(reason.to_string(), (1, first));
                 }
             }
             if rows.len() < n && only.is_none_or(|r| r == reason) {
-                rows.push(columns.row(i));
+                rows.push(columns.row(i).map_err(schema_err)?);
             }
         }
     }
@@ -97,40 +99,57 @@ pub fn read_rejects(path: &Path, only: Option<&str>, n: usize) -> Result<Rejects
     })
 }
 
-/// A batch's columns as text (and the line numbers).
-struct Columns {
-    file: arrow::array::StringArray,
+/// A batch's reasons and lines, and its other columns as text once a row
+/// of the batch is kept: most batches of a large file only add to counts,
+/// and decoding their raw lines would be the bulk of the work.
+struct Columns<'b> {
+    batch: &'b RecordBatch,
     line: arrow::array::PrimitiveArray<UInt64Type>,
     reason: arrow::array::StringArray,
-    detail: arrow::array::StringArray,
-    raw: arrow::array::StringArray,
+    /// `file`, `detail` and `raw`, once a row is asked for.
+    rest: OnceCell<[arrow::array::StringArray; 3]>,
 }
 
-impl Columns {
-    fn of(batch: &RecordBatch) -> std::result::Result<Columns, String> {
-        let text = |name: &str| -> std::result::Result<arrow::array::StringArray, String> {
-            let column = batch
-                .column_by_name(name)
-                .ok_or_else(|| format!("no column `{name}`: not a rejects file"))?;
-            let cast = arrow::compute::cast(column, &DataType::Utf8)
-                .map_err(|e| format!("column `{name}`: {e}"))?;
-            Ok(cast.as_string::<i32>().clone())
-        };
+/// A string column of a rejects batch as plain text.
+fn text_column(
+    batch: &RecordBatch,
+    name: &str,
+) -> std::result::Result<arrow::array::StringArray, String> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column `{name}`: not a rejects file"))?;
+    let cast = arrow::compute::cast(column, &DataType::Utf8)
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    Ok(cast.as_string::<i32>().clone())
+}
+
+impl<'b> Columns<'b> {
+    fn of(batch: &'b RecordBatch) -> std::result::Result<Columns<'b>, String> {
         let line = batch
             .column_by_name("line")
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
             .ok_or("no u64 column `line`: not a rejects file")?
             .clone();
         Ok(Columns {
-            file: text("file")?,
+            batch,
             line,
-            reason: text("reason")?,
-            detail: text("detail")?,
-            raw: text("raw")?,
+            reason: text_column(batch, "reason")?,
+            rest: OnceCell::new(),
         })
     }
 
-    fn row(&self, i: usize) -> RejectedRow {
+    fn row(&self, i: usize) -> std::result::Result<RejectedRow, String> {
+        let [file, detail, raw] = match self.rest.get() {
+            Some(rest) => rest,
+            None => {
+                let rest = [
+                    text_column(self.batch, "file")?,
+                    text_column(self.batch, "detail")?,
+                    text_column(self.batch, "raw")?,
+                ];
+                self.rest.get_or_init(|| rest)
+            }
+        };
         let text = |a: &arrow::array::StringArray| {
             if a.is_valid(i) {
                 a.value(i).to_string()
@@ -138,13 +157,13 @@ impl Columns {
                 String::new()
             }
         };
-        RejectedRow {
-            file: text(&self.file),
+        Ok(RejectedRow {
+            file: text(file),
             line: self.line.value(i),
             reason: text(&self.reason),
-            detail: text(&self.detail),
-            raw: text(&self.raw),
-        }
+            detail: text(detail),
+            raw: text(raw),
+        })
     }
 }
 

@@ -140,16 +140,10 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     let parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let (header, delimiter, sample) = if parquet {
-        let header = parquet_columns(path)?;
-        // The event types of a first batch of rows (times in Parquet are
-        // typed, and ingest reads them whatever their unit).
-        let normal: Vec<String> = header.iter().map(|h| normalized(h)).collect();
-        let rows = match pick(&header, &normal, EVENT, &[]) {
-            Some(e) => parquet_sample(path, e, header.len())?,
-            None => Vec::new(),
-        };
-        (header, None, rows)
+    // A CSV's first rows come with its header; a Parquet log's are read
+    // once the event column is known.
+    let (header, delimiter, csv_rows) = if parquet {
+        (parquet_columns(path)?, None, Vec::new())
     } else {
         let head = read_head(path)?;
         let first_line = &head[..memchr::memchr(b'\n', &head).unwrap_or(head.len())];
@@ -196,6 +190,12 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
     let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+    // A Parquet log's sample: the event types of a first batch of rows
+    // (times in Parquet are typed, and ingest reads them whatever their unit).
+    let sample = match event {
+        Some(e) if parquet => parquet_sample(path, e, header.len())?,
+        _ => csv_rows,
+    };
     // A title column whose sampled values read as prose (Online Retail's
     // `Description` is a product name; a shop's description is not) is the
     // items' text: export repeats a title on every list row.

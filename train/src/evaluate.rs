@@ -61,6 +61,8 @@ pub struct Evaluator<'a> {
     /// The users the per-iteration validation ranks: all of `users`, or
     /// every n-th of them above [`MAX_VALIDATION_USERS`].
     validation_users: Vec<usize>,
+    /// Their relevant items, side by side with them.
+    validation_relevant: Vec<Vec<u32>>,
     ks: Vec<usize>,
     range: (f32, f32),
     segments: Option<&'a [u16]>,
@@ -90,6 +92,10 @@ impl<'a> Evaluator<'a> {
             .filter(|&u| !relevant[u].is_empty())
             .collect();
         let validation_users = validation_sample(&users);
+        let validation_relevant = validation_users
+            .iter()
+            .map(|&u| relevant[u].clone())
+            .collect();
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
         for &v in &train.by_user.val {
             lo = lo.min(v);
@@ -102,6 +108,7 @@ impl<'a> Evaluator<'a> {
             relevant,
             users,
             validation_users,
+            validation_relevant,
             ks: ks.to_vec(),
             range: (lo, hi),
             segments,
@@ -179,12 +186,9 @@ impl<'a> Evaluator<'a> {
     /// The metric early stopping and history follow: test RMSE (explicit) or NDCG@k (implicit).
     pub fn validation(&self, m: &Factors, kind: ModelKind) -> f64 {
         if kind == ModelKind::ImplicitAls {
-            // The validation users' lists and relevant sets, side by side.
-            let users = &self.validation_users;
-            let relevant: Vec<Vec<u32>> = users.iter().map(|&u| self.relevant[u].clone()).collect();
             ranking(
-                &self.top_lists(users, m, false),
-                &relevant,
+                &self.top_lists(&self.validation_users, m, false),
+                &self.validation_relevant,
                 self.ks[0],
                 self.data.n_items,
             )
