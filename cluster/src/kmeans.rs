@@ -22,7 +22,8 @@
 use linfa::DatasetBase;
 use linfa::prelude::*;
 use linfa_clustering::{KMeans, KMeansInit};
-use ndarray::{Array2, ArrayView2, Axis};
+use linfa_nn::distance::Distance;
+use ndarray::{Array2, ArrayView, ArrayView2, Axis, Dimension};
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 use rayon::prelude::*;
@@ -62,6 +63,68 @@ pub struct Clustering {
     pub inertia: f64,
     /// Lloyd iterations of the winning run (linfa's plus the polish).
     pub iterations: usize,
+}
+
+/// Euclidean distance for linfa's k-means++ start and its first step: the
+/// metric of linfa's `L2Dist`, with the squared distance of two contiguous
+/// rows summed in [`LANES`] independent partial sums. `L2Dist` sums through
+/// ndarray-stats' `sq_l2_dist`, one element after another in a single
+/// chain of additions, and linfa's k-means++ measures every row against
+/// every centroid chosen so far: on 100,000 users x 52 columns those
+/// distances were 27% of the cluster stage. K-means there took 1.17 s with
+/// `L2Dist`, 1.05 s with four partial sums and 1.01 s with eight (median of
+/// 6 interleaved runs; sixteen were no faster), for the same inertia.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContiguousL2;
+
+impl Distance<f64> for ContiguousL2 {
+    #[inline]
+    fn distance<D: Dimension>(&self, a: ArrayView<f64, D>, b: ArrayView<f64, D>) -> f64 {
+        self.rdistance(a, b).sqrt()
+    }
+
+    #[inline]
+    fn rdistance<D: Dimension>(&self, a: ArrayView<f64, D>, b: ArrayView<f64, D>) -> f64 {
+        match (a.as_slice(), b.as_slice()) {
+            (Some(a), Some(b)) => squared_distance(a, b),
+            _ => a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum(),
+        }
+    }
+
+    #[inline]
+    fn rdist_to_dist(&self, rdist: f64) -> f64 {
+        rdist.sqrt()
+    }
+
+    #[inline]
+    fn dist_to_rdist(&self, dist: f64) -> f64 {
+        dist * dist
+    }
+}
+
+/// Partial sums of [`squared_distance`]: eight break the chain of
+/// dependent additions into chains an eighth as long.
+const LANES: usize = 8;
+
+/// The squared Euclidean distance of two rows of equal length, in
+/// [`LANES`] partial sums (lane j holds the coordinates j, j + LANES, ...)
+/// added in lane order at the end, then the last coordinates.
+#[inline]
+pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    let (a_lanes, a_tail) = a.as_chunks::<LANES>();
+    let (b_lanes, b_tail) = b.as_chunks::<LANES>();
+    let mut acc = [0.0f64; LANES];
+    for (x, y) in a_lanes.iter().zip(b_lanes) {
+        for lane in 0..LANES {
+            let t = x[lane] - y[lane];
+            acc[lane] += t * t;
+        }
+    }
+    let mut sum = acc.iter().sum::<f64>();
+    for (x, y) in a_tail.iter().zip(b_tail) {
+        sum += (x - y) * (x - y);
+    }
+    sum
 }
 
 /// Rows per parallel block of [`assign`].
@@ -293,7 +356,7 @@ pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> 
         .map(|run| {
             let rng =
                 Xoshiro256Plus::seed_from_u64(spec.seed.wrapping_add(run as u64 * 0x9E37_79B9));
-            let model = KMeans::params_with_rng(spec.k, rng)
+            let model = KMeans::params_with(spec.k, rng, ContiguousL2)
                 .n_runs(1)
                 .max_n_iterations(spec.max_iterations.min(LINFA_ITERATIONS))
                 .tolerance(tol_sq.sqrt().max(f64::MIN_POSITIVE))
@@ -564,6 +627,31 @@ mod tests {
                 assert_eq!(labels[i], want, "row {i} (n {n}, d {d}, k {k})");
                 assert_eq!(dist[i], all[want]);
             }
+        }
+    }
+
+    #[test]
+    fn contiguous_l2_is_linfas_l2_on_rows_and_on_strided_views() {
+        use linfa_nn::distance::L2Dist;
+        let mut r = Rng::new(9);
+        // Every tail length around the lanes, and a long row.
+        for d in (0..=2 * LANES + 1).chain([52, 301]) {
+            let m = Array2::from_shape_fn((2, d), |_| r.normal() * 3.0);
+            let (a, b) = (m.row(0), m.row(1));
+            let ours = ContiguousL2.rdistance(a, b);
+            let naive: f64 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+            assert!((ours - naive).abs() <= 1e-12 * naive.max(1.0), "d {d}");
+            // (linfa's panics on empty rows; ours gives 0.)
+            if d > 0 {
+                let theirs = L2Dist.rdistance(a, b);
+                assert!((ours - theirs).abs() <= 1e-12 * theirs.max(1.0), "d {d}");
+            }
+            assert_eq!(ContiguousL2.distance(a, b), ours.sqrt());
+            // Columns of a row-major matrix are strided: the general path.
+            let t = Array2::from_shape_fn((d, 2), |(i, j)| m[[j, i]]);
+            let (ca, cb) = (t.column(0), t.column(1));
+            assert!(d < 2 || ca.as_slice().is_none());
+            assert!((ContiguousL2.rdistance(ca, cb) - naive).abs() <= 1e-12 * naive.max(1.0));
         }
     }
 

@@ -35,7 +35,7 @@ pub use params::{ClusterParams, KChoice};
 use profiles::ProfileRow;
 
 /// Version of the cluster stage's output semantics.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// Why the cluster stage failed.
 #[derive(Debug, thiserror::Error)]
