@@ -104,6 +104,12 @@ pub struct AlsoLiked {
 
 /// For each item, the items over-represented among the users who liked it
 /// (at least `min_users` co-likers), ranked by lift, then support, then index.
+///
+/// The work is one count per (item liked, other item liked) pair of each
+/// user: 6.7 billion on 20M ratings (103,276 users, 17.4M likes), where this
+/// phase took 9.8 s with a branch per count (is the other item new?) and a
+/// vector per user; 6.9 s with the branch-free count and 5.7 s with the
+/// users' lists in one array (same lists).
 pub fn also_liked(
     liked_by_user: &[Vec<u32>],
     n_items: usize,
@@ -118,25 +124,41 @@ pub fn also_liked(
         }
     }
     let popularity: Vec<u32> = users_of.iter().map(|u| u.len() as u32).collect();
+    // Every user's items in one array, users in order: the users of an
+    // item are ascending, so their lists are read front to back.
+    let mut starts = Vec::with_capacity(liked_by_user.len() + 1);
+    let mut flat = Vec::with_capacity(liked_by_user.iter().map(Vec::len).sum());
+    starts.push(0);
+    for items in liked_by_user {
+        flat.extend_from_slice(items);
+        starts.push(flat.len());
+    }
     (0..n_items)
         .into_par_iter()
         .map_init(
-            || (vec![0u32; n_items], Vec::<u32>::new()),
+            // Counts per other item, and the items touched (one slot more
+            // than items: a slot is written before it is known to be new).
+            || (vec![0u32; n_items], vec![0u32; n_items + 1]),
             |(count, touched), i| {
+                // Co-likers counted without a branch per pair: every item is
+                // written to the next slot of `touched`, which advances only
+                // when the item is new. The anchor item counts itself too,
+                // and is passed over below.
+                let mut len = 0;
                 for &u in &users_of[i] {
-                    for &j in &liked_by_user[u as usize] {
-                        if j as usize != i {
-                            if count[j as usize] == 0 {
-                                touched.push(j);
-                            }
-                            count[j as usize] += 1;
-                        }
+                    let u = u as usize;
+                    for &j in &flat[starts[u]..starts[u + 1]] {
+                        let c = &mut count[j as usize];
+                        touched[len] = j;
+                        len += usize::from(*c == 0);
+                        *c += 1;
                     }
                 }
                 let base = popularity[i].max(1) as f32;
+                let touched = &touched[..len];
                 let mut out: Vec<AlsoLiked> = touched
                     .iter()
-                    .filter(|&&j| count[j as usize] >= min_users)
+                    .filter(|&&j| j as usize != i && count[j as usize] >= min_users)
                     .map(|&j| {
                         let both = count[j as usize];
                         let support = both as f32 / base;
@@ -148,10 +170,9 @@ pub fn also_liked(
                         }
                     })
                     .collect();
-                for &j in touched.iter() {
+                for &j in touched {
                     count[j as usize] = 0;
                 }
-                touched.clear();
                 keep_best(&mut out, n, |a, b| {
                     b.lift
                         .total_cmp(&a.lift)
@@ -168,6 +189,40 @@ pub fn also_liked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Every list equals a count of co-likers pair by pair, ranked and
+        /// cut as documented; some users like every item (every slot of
+        /// the touched buffer used).
+        #[test]
+        fn also_liked_equals_pairwise_counts(
+            lists in proptest::collection::vec(proptest::collection::btree_set(0u32..12, 0..12), 1..30),
+            everything in 0usize..3,
+            n in 1usize..6,
+            min_users in 1u32..3,
+        ) {
+            let n_items = 12;
+            let mut liked: Vec<Vec<u32>> = lists.into_iter().map(|s| s.into_iter().collect()).collect();
+            liked.extend(std::iter::repeat_n((0..n_items as u32).collect(), everything));
+            let out = also_liked(&liked, n_items, n, min_users);
+            let users = liked.len() as f32;
+            let likers = |i: u32| liked.iter().filter(|l| l.contains(&i)).count() as u32;
+            for i in 0..n_items as u32 {
+                let mut want: Vec<AlsoLiked> = (0..n_items as u32)
+                    .filter(|&j| j != i)
+                    .map(|j| (j, liked.iter().filter(|l| l.contains(&i) && l.contains(&j)).count() as u32))
+                    .filter(|&(_, both)| both >= min_users)
+                    .map(|(j, both)| {
+                        let support = both as f32 / likers(i).max(1) as f32;
+                        AlsoLiked { item: j, both, support, lift: support / (likers(j) as f32 / users) }
+                    })
+                    .collect();
+                want.sort_by(|a, b| b.lift.total_cmp(&a.lift).then(b.support.total_cmp(&a.support)).then(a.item.cmp(&b.item)));
+                want.truncate(n);
+                proptest::prop_assert_eq!(&out[i as usize], &want, "item {}", i);
+            }
+        }
+    }
 
     #[test]
     fn also_liked_by_hand() {
