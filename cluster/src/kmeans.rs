@@ -113,7 +113,7 @@ const LANES: usize = 8;
 /// lanes are added as a tree (halves, quarters, then the pair), so no
 /// chain of dependent additions is longer than the row over LANES.
 #[inline]
-pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     let (a_lanes, a_tail) = a.as_chunks::<LANES>();
     let (b_lanes, b_tail) = b.as_chunks::<LANES>();
     let mut acc = [0.0f64; LANES];

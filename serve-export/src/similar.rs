@@ -157,9 +157,9 @@ pub fn also_liked(
                         lift: support / (popularity[j as usize] as f32 / n_users),
                     }
                 };
+                // The anchor item counts itself too: it is left out here.
                 let keep = |j: u32, c: u32| j as usize != i && c >= min_users;
-                let mut out: Vec<AlsoLiked>;
-                if pairs >= n_items {
+                let mut out: Vec<AlsoLiked> = if pairs >= n_items {
                     // More pairs than items: a plain count per pair, then
                     // one pass over all items (no dearer than the pairs).
                     for &u in users {
@@ -168,12 +168,13 @@ pub fn also_liked(
                             count[j as usize] += 1;
                         }
                     }
-                    out = (0..n_items as u32)
+                    let out = (0..n_items as u32)
                         .zip(count.iter())
                         .filter(|&(j, &c)| keep(j, c))
                         .map(|(j, &c)| entry(j, c))
                         .collect();
                     count.fill(0);
+                    out
                 } else {
                     // Co-likers counted without a branch per pair: every
                     // item is written to the next slot of `touched`, which
@@ -189,7 +190,7 @@ pub fn also_liked(
                         }
                     }
                     let touched = &touched[..len];
-                    out = touched
+                    let out = touched
                         .iter()
                         .filter(|&&j| keep(j, count[j as usize]))
                         .map(|&j| entry(j, count[j as usize]))
@@ -197,7 +198,8 @@ pub fn also_liked(
                     for &j in touched {
                         count[j as usize] = 0;
                     }
-                }
+                    out
+                };
                 keep_best(&mut out, n, |a, b| {
                     b.lift
                         .total_cmp(&a.lift)
