@@ -26,6 +26,95 @@ pub fn cosine_neighbours(m: &Array2<f32>, n: usize) -> Vec<Vec<(u32, f32)>> {
     top_n_all(unit.view(), unit.view(), None, n, &|i| &selves[i])
 }
 
+/// Per-item totals for one anchor item at a time, over a buffer reused
+/// from anchor to anchor (a worker's), with two ways to find the items
+/// reached: when the additions to come are fewer than the items, each
+/// addition also writes its item to the next slot of a list that advances
+/// only for an item not reached before (no branch per addition); otherwise
+/// nothing is tracked and every item's total is read at the end, which
+/// costs no more than the additions. The totals come out the same either
+/// way (each item's additions in the same order); only the order in which
+/// [`Totals::drain`] visits the items differs, which callers rank away.
+/// Content neighbours of 50,000 items of Zipfian text (a word in 49,880 of
+/// them): 16.9 -> 13.6 s; of the 20M-rating set's 21,751 items: 2.2 -> 1.75
+/// s; also-liked as before (same lists).
+struct Totals<T> {
+    values: Vec<T>,
+    /// Items reached, one slot more than items: a slot is written before
+    /// it is known to be new.
+    reached: Vec<u32>,
+    len: usize,
+    track: bool,
+}
+
+impl<T: Copy + Default + PartialEq + std::ops::AddAssign> Totals<T> {
+    /// Zero totals for `n_items` items.
+    fn new(n_items: usize) -> Self {
+        Totals {
+            values: vec![T::default(); n_items],
+            reached: vec![0; n_items + 1],
+            len: 0,
+            track: true,
+        }
+    }
+
+    /// Starts an anchor whose additions will number `additions`.
+    fn start(&mut self, additions: usize) {
+        self.len = 0;
+        self.track = additions < self.values.len();
+    }
+
+    /// Adds to the totals what `f` makes of each element of `src`: an item
+    /// and the value to add. (One call per list, so that the choice of way
+    /// is made once per list, not once per addition.)
+    #[inline]
+    fn add_from<S: Copy>(&mut self, src: &[S], f: impl Fn(S) -> (u32, T)) {
+        let zero = T::default();
+        let Totals {
+            values,
+            reached,
+            len,
+            track,
+        } = self;
+        if *track {
+            let mut n = *len;
+            for &s in src {
+                let (j, v) = f(s);
+                let total = &mut values[j as usize];
+                reached[n] = j;
+                n += usize::from(*total == zero);
+                *total += v;
+            }
+            *len = n;
+        } else {
+            for &s in src {
+                let (j, v) = f(s);
+                values[j as usize] += v;
+            }
+        }
+    }
+
+    /// Hands each item with a nonzero total to `f`, and zeroes the totals.
+    fn drain(&mut self, mut f: impl FnMut(u32, T)) {
+        let zero = T::default();
+        if self.track {
+            for &j in &self.reached[..self.len] {
+                let total = std::mem::replace(&mut self.values[j as usize], zero);
+                if total != zero {
+                    f(j, total);
+                }
+            }
+        } else {
+            for (j, &total) in self.values.iter().enumerate() {
+                if total != zero {
+                    f(j as u32, total);
+                }
+            }
+            self.values.fill(zero);
+        }
+    }
+}
+
 /// Content neighbours from sparse l2-normalised vectors (`rows[i]` = sorted (term, weight)):
 /// cosine through an inverted index, so only items sharing a term are compared.
 ///
@@ -58,29 +147,21 @@ pub fn sparse_cosine_neighbours(
     (0..rows.len())
         .into_par_iter()
         .map_init(
-            || (vec![0f32; rows.len()], Vec::<u32>::new()),
-            |(acc, touched), i| {
+            || Totals::<f32>::new(rows.len()),
+            |totals, i| {
+                totals.start(rows[i].iter().map(|(t, _)| postings[t].len()).sum());
+                // The item meets itself too: passed over below.
                 for &(t, w) in &rows[i] {
-                    for &(j, wj) in &postings[&t] {
-                        if j as usize != i {
-                            if acc[j as usize] == 0.0 {
-                                touched.push(j);
-                            }
-                            acc[j as usize] += w * wj;
-                        }
-                    }
+                    totals.add_from(&postings[&t], |(j, wj)| (j, w * wj));
                 }
                 let mut best = BestN::new(n, |a: &(u32, f32), b: &(u32, f32)| {
                     b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
                 });
-                for &j in touched.iter() {
-                    let score = acc[j as usize];
-                    acc[j as usize] = 0.0;
-                    if score > 0.0 {
+                totals.drain(|j, score| {
+                    if j as usize != i && score > 0.0 {
                         best.push((j, score));
                     }
-                }
-                touched.clear();
+                });
                 let mut kept = best.finish();
                 kept.shrink_to_fit();
                 kept
@@ -138,68 +219,33 @@ pub fn also_liked(
     (0..n_items)
         .into_par_iter()
         .map_init(
-            // Counts per other item, and the items touched (one slot more
-            // than items: a slot is written before it is known to be new).
-            || (vec![0u32; n_items], vec![0u32; n_items + 1]),
-            |(count, touched), i| {
+            || Totals::<u32>::new(n_items),
+            |counts, i| {
                 let users = &users_of[i];
-                let pairs: usize = users
-                    .iter()
-                    .map(|&u| starts[u as usize + 1] - starts[u as usize])
-                    .sum();
-                let base = popularity[i].max(1) as f32;
-                let entry = |j: u32, both: u32| {
-                    let support = both as f32 / base;
-                    AlsoLiked {
-                        item: j,
-                        both,
-                        support,
-                        lift: support / (popularity[j as usize] as f32 / n_users),
-                    }
-                };
-                // The anchor item counts itself too: it is left out here.
-                let keep = |j: u32, c: u32| j as usize != i && c >= min_users;
-                let mut out: Vec<AlsoLiked> = if pairs >= n_items {
-                    // More pairs than items: a plain count per pair, then
-                    // one pass over all items (no dearer than the pairs).
-                    for &u in users {
-                        let u = u as usize;
-                        for &j in &flat[starts[u]..starts[u + 1]] {
-                            count[j as usize] += 1;
-                        }
-                    }
-                    let out = (0..n_items as u32)
-                        .zip(count.iter())
-                        .filter(|&(j, &c)| keep(j, c))
-                        .map(|(j, &c)| entry(j, c))
-                        .collect();
-                    count.fill(0);
-                    out
-                } else {
-                    // Co-likers counted without a branch per pair: every
-                    // item is written to the next slot of `touched`, which
-                    // advances only when the item is new.
-                    let mut len = 0;
-                    for &u in users {
-                        let u = u as usize;
-                        for &j in &flat[starts[u]..starts[u + 1]] {
-                            let c = &mut count[j as usize];
-                            touched[len] = j;
-                            len += usize::from(*c == 0);
-                            *c += 1;
-                        }
-                    }
-                    let touched = &touched[..len];
-                    let out = touched
+                counts.start(
+                    users
                         .iter()
-                        .filter(|&&j| keep(j, count[j as usize]))
-                        .map(|&j| entry(j, count[j as usize]))
-                        .collect();
-                    for &j in touched {
-                        count[j as usize] = 0;
+                        .map(|&u| starts[u as usize + 1] - starts[u as usize])
+                        .sum(),
+                );
+                // The anchor item counts itself too: passed over below.
+                for &u in users {
+                    let u = u as usize;
+                    counts.add_from(&flat[starts[u]..starts[u + 1]], |j| (j, 1));
+                }
+                let base = popularity[i].max(1) as f32;
+                let mut out = Vec::new();
+                counts.drain(|j, both| {
+                    if j as usize != i && both >= min_users {
+                        let support = both as f32 / base;
+                        out.push(AlsoLiked {
+                            item: j,
+                            both,
+                            support,
+                            lift: support / (popularity[j as usize] as f32 / n_users),
+                        });
                     }
-                    out
-                };
+                });
                 keep_best(&mut out, n, |a, b| {
                     b.lift
                         .total_cmp(&a.lift)
