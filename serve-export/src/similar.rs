@@ -301,6 +301,45 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Content neighbours equal a brute-force cosine over all pairs
+        /// (each pair's products added in the anchor's term order, as the
+        /// index does), on one thread as on all: few terms make some
+        /// anchors' additions outnumber the items and others not.
+        #[test]
+        fn sparse_neighbours_equal_brute_force(
+            rows in proptest::collection::vec(
+                proptest::collection::btree_map(0u32..6, 1u8..9, 0..4), 1..25),
+            n in 1usize..5,
+        ) {
+            let rows: Vec<Vec<(u32, f32)>> = rows
+                .into_iter()
+                .map(|m| m.into_iter().map(|(t, w)| (t, f32::from(w) / 8.0)).collect())
+                .collect();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+            let out = pool.install(|| sparse_cosine_neighbours(&rows, n, usize::MAX));
+            proptest::prop_assert_eq!(&out, &sparse_cosine_neighbours(&rows, n, usize::MAX));
+            for (i, row) in rows.iter().enumerate() {
+                let mut want: Vec<(u32, f32)> = (0..rows.len())
+                    .filter(|&j| j != i)
+                    .map(|j| {
+                        let mut score = 0.0f32;
+                        for &(t, w) in row {
+                            if let Some(&(_, wj)) = rows[j].iter().find(|e| e.0 == t) {
+                                score += w * wj;
+                            }
+                        }
+                        (j as u32, score)
+                    })
+                    .filter(|e| e.1 > 0.0)
+                    .collect();
+                want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                want.truncate(n);
+                proptest::prop_assert_eq!(&out[i], &want, "item {}", i);
+            }
+        }
+    }
+
     #[test]
     fn also_liked_by_hand() {
         // 4 users. Item 0 liked by users 0, 1; item 1 by 0, 1, 2; item 2 by 1, 3.
