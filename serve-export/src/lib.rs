@@ -28,11 +28,14 @@ use recpipe_core::schema::{
     INTERACTIONS_FILE, ITEM_ID, ITEM_IDX, ITEMS_FILE, TITLE, USER_ID, USER_IDX, USERS_FILE, VALUE,
 };
 use recpipe_core::topk::top_n_all;
-use recpipe_core::{ParquetTable, StageContext, StageOutcome, write_json_atomic, write_parquet};
+use recpipe_core::{
+    ParquetTable, StageContext, StageOutcome, write_json_atomic, write_parquet,
+    write_parquet_repeating,
+};
 use serde::{Deserialize, Serialize};
 
 /// Version of the export stage's output semantics.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Why exporting or querying failed.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +234,9 @@ impl ListTable<'_> {
             ),
         ]);
         cols.extend(extra);
-        write_parquet(path, &batch(path, cols)?)?;
+        // The listed items recur across owners' lists: their ids, titles
+        // (and the two kinds of neighbour) are dictionary-encoded.
+        write_parquet_repeating(path, &batch(path, cols)?, &[ITEM_ID, TITLE, "kind"])?;
         Ok(())
     }
 }
