@@ -67,7 +67,7 @@ pub struct Clustering {
 
 /// Euclidean distance for linfa's k-means++ start and its first step: the
 /// metric of linfa's `L2Dist`, with the squared distance of two contiguous
-/// rows summed in [`LANES`] independent partial sums. `L2Dist` sums through
+/// rows summed in eight independent partial sums. `L2Dist` sums through
 /// ndarray-stats' `sq_l2_dist`, one element after another in a single
 /// chain of additions, and linfa's k-means++ measures every row against
 /// every centroid chosen so far: on 100,000 users x 52 columns those

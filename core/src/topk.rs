@@ -14,7 +14,7 @@ pub const BLOCK: usize = 128;
 /// for which `skip` is true. Ties: smaller index first.
 ///
 /// Two vectorised passes in the usual case: the maxima of chunks of
-/// [`CHUNK`] scores give a lower bound of the n-th best score (the n-th
+/// `CHUNK` (16) scores give a lower bound of the n-th best score (the n-th
 /// largest chunk maximum: n chunks each hold a score at least that high),
 /// and only the scores at or above that bound are collected and sorted.
 /// When skipped or non-finite scores leave fewer than `n` candidates above

@@ -42,7 +42,7 @@ pub struct Interactions {
     /// With two or more event types: the types (sorted) and each row's
     /// index into them (`u16::MAX` for none).
     pub events: Option<(Vec<String>, Vec<u16>)>,
-    /// Row offsets per user (CSR): rows of user u are offsets[u]..offsets[u+1].
+    /// Row offsets per user (CSR): rows of user `u` are `offsets[u]..offsets[u + 1]`.
     pub offsets: Vec<usize>,
     /// Whether the table has event types.
     pub has_events: bool,

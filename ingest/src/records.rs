@@ -359,7 +359,7 @@ pub fn header(buf: &[u8], format: Format) -> Option<(Vec<String>, usize, u64)> {
 /// start, as if no quoted field spanned it, and parsed with lines counted
 /// from the chunk's start: `shift(state, n)` then adds the lines before it.
 /// If a chunk's last record ran past its end (a quoted newline was cut),
-/// the file is cut again from its quote and newline counts ([`chunks`]) and
+/// the file is cut again from its quote and newline counts (`chunks`) and
 /// parsed again. Logs without quoted newlines at a cut, the usual case, are
 /// read once instead of twice (the counting pass took 6.5 ms of Online
 /// Retail's 48 MB).

@@ -282,7 +282,7 @@ struct UserBlock<'a> {
 ///
 /// Stratified schedule (as in distributed SGD): users and items are cut into
 /// `BLOCKS` blocks of balanced rating counts; an epoch is `BLOCKS`
-/// sub-epochs, and in sub-epoch `s` the blocks (b, [`item_block`]`(b, s)`)
+/// sub-epochs, and in sub-epoch `s` the blocks (b, `item_block(b, s)`)
 /// touch disjoint users and items, so they run in parallel, each shuffling its own
 /// ratings (from the seed) and visiting them once. Which thread runs a block
 /// changes nothing in the result.
