@@ -9,7 +9,14 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
+fi
+# (Re)install when requirements.txt changed since the venv last saw it, so
+# that a venv made before a baseline was added gets that baseline's tool.
+stamp="$venv/requirements.sha256"
+want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q -r "$here/requirements.txt"
+  echo "$want" > "$stamp"
 fi
 (cd "$root" && cargo build --release -q)
 target="${CARGO_TARGET_DIR:-$root/target}"
