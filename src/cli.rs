@@ -92,22 +92,24 @@ pub enum Command {
     Gc(GcArgs),
     /// A user's recommended items, from the export bundle.
     #[command(
-        after_help = "Examples:\n  recpipe recommend --user 42\n  recpipe recommend --user 42 --explore 7     # a varied draw from the top candidates\n  recpipe recommend --profile gender=F         # cold start for a new user\n  recpipe recommend --user 42 --json"
+        after_help = "Examples:\n  recpipe recommend --user 42\n  recpipe recommend 42                         # the same: the id as first argument\n  recpipe recommend --user 42 --explore 7     # a varied draw from the top candidates\n  recpipe recommend --profile gender=F         # cold start for a new user\n  recpipe recommend --user 42 --json"
     )]
     Recommend(RecommendArgs),
     /// Items similar to an item, by factors or by content.
     #[command(
-        after_help = "Examples:\n  recpipe similar --item 1\n  recpipe similar --item 1 --by content -n 5"
+        after_help = "Examples:\n  recpipe similar --item 1\n  recpipe similar 1                            # the same\n  recpipe similar --item 1 --by content -n 5"
     )]
     Similar(SimilarArgs),
     /// "People who liked this also liked".
     #[command(
         name = "also-liked",
-        after_help = "Example:\n  recpipe also-liked --item 50"
+        after_help = "Examples:\n  recpipe also-liked --item 50\n  recpipe also-liked 50                        # the same"
     )]
     AlsoLiked(AlsoLikedArgs),
     /// A user's segment and its profile summary.
-    #[command(after_help = "Example:\n  recpipe segment --user 42")]
+    #[command(
+        after_help = "Examples:\n  recpipe segment --user 42\n  recpipe segment 42                           # the same"
+    )]
     Segment(SegmentArgs),
     /// The users closest to a seed list of users (a campaign audience).
     #[command(
@@ -330,8 +332,11 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
     /// The user's id as in the source data.
-    #[arg(long, required_unless_present = "profile")]
+    #[arg(long, required_unless_present_any = ["profile", "user_arg"])]
     pub user: Option<String>,
+    /// The user's id, given without `--user`.
+    #[arg(value_name = "USER", conflicts_with_all = ["user", "profile"])]
+    pub user_arg: Option<String>,
     /// A cold-start profile instead of a user: all, segment=N, gender=F, age=25, ...
     #[arg(long, conflicts_with = "user")]
     pub profile: Option<String>,
@@ -358,8 +363,11 @@ pub struct SimilarArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
     /// The item's id as in the source data.
-    #[arg(long)]
-    pub item: String,
+    #[arg(long, required_unless_present = "item_arg")]
+    pub item: Option<String>,
+    /// The item's id, given without `--item`.
+    #[arg(value_name = "ITEM", conflicts_with = "item")]
+    pub item_arg: Option<String>,
     /// How many items.
     #[arg(short, default_value_t = 10)]
     pub n: usize,
@@ -374,8 +382,11 @@ pub struct AlsoLikedArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
     /// The item's id as in the source data.
-    #[arg(long)]
-    pub item: String,
+    #[arg(long, required_unless_present = "item_arg")]
+    pub item: Option<String>,
+    /// The item's id, given without `--item`.
+    #[arg(value_name = "ITEM", conflicts_with = "item")]
+    pub item_arg: Option<String>,
     /// How many items.
     #[arg(short, default_value_t = 10)]
     pub n: usize,
@@ -387,8 +398,11 @@ pub struct SegmentArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
     /// The user's id as in the source data.
-    #[arg(long)]
-    pub user: String,
+    #[arg(long, required_unless_present = "user_arg")]
+    pub user: Option<String>,
+    /// The user's id, given without `--user`.
+    #[arg(value_name = "USER", conflicts_with = "user")]
+    pub user_arg: Option<String>,
 }
 
 /// `recpipe lookalike`.

@@ -76,10 +76,21 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An id given as `--user ID` / `--item ID` or as the first argument (clap
+/// lets only one of them through).
+fn either<'a>(flag: &'a Option<String>, positional: &'a Option<String>) -> Option<&'a str> {
+    flag.as_deref().or(positional.as_deref())
+}
+
+/// [`either`] where the id is required.
+fn given<'a>(flag: &'a Option<String>, positional: &'a Option<String>) -> anyhow::Result<&'a str> {
+    either(flag, positional).ok_or_else(|| anyhow::anyhow!("no id given"))
+}
+
 /// `recpipe recommend`.
 pub fn recommend(args: RecommendArgs) -> anyhow::Result<ExitCode> {
     let b = bundle(&args.bundle)?;
-    let answer = match (&args.user, &args.profile) {
+    let answer = match (either(&args.user, &args.user_arg), &args.profile) {
         (Some(u), _) => b.recommend(u, args.n, args.explore)?,
         (None, Some(p)) => b.cold_start(p, args.n)?,
         (None, None) => anyhow::bail!("give --user ID or --profile KEY=VALUE"),
@@ -94,7 +105,7 @@ pub fn similar(args: SimilarArgs) -> anyhow::Result<ExitCode> {
         SimilarBy::Content => "content",
     };
     print(
-        &bundle(&args.bundle)?.similar(&args.item, args.n, by)?,
+        &bundle(&args.bundle)?.similar(given(&args.item, &args.item_arg)?, args.n, by)?,
         args.bundle.json,
     )
 }
@@ -102,7 +113,7 @@ pub fn similar(args: SimilarArgs) -> anyhow::Result<ExitCode> {
 /// `recpipe also-liked`.
 pub fn also_liked(args: AlsoLikedArgs) -> anyhow::Result<ExitCode> {
     print(
-        &bundle(&args.bundle)?.also_liked(&args.item, args.n)?,
+        &bundle(&args.bundle)?.also_liked(given(&args.item, &args.item_arg)?, args.n)?,
         args.bundle.json,
     )
 }
@@ -110,7 +121,7 @@ pub fn also_liked(args: AlsoLikedArgs) -> anyhow::Result<ExitCode> {
 /// `recpipe segment`: the segment's size, then its profile by kind, each
 /// line's figure in the segment, over all users, and their ratio.
 pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
-    let answer = bundle(&args.bundle)?.segment(&args.user)?;
+    let answer = bundle(&args.bundle)?.segment(given(&args.user, &args.user_arg)?)?;
     if args.bundle.json {
         outln!("{}", serde_json::to_string_pretty(&answer)?)?;
         return Ok(ExitCode::SUCCESS);

@@ -20,6 +20,20 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         .map(|l| l["score"].as_f64().expect("score"))
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // The id may also come as the first argument, but not both ways at once.
+    for (flag, positional) in [
+        (
+            vec!["recommend", "--user", "5", "-n", "3"],
+            vec!["recommend", "5", "-n", "3"],
+        ),
+        (vec!["similar", "--item", "1"], vec!["similar", "1"]),
+        (vec!["also-liked", "--item", "1"], vec!["also-liked", "1"]),
+        (vec!["segment", "--user", "5"], vec!["segment", "5"]),
+    ] {
+        assert_eq!(env.ok(&flag), env.ok(&positional), "{positional:?}");
+    }
+    let both = env.run(&["recommend", "5", "--user", "5"]);
+    assert_eq!(both.status.code(), Some(2), "{}", crate::stderr(&both));
     let unknown = env.ok(&["recommend", "--user", "no-such-user"]);
     assert!(
         unknown.contains("not in the bundle") && unknown.contains("cold-start"),
