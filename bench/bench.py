@@ -403,9 +403,9 @@ def stage_runs(stage, d, n):
     return ours, ours[n // 2]
 
 
-def ingest_retail_row(d, retail, n=5):
-    """Online Retail ingest vs the issue's pandas script, median of n runs each."""
-    ours, mid = stage_runs("ingest", d, n)
+def ingest_retail_row(retail, ours, mid, n=5):
+    """Online Retail ingest (`ours`, `mid`: the stage's n runs and their
+    median) vs the issue's pandas script, median of n runs."""
     theirs = sorted((child("ingest_retail", retail) for _ in range(n)), key=lambda t: t["seconds"])
     tm = theirs[n // 2]
     full = sorted(t["seconds_full"] for t in theirs)[n // 2]
@@ -416,11 +416,11 @@ def ingest_retail_row(d, retail, n=5):
                f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['rejected']} rejected rows; with a rejects file (line, raw, reason, detail) and users.parquet as the stage writes: {full:.3f} s = {full / mid['seconds']:.1f}x ours")
 
 
-def ingest_retail_engines(d, retail, n=5):
+def ingest_retail_engines(retail, ours, mid, n=5):
     """The same script in the fastest engines a user could pick instead of
-    pandas (polars' lazy plan, DuckDB SQL), against the same runs of ours:
-    how far 10x pandas lies from what native columnar engines reach."""
-    ours, mid = stage_runs("ingest", d, n)
+    pandas (polars' lazy plan, DuckDB SQL), against the same runs of ours as
+    the pandas row: how far 10x pandas lies from what native columnar
+    engines reach."""
     spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
     rows = []
     for name, tool in [("polars", "polars lazy scan_csv + filters + unique + group_by + write_parquet (the issue's script)"),
@@ -471,8 +471,9 @@ def suite(args):
     if have_shared:
         d = project("retail", open(os.path.join(ROOT, "pipelines", "online-retail.yaml")).read().replace("../../shared/data/online-retail/online-retail.csv", retail).replace("../.recpipe-retail", ".recpipe"))
         recpipe(["run"], d)
-        rows.append(ingest_retail_row(d, retail))
-        rows.extend(ingest_retail_engines(d, retail))
+        ours, mid = stage_runs("ingest", d, 5)
+        rows.append(ingest_retail_row(retail, ours, mid))
+        rows.extend(ingest_retail_engines(retail, ours, mid))
         out = os.path.join(d, ".recpipe", "out")
         rows.append(features_row("features Online Retail (one-hot, behaviour, TF-IDF)", d))
         ours = show("cluster", d)

@@ -147,12 +147,15 @@ pub fn sparse_cosine_neighbours(
     (0..rows.len())
         .into_par_iter()
         .map_init(
-            || Totals::<f32>::new(rows.len()),
-            |totals, i| {
-                totals.start(rows[i].iter().map(|(t, _)| postings[t].len()).sum());
+            || (Totals::<f32>::new(rows.len()), Vec::new()),
+            |(totals, lists), i| {
+                // Each term's postings looked up once.
+                lists.clear();
+                lists.extend(rows[i].iter().map(|&(t, w)| (&postings[&t][..], w)));
+                totals.start(lists.iter().map(|(list, _)| list.len()).sum());
                 // The item meets itself too: passed over below.
-                for &(t, w) in &rows[i] {
-                    totals.add_from(&postings[&t], |(j, wj)| (j, w * wj));
+                for &(list, w) in lists.iter() {
+                    totals.add_from(list, |(j, wj)| (j, w * wj));
                 }
                 let mut best = BestN::new(n, |a: &(u32, f32), b: &(u32, f32)| {
                     b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))

@@ -424,13 +424,9 @@ pub fn implicit_als(
 pub fn implicit_loss(train: &TrainSet, model: &Factors, s: &ImplicitAls) -> f64 {
     let k = model.item.ncols();
     let yty = model.item.t().dot(&model.item);
-    let (user, item) = (
-        model.user.as_standard_layout(),
-        model.item.as_standard_layout(),
-    );
     let (xs, ys) = (
-        user.as_slice().expect("standard layout"),
-        item.as_slice().expect("standard layout"),
+        model.user.as_slice().expect("contiguous factors"),
+        model.item.as_slice().expect("contiguous factors"),
     );
     // x^T YtY x covers every (u, i) with c = 1 and p = 0.
     let mut xg = vec![0f32; xs.len()];
