@@ -115,7 +115,17 @@ const EVENT: &[&str] = &[
 const QUANTITY: &[&str] = &["quantity", "qty", "units"];
 const PRICE: &[&str] = &["unitprice", "price"];
 const TITLE: &[&str] = &["title", "productname", "itemname", "name", "description"];
-const TEXT: &[&str] = &["text", "description", "comments", "comment", "review"];
+/// Free text of the items; a category path (REES46's `category_code`,
+/// `electronics.smartphone`) is the text of logs that have nothing else.
+const TEXT: &[&str] = &[
+    "text",
+    "description",
+    "comments",
+    "comment",
+    "review",
+    "categorycode",
+    "category",
+];
 const COUNTRY: &[&str] = &["country", "region"];
 
 /// A column name as the lists above write it.
@@ -391,6 +401,26 @@ mod tests {
         assert_eq!(g.timestamps, (4, 3));
         assert_eq!(g.unread_timestamp.as_deref(), Some("12/01/2010 08:26"));
         assert_eq!(g.time_format.as_deref(), Some("%m/%d/%Y %H:%M"));
+    }
+
+    #[test]
+    fn an_ecommerce_log_with_utc_times_needs_no_time_format() {
+        // The header and times of the REES46 e-commerce behaviour logs.
+        let g = guess(
+            "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n\
+             2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde\n\
+             2019-10-01 00:00:04 UTC,cart,3900821,2053013552326770905,appliances.environment.water_heater,aqua,33.20,554748717,9333dfbd\n",
+        );
+        let c = &g.columns;
+        assert_eq!(
+            (c.user.as_str(), c.item.as_str(), c.timestamp.as_str()),
+            ("user_id", "product_id", "event_time")
+        );
+        assert_eq!(c.event.as_deref(), Some("event_type"));
+        assert_eq!(c.price.as_deref(), Some("price"));
+        assert_eq!(c.text.as_deref(), Some("category_code"));
+        assert_eq!(g.timestamps, (2, 2), "` UTC` times are read as they are");
+        assert_eq!(g.time_format, None);
     }
 
     #[test]

@@ -143,8 +143,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Parses `YYYY-MM-DD`, optionally followed by `T` or a space and
-/// `HH:MM[:SS[.fff]]` and `Z` or `±HH[:MM]`, to unix seconds. A fast path
-/// for the common case that needs no allocation.
+/// `HH:MM[:SS[.fff]]` and a zone, to unix seconds: `Z` or `±HH[:MM]`, or
+/// after a space `UTC`, `GMT` or `±HH[:MM]` (e-commerce logs such as
+/// REES46's write `2019-10-01 00:00:00 UTC`). A fast path for the common
+/// case that needs no allocation.
 pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -183,8 +185,16 @@ pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
             rest = &rest[1 + n..];
         }
     }
+    // A zone after a space: the named UTC, or an offset.
+    if let [b' ', zone @ ..] = rest {
+        rest = match zone {
+            b"UTC" | b"GMT" | b"Z" => b"",
+            [b'+' | b'-', ..] => zone,
+            _ => return None,
+        };
+    }
     match rest {
-        [] | [b'Z'] => Some(secs),
+        [] | [b'Z'] | [b'U', b'T', b'C'] => Some(secs),
         [sign @ (b'+' | b'-'), tz @ ..] => {
             let oh = digits(tz, 0, 2)?;
             let om = match tz.len() {
@@ -251,6 +261,26 @@ mod tests {
             .expect("chrono")
             .timestamp();
             assert_eq!(parse_iso8601(s.as_bytes()), Some(chrono_secs), "{s}");
+        }
+        // Zones written after a space, as logs export them.
+        let utc = parse_iso8601(b"2019-10-01 00:00:00Z");
+        for s in [
+            "2019-10-01 00:00:00 UTC",
+            "2019-10-01 00:00:00UTC",
+            "2019-10-01 00:00:00 GMT",
+        ] {
+            assert_eq!(parse_iso8601(s.as_bytes()), utc, "{s}");
+        }
+        assert_eq!(
+            parse_iso8601(b"2019-10-01 02:00:00 +02:00"),
+            parse_iso8601(b"2019-10-01T02:00:00+02:00")
+        );
+        for s in [
+            "2019-10-01 00:00:00 CET",
+            "2019-10-01 00:00:00 ",
+            "2019-10-01 00:00:00 UTC+1",
+        ] {
+            assert_eq!(parse_iso8601(s.as_bytes()), None, "{s}");
         }
         assert_eq!(parse_iso8601(b"2010-13-01"), None);
         assert_eq!(parse_iso8601(b"12/1/2010 8:26"), None);
