@@ -56,22 +56,24 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
         let name = answer.second_name.as_deref().unwrap_or("second");
         format!("  {name:>9}")
     });
-    outln!(
-        "{:>4}  {:idw$}  {:>10}{}  title",
+    // Logs without item names leave the column out rather than blank.
+    let titled = answer.lines.iter().any(|l| !l.title.is_empty());
+    let header = format!(
+        "{:>4}  {:idw$}  {:>10}{}{}",
         "rank",
         "id",
         answer.score_name,
-        second.unwrap_or_default()
-    )?;
+        second.unwrap_or_default(),
+        if titled { "  title" } else { "" }
+    );
+    outln!("{}", header.trim_end())?;
     for l in &answer.lines {
         let second = l.second.map(|s| format!("  {s:>9.4}")).unwrap_or_default();
-        outln!(
+        let line = format!(
             "{:>4}  {:idw$}  {:>10.4}{second}  {}",
-            l.rank,
-            l.id,
-            l.score,
-            l.title
-        )?;
+            l.rank, l.id, l.score, l.title
+        );
+        outln!("{}", line.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
 }
