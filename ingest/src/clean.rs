@@ -8,7 +8,8 @@ use crate::error::{IngestError, Result};
 use crate::ids::{dense_order, id_ranks};
 use crate::params::{DuplicatePolicy, IngestParams, OnError};
 use crate::rows::{
-    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, gather_by_user, raw_text,
+    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, gather_by_user,
+    raw_text, row_excerpt,
 };
 use crate::source_file::SourceBytes;
 
@@ -48,7 +49,7 @@ fn first_error(rejects: &[Reject], inter: &Interactions) -> IngestError {
             .into(),
         detail: first.map(|r| r.detail.to_string()).unwrap_or_default(),
         raw: first
-            .map(|r| raw_text(&inter.buffers, r).into_owned())
+            .map(|r| row_excerpt(&raw_text(&inter.buffers, r)).into_owned())
             .unwrap_or_default(),
     }
 }
@@ -95,7 +96,7 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
                 r.line,
                 r.reason.code(),
                 r.detail,
-                raw_text(&inter.buffers, r)
+                row_excerpt(&raw_text(&inter.buffers, r))
             )
         });
     Err(IngestError::TooManyRejected {

@@ -13,6 +13,7 @@ use crate::records::{
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
+    field_count_detail,
 };
 use crate::source_file::read_file;
 use crate::text::{LastTime, TimeFormat, parse_f64};
@@ -312,7 +313,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                     line,
                     raw,
                     Reason::WrongFieldCount,
-                    format!("expected {} fields, found {}", pos.n, rec.fields.len()),
+                    field_count_detail(pos.n, rec.fields.len(), raw),
                 );
                 return;
             }
@@ -531,7 +532,7 @@ fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Re
                     line,
                     &raw,
                     Reason::WrongFieldCount,
-                    format!("expected {} fields, found {}", names.len(), fields.len()),
+                    field_count_detail(names.len(), fields.len(), &raw),
                 );
                 continue;
             }

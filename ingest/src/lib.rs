@@ -42,7 +42,7 @@ use recpipe_core::{StageContext, StageOutcome};
 
 /// Version of the ingest stage's output semantics; bump it when the same
 /// inputs and parameters would give different artifacts.
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// The files outside the pipeline that this stage reads, for input hashing.
 pub fn external_inputs(

@@ -15,6 +15,7 @@ use crate::records::{
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
+    field_count_detail,
 };
 use crate::source_file::{SourceBytes, read_file};
 use crate::text::{parse_f64, parse_i64, year_from_title};
@@ -213,7 +214,7 @@ fn read_ratings(
                     rec.line,
                     rec.raw,
                     Reason::WrongFieldCount,
-                    format!("expected 4 fields, found {}", rec.fields.len()),
+                    field_count_detail(4, rec.fields.len(), rec.raw),
                 );
                 return;
             }
@@ -338,7 +339,7 @@ fn read_catalog<T>(
                     line,
                     &raw,
                     Reason::WrongFieldCount,
-                    format!("expected {fields} fields, found {}", rec.fields.len()),
+                    field_count_detail(fields, rec.fields.len(), &raw),
                 );
                 continue;
             }

@@ -151,6 +151,45 @@ pub fn raw_text<'a>(buffers: &'a [Option<Arc<SourceBytes>>], reject: &'a Reject)
     }
 }
 
+/// Characters of a rejected row an error message shows.
+const EXCERPT_CHARS: usize = 300;
+
+/// A rejected row as an error message shows it: whole when it is one short
+/// line, else its first line cut at [`EXCERPT_CHARS`] characters and what
+/// was left out. An unclosed quote early in a file makes the rest of the
+/// file one record, which must not be printed whole.
+pub fn row_excerpt(raw: &str) -> Cow<'_, str> {
+    let first = raw.split('\n').next().unwrap_or("");
+    let first = first.strip_suffix('\r').unwrap_or(first);
+    let cut = first.char_indices().nth(EXCERPT_CHARS).map(|(i, _)| i);
+    if cut.is_none() && first.len() == raw.trim_end_matches(['\r', '\n']).len() {
+        return Cow::Borrowed(first);
+    }
+    let shown = &first[..cut.unwrap_or(first.len())];
+    let lines = raw.trim_end_matches(['\r', '\n']).matches('\n').count() + 1;
+    let more = if lines > 1 {
+        format!("{lines} lines, ")
+    } else {
+        String::new()
+    };
+    Cow::Owned(format!("{shown} ... ({more}{} bytes in all)", raw.len()))
+}
+
+/// What is wrong with a record of `found` fields where `expected` were
+/// due. A record over several lines holds a quoted newline, and with the
+/// wrong field count that is most often a quote never closed.
+pub fn field_count_detail(expected: usize, found: usize, raw: &[u8]) -> String {
+    let lines = raw.trim_ascii_end().iter().filter(|&&b| b == b'\n').count() + 1;
+    if lines > 1 {
+        format!(
+            "expected {expected} fields, found {found}; the record runs over {lines} lines from \
+             this one: is a quote left open?"
+        )
+    } else {
+        format!("expected {expected} fields, found {found}")
+    }
+}
+
 /// A row that was not kept.
 #[derive(Debug, Clone)]
 pub struct Reject {
@@ -613,6 +652,38 @@ mod tests {
         let expected: Vec<(&[u8], u32)> =
             vec![(b"9", 3), (b"9", 101), (b"10", 100), (b"20", 2), (b"20", 4)];
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn error_messages_show_a_short_row_whole_and_a_long_one_cut() {
+        assert_eq!(row_excerpt("1,2,3\r\n"), "1,2,3");
+        assert_eq!(row_excerpt("1,\"a"), "1,\"a");
+        // An unclosed quote: the rest of the file in one record.
+        let runaway = format!("1,\"a,2\n{}", "3,b,4\n".repeat(10_000));
+        let shown = row_excerpt(&runaway);
+        assert_eq!(
+            shown,
+            format!("1,\"a,2 ... (10001 lines, {} bytes in all)", runaway.len())
+        );
+        // One line too long to print: cut at a character, not a byte.
+        let long = "é".repeat(EXCERPT_CHARS + 1);
+        let shown = row_excerpt(&long);
+        assert!(shown.starts_with(&"é".repeat(EXCERPT_CHARS)));
+        assert!(shown.ends_with(&format!(" ... ({} bytes in all)", long.len())));
+    }
+
+    #[test]
+    fn a_record_over_several_lines_suggests_an_open_quote() {
+        assert_eq!(
+            field_count_detail(8, 5, b"1,2,3,4,5\r\n"),
+            "expected 8 fields, found 5"
+        );
+        let detail = field_count_detail(8, 5, b"1,\"a,2\n3,b\n4,c");
+        assert!(
+            detail.starts_with("expected 8 fields, found 5; "),
+            "{detail}"
+        );
+        assert!(detail.contains("runs over 3 lines"), "{detail}");
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn run(args: RejectsArgs) -> anyhow::Result<ExitCode> {
             r.line,
             r.reason,
             r.detail,
-            r.raw
+            recpipe_ingest::rows::row_excerpt(&r.raw)
         )?;
     }
     Ok(ExitCode::SUCCESS)
