@@ -649,6 +649,58 @@ fn a_parquet_row_is_named_by_its_row_number_whatever_its_text_holds() {
 }
 
 #[test]
+fn duplicate_rows_of_a_parquet_log_are_whole_rows_as_in_its_csv_twin() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Rows 2 and 3 differ only in the invoice, which the mapping does not
+    // name: not copies. Row 4 repeats row 1 whole: a copy.
+    let invoice = ["536365", "536366", "536367", "536365"];
+    let (user, item, ts) = (
+        ["u1", "u2", "u2", "u1"],
+        ["A", "B", "B", "A"],
+        [10i64, 20, 20, 10],
+    );
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("invoice", Arc::new(StringArray::from(invoice.to_vec()))),
+        ("user", Arc::new(StringArray::from(user.to_vec()))),
+        ("item", Arc::new(StringArray::from(item.to_vec()))),
+        ("ts", Arc::new(Int64Array::from(ts.to_vec()))),
+    ];
+    let parquet = tmp.path().join("events.parquet");
+    let batch = recpipe_core::parquet_io::batch(&parquet, cols).expect("batch");
+    recpipe_core::write_parquet(&parquet, &batch).expect("write");
+    let csv = tmp.path().join("events.csv");
+    let lines: Vec<String> = (0..4)
+        .map(|r| format!("{},{},{},{}", invoice[r], user[r], item[r], ts[r]))
+        .collect();
+    std::fs::write(
+        &csv,
+        format!("invoice,user,item,ts\n{}\n", lines.join("\n")),
+    )
+    .expect("csv");
+    for (file, copy_of, copy) in [(&parquet, 1, 4), (&csv, 2, 5)] {
+        let out = tmp
+            .path()
+            .join(format!("out-{}", file.display().to_string().len()));
+        let report = run(
+            &format!(
+                "{{source: events, path: {}, drop_duplicate_rows: true, columns: {{user: user, item: item, timestamp: ts}}}}",
+                file.display()
+            ),
+            &out,
+        )
+        .expect("ingest");
+        assert_eq!(report["rejected_by_reason"]["duplicate_row"], 1, "{file:?}");
+        let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+        assert_eq!(rejects.u64s_for_test(), vec![copy], "{file:?}");
+        let details = rejects.strings("detail").expect("detail");
+        assert_eq!(details, vec![Some(format!("same as line {copy_of}"))]);
+    }
+}
+
+#[test]
 fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     use std::sync::Arc;
 
