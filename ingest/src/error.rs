@@ -104,6 +104,18 @@ pub enum IngestError {
         /// A "did you mean" hint, possibly empty.
         hint: String,
     },
+    /// A Parquet log holds a column of a type the reader cannot load.
+    #[error(
+        "{path}: column `{column}` is of type {kind}, which recpipe cannot read (cast it, or leave it out of the file)"
+    )]
+    UnreadableColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        kind: String,
+    },
     /// The parameters are inconsistent.
     #[error("invalid ingest parameters: {0}")]
     Params(String),

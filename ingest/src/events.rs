@@ -111,14 +111,13 @@ fn parquet_as_csv(
     every_column: bool,
     delim: u8,
 ) -> Result<(Vec<u8>, Option<Vec<u64>>)> {
-    use polars::prelude::{
-        DataType, LazyFrame, PlRefPath, ScanArgsParquet, StringChunked, TimeUnit, col, lit,
-    };
+    use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit};
     use rayon::prelude::*;
     let pe = |source| IngestError::Polars {
         path: path.to_path_buf(),
         source,
     };
+    check_loadable(path)?;
     let pl_path = PlRefPath::try_from_path(path).map_err(pe)?;
     let mut lazy = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pe)?;
     let schema = lazy.collect_schema().map_err(pe)?;
@@ -132,21 +131,33 @@ fn parquet_as_csv(
             .collect()
     };
     // Dates and times become unix seconds (time zones and units vary too
-    // much for their text forms; the parser reads fractional seconds).
+    // much for their text forms; the parser reads fractional seconds), as
+    // whole ticks written out below; so do integers. Other values are
+    // rendered by polars.
+    let ticks_per_second = |n: &str| match schema.get(n) {
+        Some(DataType::Datetime(unit, _)) => Some(match unit {
+            TimeUnit::Nanoseconds => 1_000_000_000,
+            TimeUnit::Microseconds => 1_000_000,
+            TimeUnit::Milliseconds => 1_000,
+        }),
+        Some(
+            DataType::Date
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32,
+        ) => Some(1),
+        _ => None,
+    };
     let as_text = |n: &str| {
         let c = col(n);
         match schema.get(n) {
-            Some(DataType::Datetime(unit, _)) => {
-                let per_second = match unit {
-                    TimeUnit::Nanoseconds => 1e9,
-                    TimeUnit::Microseconds => 1e6,
-                    TimeUnit::Milliseconds => 1e3,
-                };
-                (c.to_physical().cast(DataType::Float64) / lit(per_second)).cast(DataType::String)
-            }
-            Some(DataType::Date) => {
-                (c.to_physical().cast(DataType::Int64) * lit(86_400i64)).cast(DataType::String)
-            }
+            Some(DataType::Date) => c.to_physical().cast(DataType::Int64) * lit(86_400i64),
+            Some(DataType::Datetime(..)) => c.to_physical().cast(DataType::Int64),
+            _ if ticks_per_second(n).is_some() => c.cast(DataType::Int64),
             _ => c.cast(DataType::String),
         }
     };
@@ -160,23 +171,25 @@ fn parquet_as_csv(
         if i > 0 {
             header.push(delim);
         }
-        let mut field = vec![0; special.len(n)];
-        special.write(&mut field, n);
+        let mut field = vec![0; special.measure(Field::Text(n, false)).0];
+        special.write(&mut field, Field::Text(n, false));
         header.extend_from_slice(&field);
     }
     header.push(b'\n');
-    // Each column, and whether its values can need quotes (numbers and
-    // times rendered by polars cannot).
     let columns = names
         .iter()
         .map(|n| {
-            let text = frame.column(n.as_str()).map_err(pe)?.str().map_err(pe)?;
-            let numeric = schema
-                .get(n)
-                .is_some_and(|t| t.is_primitive_numeric() || t.is_temporal());
-            Ok((text.clone(), numeric))
+            let column = frame.column(n.as_str()).map_err(pe)?;
+            Ok(match ticks_per_second(n) {
+                Some(per_second) => Rendered::Ticks(column.i64().map_err(pe)?.clone(), per_second),
+                None => {
+                    // Numbers rendered by polars never need quotes.
+                    let plain = schema.get(n).is_some_and(|t| t.is_primitive_numeric());
+                    Rendered::Text(column.str().map_err(pe)?.clone(), plain)
+                }
+            })
         })
-        .collect::<Result<Vec<(StringChunked, bool)>>>()?;
+        .collect::<Result<Vec<Rendered>>>()?;
     let height = frame.height();
     let ranges: Vec<(usize, usize)> = (0..height)
         .step_by(RENDER_ROWS)
@@ -185,19 +198,24 @@ fn parquet_as_csv(
     // Two passes over the ranges, side by side, each a column at a time:
     // the rows' lengths, then the text written in place (parts joined
     // after would copy the text once more, into freshly faulted pages).
-    let row_lengths: Vec<Vec<usize>> = ranges
+    // The first pass also notes which columns quote a value in the range:
+    // the others are copied as they are.
+    let measured: Vec<(Vec<usize>, Vec<bool>)> = ranges
         .par_iter()
         .map(|&(from, to)| {
             let mut lengths = vec![0; to - from];
-            for (i, (column, numeric)) in columns.iter().enumerate() {
-                each_value(column, from, to, |row, value| {
-                    lengths[row] += usize::from(i > 0)
-                        + value.map_or(0, |v| if *numeric { v.len() } else { special.len(v) });
+            let mut quoting = vec![false; columns.len()];
+            for (i, column) in columns.iter().enumerate() {
+                each_value(column, from, to, false, |row, value| {
+                    let (len, quoted) = value.map_or((0, false), |v| special.measure(v));
+                    lengths[row] += usize::from(i > 0) + len;
+                    quoting[i] |= quoted;
                 });
             }
-            lengths
+            (lengths, quoting)
         })
         .collect();
+    let (row_lengths, quoting): (Vec<Vec<usize>>, Vec<Vec<bool>>) = measured.into_iter().unzip();
     let text_len: usize = row_lengths.iter().flatten().map(|len| len + 1).sum();
     // Zeroed by the allocator as fresh pages (growing `out` would first
     // write every byte on one thread).
@@ -214,8 +232,9 @@ fn parquet_as_csv(
     let spanning: Vec<(usize, u64)> = ranges
         .par_iter()
         .zip(row_lengths)
+        .zip(quoting)
         .zip(pieces)
-        .flat_map_iter(|((&(from, to), lengths), piece)| {
+        .flat_map_iter(|(((&(from, to), lengths), quoting), piece)| {
             // Where each row's next byte goes.
             let mut at: Vec<usize> = lengths
                 .iter()
@@ -226,23 +245,18 @@ fn parquet_as_csv(
                 })
                 .collect();
             let mut newlines: Vec<(usize, u64)> = Vec::new();
-            for (i, (column, numeric)) in columns.iter().enumerate() {
-                each_value(column, from, to, |row, value| {
+            for (i, column) in columns.iter().enumerate() {
+                each_value(column, from, to, !quoting[i], |row, value| {
                     let at = &mut at[row];
                     if i > 0 {
                         piece[*at] = delim;
                         *at += 1;
                     }
                     if let Some(v) = value {
-                        if *numeric {
-                            piece[*at..*at + v.len()].copy_from_slice(v.as_bytes());
-                            *at += v.len();
-                        } else {
-                            let (written, n) = special.write(&mut piece[*at..], v);
-                            *at += written;
-                            if n > 0 {
-                                newlines.push((from + row, n));
-                            }
+                        let (written, n) = special.write(&mut piece[*at..], v);
+                        *at += written;
+                        if n > 0 {
+                            newlines.push((from + row, n));
                         }
                     }
                 });
@@ -278,22 +292,151 @@ fn parquet_as_csv(
     Ok((out, starts))
 }
 
+/// Refuses a Parquet log with a column of a type polars (with the data
+/// types this build enables) cannot load: polars panics on one when it
+/// reads the file's schema, even where the query leaves it out.
+fn check_loadable(path: &Path) -> Result<()> {
+    let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
+    match builder
+        .schema()
+        .fields()
+        .iter()
+        .find(|f| !loadable(f.data_type()))
+    {
+        Some(field) => Err(IngestError::UnreadableColumn {
+            path: path.to_path_buf(),
+            column: field.name().clone(),
+            kind: field.data_type().to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether polars, as built here, loads a column of Arrow type `t`.
+fn loadable(t: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType as T;
+    match t {
+        T::Null
+        | T::Boolean
+        | T::Int8
+        | T::Int16
+        | T::Int32
+        | T::Int64
+        | T::UInt8
+        | T::UInt16
+        | T::UInt32
+        | T::UInt64
+        | T::Float32
+        | T::Float64
+        | T::Utf8
+        | T::LargeUtf8
+        | T::Utf8View
+        | T::Binary
+        | T::LargeBinary
+        | T::BinaryView
+        | T::FixedSizeBinary(_)
+        | T::Date32
+        | T::Date64
+        | T::Time32(_)
+        | T::Time64(_)
+        | T::Timestamp(..)
+        | T::Duration(_)
+        | T::Decimal32(..)
+        | T::Decimal64(..)
+        | T::Decimal128(..)
+        | T::Decimal256(..) => true,
+        T::List(f) | T::LargeList(f) | T::Map(f, _) => loadable(f.data_type()),
+        T::Struct(fields) => fields.iter().all(|f| loadable(f.data_type())),
+        T::Dictionary(_, values) => loadable(values),
+        _ => false,
+    }
+}
+
+/// A column of a Parquet log as it is rendered.
+enum Rendered {
+    /// polars' text of the values, and whether none can need quotes.
+    Text(polars::prelude::StringChunked, bool),
+    /// Whole numbers, and how many make one (1 for integers, 1,000 for
+    /// times in milliseconds, ...): written as decimal seconds.
+    Ticks(polars::prelude::Int64Chunked, i64),
+}
+
+/// A value to write as a CSV field.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    /// Text, and whether it cannot need quotes.
+    Text(&'a str, bool),
+    /// Ticks and ticks per second.
+    Ticks(i64, i64),
+}
+
 /// Calls `f(row - from, value)` for every value of `column` in the rows
-/// `from..to`.
+/// `from..to`; its text as needing no quotes if `plain`.
 fn each_value(
-    column: &polars::prelude::StringChunked,
+    column: &Rendered,
     from: usize,
     to: usize,
-    mut f: impl FnMut(usize, Option<&str>),
+    plain: bool,
+    mut f: impl FnMut(usize, Option<Field>),
 ) {
-    let slice = column.slice(from as i64, to - from);
     let mut row = 0;
-    for array in slice.downcast_iter() {
-        for value in array.iter() {
-            f(row, value);
-            row += 1;
+    match column {
+        Rendered::Text(values, always_plain) => {
+            let plain = plain || *always_plain;
+            for array in values.slice(from as i64, to - from).downcast_iter() {
+                for value in array.iter() {
+                    f(row, value.map(|v| Field::Text(v, plain)));
+                    row += 1;
+                }
+            }
+        }
+        Rendered::Ticks(values, per_second) => {
+            for array in values.slice(from as i64, to - from).downcast_iter() {
+                for value in array.iter() {
+                    f(row, value.map(|&v| Field::Ticks(v, *per_second)));
+                    row += 1;
+                }
+            }
         }
     }
+}
+
+/// `ticks / per_second` (a power of ten) in decimal, exactly and as short
+/// as it goes: `-1.5` for -1,500 milliseconds, `1291191960` for that
+/// second in microseconds. (polars' own rendering went through floats:
+/// slower, and inexact for nanoseconds.)
+fn ticks_text(ticks: i64, per_second: i64, buf: &mut [u8; 48]) -> &[u8] {
+    let per_second = per_second.unsigned_abs().max(1);
+    let magnitude = ticks.unsigned_abs();
+    let (mut whole, mut fraction) = (magnitude / per_second, magnitude % per_second);
+    let mut at = buf.len();
+    if fraction != 0 {
+        let mut digits = per_second.ilog10();
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        for _ in 0..digits {
+            at -= 1;
+            buf[at] = b'0' + (fraction % 10) as u8;
+            fraction /= 10;
+        }
+        at -= 1;
+        buf[at] = b'.';
+    }
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    if ticks < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// The bytes that make a CSV field quoted: the delimiter, a quote, a line end.
@@ -308,24 +451,41 @@ impl Special {
         Special(special)
     }
 
-    fn quoted(&self, value: &str) -> bool {
-        value.bytes().any(|b| self.0[usize::from(b)])
-    }
-
-    /// Bytes `value` takes as a field.
-    fn len(&self, value: &str) -> usize {
-        if self.quoted(value) {
-            value.len() + 2 + value.bytes().filter(|&b| b == b'"').count()
-        } else {
-            value.len()
+    /// Whether `field` is written in quotes.
+    fn quoted(&self, field: Field) -> bool {
+        match field {
+            Field::Text(text, false) => text.bytes().any(|b| self.0[usize::from(b)]),
+            _ => false,
         }
     }
 
-    /// Writes `value` as a field at the start of `out` (at least
-    /// [`Special::len`] bytes): the bytes written and the newlines in them.
-    fn write(&self, out: &mut [u8], value: &str) -> (usize, u64) {
-        let bytes = value.as_bytes();
-        if !self.quoted(value) {
+    /// Bytes `field` takes, and whether they are quoted.
+    fn measure(&self, field: Field) -> (usize, bool) {
+        match field {
+            Field::Ticks(ticks, per_second) => {
+                (ticks_text(ticks, per_second, &mut [0; 48]).len(), false)
+            }
+            Field::Text(text, _) if self.quoted(field) => (
+                text.len() + 2 + text.bytes().filter(|&b| b == b'"').count(),
+                true,
+            ),
+            Field::Text(text, _) => (text.len(), false),
+        }
+    }
+
+    /// Writes `field` at the start of `out` (at least [`Special::measure`]
+    /// bytes): the bytes written and the newlines in them.
+    fn write(&self, out: &mut [u8], field: Field) -> (usize, u64) {
+        let bytes = match field {
+            Field::Ticks(ticks, per_second) => {
+                let mut buf = [0; 48];
+                let text = ticks_text(ticks, per_second, &mut buf);
+                out[..text.len()].copy_from_slice(text);
+                return (text.len(), 0);
+            }
+            Field::Text(text, _) => text.as_bytes(),
+        };
+        if !self.quoted(field) {
             out[..bytes.len()].copy_from_slice(bytes);
             return (bytes.len(), 0);
         }
@@ -786,6 +946,65 @@ fn read_users_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_written_as_exact_decimal_seconds() {
+        let text = |ticks, per_second| {
+            String::from_utf8(ticks_text(ticks, per_second, &mut [0; 48]).to_vec()).expect("ascii")
+        };
+        assert_eq!(text(0, 1), "0");
+        assert_eq!(text(-42, 1), "-42");
+        assert_eq!(text(i64::MIN, 1), "-9223372036854775808");
+        assert_eq!(text(1_291_191_960_000, 1_000), "1291191960");
+        assert_eq!(text(1_291_191_960_500, 1_000), "1291191960.5");
+        assert_eq!(text(1_291_191_960_000_007, 1_000_000), "1291191960.000007");
+        assert_eq!(text(-1_500, 1_000), "-1.5");
+        assert_eq!(text(-1, 1_000_000_000), "-0.000000001");
+        assert_eq!(text(i64::MAX, 1_000_000_000), "9223372036.854775807");
+        // What the parser makes of them: the second they fall in.
+        for (ticks, per_second) in [
+            (1_291_191_960_999, 1_000),
+            (-1_500, 1_000),
+            (-3, 1),
+            (7, 1_000_000),
+        ] {
+            let seconds =
+                crate::text::parse_f64(text(ticks, per_second).as_bytes()).expect("number");
+            assert_eq!(
+                seconds.floor() as i64,
+                ticks.div_euclid(per_second),
+                "{ticks}/{per_second}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_are_quoted_only_where_csv_needs_it_and_measured_as_written() {
+        let special = Special::new(b';');
+        for (value, written) in [
+            ("plain, with a comma", "plain, with a comma"),
+            ("a;b", "\"a;b\""),
+            ("12\" plate", "\"12\"\" plate\""),
+            ("Lamp\nwhite", "\"Lamp\nwhite\""),
+            ("Mug\r", "\"Mug\r\""),
+            ("", ""),
+        ] {
+            let field = Field::Text(value, false);
+            let (len, quoted) = special.measure(field);
+            let mut out = vec![0; len];
+            let (n, newlines) = special.write(&mut out, field);
+            assert_eq!(
+                (n, String::from_utf8(out).expect("utf-8")),
+                (len, written.to_string())
+            );
+            assert_eq!(quoted, written.starts_with('"'), "{value:?}");
+            assert_eq!(newlines, value.matches('\n').count() as u64);
+        }
+        // Text known to need no quotes is copied as it is.
+        let mut out = vec![0; 3];
+        assert_eq!(special.write(&mut out, Field::Text("1;2", true)), (3, 0));
+        assert_eq!(out, b"1;2");
+    }
 
     #[test]
     fn missing_column_suggests_nearest() {

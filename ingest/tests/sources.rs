@@ -701,6 +701,112 @@ fn duplicate_rows_of_a_parquet_log_are_whole_rows_as_in_its_csv_twin() {
 }
 
 #[test]
+fn integer_and_decimal_columns_read_as_their_values() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Decimal128Array, Int8Array, Int32Array, Int64Array, UInt64Array};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "user",
+            Arc::new(Int32Array::from(vec![-7, 2_000_000_000, -7])),
+        ),
+        ("item", Arc::new(UInt64Array::from(vec![u64::MAX, 1, 1]))),
+        (
+            "ts",
+            Arc::new(Int64Array::from(vec![-86_400, 1_600_000_000, 5])),
+        ),
+        (
+            "qty",
+            Arc::new(Int8Array::from(vec![Some(3), Some(-1), None])),
+        ),
+        (
+            "price",
+            Arc::new(
+                Decimal128Array::from(vec![150, 199, 5])
+                    .with_precision_and_scale(10, 2)
+                    .expect("decimal"),
+            ),
+        ),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let out = tmp.path().join("out");
+    let report = run(
+        &format!(
+            "{{source: events, path: {}, max_rejected_fraction: 1, columns: {{user: user, item: item, timestamp: ts, quantity: qty, price: price}}}}",
+            f.display()
+        ),
+        &out,
+    )
+    .expect("ingest");
+    assert_eq!(report["interactions"], 1);
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    assert_eq!(
+        users.strings("user_id").expect("ids"),
+        vec![Some("-7".to_string())]
+    );
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("item_id").expect("ids"),
+        vec![Some(u64::MAX.to_string())]
+    );
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    assert_eq!(inter.i64s("ts").expect("ts"), vec![-86_400]);
+    assert_eq!(inter.f64s("amount").expect("amount"), vec![4.5]);
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.strings("raw").expect("raw"),
+        vec![
+            Some("2000000000,1,1600000000,-1,1.99".to_string()),
+            Some("-7,1,5,,0.05".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_parquet_column_of_a_type_polars_cannot_load_is_a_clear_error() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, FixedSizeListArray, Int32Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    // An embedding column (fixed-size list), which the mapping leaves out:
+    // polars panicked on reading the file's schema.
+    let embedding = FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Int32, true)),
+        2,
+        Arc::new(Int32Array::from(vec![1, 2, 3, 4])),
+        None,
+    )
+    .expect("list");
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("user", Arc::new(StringArray::from(vec!["u1", "u2"]))),
+        ("item", Arc::new(StringArray::from(vec!["a", "b"]))),
+        ("ts", Arc::new(Int32Array::from(vec![1, 2]))),
+        ("embedding", Arc::new(embedding)),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let err = run(
+        &format!(
+            "{{source: events, path: {}, columns: {{user: user, item: item, timestamp: ts}}}}",
+            f.display()
+        ),
+        &tmp.path().join("out"),
+    )
+    .expect_err("an unreadable column")
+    .to_string();
+    assert!(
+        err.contains("column `embedding` is of type FixedSizeList"),
+        "{err}"
+    );
+    assert!(err.contains("events.parquet"), "{err}");
+}
+
+#[test]
 fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     use std::sync::Arc;
 
