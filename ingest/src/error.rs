@@ -116,6 +116,18 @@ pub enum IngestError {
         /// Its Arrow type.
         kind: String,
     },
+    /// A column of a Parquet log has no text form for the validation.
+    #[error("{path}: column `{column}` cannot be read as text: {reason}{hint}")]
+    ColumnAsText {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// polars' reason (not a `source`: the message says it once).
+        reason: polars::error::PolarsError,
+        /// What to do about it, possibly empty.
+        hint: String,
+    },
     /// The parameters are inconsistent.
     #[error("invalid ingest parameters: {0}")]
     Params(String),

@@ -161,10 +161,33 @@ fn parquet_as_csv(
             _ => c.cast(DataType::String),
         }
     };
-    let frame = lazy
+    let frame = match lazy
+        .clone()
         .select(names.iter().map(|n| as_text(n)).collect::<Vec<_>>())
         .collect()
-        .map_err(pe)?;
+    {
+        Ok(frame) => frame,
+        // Name the column polars could not render (a list, binary that is
+        // not UTF-8), trying them one at a time.
+        Err(e) => {
+            for n in &names {
+                if let Err(reason) = lazy.clone().select([as_text(n)]).collect() {
+                    let unmapped = !wanted.contains(&n.as_str());
+                    return Err(IngestError::ColumnAsText {
+                        path: path.to_path_buf(),
+                        column: n.to_string(),
+                        reason,
+                        hint: if unmapped && every_column {
+                            "; `drop_duplicate_rows` compares rows whole, this column too: turn it off, or leave the column out of the file".into()
+                        } else {
+                            String::new()
+                        },
+                    });
+                }
+            }
+            return Err(pe(e));
+        }
+    };
     let special = Special::new(delim);
     let mut header = Vec::new();
     for (i, n) in names.iter().enumerate() {

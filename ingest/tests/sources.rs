@@ -807,6 +807,47 @@ fn a_parquet_column_of_a_type_polars_cannot_load_is_a_clear_error() {
 }
 
 #[test]
+fn a_list_column_is_left_out_unless_rows_are_compared_whole_then_named() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int32Array, ListArray, StringArray};
+    use arrow::datatypes::Int32Type;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("events.parquet");
+    let tags = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(1), Some(2)]),
+        Some(vec![Some(3)]),
+    ]);
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("user", Arc::new(StringArray::from(vec!["u1", "u2"]))),
+        ("item", Arc::new(StringArray::from(vec!["a", "b"]))),
+        ("ts", Arc::new(Int32Array::from(vec![1, 2]))),
+        ("tags", Arc::new(tags)),
+    ];
+    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
+    recpipe_core::write_parquet(&f, &batch).expect("write");
+    let yaml = |dedup: bool| {
+        format!(
+            "{{source: events, path: {}, drop_duplicate_rows: {dedup}, columns: {{user: user, item: item, timestamp: ts}}}}",
+            f.display()
+        )
+    };
+    let report = run(&yaml(false), &tmp.path().join("out")).expect("ingest");
+    assert_eq!(report["interactions"], 2);
+    let err = run(&yaml(true), &tmp.path().join("out-dedup"))
+        .expect_err("a list has no text form")
+        .to_string();
+    assert!(
+        err.contains("column `tags` cannot be read as text"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`drop_duplicate_rows` compares rows whole"),
+        "{err}"
+    );
+}
+
+#[test]
 fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
     use std::sync::Arc;
 
