@@ -155,7 +155,7 @@ pub fn raw_text<'a>(buffers: &'a [Option<Arc<SourceBytes>>], reject: &'a Reject)
 const EXCERPT_CHARS: usize = 300;
 
 /// A rejected row as an error message shows it: whole when it is one short
-/// line, else its first line cut at [`EXCERPT_CHARS`] characters and what
+/// line, else its first line cut at 300 characters and what
 /// was left out. An unclosed quote early in a file makes the rest of the
 /// file one record, which must not be printed whole.
 pub fn row_excerpt(raw: &str) -> Cow<'_, str> {
