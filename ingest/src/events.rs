@@ -239,15 +239,19 @@ fn parquet_as_csv(
         })
         .collect();
     let (row_lengths, quoting): (Vec<Vec<usize>>, Vec<Vec<bool>>) = measured.into_iter().unzip();
-    let text_len: usize = row_lengths.iter().flatten().map(|len| len + 1).sum();
+    // Each range's bytes, its rows' line ends included.
+    let sizes: Vec<usize> = row_lengths
+        .iter()
+        .map(|lengths| lengths.iter().map(|len| len + 1).sum())
+        .collect();
     // Zeroed by the allocator as fresh pages (growing `out` would first
     // write every byte on one thread).
-    let mut out = vec![0; header.len() + text_len];
+    let mut out = vec![0; header.len() + sizes.iter().sum::<usize>()];
     out[..header.len()].copy_from_slice(&header);
     let mut pieces = Vec::with_capacity(ranges.len());
     let mut rest = &mut out[header.len()..];
-    for lengths in &row_lengths {
-        let (piece, tail) = rest.split_at_mut(lengths.iter().map(|len| len + 1).sum());
+    for size in sizes {
+        let (piece, tail) = rest.split_at_mut(size);
         pieces.push(piece);
         rest = tail;
     }

@@ -159,14 +159,15 @@ const EXCERPT_CHARS: usize = 300;
 /// was left out. An unclosed quote early in a file makes the rest of the
 /// file one record, which must not be printed whole.
 pub fn row_excerpt(raw: &str) -> Cow<'_, str> {
-    let first = raw.split('\n').next().unwrap_or("");
+    let body = raw.trim_end_matches(['\r', '\n']);
+    let first = body.split('\n').next().unwrap_or("");
     let first = first.strip_suffix('\r').unwrap_or(first);
     let cut = first.char_indices().nth(EXCERPT_CHARS).map(|(i, _)| i);
-    if cut.is_none() && first.len() == raw.trim_end_matches(['\r', '\n']).len() {
+    if cut.is_none() && first.len() == body.len() {
         return Cow::Borrowed(first);
     }
     let shown = &first[..cut.unwrap_or(first.len())];
-    let lines = raw.trim_end_matches(['\r', '\n']).matches('\n').count() + 1;
+    let lines = body.matches('\n').count() + 1;
     let more = if lines > 1 {
         format!("{lines} lines, ")
     } else {

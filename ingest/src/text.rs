@@ -143,9 +143,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Parses `YYYY-MM-DD`, optionally followed by `T` or a space and
-/// `HH:MM[:SS[.fff]]` and a zone, to unix seconds: `Z` or `±HH[:MM]`, or
-/// after a space `UTC`, `GMT` or `±HH[:MM]` (e-commerce logs such as
-/// REES46's write `2019-10-01 00:00:00 UTC`). A fast path for the common
+/// `HH:MM[:SS[.fff]]` and a zone (`Z`, `UTC`, `GMT` or `±HH[:MM]`, straight
+/// after the time or after a space: e-commerce logs such as REES46's write
+/// `2019-10-01 00:00:00 UTC`), to unix seconds. A fast path for the common
 /// case that needs no allocation.
 pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
@@ -185,16 +185,14 @@ pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
             rest = &rest[1 + n..];
         }
     }
-    // A zone after a space: the named UTC, or an offset.
-    if let [b' ', zone @ ..] = rest {
-        rest = match zone {
-            b"UTC" | b"GMT" | b"Z" => b"",
-            [b'+' | b'-', ..] => zone,
-            _ => return None,
-        };
+    // The zone, written straight after the time or after one space.
+    if let [b' ', zone @ ..] = rest
+        && !zone.is_empty()
+    {
+        rest = zone;
     }
     match rest {
-        [] | [b'Z'] | [b'U', b'T', b'C'] => Some(secs),
+        [] | b"Z" | b"UTC" | b"GMT" => Some(secs),
         [sign @ (b'+' | b'-'), tz @ ..] => {
             let oh = digits(tz, 0, 2)?;
             let om = match tz.len() {

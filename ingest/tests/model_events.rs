@@ -607,8 +607,7 @@ fn write_parquet_log(path: &std::path::Path, records: &[Record]) {
             (name, array)
         })
         .collect();
-    let batch = recpipe_core::parquet_io::batch(path, columns).expect("batch");
-    recpipe_core::write_parquet(path, &batch).expect("write");
+    common::write_parquet_log(path, columns);
 }
 
 /// Ingests the log of `seed` (as CSV or Parquet) on `threads` threads and compares every output

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{reasons, run, run_on, shared, write};
+use common::{reasons, run, run_on, shared, write, write_parquet_log};
 use recpipe_core::ParquetTable;
 
 #[test]
@@ -578,8 +578,7 @@ fn events_from_parquet_name_the_row_of_a_bad_record() {
             Arc::new(StringArray::from(vec!["view", "purchase", "view"])),
         ),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let out = tmp.path().join("out");
     let report = run(&format!("{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, event: kind}}}}", f.display()), &out).expect("ingest");
     assert_eq!(report["rows_read"], 3);
@@ -627,8 +626,7 @@ fn a_parquet_row_is_named_by_its_row_number_whatever_its_text_holds() {
             ])),
         ),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let out = tmp.path().join("out");
     let report = run(&format!("{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when, title: title}}}}", f.display()), &out).expect("ingest");
     assert_eq!(report["rows_read"], 4);
@@ -669,8 +667,7 @@ fn duplicate_rows_of_a_parquet_log_are_whole_rows_as_in_its_csv_twin() {
         ("ts", Arc::new(Int64Array::from(ts.to_vec()))),
     ];
     let parquet = tmp.path().join("events.parquet");
-    let batch = recpipe_core::parquet_io::batch(&parquet, cols).expect("batch");
-    recpipe_core::write_parquet(&parquet, &batch).expect("write");
+    write_parquet_log(&parquet, cols);
     let csv = tmp.path().join("events.csv");
     let lines: Vec<String> = (0..4)
         .map(|r| format!("{},{},{},{}", invoice[r], user[r], item[r], ts[r]))
@@ -730,8 +727,7 @@ fn integer_and_decimal_columns_read_as_their_values() {
             ),
         ),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let out = tmp.path().join("out");
     let report = run(
         &format!(
@@ -788,8 +784,7 @@ fn a_parquet_column_of_a_type_polars_cannot_load_is_a_clear_error() {
         ("ts", Arc::new(Int32Array::from(vec![1, 2]))),
         ("embedding", Arc::new(embedding)),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let err = run(
         &format!(
             "{{source: events, path: {}, columns: {{user: user, item: item, timestamp: ts}}}}",
@@ -824,8 +819,7 @@ fn a_list_column_is_left_out_unless_rows_are_compared_whole_then_named() {
         ("ts", Arc::new(Int32Array::from(vec![1, 2]))),
         ("tags", Arc::new(tags)),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let yaml = |dedup: bool| {
         format!(
             "{{source: events, path: {}, drop_duplicate_rows: {dedup}, columns: {{user: user, item: item, timestamp: ts}}}}",
@@ -892,8 +886,7 @@ fn events_from_parquet_with_typed_columns_read_only_the_mapped_ones() {
             Arc::new(StringArray::from(vec!["x,\"y\"", "z", "w"])),
         ),
     ];
-    let batch = recpipe_core::parquet_io::batch(&f, cols).expect("batch");
-    recpipe_core::write_parquet(&f, &batch).expect("write");
+    write_parquet_log(&f, cols);
     let out = tmp.path().join("out");
     let report = run(
         &format!(

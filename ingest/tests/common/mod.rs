@@ -52,6 +52,12 @@ pub fn run_on(
     pool.install(|| run(yaml, out))
 }
 
+/// Writes `columns` to `path` as a Parquet log.
+pub fn write_parquet_log(path: &Path, columns: Vec<(&str, arrow::array::ArrayRef)>) {
+    let batch = recpipe_core::parquet_io::batch(path, columns).expect("batch");
+    recpipe_core::write_parquet(path, &batch).expect("write");
+}
+
 /// The rejects a run wrote into `out`: (line, reason, raw text), in file order.
 pub fn rejects_written(out: &Path) -> Vec<(u64, String, String)> {
     let rejects = recpipe_core::ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
