@@ -170,8 +170,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     if let Some(user_rank) = &user_rank
         && !rows.is_sorted_by_key(|r| user_rank[r.user as usize])
     {
-        let rank_of = |_, i: usize| user_rank[rows[i].user as usize];
-        rows = gather_by_user(&[&rows], user_rank.len(), rank_of, |_, r| r);
+        let rank_of = |_, _, r: &Row| user_rank[r.user as usize];
+        rows = gather_by_user(vec![rows], user_rank.len(), rank_of, |_, r| r);
     }
     rows.par_chunk_by_mut(|a, b| a.user == b.user)
         .for_each_init(Default::default, |scratch, user| {
