@@ -9,7 +9,7 @@ use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::records::{
-    Format, Record, check_line_count, decode_text, header, par_parse, shift_lines, split_fields,
+    Format, Record, check_line_count, decode_text, header, par_parse, raw_records, split_fields,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
@@ -867,35 +867,25 @@ fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Re
     let file = (inter.files.len() - 1) as u16;
     let mut rows = Vec::new();
     let mut rejects = ChunkRows::default();
-    for chunk in par_parse(
-        &buf,
-        start,
-        line,
-        format,
-        Vec::with_capacity,
-        |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
-        |st, by| shift_lines(st, by),
-    ) {
-        for (line, raw) in chunk {
-            let fields = split_fields(&raw, format);
-            if fields.len() != names.len() {
-                rejects.reject(
-                    file,
-                    line,
-                    &raw,
-                    Reason::WrongFieldCount,
-                    field_count_detail(names.len(), fields.len(), &raw),
-                );
-                continue;
-            }
-            rows.push((
+    for (line, raw) in raw_records(&buf, start, line, format) {
+        let fields = split_fields(&raw, format);
+        if fields.len() != names.len() {
+            rejects.reject(
+                file,
                 line,
-                fields
-                    .iter()
-                    .map(|f| decode_text(f).trim().to_string())
-                    .collect(),
-            ));
+                &raw,
+                Reason::WrongFieldCount,
+                field_count_detail(names.len(), fields.len(), &raw),
+            );
+            continue;
         }
+        rows.push((
+            line,
+            fields
+                .iter()
+                .map(|f| decode_text(f).trim().to_string())
+                .collect(),
+        ));
     }
     inter.rejects.extend(rejects.rejects);
     Ok((names, rows, file))

@@ -11,7 +11,7 @@ use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::IngestParams;
 use crate::records::{
-    Format, Record, check_line_count, decode_text, header, par_parse, shift_lines,
+    Format, Record, check_line_count, decode_text, header, par_parse, raw_records,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
@@ -318,35 +318,25 @@ fn read_catalog<T>(
     };
     let mut out = Vec::new();
     let mut rejects = ChunkRows::default();
-    for chunk in par_parse(
-        &buf,
-        start,
-        line,
-        format,
-        Vec::with_capacity,
-        |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
-        |st, by| shift_lines(st, by),
-    ) {
-        for (line, raw) in chunk {
-            let rec = Record {
+    for (line, raw) in raw_records(&buf, start, line, format) {
+        let rec = Record {
+            line,
+            raw: &raw,
+            fields: &crate::records::split_fields(&raw, format),
+        };
+        if rec.fields.len() != fields {
+            rejects.reject(
+                file,
                 line,
-                raw: &raw,
-                fields: &crate::records::split_fields(&raw, format),
-            };
-            if rec.fields.len() != fields {
-                rejects.reject(
-                    file,
-                    line,
-                    &raw,
-                    Reason::WrongFieldCount,
-                    field_count_detail(fields, rec.fields.len(), &raw),
-                );
-                continue;
-            }
-            match make(&rec) {
-                Ok(v) => out.push(v),
-                Err((reason, detail)) => rejects.reject(file, line, &raw, reason, detail),
-            }
+                &raw,
+                Reason::WrongFieldCount,
+                field_count_detail(fields, rec.fields.len(), &raw),
+            );
+            continue;
+        }
+        match make(&rec) {
+            Ok(v) => out.push(v),
+            Err((reason, detail)) => rejects.reject(file, line, &raw, reason, detail),
         }
     }
     inter.rejects.extend(rejects.rejects);
