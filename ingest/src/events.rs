@@ -1,5 +1,6 @@
 //! E-commerce / live-commerce behaviour logs: a CSV or Parquet file whose
-//! columns are named in the configuration, with optional items and users files.
+//! columns are named in the configuration, with optional items and users
+//! files (CSV or Parquet too).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -532,17 +533,52 @@ impl Special {
     }
 }
 
+/// Whether `path` names a Parquet file (by its extension, as users name them).
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// A table's bytes as CSV text: a CSV file as it is, a Parquet file
+/// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them
+/// when `every_column`), with the text line each row starts on when a
+/// value spans lines. `what` names the file in errors.
+fn table_text(
+    path: &Path,
+    what: &str,
+    wanted: &[&str],
+    every_column: bool,
+    delim: u8,
+) -> Result<(Arc<crate::source_file::SourceBytes>, Option<Vec<u64>>)> {
+    if !is_parquet(path) {
+        return Ok((read_file(path, what)?, None));
+    }
+    if !path.is_file() {
+        return Err(IngestError::MissingFile {
+            path: path.to_path_buf(),
+            what: what.into(),
+        });
+    }
+    let (text, starts) = parquet_as_csv(path, wanted, every_column, delim)?;
+    Ok((Arc::new(text.into()), starts))
+}
+
+/// The row number (1-based) of the row that starts on text line `line` of
+/// a Parquet file's rendering (`starts`: see [`parquet_as_csv`]).
+fn row_of(starts: &[u64], line: u64) -> u64 {
+    starts.binary_search(&line).map_or(line, |r| r as u64 + 1)
+}
+
 /// Renumbers the rows and rejects of a Parquet log whose CSV rendering has
 /// rows spanning several lines (`starts`: the text line each row starts
 /// on, ascending) by their row numbers, as the file's reader counts them.
 fn lines_to_rows(inter: &mut Interactions, starts: &[u64]) {
-    let row = |line: u64| starts.binary_search(&line).map_or(line, |r| r as u64 + 1);
     for r in &mut inter.rows {
         // Row numbers are at most the text lines, which fit (checked).
-        r.line = row(u64::from(r.line)) as u32;
+        r.line = row_of(starts, u64::from(r.line)) as u32;
     }
     for x in &mut inter.rejects {
-        x.line = row(x.line);
+        x.line = row_of(starts, x.line);
     }
 }
 
@@ -554,43 +590,26 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             "`columns` is required for `source: events`".into(),
         ));
     };
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let delim = params.delimiter.map_or(b',', |c| c as u8);
     let format = Format::Csv(delim);
-    let (buf, row_starts) = if is_parquet {
-        if !path.is_file() {
-            return Err(IngestError::MissingFile {
-                path: path.clone(),
-                what: "events".into(),
-            });
-        }
-        let wanted: Vec<&str> = [
-            Some(&columns.user),
-            Some(&columns.item),
-            Some(&columns.timestamp),
-            columns.event.as_ref(),
-            columns.quantity.as_ref(),
-            columns.price.as_ref(),
-            columns.title.as_ref(),
-            columns.text.as_ref(),
-            columns.country.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-        let (text, starts) = parquet_as_csv(
-            &path,
-            &wanted,
-            params.drop_duplicate_rows.unwrap_or(false),
-            delim,
-        )?;
-        (Arc::new(text.into()), starts)
-    } else {
-        (read_file(&path, "events")?, None)
-    };
+    let wanted: Vec<&str> = [
+        Some(&columns.user),
+        Some(&columns.item),
+        Some(&columns.timestamp),
+        columns.event.as_ref(),
+        columns.quantity.as_ref(),
+        columns.price.as_ref(),
+        columns.title.as_ref(),
+        columns.text.as_ref(),
+        columns.country.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
+    let dedup = params.drop_duplicate_rows.unwrap_or(false);
+    let (buf, row_starts) = table_text(&path, "events", &wanted, dedup, delim)?;
+    let is_parquet = is_parquet(&path);
     check_line_count(&path, &buf)?;
     let (names, start, mut first_line) =
         header(&buf, format).ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
@@ -853,15 +872,26 @@ struct EventChunk {
     last_time: LastTime,
 }
 
-/// A small CSV file read whole: header, (line, fields) rows, file index.
-type CsvTable = (Vec<String>, Vec<(u64, Vec<String>)>, u16);
+/// A small table read whole: header, (line, fields) rows, file index.
+type SideTable = (Vec<String>, Vec<(u64, Vec<String>)>, u16);
 
-fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Result<CsvTable> {
-    let buf = read_file(path, what)?;
+/// An items or users file, CSV or Parquet (of which the `wanted` columns),
+/// read whole; rows with the wrong field count are rejected.
+fn side_table(
+    inter: &mut Interactions,
+    path: &Path,
+    delim: u8,
+    what: &str,
+    wanted: &[&str],
+) -> Result<SideTable> {
+    let (buf, starts) = table_text(path, what, wanted, false, delim)?;
     let format = Format::Csv(delim);
-    let (names, start, line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
+    let (names, start, mut line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
         path: path.to_path_buf(),
     })?;
+    if is_parquet(path) {
+        line = 1;
+    }
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
     let file = (inter.files.len() - 1) as u16;
@@ -880,7 +910,7 @@ fn csv_table(inter: &mut Interactions, path: &Path, delim: u8, what: &str) -> Re
             continue;
         }
         rows.push((
-            line,
+            starts.as_deref().map_or(line, |s| row_of(s, line)),
             fields
                 .iter()
                 .map(|f| decode_text(f).trim().to_string())
@@ -897,7 +927,17 @@ fn read_items_file(
     spec: &crate::params::ItemsFile,
     delim: u8,
 ) -> Result<Vec<ItemRecord>> {
-    let (names, rows, _) = csv_table(inter, path, delim, "items")?;
+    let wanted: Vec<&str> = [
+        Some(&spec.id),
+        spec.title.as_ref(),
+        spec.text.as_ref(),
+        spec.genres.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
+    let (names, rows, _) = side_table(inter, path, delim, "items", &wanted)?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {
         n.as_deref()
@@ -936,7 +976,17 @@ fn read_users_file(
     spec: &crate::params::UsersFile,
     delim: u8,
 ) -> Result<Vec<UserRecord>> {
-    let (names, rows, _) = csv_table(inter, path, delim, "users")?;
+    let wanted: Vec<&str> = [
+        Some(&spec.id),
+        spec.gender.as_ref(),
+        spec.age.as_ref(),
+        spec.country.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
+    let (names, rows, _) = side_table(inter, path, delim, "users", &wanted)?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {
         n.as_deref()

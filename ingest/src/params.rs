@@ -77,7 +77,7 @@ pub struct EventColumns {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsFile {
-    /// The CSV file.
+    /// The file: CSV, or Parquet by its `.parquet` extension.
     pub path: PathBuf,
     /// Item id column.
     pub id: String,
@@ -96,7 +96,7 @@ pub struct ItemsFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsersFile {
-    /// The CSV file.
+    /// The file: CSV, or Parquet by its `.parquet` extension.
     pub path: PathBuf,
     /// User id column.
     pub id: String,
@@ -182,10 +182,10 @@ pub struct IngestParams {
     /// events: reject a row identical to an earlier one (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_duplicate_rows: Option<bool>,
-    /// events: an items file with titles and text.
+    /// events: an items file (CSV or Parquet) with titles and text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_file: Option<ItemsFile>,
-    /// events: a users file with demographics.
+    /// events: a users file (CSV or Parquet) with demographics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_file: Option<UsersFile>,
 }

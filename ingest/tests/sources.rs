@@ -1037,3 +1037,85 @@ fn every_output_is_the_same_bytes_whatever_the_thread_count() {
         );
     }
 }
+
+#[test]
+fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "events.csv",
+        b"uid,sku,when\n17850,A,1577836800\n13047,B,1577923200\n17850,B,1577923300\n",
+    );
+    // The same tables twice: CSV, and Parquet with typed ids, a title over
+    // two lines, and a column the mapping leaves out.
+    write(
+        dir,
+        "items.csv",
+        b"sku,name,desc,price\nA,\"Lamp\nwhite\",\"a lamp, white\",2.5\nB,Mug,a mug,1\n",
+    );
+    write(
+        dir,
+        "users.csv",
+        b"id,country\n17850,United Kingdom\n13047,France\n",
+    );
+    let items: Vec<(&str, ArrayRef)> = vec![
+        ("sku", Arc::new(StringArray::from(vec!["A", "B"]))),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["Lamp\nwhite", "Mug"])),
+        ),
+        (
+            "desc",
+            Arc::new(StringArray::from(vec!["a lamp, white", "a mug"])),
+        ),
+        ("price", Arc::new(Float64Array::from(vec![2.5, 1.0]))),
+    ];
+    write_parquet_log(&dir.join("items.parquet"), items);
+    let users: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(Int64Array::from(vec![17850, 13047]))),
+        (
+            "country",
+            Arc::new(StringArray::from(vec!["United Kingdom", "France"])),
+        ),
+    ];
+    write_parquet_log(&dir.join("users.parquet"), users);
+    let yaml = |ext: &str, item_id: &str| {
+        format!(
+            "{{source: events, path: {events}, columns: {{user: uid, item: sku, timestamp: when}}, \
+             items_file: {{path: {items}, id: {item_id}, title: name, text: desc}}, \
+             users_file: {{path: {users}, id: id, country: country}}}}",
+            events = dir.join("events.csv").display(),
+            items = dir.join(format!("items.{ext}")).display(),
+            users = dir.join(format!("users.{ext}")).display(),
+        )
+    };
+    let (csv, parquet) = (dir.join("csv"), dir.join("parquet"));
+    run(&yaml("csv", "sku"), &csv).expect("csv side files");
+    let report = run(&yaml("parquet", "sku"), &parquet).expect("parquet side files");
+    assert_eq!(report["rows_kept"], 3);
+    for table in ["items.parquet", "users.parquet", "interactions.parquet"] {
+        assert_eq!(
+            std::fs::read(csv.join(table)).expect("csv"),
+            std::fs::read(parquet.join(table)).expect("parquet"),
+            "{table}"
+        );
+    }
+    let users = ParquetTable::read(&parquet.join("users.parquet")).expect("users");
+    assert_eq!(
+        users.strings("country").expect("country"),
+        [
+            Some("France".to_string()),
+            Some("United Kingdom".to_string())
+        ],
+        "users in the order of their ids, 13047 then 17850"
+    );
+    // A column the Parquet file does not have is named with those it has.
+    let err = run(&yaml("parquet", "item_id"), &dir.join("bad"))
+        .expect_err("no such column")
+        .to_string();
+    assert!(err.contains("item_id") && err.contains("sku"), "{err}");
+}
