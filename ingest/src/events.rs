@@ -158,8 +158,23 @@ fn parquet_as_csv(
         match schema.get(n) {
             Some(DataType::Date) => c.to_physical().cast(DataType::Int64) * lit(86_400i64),
             Some(DataType::Datetime(..)) => c.to_physical().cast(DataType::Int64),
+            // Joined below: polars casts no list to text.
+            Some(DataType::List(_)) => c,
             _ if ticks_per_second(n).is_some() => c.cast(DataType::Int64),
             _ => c.cast(DataType::String),
+        }
+    };
+    let as_text_error = |n: &str, reason| {
+        let unmapped = !wanted.contains(&n);
+        IngestError::ColumnAsText {
+            path: path.to_path_buf(),
+            column: n.to_string(),
+            reason,
+            hint: if unmapped && every_column {
+                "; `drop_duplicate_rows` compares rows whole, this column too: turn it off, or leave the column out of the file".into()
+            } else {
+                String::new()
+            },
         }
     };
     let frame = match lazy
@@ -173,17 +188,7 @@ fn parquet_as_csv(
         Err(e) => {
             for n in &names {
                 if let Err(reason) = lazy.clone().select([as_text(n)]).collect() {
-                    let unmapped = !wanted.contains(&n.as_str());
-                    return Err(IngestError::ColumnAsText {
-                        path: path.to_path_buf(),
-                        column: n.to_string(),
-                        reason,
-                        hint: if unmapped && every_column {
-                            "; `drop_duplicate_rows` compares rows whole, this column too: turn it off, or leave the column out of the file".into()
-                        } else {
-                            String::new()
-                        },
-                    });
+                    return Err(as_text_error(n, reason));
                 }
             }
             return Err(pe(e));
@@ -206,6 +211,10 @@ fn parquet_as_csv(
             let column = frame.column(n.as_str()).map_err(pe)?;
             Ok(match ticks_per_second(n) {
                 Some(per_second) => Rendered::Ticks(column.i64().map_err(pe)?.clone(), per_second),
+                None if matches!(schema.get(n), Some(DataType::List(_))) => Rendered::Text(
+                    joined_lists(column.list().map_err(pe)?).map_err(|e| as_text_error(n, e))?,
+                    false,
+                ),
                 None => {
                     // Numbers rendered by polars never need quotes.
                     let plain = schema.get(n).is_some_and(|t| t.is_primitive_numeric());
@@ -318,6 +327,29 @@ fn parquet_as_csv(
         starts
     });
     Ok((out, starts))
+}
+
+/// A list column as text: each row's values (as polars renders them)
+/// joined by `|`, the separator of MovieLens genres, so that a list of
+/// genres or tags in an items file reads as the genres of a CSV one.
+fn joined_lists(
+    lists: &polars::prelude::ListChunked,
+) -> polars::prelude::PolarsResult<polars::prelude::StringChunked> {
+    use polars::prelude::{DataType, StringChunked};
+    let mut joined: Vec<Option<String>> = Vec::with_capacity(lists.len());
+    for row in lists.amortized_iter() {
+        joined.push(match row {
+            None => None,
+            Some(values) => {
+                let values = values.as_ref().cast(&DataType::String)?;
+                let parts: Vec<&str> = (values.str()?.downcast_iter())
+                    .flat_map(|array| array.iter().flatten())
+                    .collect();
+                Some(parts.join("|"))
+            }
+        });
+    }
+    Ok(joined.into_iter().collect::<StringChunked>())
 }
 
 /// Refuses a Parquet log with a column of a type polars (with the data

@@ -802,37 +802,58 @@ fn a_parquet_column_of_a_type_polars_cannot_load_is_a_clear_error() {
 }
 
 #[test]
-fn a_list_column_is_left_out_unless_rows_are_compared_whole_then_named() {
+fn list_columns_are_compared_whole_and_a_column_with_no_text_is_named() {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Int32Array, ListArray, StringArray};
+    use arrow::array::{ArrayRef, BinaryArray, Int32Array, ListArray, StringArray};
     use arrow::datatypes::Int32Type;
     let tmp = tempfile::tempdir().expect("tmp");
     let f = tmp.path().join("events.parquet");
+    // Rows 1 and 2 differ only in their tags; row 3 repeats row 1 whole.
     let tags = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
         Some(vec![Some(1), Some(2)]),
-        Some(vec![Some(3)]),
+        Some(vec![Some(1)]),
+        Some(vec![Some(1), Some(2)]),
     ]);
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("user", Arc::new(StringArray::from(vec!["u1", "u1", "u1"]))),
+        ("item", Arc::new(StringArray::from(vec!["a", "a", "a"]))),
+        ("ts", Arc::new(Int32Array::from(vec![1, 1, 1]))),
+        ("tags", Arc::new(tags)),
+    ];
+    write_parquet_log(&f, cols);
+    let yaml = |f: &Path| {
+        format!(
+            "{{source: events, path: {}, drop_duplicate_rows: true, columns: {{user: user, item: item, timestamp: ts}}}}",
+            f.display()
+        )
+    };
+    let report = run(&yaml(&f), &tmp.path().join("out")).expect("ingest");
+    assert_eq!(report["rows_read"], 3);
+    assert_eq!(reasons(&report)["duplicate_row"], 1, "{report}");
+    let rejects = common::rejects_written(&tmp.path().join("out"));
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].0, 3, "row 3 repeats row 1");
+    assert_eq!(
+        rejects[0].2, "u1,a,1,1|2",
+        "the list's values joined by `|`"
+    );
+
+    // Bytes that are not UTF-8 have no text form: named, with what to do.
+    let g = tmp.path().join("binary.parquet");
+    let blobs: Vec<&[u8]> = vec![b"ok", b"\xff\xfe"];
     let cols: Vec<(&str, ArrayRef)> = vec![
         ("user", Arc::new(StringArray::from(vec!["u1", "u2"]))),
         ("item", Arc::new(StringArray::from(vec!["a", "b"]))),
         ("ts", Arc::new(Int32Array::from(vec![1, 2]))),
-        ("tags", Arc::new(tags)),
+        ("blob", Arc::new(BinaryArray::from(blobs))),
     ];
-    write_parquet_log(&f, cols);
-    let yaml = |dedup: bool| {
-        format!(
-            "{{source: events, path: {}, drop_duplicate_rows: {dedup}, columns: {{user: user, item: item, timestamp: ts}}}}",
-            f.display()
-        )
-    };
-    let report = run(&yaml(false), &tmp.path().join("out")).expect("ingest");
-    assert_eq!(report["interactions"], 2);
-    let err = run(&yaml(true), &tmp.path().join("out-dedup"))
-        .expect_err("a list has no text form")
+    write_parquet_log(&g, cols);
+    let err = run(&yaml(&g), &tmp.path().join("out-binary"))
+        .expect_err("bytes that are not text")
         .to_string();
     assert!(
-        err.contains("column `tags` cannot be read as text"),
+        err.contains("column `blob` cannot be read as text"),
         "{err}"
     );
     assert!(
@@ -1042,7 +1063,9 @@ fn every_output_is_the_same_bytes_whatever_the_thread_count() {
 fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use arrow::array::{
+        ArrayRef, AsArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
     write(
@@ -1051,17 +1074,22 @@ fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
         b"uid,sku,when\n17850,A,1577836800\n13047,B,1577923200\n17850,B,1577923300\n",
     );
     // The same tables twice: CSV, and Parquet with typed ids, a title over
-    // two lines, and a column the mapping leaves out.
+    // two lines, genres as a list, and a column the mapping leaves out.
     write(
         dir,
         "items.csv",
-        b"sku,name,desc,price\nA,\"Lamp\nwhite\",\"a lamp, white\",2.5\nB,Mug,a mug,1\n",
+        b"sku,name,desc,tags,price\nA,\"Lamp\nwhite\",\"a lamp, white\",Lighting|Home,2.5\nB,Mug,a mug,,1\n",
     );
     write(
         dir,
         "users.csv",
         b"id,country\n17850,United Kingdom\n13047,France\n",
     );
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    tags.values().append_value("Lighting");
+    tags.values().append_value("Home");
+    tags.append(true);
+    tags.append(true);
     let items: Vec<(&str, ArrayRef)> = vec![
         ("sku", Arc::new(StringArray::from(vec!["A", "B"]))),
         (
@@ -1072,6 +1100,7 @@ fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
             "desc",
             Arc::new(StringArray::from(vec!["a lamp, white", "a mug"])),
         ),
+        ("tags", Arc::new(tags.finish())),
         ("price", Arc::new(Float64Array::from(vec![2.5, 1.0]))),
     ];
     write_parquet_log(&dir.join("items.parquet"), items);
@@ -1086,7 +1115,7 @@ fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
     let yaml = |ext: &str, item_id: &str| {
         format!(
             "{{source: events, path: {events}, columns: {{user: uid, item: sku, timestamp: when}}, \
-             items_file: {{path: {items}, id: {item_id}, title: name, text: desc}}, \
+             items_file: {{path: {items}, id: {item_id}, title: name, text: desc, genres: tags}}, \
              users_file: {{path: {users}, id: id, country: country}}}}",
             events = dir.join("events.csv").display(),
             items = dir.join(format!("items.{ext}")).display(),
@@ -1104,6 +1133,11 @@ fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
             "{table}"
         );
     }
+    let items = ParquetTable::read(&parquet.join("items.parquet")).expect("items");
+    let genres = items.column("genres").expect("genres").as_list::<i32>();
+    let first = genres.value(0);
+    let first: Vec<&str> = first.as_string::<i32>().iter().flatten().collect();
+    assert_eq!(first, ["Lighting", "Home"], "a list reads as genres");
     let users = ParquetTable::read(&parquet.join("users.parquet")).expect("users");
     assert_eq!(
         users.strings("country").expect("country"),
