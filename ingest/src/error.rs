@@ -42,6 +42,24 @@ pub enum IngestError {
         /// The file.
         path: PathBuf,
     },
+    /// A compressed source file could not be decompressed.
+    #[error("{path}: cannot decompress it ({format}): {source}")]
+    Decompress {
+        /// The file.
+        path: PathBuf,
+        /// `gzip` or `zstd`.
+        format: &'static str,
+        /// What the decoder said.
+        source: std::io::Error,
+    },
+    /// A source file is a zip archive, such as an Excel workbook.
+    #[error(
+        "{path}: this is a zip archive (an Excel .xlsx workbook?), not a CSV or Parquet table: export the sheet as CSV, or unzip it"
+    )]
+    Archive {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file is empty (not even a header).
     #[error("{path}: file is empty")]
     EmptyFile {

@@ -16,7 +16,7 @@ use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
     field_count_detail,
 };
-use crate::source_file::read_file;
+use crate::source_file::{is_parquet, read_file};
 use crate::text::{LastTime, TimeFormat, parse_f64};
 
 /// The files an events source reads (for input hashing).
@@ -563,12 +563,6 @@ impl Special {
         out[at] = b'"';
         (at + 1, newlines)
     }
-}
-
-/// Whether `path` names a Parquet file (by its extension, as users name them).
-fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// A table's bytes as CSV text: a CSV file as it is, a Parquet file

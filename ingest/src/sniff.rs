@@ -145,22 +145,16 @@ fn pick(header: &[String], normal: &[String], names: &[&str], taken: &[usize]) -
 }
 
 /// Looks at the header and first rows of the events log at `path` (CSV,
-/// or Parquet by its extension).
+/// compressed or not, or Parquet).
 pub fn sniff(path: &Path) -> Result<LogGuess> {
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let parquet = crate::source_file::is_parquet(path);
     // A CSV's first rows come with its header; a Parquet log's are read
     // once the event column is known.
     let (header, delimiter, csv_rows) = if parquet {
         (parquet_columns(path)?, None, Vec::new())
     } else {
         let head = read_head(path)?;
-        let first_line = &head[..memchr::memchr(b'\n', &head).unwrap_or(head.len())];
-        if first_line
-            .iter()
-            .any(|&b| b < 0x20 && b != b'\t' && b != b'\r')
-        {
+        if !crate::source_file::first_line_is_text(&head) {
             return Err(IngestError::NotText {
                 path: path.to_path_buf(),
             });
@@ -280,21 +274,13 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
 
 /// The first [`SAMPLE_BYTES`] of a file.
 fn read_head(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let io = |e| IngestError::Core(recpipe_core::CoreError::io(path, e));
     if !path.is_file() {
         return Err(IngestError::MissingFile {
             path: path.to_path_buf(),
             what: "events log".into(),
         });
     }
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(SAMPLE_BYTES as u64)
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    Ok(head)
+    crate::source_file::read_head(path, SAMPLE_BYTES)
 }
 
 /// The delimiter of a CSV by its header line: the most frequent of comma,
@@ -456,10 +442,22 @@ mod tests {
     }
 
     #[test]
-    fn a_binary_file_is_no_log() {
+    fn a_compressed_log_is_read_through_and_a_binary_file_is_no_log() {
+        use std::io::Write;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"user_id,product_id,event_time,event_type\n1,a,1,view\n2,b,2,cart\n")
+            .expect("gzip");
+        std::fs::write(&path, gz.finish().expect("gzip")).expect("write");
+        let g = sniff(&path).expect("a gzip log");
+        assert_eq!(g.columns.user, "user_id");
+        assert_eq!(g.event_types, ["view", "cart"]);
+        // A gzip header over plain bytes is a broken file.
         std::fs::write(&path, b"\x1f\x8b\x08\x00user,item\n").expect("write");
+        assert!(matches!(sniff(&path), Err(IngestError::Decompress { .. })));
+        let path = dir.path().join("log.bin");
+        std::fs::write(&path, b"\x00\x01\x02user,item\n").expect("write");
         assert!(matches!(sniff(&path), Err(IngestError::NotText { .. })));
     }
 

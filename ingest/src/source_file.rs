@@ -58,7 +58,56 @@ impl From<Vec<u8>> for SourceBytes {
     }
 }
 
-/// Reads a source file whole; a missing or empty file is a clear error.
+/// What a file holds, told by its first bytes (not its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// Text, or anything else not below.
+    Plain,
+    /// gzip (`.gz`): decompressed whole on reading.
+    Gzip,
+    /// Zstandard (`.zst`): decompressed whole on reading.
+    Zstd,
+    /// A Parquet file.
+    Parquet,
+    /// A zip archive (an Excel `.xlsx` workbook is one).
+    Zip,
+}
+
+impl Container {
+    /// The container whose magic number `head` starts with.
+    pub fn of(head: &[u8]) -> Container {
+        match head {
+            [0x1f, 0x8b, ..] => Container::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Container::Zstd,
+            [b'P', b'A', b'R', b'1', ..] => Container::Parquet,
+            [b'P', b'K', 3, 4, ..] => Container::Zip,
+            _ => Container::Plain,
+        }
+    }
+
+    /// The container of the file at `path` (`Plain` when it cannot be read:
+    /// reading it whole then names the problem).
+    pub fn of_file(path: &Path) -> Container {
+        use std::io::Read;
+        let mut head = [0u8; 4];
+        let n = File::open(path)
+            .and_then(|f| f.take(4).read(&mut head))
+            .unwrap_or(0);
+        Container::of(&head[..n])
+    }
+}
+
+/// Whether `path` is a Parquet file: by its `.parquet` extension, or by
+/// its magic number whatever its name.
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        || Container::of_file(path) == Container::Parquet
+}
+
+/// Reads a source file whole: a gzip or Zstandard file decompressed (as
+/// polars, pandas and DuckDB read `.csv.gz`); a missing or empty file, a
+/// zip archive, or one whose first line is not text is a clear error.
 pub fn read_file(path: &Path, what: &str) -> Result<Arc<SourceBytes>> {
     if !path.is_file() {
         return Err(IngestError::MissingFile {
@@ -67,12 +116,95 @@ pub fn read_file(path: &Path, what: &str) -> Result<Arc<SourceBytes>> {
         });
     }
     let bytes = open(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
+    let bytes = match Container::of(&bytes) {
+        Container::Plain | Container::Parquet => bytes,
+        Container::Gzip => decompress(path, "gzip", flate2::read::MultiGzDecoder::new(&bytes[..]))?,
+        Container::Zstd => {
+            let decoder = zstd::stream::read::Decoder::new(&bytes[..]).map_err(|source| {
+                IngestError::Decompress {
+                    path: path.to_path_buf(),
+                    format: "zstd",
+                    source,
+                }
+            })?;
+            decompress(path, "zstd", decoder)?
+        }
+        Container::Zip => {
+            return Err(IngestError::Archive {
+                path: path.to_path_buf(),
+            });
+        }
+    };
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::EmptyFile {
             path: path.to_path_buf(),
         });
     }
+    if !first_line_is_text(&bytes) {
+        return Err(IngestError::NotText {
+            path: path.to_path_buf(),
+        });
+    }
     Ok(Arc::new(bytes))
+}
+
+/// The first `limit` bytes of a file's text, decompressed as
+/// [`read_file`] would (a zip archive is an error).
+pub fn read_head(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |e| IngestError::Core(recpipe_core::CoreError::io(path, e));
+    let file = File::open(path).map_err(io)?;
+    let mut head = Vec::new();
+    let limit = limit as u64;
+    let decoded = |format, e| IngestError::Decompress {
+        path: path.to_path_buf(),
+        format,
+        source: e,
+    };
+    match Container::of_file(path) {
+        Container::Gzip => flate2::read::MultiGzDecoder::new(file)
+            .take(limit)
+            .read_to_end(&mut head)
+            .map_err(|e| decoded("gzip", e))?,
+        Container::Zstd => zstd::stream::read::Decoder::new(file)
+            .and_then(|d| d.take(limit).read_to_end(&mut head))
+            .map_err(|e| decoded("zstd", e))?,
+        Container::Zip => {
+            return Err(IngestError::Archive {
+                path: path.to_path_buf(),
+            });
+        }
+        Container::Plain | Container::Parquet => {
+            file.take(limit).read_to_end(&mut head).map_err(io)?
+        }
+    };
+    Ok(head)
+}
+
+/// A compressed file's bytes, decompressed by `decoder`.
+fn decompress(
+    path: &Path,
+    format: &'static str,
+    mut decoder: impl std::io::Read,
+) -> Result<SourceBytes> {
+    let mut out = Vec::new();
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|source| IngestError::Decompress {
+            path: path.to_path_buf(),
+            format,
+            source,
+        })?;
+    Ok(SourceBytes::Owned(out))
+}
+
+/// Whether the first line of `bytes` holds no control bytes but tabs and
+/// carriage returns: a CSV header or MovieLens row does not; a binary file
+/// (a Parquet file, UTF-16 text, an image) does, and would otherwise show
+/// up as a header of garbage.
+pub fn first_line_is_text(bytes: &[u8]) -> bool {
+    let line = &bytes[..memchr::memchr(b'\n', bytes).unwrap_or(bytes.len())];
+    !line.iter().any(|&b| b < 0x20 && b != b'\t' && b != b'\r')
 }
 
 /// Maps a large regular file (falling back to a read where the OS refuses),
@@ -111,6 +243,60 @@ mod tests {
         let read = read_file(&small, "events").expect("read");
         assert!(matches!(*read, SourceBytes::Owned(_)));
         assert_eq!(&read[..], &big[..100]);
+    }
+
+    #[test]
+    fn gzip_and_zstd_files_read_as_their_text_and_archives_or_binary_are_named() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = b"user,item,ts\nu1,a,1\nu2,b,2\n".repeat(1000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let zst = zstd::encode_all(&text[..], 3).expect("zstd");
+        for (name, bytes) in [("log.csv.gz", &gz), ("log.csv.zst", &zst)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            assert_eq!(&read_file(&path, "events").expect(name)[..], &text[..]);
+            assert_eq!(read_head(&path, 13).expect(name), b"user,item,ts\n");
+        }
+        // Two gzip members one after the other (as `cat a.gz b.gz` makes).
+        let twice = dir.path().join("twice.csv.gz");
+        std::fs::write(&twice, [&gz[..], &gz[..]].concat()).expect("write");
+        assert_eq!(
+            read_file(&twice, "events").expect("two members").len(),
+            2 * text.len()
+        );
+        // A cut gzip file is an error, not a short table.
+        let cut = dir.path().join("cut.csv.gz");
+        std::fs::write(&cut, &gz[..gz.len() / 2]).expect("write");
+        let err = read_file(&cut, "events").expect_err("cut");
+        assert!(
+            matches!(err, IngestError::Decompress { format: "gzip", .. }),
+            "{err}"
+        );
+        let xlsx = dir.path().join("Online Retail.xlsx");
+        std::fs::write(&xlsx, b"PK\x03\x04\x14\x00rest of a workbook").expect("write");
+        assert!(matches!(
+            read_file(&xlsx, "events"),
+            Err(IngestError::Archive { .. })
+        ));
+        assert!(matches!(
+            read_head(&xlsx, 10),
+            Err(IngestError::Archive { .. })
+        ));
+        let utf16 = dir.path().join("utf16.csv");
+        std::fs::write(&utf16, b"\xff\xfeu\x00s\x00e\x00r\x00\n\x00").expect("write");
+        assert!(matches!(
+            read_file(&utf16, "events"),
+            Err(IngestError::NotText { .. })
+        ));
+        assert_eq!(Container::of(b"PAR1\x15\x04"), Container::Parquet);
+        assert_eq!(Container::of(b"PA"), Container::Plain);
+        assert_eq!(
+            Container::of_file(&dir.path().join("absent")),
+            Container::Plain
+        );
     }
 
     #[test]

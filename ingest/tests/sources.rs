@@ -1153,3 +1153,41 @@ fn parquet_items_and_users_files_give_the_tables_of_their_csv_twins() {
         .to_string();
     assert!(err.contains("item_id") && err.contains("sku"), "{err}");
 }
+
+#[test]
+fn a_compressed_log_gives_the_tables_of_the_plain_one() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let text = b"uid,sku,when,qty\n17850.0,A,2010-12-01 08:26:00,6\n,B,2010-12-01 08:27:00,2\n13047.0,B,2010-12-01 08:28:00,-1\n13047.0,A,2010-12-01 08:29:00,3\n";
+    write(dir, "log.csv", text);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text).expect("gzip");
+    write(dir, "log.csv.gz", &gz.finish().expect("gzip"));
+    write(dir, "log.csv.zst", &zstd::encode_all(&text[..], 3).expect("zstd"));
+    let yaml = |name: &str| {
+        format!(
+            "{{source: events, path: {}, max_rejected_fraction: 1, columns: {{user: uid, item: sku, timestamp: when, quantity: qty}}}}",
+            dir.join(name).display()
+        )
+    };
+    let plain = dir.join("plain");
+    run(&yaml("log.csv"), &plain).expect("plain");
+    for name in ["log.csv.gz", "log.csv.zst"] {
+        let out = dir.join(name.replace('.', "-"));
+        let report = run(&yaml(name), &out).expect(name);
+        assert_eq!(report["rows_read"], 4, "{name}");
+        for table in ["interactions.parquet", "users.parquet", "items.parquet"] {
+            assert_eq!(
+                std::fs::read(plain.join(table)).expect("plain"),
+                std::fs::read(out.join(table)).expect(name),
+                "{name}: {table}"
+            );
+        }
+        assert_eq!(
+            common::rejects_written(&out),
+            common::rejects_written(&plain),
+            "{name}: the same lines, reasons and raw text"
+        );
+    }
+}
