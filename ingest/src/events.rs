@@ -110,6 +110,7 @@ fn parquet_as_csv(
     path: &Path,
     wanted: &[&str],
     every_column: bool,
+    numeric_time: Option<(&str, i64)>,
     delim: u8,
 ) -> Result<(Vec<u8>, Option<Vec<u64>>)> {
     use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit};
@@ -150,7 +151,11 @@ fn parquet_as_csv(
             | DataType::UInt8
             | DataType::UInt16
             | DataType::UInt32,
-        ) => Some(1),
+        ) => Some(match numeric_time {
+            // Numbers in the time column, in its configured unit.
+            Some((time, per_second)) if time == n => per_second,
+            _ => 1,
+        }),
         _ => None,
     };
     let as_text = |n: &str| {
@@ -161,6 +166,12 @@ fn parquet_as_csv(
             // Joined below: polars casts no list to text.
             Some(DataType::List(_)) => c,
             _ if ticks_per_second(n).is_some() => c.cast(DataType::Int64),
+            Some(t) if t.is_float() => match numeric_time {
+                Some((time, per_second)) if time == n && per_second > 1 => {
+                    (c.cast(DataType::Float64) / lit(per_second as f64)).cast(DataType::String)
+                }
+                _ => c.cast(DataType::String),
+            },
             _ => c.cast(DataType::String),
         }
     };
@@ -567,13 +578,15 @@ impl Special {
 
 /// A table's bytes as CSV text: a CSV file as it is, a Parquet file
 /// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them
-/// when `every_column`), with the text line each row starts on when a
-/// value spans lines. `what` names the file in errors.
+/// when `every_column`; the numbers of the `numeric_time` column counted in
+/// ticks of which so many make a second), with the text line each row
+/// starts on when a value spans lines. `what` names the file in errors.
 fn table_text(
     path: &Path,
     what: &str,
     wanted: &[&str],
     every_column: bool,
+    numeric_time: Option<(&str, i64)>,
     delim: u8,
 ) -> Result<(Arc<crate::source_file::SourceBytes>, Option<Vec<u64>>)> {
     if !is_parquet(path) {
@@ -585,7 +598,7 @@ fn table_text(
             what: what.into(),
         });
     }
-    let (text, starts) = parquet_as_csv(path, wanted, every_column, delim)?;
+    let (text, starts) = parquet_as_csv(path, wanted, every_column, numeric_time, delim)?;
     Ok((Arc::new(text.into()), starts))
 }
 
@@ -634,7 +647,9 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     .map(String::as_str)
     .collect();
     let dedup = params.drop_duplicate_rows.unwrap_or(false);
-    let (buf, row_starts) = table_text(&path, "events", &wanted, dedup, delim)?;
+    let unit = params.timestamp_unit.unwrap_or_default().per_second();
+    let numeric_time = (columns.timestamp.as_str(), unit);
+    let (buf, row_starts) = table_text(&path, "events", &wanted, dedup, Some(numeric_time), delim)?;
     let is_parquet = is_parquet(&path);
     check_line_count(&path, &buf)?;
     let (names, start, mut first_line) =
@@ -662,9 +677,12 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             })?)
         }
     };
-    let time = match &params.timestamp_format {
-        Some(f) => TimeFormat::Chrono(f.clone()),
-        None => TimeFormat::Auto,
+    // A Parquet log's numbers come rendered in seconds (see `table_text`).
+    let time = match (&params.timestamp_format, unit) {
+        (Some(f), _) => TimeFormat::Chrono(f.clone()),
+        (None, 1) => TimeFormat::Auto,
+        (None, _) if is_parquet => TimeFormat::Auto,
+        (None, per_second) => TimeFormat::Ticks(per_second),
     };
     let strip = params.normalize_ids.unwrap_or(true);
     let positive_price = params.require_positive_price.unwrap_or(true);
@@ -910,7 +928,7 @@ fn side_table(
     what: &str,
     wanted: &[&str],
 ) -> Result<SideTable> {
-    let (buf, starts) = table_text(path, what, wanted, false, delim)?;
+    let (buf, starts) = table_text(path, what, wanted, false, None, delim)?;
     let format = Format::Csv(delim);
     let (names, start, mut line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
         path: path.to_path_buf(),

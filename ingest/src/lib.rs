@@ -44,6 +44,10 @@ use recpipe_core::{StageContext, StageOutcome};
 /// inputs and parameters would give different artifacts.
 pub const VERSION: u32 = 10;
 
+/// Unix seconds past which a time is taken for a slip of units: the year
+/// 5138 in seconds is 1973-03-03 in milliseconds.
+const FAR_FUTURE: i64 = 100_000_000_000;
+
 /// The files outside the pipeline that this stage reads, for input hashing.
 pub fn external_inputs(
     params: &IngestParams,
@@ -122,5 +126,11 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
             "{} interactions, {} users, {} items ({} rows read, {} rejected)",
             report.interactions, report.users, report.items, report.rows_read, report.rows_rejected
         ));
+    if report.max_ts > FAR_FUTURE {
+        outcome.line(format!(
+            "note: the latest time is {}: if the log counts milliseconds, set `timestamp_unit: ms` (or us, ns)",
+            report.max_time
+        ));
+    }
     Ok(outcome)
 }

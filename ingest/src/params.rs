@@ -20,6 +20,33 @@ pub enum SourceKind {
     Events,
 }
 
+/// The unit of timestamps written as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampUnit {
+    /// Unix seconds.
+    #[default]
+    S,
+    /// Unix milliseconds (RetailRocket's events, JavaScript's `Date.now()`).
+    Ms,
+    /// Unix microseconds.
+    Us,
+    /// Unix nanoseconds.
+    Ns,
+}
+
+impl TimestampUnit {
+    /// How many of the unit make a second.
+    pub fn per_second(self) -> i64 {
+        match self {
+            TimestampUnit::S => 1,
+            TimestampUnit::Ms => 1_000,
+            TimestampUnit::Us => 1_000_000,
+            TimestampUnit::Ns => 1_000_000_000,
+        }
+    }
+}
+
 /// What to do with a bad row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -170,6 +197,10 @@ pub struct IngestParams {
     /// events: chrono format of the timestamps (default: unix seconds or ISO-8601, detected per value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<String>,
+    /// events: the unit of timestamps written as numbers (default `s`;
+    /// `ms`, `us`, `ns`). Typed Parquet times carry their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_unit: Option<TimestampUnit>,
     /// events: CSV delimiter (default `,`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
@@ -255,6 +286,7 @@ impl IngestParams {
             || self.weights.is_some()
             || self.event_type.is_some()
             || self.timestamp_format.is_some()
+            || self.timestamp_unit.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
             || self.delimiter.is_some();
@@ -319,6 +351,11 @@ impl IngestParams {
             && !d.is_ascii()
         {
             return bad("`delimiter` must be one ASCII character");
+        }
+        if self.timestamp_format.is_some() && self.timestamp_unit.is_some() {
+            return bad(
+                "`timestamp_unit` is for times written as numbers, `timestamp_format` for times written as text: set one",
+            );
         }
         Ok(())
     }

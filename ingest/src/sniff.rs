@@ -45,6 +45,9 @@ pub struct LogGuess {
     /// A chrono format of [`TIME_FORMATS`] that reads every sampled
     /// timestamp the default parser did not.
     pub time_format: Option<String>,
+    /// `ms`, `us` or `ns` when every sampled time is a whole number too
+    /// large for seconds (past the year 5000), by the median's size.
+    pub timestamp_unit: Option<&'static str>,
 }
 
 /// Formats tried on timestamps that are neither unix seconds nor ISO-8601
@@ -223,6 +226,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     let mut event_types: Vec<String> = Vec::new();
     let (mut times, mut read) = (0, 0);
     let mut unread: Vec<&str> = Vec::new();
+    let mut numbers: Vec<i64> = Vec::new();
     for row in &sample {
         if let Some(v) = event.and_then(|e| row.get(e))
             && !v.is_empty()
@@ -237,6 +241,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
             times += 1;
             if TimeFormat::Auto.parse(v.as_bytes()).is_some() {
                 read += 1;
+                numbers.extend(crate::text::parse_i64(v.trim().as_bytes()));
             } else {
                 unread.push(v);
             }
@@ -269,7 +274,25 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         timestamps: (times, read),
         unread_timestamp: unread.first().map(|v| (*v).to_string()),
         time_format,
+        timestamp_unit: unit_of(&mut numbers, times),
     })
+}
+
+/// The unit of sampled times that are all whole numbers (`times` of
+/// them): `ms`, `us` or `ns` when they are too large for seconds, judged by
+/// their median (seconds reach 10^11 in the year 5138, milliseconds in 1973,
+/// microseconds 10^14 in 1973, nanoseconds 10^17 in 1973).
+fn unit_of(numbers: &mut [i64], times: usize) -> Option<&'static str> {
+    if numbers.is_empty() || numbers.len() < times {
+        return None;
+    }
+    numbers.sort_unstable();
+    match numbers[numbers.len() / 2] {
+        m if m >= 100_000_000_000_000_000 => Some("ns"),
+        m if m >= 100_000_000_000_000 => Some("us"),
+        m if m >= 100_000_000_000 => Some("ms"),
+        _ => None,
+    }
 }
 
 /// The first [`SAMPLE_BYTES`] of a file.
@@ -344,6 +367,25 @@ mod tests {
         let path = dir.path().join("log.csv");
         std::fs::write(&path, text).expect("write");
         sniff(&path).expect("sniff")
+    }
+
+    #[test]
+    fn times_too_large_for_seconds_are_told_by_their_size() {
+        // RetailRocket's events.csv counts milliseconds.
+        let g = guess(
+            "timestamp,visitorid,event,itemid,transactionid\n\
+             1433221332117,257597,view,355908,\n1433224214164,992329,view,248676,\n",
+        );
+        assert_eq!(g.columns.timestamp, "timestamp");
+        assert_eq!(g.timestamp_unit, Some("ms"));
+        let at = |t: &str| guess(&format!("user,item,ts\nu1,a,{t}\n")).timestamp_unit;
+        assert_eq!(at("1433221332"), None, "seconds");
+        assert_eq!(at("1433221332117000"), Some("us"));
+        assert_eq!(at("1433221332117000000"), Some("ns"));
+        assert_eq!(at("2015-06-02T05:02:12Z"), None);
+        // One time that is not a whole number: no guess.
+        let g = guess("user,item,ts\nu1,a,1433221332117\nu2,b,2015-06-02\n");
+        assert_eq!(g.timestamp_unit, None);
     }
 
     #[test]

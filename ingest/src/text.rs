@@ -63,6 +63,9 @@ pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
 pub enum TimeFormat {
     /// Unix seconds, or ISO-8601, detected per value.
     Auto,
+    /// As [`TimeFormat::Auto`], with numbers counted in ticks of which this
+    /// many make a second (1,000 for milliseconds), rounded down.
+    Ticks(i64),
     /// A chrono `strftime` format, in UTC.
     Chrono(String),
 }
@@ -73,17 +76,22 @@ impl TimeFormat {
         let bytes = bytes.trim_ascii();
         // Dates first when the text has their shape (`YYYY-`): a failed
         // number parse per row cost more than the date.
-        if matches!(self, TimeFormat::Auto) && bytes.get(4) == Some(&b'-') {
+        let per_second = match self {
+            TimeFormat::Auto => 1,
+            TimeFormat::Ticks(per_second) => (*per_second).max(1),
+            TimeFormat::Chrono(_) => 0,
+        };
+        if per_second > 0 && bytes.get(4) == Some(&b'-') {
             return parse_iso8601(bytes);
         }
         let s = std::str::from_utf8(bytes).ok()?;
         match self {
-            TimeFormat::Auto => {
+            TimeFormat::Auto | TimeFormat::Ticks(_) => {
                 if let Some(v) = parse_i64(bytes) {
-                    return Some(v);
+                    return Some(v.div_euclid(per_second));
                 }
                 // (ISO dates were read above: `YYYY-` is their only shape.)
-                let v = s.parse::<f64>().ok()?;
+                let v = s.parse::<f64>().ok()? / per_second as f64;
                 v.is_finite().then_some(v.floor() as i64)
             }
             TimeFormat::Chrono(fmt) => NaiveDateTime::parse_from_str(s, fmt)
@@ -344,6 +352,18 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(TimeFormat::Auto.parse(b" 881250949 "), Some(881_250_949));
+        // Milliseconds (and finer) to the second they fall in; ISO text
+        // is read as ever.
+        let ms = TimeFormat::Ticks(1_000);
+        assert_eq!(ms.parse(b"1577836800999"), Some(1_577_836_800));
+        assert_eq!(ms.parse(b"-1"), Some(-1), "before 1970: rounded down");
+        assert_eq!(ms.parse(b"1577836800500.5"), Some(1_577_836_800));
+        assert_eq!(
+            TimeFormat::Ticks(1_000_000_000).parse(b"1577836800123456789"),
+            Some(1_577_836_800)
+        );
+        assert_eq!(ms.parse(b"2020-01-01T00:00:00Z"), Some(1_577_836_800));
+        assert_eq!(ms.parse(b"soon"), None);
         let us = TimeFormat::Chrono("%m/%d/%Y %H:%M".into());
         assert_eq!(
             us.parse(b"12/1/2010 8:26"),

@@ -1164,7 +1164,11 @@ fn a_compressed_log_gives_the_tables_of_the_plain_one() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(text).expect("gzip");
     write(dir, "log.csv.gz", &gz.finish().expect("gzip"));
-    write(dir, "log.csv.zst", &zstd::encode_all(&text[..], 3).expect("zstd"));
+    write(
+        dir,
+        "log.csv.zst",
+        &zstd::encode_all(&text[..], 3).expect("zstd"),
+    );
     let yaml = |name: &str| {
         format!(
             "{{source: events, path: {}, max_rejected_fraction: 1, columns: {{user: uid, item: sku, timestamp: when, quantity: qty}}}}",
@@ -1190,4 +1194,71 @@ fn a_compressed_log_gives_the_tables_of_the_plain_one() {
             "{name}: the same lines, reasons and raw text"
         );
     }
+}
+
+#[test]
+fn times_in_milliseconds_read_as_the_seconds_they_fall_in() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampSecondArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let seconds = [1_433_221_332i64, 1_433_224_214, 1_433_221_999];
+    let millis = [1_433_221_332_117i64, 1_433_224_214_164, 1_433_221_999_827];
+    let (users, items) = (["u1", "u2", "u1"], ["a", "b", "b"]);
+    let csv = |times: &[i64]| {
+        let mut text = String::from("user,item,ts\n");
+        for ((u, i), t) in users.iter().zip(items).zip(times) {
+            text.push_str(&format!("{u},{i},{t}\n"));
+        }
+        text
+    };
+    write(dir, "seconds.csv", csv(&seconds).as_bytes());
+    write(dir, "millis.csv", csv(&millis).as_bytes());
+    let parquet = |name: &str, ts: ArrayRef| {
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("user", Arc::new(StringArray::from(users.to_vec()))),
+            ("item", Arc::new(StringArray::from(items.to_vec()))),
+            ("ts", ts),
+        ];
+        write_parquet_log(&dir.join(name), cols);
+    };
+    parquet("int.parquet", Arc::new(Int64Array::from(millis.to_vec())));
+    let floats: Vec<f64> = millis.iter().map(|&t| t as f64).collect();
+    parquet("float.parquet", Arc::new(Float64Array::from(floats)));
+    // A typed time carries its own unit: `timestamp_unit` leaves it be.
+    parquet(
+        "typed.parquet",
+        Arc::new(TimestampSecondArray::from(seconds.to_vec())),
+    );
+    let yaml = |name: &str, unit: &str| {
+        format!(
+            "{{source: events, path: {}, {unit} columns: {{user: user, item: item, timestamp: ts}}}}",
+            dir.join(name).display()
+        )
+    };
+    let expected = dir.join("expected");
+    run(&yaml("seconds.csv", ""), &expected).expect("seconds");
+    let interactions = |out: &Path| std::fs::read(out.join("interactions.parquet")).expect("read");
+    for name in [
+        "millis.csv",
+        "int.parquet",
+        "float.parquet",
+        "typed.parquet",
+    ] {
+        let out = dir.join(name.replace('.', "-"));
+        run(&yaml(name, "timestamp_unit: ms,"), &out).expect(name);
+        assert_eq!(interactions(&out), interactions(&expected), "{name}");
+    }
+    // Without the unit, the milliseconds read as seconds: far in the future.
+    let out = dir.join("unitless");
+    let report = run(&yaml("millis.csv", ""), &out).expect("unitless");
+    assert!(report["max_ts"].as_i64().expect("ts") > 100_000_000_000);
+    let both = yaml(
+        "millis.csv",
+        "timestamp_unit: ms, timestamp_format: \"%s\",",
+    );
+    let err = recpipe_ingest::IngestParams::from_yaml(&serde_yaml::from_str(&both).expect("yaml"))
+        .expect_err("a unit and a format");
+    assert!(err.to_string().contains("set one"), "{err}");
 }

@@ -217,6 +217,12 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
             });
         }
     }
+    if let Some(unit) = guess.timestamp_unit {
+        let _ = writeln!(
+            out,
+            "      # The sampled times are numbers too large for seconds.\n      timestamp_unit: {unit}"
+        );
+    }
     if let Some(t) = &guess.unread_timestamp {
         match &guess.time_format {
             Some(f) => writeln!(
@@ -291,6 +297,11 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
                 Some(f) => format!("`timestamp_format: {f}` reads them; check it"),
                 None => "set `timestamp_format`".to_string(),
             }
+        ));
+    }
+    if let Some(unit) = guess.timestamp_unit {
+        notes.push(format!(
+            "the sampled times are numbers too large for seconds: read as `timestamp_unit: {unit}`; check it"
         ));
     }
     let unknown: Vec<&str> = guess
