@@ -10,7 +10,8 @@ use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::records::{
-    Format, Record, check_line_count, decode_text, header, par_parse, raw_records, split_fields,
+    Format, Record, check_line_count, decode_text, header, numbered_columns, par_parse,
+    raw_records, split_fields,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
@@ -652,8 +653,13 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     let (buf, row_starts) = table_text(&path, "events", &wanted, dedup, Some(numeric_time), delim)?;
     let is_parquet = is_parquet(&path);
     check_line_count(&path, &buf)?;
+    let first = if is_parquet || params.header.unwrap_or(true) {
+        header(&buf, format)
+    } else {
+        numbered_columns(&buf, format)
+    };
     let (names, start, mut first_line) =
-        header(&buf, format).ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
+        first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
     if is_parquet {
         first_line = 1;
     }

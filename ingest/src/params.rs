@@ -201,6 +201,10 @@ pub struct IngestParams {
     /// `ms`, `us`, `ns`). Typed Parquet times carry their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_unit: Option<TimestampUnit>,
+    /// events: whether a CSV log's first line names its columns (default
+    /// true); without one they are `column_1`, `column_2`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
     /// events: CSV delimiter (default `,`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
@@ -287,6 +291,7 @@ impl IngestParams {
             || self.event_type.is_some()
             || self.timestamp_format.is_some()
             || self.timestamp_unit.is_some()
+            || self.header.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
             || self.delimiter.is_some();

@@ -350,6 +350,20 @@ pub fn header(buf: &[u8], format: Format) -> Option<(Vec<String>, usize, u64)> {
     Some((names, (end + 1).min(buf.len()), lines + 1))
 }
 
+/// For a file with no header: the names polars gives its columns,
+/// `column_1` to `column_n` for the fields of the first record, and where
+/// the data start (past a byte-order mark), on line 1.
+pub fn numbered_columns(buf: &[u8], format: Format) -> Option<(Vec<String>, usize, u64)> {
+    let (first, _, _) = header(buf, format)?;
+    let names = (1..=first.len()).map(|i| format!("column_{i}")).collect();
+    let start = if buf.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    Some((names, start, 1))
+}
+
 /// Parses `buf[start..]` (which begins on line `first_line`) in parallel:
 /// `parse` sees every non-empty record of a chunk with that chunk's state,
 /// made by `init` from a bound on (or an estimate of) the chunk's records,
@@ -628,6 +642,16 @@ mod tests {
             |st, by| shift_lines(st, by),
         )?;
         Some(states.into_iter().flatten().collect())
+    }
+
+    #[test]
+    fn a_file_without_a_header_gets_numbered_columns_and_starts_on_line_1() {
+        let format = Format::Csv(b',');
+        let (names, start, line) =
+            numbered_columns(b"\xEF\xBB\xBF1,\"a,b\",3\n4,5,6\n", format).expect("columns");
+        assert_eq!(names, ["column_1", "column_2", "column_3"]);
+        assert_eq!((start, line), (3, 1), "past the byte-order mark, on line 1");
+        assert_eq!(numbered_columns(b"", format), None);
     }
 
     #[test]

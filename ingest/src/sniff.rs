@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::{IngestError, Result, parquet_error};
 use crate::params::EventColumns;
-use crate::records::{Format, header, split_fields};
+use crate::records::{Format, header, numbered_columns, split_fields};
 use crate::text::TimeFormat;
 
 /// Bytes read from the start of a CSV log for the sample of rows.
@@ -48,6 +48,10 @@ pub struct LogGuess {
     /// `ms`, `us` or `ns` when every sampled time is a whole number too
     /// large for seconds (past the year 5000), by the median's size.
     pub timestamp_unit: Option<&'static str>,
+    /// Whether the first line holds values (a number, a date) rather than
+    /// names: the columns are then `column_1`, `column_2`, ... and their
+    /// roles are told by their values.
+    pub headerless: bool,
 }
 
 /// Formats tried on timestamps that are neither unix seconds nor ISO-8601
@@ -153,8 +157,8 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     let parquet = crate::source_file::is_parquet(path);
     // A CSV's first rows come with its header; a Parquet log's are read
     // once the event column is known.
-    let (header, delimiter, csv_rows) = if parquet {
-        (parquet_columns(path)?, None, Vec::new())
+    let (header, delimiter, csv_rows, headerless) = if parquet {
+        (parquet_columns(path)?, None, Vec::new(), false)
     } else {
         let head = read_head(path)?;
         if !crate::source_file::first_line_is_text(&head) {
@@ -164,11 +168,17 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         }
         let delim = delimiter_of(&head);
         let format = Format::Csv(delim);
-        let Some((names, start, _)) = header(&head, format) else {
+        let Some((mut names, mut start, _)) = header(&head, format) else {
             return Err(IngestError::EmptyFile {
                 path: path.to_path_buf(),
             });
         };
+        // A first line with a number or a date in it is data, not names
+        // (Taobao's UserBehavior.csv, Amazon's ratings files).
+        let headerless = names.iter().any(|n| is_data(n));
+        if headerless {
+            (names, start, _) = numbered_columns(&head, format).unwrap_or_default();
+        }
         // Whole lines only: the last one read may be cut.
         let body = &head[start..];
         let body = match memchr::memrchr(b'\n', body) {
@@ -185,7 +195,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
                     .collect()
             })
             .collect();
-        (names, Some(delim as char), rows)
+        (names, Some(delim as char), rows, headerless)
     };
     let normal: Vec<String> = header.iter().map(|h| normalized(h)).collect();
     let mut taken = Vec::new();
@@ -194,9 +204,17 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         taken.push(i);
         Some(i)
     };
-    let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
-    let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
-    let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+    let (user, item, timestamp, event, quantity, price, title, text, country) = if !headerless {
+        let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
+        let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
+        let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+        (
+            user, item, timestamp, event, quantity, price, title, text, country,
+        )
+    } else {
+        let (user, item, timestamp, event) = roles_by_content(&csv_rows, header.len());
+        (user, item, timestamp, event, None, None, None, None, None)
+    };
     // A Parquet log's sample: the event types of a first batch of rows
     // (times in Parquet are typed, and ingest reads them whatever their unit).
     let sample = match event {
@@ -275,7 +293,53 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         unread_timestamp: unread.first().map(|v| (*v).to_string()),
         time_format,
         timestamp_unit: unit_of(&mut numbers, times),
+        headerless,
     })
+}
+
+/// Whether a first-line field is a value rather than a column name: a
+/// number or an ISO-8601 date.
+fn is_data(field: &str) -> bool {
+    let field = field.trim().as_bytes();
+    !field.is_empty()
+        && (crate::text::parse_f64(field).is_some() || crate::text::parse_iso8601(field).is_some())
+}
+
+/// The user, item, time and event columns of a log without a header, told
+/// by their sampled values: the time is the last column of whole numbers
+/// from 10^8 up (unix seconds since 1973, or finer) or ISO dates; the event
+/// type a column of a few distinct words that repeat; the user and the item the first
+/// two columns left, in that order (as Taobao and Amazon write them).
+fn roles_by_content(
+    rows: &[Vec<String>],
+    columns: usize,
+) -> (Option<usize>, Option<usize>, Option<usize>, Option<usize>) {
+    let values = |c: usize| {
+        rows.iter()
+            .filter_map(move |r| r.get(c))
+            .filter(|v| !v.is_empty())
+    };
+    let is_time = |v: &String| {
+        crate::text::parse_i64(v.as_bytes()).is_some_and(|t| t >= 100_000_000)
+            || crate::text::parse_iso8601(v.as_bytes()).is_some()
+    };
+    let timestamp = (0..columns)
+        .rev()
+        .find(|&c| values(c).next().is_some() && values(c).all(is_time));
+    let event = (0..columns).filter(|&c| Some(c) != timestamp).find(|&c| {
+        let mut distinct: Vec<&String> = Vec::new();
+        for v in values(c) {
+            if crate::text::parse_f64(v.as_bytes()).is_some() {
+                return false;
+            }
+            if !distinct.contains(&v) {
+                distinct.push(v);
+            }
+        }
+        !distinct.is_empty() && distinct.len() <= 8 && distinct.len() < values(c).count()
+    });
+    let mut rest = (0..columns).filter(|&c| Some(c) != timestamp && Some(c) != event);
+    (rest.next(), rest.next(), timestamp, event)
 }
 
 /// The unit of sampled times that are all whole numbers (`times` of
@@ -367,6 +431,39 @@ mod tests {
         let path = dir.path().join("log.csv");
         std::fs::write(&path, text).expect("write");
         sniff(&path).expect("sniff")
+    }
+
+    #[test]
+    fn a_log_without_a_header_has_its_columns_told_by_their_values() {
+        // Taobao's UserBehavior.csv: user, item, category, behaviour, time.
+        let g = guess(
+            "1,2268318,2520377,pv,1511544070\n1,2333346,2520771,pv,1511561733\n\
+             1,3830808,4181361,buy,1511593493\n2,4365585,2520377,cart,1511596146\n",
+        );
+        assert!(g.headerless);
+        assert_eq!(
+            g.header,
+            ["column_1", "column_2", "column_3", "column_4", "column_5"]
+        );
+        let c = &g.columns;
+        assert_eq!((c.user.as_str(), c.item.as_str()), ("column_1", "column_2"));
+        assert_eq!(c.timestamp, "column_5");
+        assert_eq!(c.event.as_deref(), Some("column_4"));
+        assert_eq!(g.event_types, ["pv", "buy", "cart"]);
+        assert_eq!(g.timestamps, (4, 4), "the first line is sampled too");
+        // Amazon's ratings files: user, item, rating, time; no event type.
+        let g = guess(
+            "A2SUAM1J3GNN3B,0000013714,5.0,1203897600\nA18C1F2A2BJ7L6,0000013714,4.0,1389312000\n",
+        );
+        assert!(g.headerless);
+        let c = &g.columns;
+        assert_eq!((c.user.as_str(), c.item.as_str()), ("column_1", "column_2"));
+        assert_eq!(
+            (c.timestamp.as_str(), c.event.as_deref()),
+            ("column_4", None)
+        );
+        // Names, even with digits in them, are a header.
+        assert!(!guess("user_id,item2,ts\n1,2,3\n").headerless);
     }
 
     #[test]

@@ -1262,3 +1262,36 @@ fn times_in_milliseconds_read_as_the_seconds_they_fall_in() {
         .expect_err("a unit and a format");
     assert!(err.to_string().contains("set one"), "{err}");
 }
+
+#[test]
+fn a_log_without_a_header_reads_its_first_line_as_a_row() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "UserBehavior.csv",
+        b"1,2268318,2520377,pv,1511544070\n1,2333346,2520771,fav,1511561733\n2,4365585,2520377,buy,1511596146\n",
+    );
+    let yaml = |header: &str| {
+        format!(
+            "{{source: events, path: {}, {header} max_rejected_fraction: 1, weights: {{pv: 1, buy: 8}}, columns: {{user: column_1, item: column_2, timestamp: column_5, event: column_4}}}}",
+            dir.join("UserBehavior.csv").display()
+        )
+    };
+    let out = dir.join("out");
+    let report = run(&yaml("header: false,"), &out).expect("ingest");
+    assert_eq!(report["rows_read"], 3, "the first line is a row");
+    assert_eq!(report["interactions"], 2);
+    let rejects = common::rejects_written(&out);
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(
+        (rejects[0].0, rejects[0].1.as_str()),
+        (2, "unknown_event"),
+        "lines counted from the first"
+    );
+    // With a header expected, the first line's values are taken for names.
+    let err = run(&yaml(""), &dir.join("named"))
+        .expect_err("no such columns")
+        .to_string();
+    assert!(err.contains("no column `column_1`"), "{err}");
+}

@@ -173,6 +173,9 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
     out.push_str(
         "stages:\n  ingest:\n    uses: ingest\n    with:\n      source: events\n      path: \"${data}\"\n",
     );
+    if guess.headerless {
+        out.push_str("      # The first line holds values, not names: the columns are\n      # column_1, column_2, ..., their roles guessed from their values.\n      header: false\n");
+    }
     if let Some(d) = guess.delimiter.filter(|&d| d != ',') {
         let _ = writeln!(out, "      delimiter: {}", yaml_string(&d.to_string()));
     }
@@ -298,6 +301,11 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
                 None => "set `timestamp_format`".to_string(),
             }
         ));
+    }
+    if guess.headerless {
+        notes.push(
+            "the first line holds values, so the log has no header (`header: false`): the user, item, time and event columns were guessed from their values; check them".to_string(),
+        );
     }
     if let Some(unit) = guess.timestamp_unit {
         notes.push(format!(
