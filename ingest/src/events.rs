@@ -61,6 +61,7 @@ struct Positions {
     item: usize,
     ts: usize,
     event: Option<usize>,
+    rating: Option<usize>,
     quantity: Option<usize>,
     price: Option<usize>,
     title: Option<usize>,
@@ -81,6 +82,7 @@ impl Positions {
             item: column_index(path, header, &c.item)?,
             ts: column_index(path, header, &c.timestamp)?,
             event: opt(&c.event)?,
+            rating: opt(&c.rating)?,
             quantity: opt(&c.quantity)?,
             price: opt(&c.price)?,
             title: opt(&c.title)?,
@@ -637,6 +639,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         Some(&columns.item),
         Some(&columns.timestamp),
         columns.event.as_ref(),
+        columns.rating.as_ref(),
         columns.quantity.as_ref(),
         columns.price.as_ref(),
         columns.title.as_ref(),
@@ -673,6 +676,8 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         .collect();
     let constant_event = match (&pos.event, &params.event_type) {
         (Some(_), _) => None,
+        // Ratings carry no event type (their `event` is null).
+        (None, None) if pos.rating.is_some() => Some((0, 1.0)),
         (None, name) => {
             let name = name.clone().unwrap_or_else(|| "purchase".into());
             Some(*weight_of.get(&name.to_lowercase()).ok_or_else(|| {
@@ -691,6 +696,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         (None, per_second) => TimeFormat::Ticks(per_second),
     };
     let strip = params.normalize_ids.unwrap_or(true);
+    let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
     let positive_price = params.require_positive_price.unwrap_or(true);
 
     let mut data = SourceData::default();
@@ -784,6 +790,34 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 }
                 (None, None) => (0, 1.0),
             };
+            let mut value = value;
+            if let Some(i) = pos.rating {
+                let Some(rating) = parse_f64(&f[i]) else {
+                    st.reject(
+                        file,
+                        line,
+                        raw,
+                        Reason::BadRating,
+                        format!("rating `{}` is not a number", decode_text(&f[i])),
+                    );
+                    return;
+                };
+                let rating = rating as f32;
+                if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
+                    st.reject(
+                        file,
+                        line,
+                        raw,
+                        Reason::RatingOutOfScale,
+                        format!(
+                            "{rating} is outside [{}, {}]",
+                            rating_scale[0], rating_scale[1]
+                        ),
+                    );
+                    return;
+                }
+                value = rating;
+            }
             let mut quantity = 1.0;
             if let Some(i) = pos.quantity {
                 match parse_f64(&f[i]) {

@@ -83,6 +83,10 @@ pub struct EventColumns {
     /// Event type column (else `event_type` is used for every row).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// Explicit rating column: each row's value is its rating (within
+    /// `rating_scale`), with no event type, as MovieLens ratings are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<String>,
     /// Quantity column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<String>,
@@ -151,7 +155,8 @@ pub struct IngestParams {
     /// `skip` (default) or `fail`.
     #[serde(default)]
     pub on_error: OnError,
-    /// `[min, max]` of valid ratings; default [1, 5], or [0.5, 5] for the CSV layout.
+    /// `[min, max]` of valid ratings; default [1, 5], or [0.5, 5] for
+    /// MovieLens' CSV layout (events: of the `rating` column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_scale: Option<[f32; 2]>,
     /// `last` (default for ratings), `first` or `sum` (default for events).
@@ -357,6 +362,14 @@ impl IngestParams {
         {
             return bad("`delimiter` must be one ASCII character");
         }
+        if let Some(c) = &self.columns
+            && c.rating.is_some()
+            && (c.event.is_some() || self.event_type.is_some() || self.weights.is_some())
+        {
+            return bad(
+                "a `rating` column gives each row its value: `event`, `event_type` and `weights` do not apply with it",
+            );
+        }
         if self.timestamp_format.is_some() && self.timestamp_unit.is_some() {
             return bad(
                 "`timestamp_unit` is for times written as numbers, `timestamp_format` for times written as text: set one",
@@ -378,8 +391,9 @@ impl IngestParams {
 
     /// The duplicate policy in force.
     pub fn duplicate_policy(&self) -> DuplicatePolicy {
+        let rated = self.columns.as_ref().is_some_and(|c| c.rating.is_some());
         self.duplicates.unwrap_or(match self.source {
-            SourceKind::Events => DuplicatePolicy::Sum,
+            SourceKind::Events if !rated => DuplicatePolicy::Sum,
             _ => DuplicatePolicy::Last,
         })
     }

@@ -119,6 +119,7 @@ const EVENT: &[&str] = &[
     "interaction",
     "type",
 ];
+const RATING: &[&str] = &["rating", "stars", "score", "overall"];
 const QUANTITY: &[&str] = &["quantity", "qty", "units"];
 const PRICE: &[&str] = &["unitprice", "price"];
 const TITLE: &[&str] = &["title", "productname", "itemname", "name", "description"];
@@ -204,17 +205,19 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         taken.push(i);
         Some(i)
     };
-    let (user, item, timestamp, event, quantity, price, title, text, country) = if !headerless {
-        let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
-        let (event, quantity, price) = (take(EVENT), take(QUANTITY), take(PRICE));
-        let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
-        (
-            user, item, timestamp, event, quantity, price, title, text, country,
-        )
+    let (user, item, timestamp, event, rating) = if headerless {
+        let [user, item, timestamp, event, rating] = roles_by_content(&csv_rows, header.len());
+        (user, item, timestamp, event, rating)
     } else {
-        let (user, item, timestamp, event) = roles_by_content(&csv_rows, header.len());
-        (user, item, timestamp, event, None, None, None, None, None)
+        let (user, item, timestamp) = (take(USER), take(ITEM), take(TIMESTAMP));
+        // A rating gives each row its value: no event type then.
+        let rating = take(RATING);
+        let event = if rating.is_none() { take(EVENT) } else { None };
+        (user, item, timestamp, event, rating)
     };
+    // (`column_N`, the names of a log without a header, match none.)
+    let (quantity, price) = (take(QUANTITY), take(PRICE));
+    let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
     // A Parquet log's sample: the event types of a first batch of rows
     // (times in Parquet are typed, and ingest reads them whatever their unit).
     let sample = match event {
@@ -280,6 +283,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
             item: name(item).unwrap_or_default(),
             timestamp: name(timestamp).unwrap_or_default(),
             event: name(event),
+            rating: name(rating),
             quantity: name(quantity),
             price: name(price),
             title: name(title),
@@ -305,15 +309,14 @@ fn is_data(field: &str) -> bool {
         && (crate::text::parse_f64(field).is_some() || crate::text::parse_iso8601(field).is_some())
 }
 
-/// The user, item, time and event columns of a log without a header, told
-/// by their sampled values: the time is the last column of whole numbers
-/// from 10^8 up (unix seconds since 1973, or finer) or ISO dates; the event
-/// type a column of a few distinct words that repeat; the user and the item the first
-/// two columns left, in that order (as Taobao and Amazon write them).
-fn roles_by_content(
-    rows: &[Vec<String>],
-    columns: usize,
-) -> (Option<usize>, Option<usize>, Option<usize>, Option<usize>) {
+/// The user, item, time, event and rating columns of a log without a
+/// header, told by their sampled values: the time is the last column of
+/// whole numbers from 10^8 up (unix seconds since 1973, or finer) or ISO
+/// dates; the event type a column of a few distinct words that repeat; the
+/// user and the item the first two columns left, in that order (as Taobao
+/// and Amazon write them); the rating the next, if its values are numbers
+/// from 0 to 10 (Amazon's `5.0`).
+fn roles_by_content(rows: &[Vec<String>], columns: usize) -> [Option<usize>; 5] {
     let values = |c: usize| {
         rows.iter()
             .filter_map(move |r| r.get(c))
@@ -339,7 +342,15 @@ fn roles_by_content(
         !distinct.is_empty() && distinct.len() <= 8 && distinct.len() < values(c).count()
     });
     let mut rest = (0..columns).filter(|&c| Some(c) != timestamp && Some(c) != event);
-    (rest.next(), rest.next(), timestamp, event)
+    let (user, item) = (rest.next(), rest.next());
+    let rating = rest.next().filter(|&c| {
+        event.is_none()
+            && values(c).next().is_some()
+            && values(c).all(|v| {
+                crate::text::parse_f64(v.as_bytes()).is_some_and(|r| (0.0..=10.0).contains(&r))
+            })
+    });
+    [user, item, timestamp, event, rating]
 }
 
 /// The unit of sampled times that are all whole numbers (`times` of
@@ -462,6 +473,11 @@ mod tests {
             (c.timestamp.as_str(), c.event.as_deref()),
             ("column_4", None)
         );
+        assert_eq!(c.rating.as_deref(), Some("column_3"), "ratings 5.0, 4.0");
+        // With names: the rating column by its name, and then no event type.
+        let g = guess("user_id,product_id,rating,timestamp\nA2S,0000013714,5.0,1203897600\n");
+        assert_eq!(g.columns.rating.as_deref(), Some("rating"));
+        assert_eq!(g.columns.event, None);
         // Names, even with digits in them, are a header.
         assert!(!guess("user_id,item2,ts\n1,2,3\n").headerless);
     }

@@ -1295,3 +1295,39 @@ fn a_log_without_a_header_reads_its_first_line_as_a_row() {
         .to_string();
     assert!(err.contains("no column `column_1`"), "{err}");
 }
+
+#[test]
+fn a_rating_column_gives_each_row_its_rating_and_the_last_rating_wins() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // u1 rates a twice (the later, 2.0, stands); 9 is off the scale.
+    write(
+        dir,
+        "ratings.csv",
+        b"user,item,stars,ts\nu1,a,5.0,100\nu2,a,4,101\nu1,a,2.0,200\nu2,b,9,102\nu2,c,x,103\n",
+    );
+    let yaml = |extra: &str| {
+        format!(
+            "{{source: events, path: {}, max_rejected_fraction: 1, {extra} columns: {{user: user, item: item, timestamp: ts, rating: stars}}}}",
+            dir.join("ratings.csv").display()
+        )
+    };
+    let out = dir.join("out");
+    let report = run(&yaml(""), &out).expect("ingest");
+    let r = reasons(&report);
+    assert_eq!(r["rating_out_of_scale"], 1, "{r:?}");
+    assert_eq!(r["bad_rating"], 1);
+    assert_eq!(r["duplicate_pair"], 1, "an earlier rating of the same pair");
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    assert_eq!(inter.f32s("value").expect("value"), vec![2.0, 4.0]);
+    let events = inter.column("event").expect("event");
+    assert_eq!(events.null_count(), 2, "ratings have no event type");
+    // A wider scale keeps the 9.
+    let report = run(&yaml("rating_scale: [0, 10],"), &dir.join("wide")).expect("wide");
+    assert_eq!(report["interactions"], 3);
+    // A rating and event weights are two values for one row.
+    let both = yaml("event_type: view,");
+    let err = recpipe_ingest::IngestParams::from_yaml(&serde_yaml::from_str(&both).expect("yaml"))
+        .expect_err("a rating and an event type");
+    assert!(err.to_string().contains("do not apply"), "{err}");
+}

@@ -196,6 +196,7 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
     }
     for (key, value) in [
         ("event", &c.event),
+        ("rating", &c.rating),
         ("quantity", &c.quantity),
         ("price", &c.price),
         ("title", &c.title),
@@ -206,7 +207,9 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
             let _ = writeln!(out, "        {key}: {}", yaml_string(v));
         }
     }
-    if c.event.is_none() {
+    if c.rating.is_some() {
+        out.push_str("      # Explicit ratings: each row's value is its rating, which must lie\n      # within rating_scale.\n      rating_scale: [1, 5]\n");
+    } else if c.event.is_none() {
         out.push_str("      # No event type column: every row counts as a purchase.\n      event_type: purchase\n");
     } else if !guess.event_types.is_empty() {
         out.push_str("      # The event types of the first rows; rows of a type not listed are\n      # rejected as unknown_event. Guessed weights: view 1, click 2, cart 4,\n      # purchase 8; types of other names get 1.\n      weights:\n");
@@ -252,7 +255,16 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
         "  features:\n    uses: features\n    needs: [ingest]\n  cluster:\n    desc: customer segments on behaviour\n    uses: cluster\n    needs: [features]\n    with: {{k: 8, groups: [{}], seed: \"${{seed}}\"}}\n",
         groups.join(", ")
     );
-    out.push_str("  train:\n    uses: train\n    needs: [ingest, cluster]\n    with:\n      model: implicit_als\n      factors: 64\n      iterations: 15\n      split: {kind: user_temporal, fraction: 0.2}\n  export:\n    uses: serve-export\n    needs: [train, cluster, features]\n");
+    // Ratings are predicted (explicit ALS, RMSE); events are ranked.
+    let model = if c.rating.is_some() {
+        "explicit_als"
+    } else {
+        "implicit_als"
+    };
+    let _ = write!(
+        out,
+        "  train:\n    uses: train\n    needs: [ingest, cluster]\n    with:\n      model: {model}\n      factors: 64\n      iterations: 15\n      split: {{kind: user_temporal, fraction: 0.2}}\n  export:\n    uses: serve-export\n    needs: [train, cluster, features]\n"
+    );
     out
 }
 
@@ -304,7 +316,7 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
     }
     if guess.headerless {
         notes.push(
-            "the first line holds values, so the log has no header (`header: false`): the user, item, time and event columns were guessed from their values; check them".to_string(),
+            "the first line holds values, so the log has no header (`header: false`): the columns were guessed from their values; check them".to_string(),
         );
     }
     if let Some(unit) = guess.timestamp_unit {
@@ -408,6 +420,34 @@ mod tests {
         let notes = events_notes(&guess);
         assert!(
             notes.iter().any(|n| n.contains("1 of 2 sampled times")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_log_of_ratings_without_a_header_gets_explicit_als_and_loads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("ratings_Books.csv");
+        std::fs::write(
+            &log,
+            "A2SUAM1J3GNN3B,0000013714,5.0,1203897600\nA18C1F2A2BJ7L6,0000013714,4.0,1389312000\n",
+        )
+        .expect("write");
+        let guess = recpipe_ingest::sniff::sniff(&log).expect("sniff");
+        let file = dir.path().join("pipeline.yaml");
+        std::fs::write(&file, events_text(&guess, "ratings_Books.csv")).expect("write");
+        let plan = crate::plan::load(&file, &[]).expect("the pipeline loads");
+        let with =
+            serde_json::to_value(&plan.stage("ingest").expect("ingest").params).expect("json");
+        assert_eq!(with["header"], false, "{with}");
+        assert_eq!(with["columns"]["rating"], "column_3", "{with}");
+        assert!(with.get("event_type").is_none(), "{with}");
+        let train =
+            serde_json::to_value(&plan.stage("train").expect("train").params).expect("json");
+        assert_eq!(train["model"], "explicit_als", "{train}");
+        let notes = events_notes(&guess);
+        assert!(
+            notes.iter().any(|n| n.contains("header: false")),
             "{notes:?}"
         );
     }
