@@ -35,6 +35,11 @@ pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) ->
     files
 }
 
+/// The column names among `columns` that are set (those a file is read for).
+fn named<'a>(columns: impl IntoIterator<Item = Option<&'a String>>) -> Vec<&'a str> {
+    columns.into_iter().flatten().map(String::as_str).collect()
+}
+
 /// The index of column `name` in `header`, or an error naming the nearest one.
 fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
     if let Some(i) = header.iter().position(|h| h == name) {
@@ -634,7 +639,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     };
     let delim = params.delimiter.map_or(b',', |c| c as u8);
     let format = Format::Csv(delim);
-    let wanted: Vec<&str> = [
+    let wanted = named([
         Some(&columns.user),
         Some(&columns.item),
         Some(&columns.timestamp),
@@ -645,11 +650,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         columns.title.as_ref(),
         columns.text.as_ref(),
         columns.country.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
+    ]);
     let dedup = params.drop_duplicate_rows.unwrap_or(false);
     let unit = params.timestamp_unit.unwrap_or_default().per_second();
     let numeric_time = (columns.timestamp.as_str(), unit);
@@ -1011,16 +1012,12 @@ fn read_items_file(
     spec: &crate::params::ItemsFile,
     delim: u8,
 ) -> Result<Vec<ItemRecord>> {
-    let wanted: Vec<&str> = [
+    let wanted = named([
         Some(&spec.id),
         spec.title.as_ref(),
         spec.text.as_ref(),
         spec.genres.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
+    ]);
     let (names, rows, _) = side_table(inter, path, delim, "items", &wanted)?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {
@@ -1060,16 +1057,12 @@ fn read_users_file(
     spec: &crate::params::UsersFile,
     delim: u8,
 ) -> Result<Vec<UserRecord>> {
-    let wanted: Vec<&str> = [
+    let wanted = named([
         Some(&spec.id),
         spec.gender.as_ref(),
         spec.age.as_ref(),
         spec.country.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
+    ]);
     let (names, rows, _) = side_table(inter, path, delim, "users", &wanted)?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {

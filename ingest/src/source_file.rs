@@ -2,6 +2,7 @@
 //! quoted again by `rejects.parquet` (whose `raw` column names spans of it).
 
 use std::fs::File;
+use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
@@ -85,10 +86,18 @@ impl Container {
         }
     }
 
+    /// The compression's name, for a compressed container.
+    pub fn compression(self) -> Option<&'static str> {
+        match self {
+            Container::Gzip => Some("gzip"),
+            Container::Zstd => Some("zstd"),
+            _ => None,
+        }
+    }
+
     /// The container of the file at `path` (`Plain` when it cannot be read:
     /// reading it whole then names the problem).
     pub fn of_file(path: &Path) -> Container {
-        use std::io::Read;
         let mut head = [0u8; 4];
         let n = File::open(path)
             .and_then(|f| f.take(4).read(&mut head))
@@ -115,26 +124,19 @@ pub fn read_file(path: &Path, what: &str) -> Result<Arc<SourceBytes>> {
             what: what.to_string(),
         });
     }
-    let bytes = open(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
-    let bytes = match Container::of(&bytes) {
-        Container::Plain | Container::Parquet => bytes,
-        Container::Gzip => decompress(path, "gzip", flate2::read::MultiGzDecoder::new(&bytes[..]))?,
-        Container::Zstd => {
-            let decoder = zstd::stream::read::Decoder::new(&bytes[..]).map_err(|source| {
-                IngestError::Decompress {
-                    path: path.to_path_buf(),
-                    format: "zstd",
-                    source,
-                }
-            })?;
-            decompress(path, "zstd", decoder)?
-        }
-        Container::Zip => {
-            return Err(IngestError::Archive {
-                path: path.to_path_buf(),
-            });
-        }
-    };
+    let mut bytes = open(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
+    let container = Container::of(&bytes);
+    if let Some(format) = container.compression() {
+        let mut text = Vec::new();
+        text_reader(path, container, &bytes[..])?
+            .read_to_end(&mut text)
+            .map_err(|e| decompress_error(path, format, e))?;
+        bytes = SourceBytes::Owned(text);
+    } else if container == Container::Zip {
+        return Err(IngestError::Archive {
+            path: path.to_path_buf(),
+        });
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::EmptyFile {
             path: path.to_path_buf(),
@@ -151,51 +153,48 @@ pub fn read_file(path: &Path, what: &str) -> Result<Arc<SourceBytes>> {
 /// The first `limit` bytes of a file's text, decompressed as
 /// [`read_file`] would (a zip archive is an error).
 pub fn read_head(path: &Path, limit: usize) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let io = |e| IngestError::Core(recpipe_core::CoreError::io(path, e));
-    let file = File::open(path).map_err(io)?;
+    let file = File::open(path).map_err(|e| recpipe_core::CoreError::io(path, e))?;
+    let container = Container::of_file(path);
     let mut head = Vec::new();
-    let limit = limit as u64;
-    let decoded = |format, e| IngestError::Decompress {
-        path: path.to_path_buf(),
-        format,
-        source: e,
-    };
-    match Container::of_file(path) {
-        Container::Gzip => flate2::read::MultiGzDecoder::new(file)
-            .take(limit)
-            .read_to_end(&mut head)
-            .map_err(|e| decoded("gzip", e))?,
-        Container::Zstd => zstd::stream::read::Decoder::new(file)
-            .and_then(|d| d.take(limit).read_to_end(&mut head))
-            .map_err(|e| decoded("zstd", e))?,
+    text_reader(path, container, file)?
+        .take(limit as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| match container.compression() {
+            Some(format) => decompress_error(path, format, e),
+            None => IngestError::Core(recpipe_core::CoreError::io(path, e)),
+        })?;
+    Ok(head)
+}
+
+/// A reader of the text `input` holds: decompressed where `container`
+/// says it is compressed; a zip archive is an error.
+fn text_reader<'a>(
+    path: &Path,
+    container: Container,
+    input: impl Read + 'a,
+) -> Result<Box<dyn Read + 'a>> {
+    Ok(match container {
+        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Container::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(input)
+                .map_err(|e| decompress_error(path, "zstd", e))?,
+        ),
         Container::Zip => {
             return Err(IngestError::Archive {
                 path: path.to_path_buf(),
             });
         }
-        Container::Plain | Container::Parquet => {
-            file.take(limit).read_to_end(&mut head).map_err(io)?
-        }
-    };
-    Ok(head)
+        Container::Plain | Container::Parquet => Box::new(input),
+    })
 }
 
-/// A compressed file's bytes, decompressed by `decoder`.
-fn decompress(
-    path: &Path,
-    format: &'static str,
-    mut decoder: impl std::io::Read,
-) -> Result<SourceBytes> {
-    let mut out = Vec::new();
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|source| IngestError::Decompress {
-            path: path.to_path_buf(),
-            format,
-            source,
-        })?;
-    Ok(SourceBytes::Owned(out))
+/// The error of a `format` file that does not decompress.
+fn decompress_error(path: &Path, format: &'static str, source: std::io::Error) -> IngestError {
+    IngestError::Decompress {
+        path: path.to_path_buf(),
+        format,
+        source,
+    }
 }
 
 /// Whether the first line of `bytes` holds no control bytes but tabs and
