@@ -336,10 +336,13 @@ fn roles_by_content(rows: &[Vec<String>], columns: usize) -> [Option<usize>; 5] 
                 return false;
             }
             if !distinct.contains(&v) {
+                if distinct.len() == 8 {
+                    return false;
+                }
                 distinct.push(v);
             }
         }
-        !distinct.is_empty() && distinct.len() <= 8 && distinct.len() < values(c).count()
+        !distinct.is_empty() && distinct.len() < values(c).count()
     });
     let mut rest = (0..columns).filter(|&c| Some(c) != timestamp && Some(c) != event);
     let (user, item) = (rest.next(), rest.next());
