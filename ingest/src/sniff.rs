@@ -38,7 +38,7 @@ pub struct LogGuess {
     /// of first appearance.
     pub event_types: Vec<String>,
     /// Sampled timestamps, and how many of them the default parser (unix
-    /// seconds or ISO-8601) read (CSV only).
+    /// seconds or ISO-8601) read (a Parquet log's typed times as ISO text).
     pub timestamps: (usize, usize),
     /// A sampled timestamp the default parser did not read.
     pub unread_timestamp: Option<String>,
@@ -218,11 +218,14 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     // (`column_N`, the names of a log without a header, match none.)
     let (quantity, price) = (take(QUANTITY), take(PRICE));
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
-    // A Parquet log's sample: the event types of a first batch of rows
-    // (times in Parquet are typed, and ingest reads them whatever their unit).
-    let sample = match event {
-        Some(e) if parquet => parquet_sample(path, e, header.len())?,
-        _ => csv_rows,
+    // A Parquet log's sample: the event types and times of a first batch
+    // of rows (typed times come as ISO text; whole numbers as they are,
+    // for their unit).
+    let sample = if parquet {
+        let columns: Vec<usize> = event.into_iter().chain(timestamp).collect();
+        parquet_sample(path, &columns, header.len())?
+    } else {
+        csv_rows
     };
     // A title column whose sampled values read as prose (Online Retail's
     // `Description` is a product name; a shop's description is not) is the
@@ -395,13 +398,17 @@ fn delimiter_of(head: &[u8]) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Rows of a Parquet file's first batch holding only column `column` (of
-/// `width`) as text, the others empty.
-fn parquet_sample(path: &Path, column: usize, width: usize) -> Result<Vec<Vec<String>>> {
+/// Rows of a Parquet file's first batch holding only the top-level
+/// `columns` (of `width`) as text, the others empty.
+fn parquet_sample(path: &Path, columns: &[usize], width: usize) -> Result<Vec<Vec<String>>> {
     use arrow::array::{Array, AsArray};
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
     let parquet_err = |source| parquet_error(path, source);
     let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
-    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [column]);
+    let mask =
+        parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
     let mut reader = builder
         .with_projection(mask)
         .with_batch_size(SAMPLE_ROWS)
@@ -411,18 +418,22 @@ fn parquet_sample(path: &Path, column: usize, width: usize) -> Result<Vec<Vec<St
         return Ok(Vec::new());
     };
     let batch = batch.map_err(|e| parquet_err(e.into()))?;
-    let text = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
-        .map_err(|e| parquet_err(e.into()))?;
-    let text = text.as_string::<i32>();
-    Ok((0..text.len())
-        .map(|i| {
-            let mut row = vec![String::new(); width];
+    let mut rows = vec![vec![String::new(); width]; batch.num_rows()];
+    // The batch holds the projected columns in the file's order.
+    let mut order = columns.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    for (array, &column) in batch.columns().iter().zip(&order) {
+        let text = arrow::compute::cast(array, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| parquet_err(e.into()))?;
+        let text = text.as_string::<i32>();
+        for (i, row) in rows.iter_mut().enumerate() {
             if text.is_valid(i) {
                 row[column] = text.value(i).trim().to_string();
             }
-            row
-        })
-        .collect())
+        }
+    }
+    Ok(rows)
 }
 
 /// A Parquet file's column names, from its footer.
@@ -597,6 +608,45 @@ mod tests {
         assert_eq!(g.columns.event.as_deref(), Some("behavior_type"));
         assert_eq!(g.columns.timestamp, "ts");
         assert_eq!(g.event_types, ["pv", "buy"]);
+        assert_eq!(g.timestamps, (3, 3));
+        // Typed times of any unit and zone read as they are; whole numbers
+        // in milliseconds are told by their size.
+        use arrow::array::{Int64Array, TimestampMillisecondArray, TimestampNanosecondArray};
+        let typed: [(arrow::array::ArrayRef, Option<&str>); 4] = [
+            (
+                Arc::new(TimestampNanosecondArray::from(vec![
+                    1_433_221_332_117_000_123,
+                ])),
+                None,
+            ),
+            (
+                Arc::new(
+                    TimestampMillisecondArray::from(vec![1_433_221_332_117])
+                        .with_timezone("+02:00"),
+                ),
+                None,
+            ),
+            (
+                Arc::new(arrow::array::Date32Array::from(vec![16_588])),
+                None,
+            ),
+            (
+                Arc::new(Int64Array::from(vec![1_433_221_332_117])),
+                Some("ms"),
+            ),
+        ];
+        for (ts, unit) in typed {
+            let columns = vec![
+                ("user_id", text(&["1"])),
+                ("item_id", text(&["a"])),
+                ("ts", ts),
+            ];
+            let batch = recpipe_core::parquet_io::batch(&path, columns).expect("batch");
+            recpipe_core::write_parquet(&path, &batch).expect("write");
+            let g = sniff(&path).expect("sniff");
+            assert_eq!(g.timestamps, (1, 1), "{:?}", g.unread_timestamp);
+            assert_eq!(g.timestamp_unit, unit);
+        }
     }
 
     #[test]
