@@ -498,7 +498,7 @@ const GATHER_STEP_ROWS: usize = 1 << 20;
 /// sort of the 56-byte rows took twice as long, and a copy of the rows in
 /// file order first would be one more pass of page faults).
 ///
-/// The gather fills the result in steps of [`GATHER_STEP_ROWS`] and frees
+/// The gather fills the result in steps of a million rows and frees
 /// each source once its last row is in: when the sources come in user
 /// order (MovieLens files are sorted by user) the rows are held about once,
 /// not twice (20M ratings: peak 2.95 -> 2.1 GB). Sources in another order
