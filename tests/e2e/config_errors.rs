@@ -255,3 +255,58 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
         "{out}"
     );
 }
+
+#[test]
+fn init_reads_a_compressed_log_without_a_header_and_its_pipeline_runs() {
+    use std::io::Write;
+    let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
+    // A Taobao-shaped log (user, item, category, behaviour, time; no
+    // header), gzip-compressed, its times in milliseconds.
+    let types = ["pv", "pv", "pv", "cart", "fav", "buy"];
+    let mut log = String::new();
+    for i in 0..4000u64 {
+        let (user, item) = (i * 7 % 150 + 1, (i * 13 + i / 150) % 90 + 1000);
+        let kind = types[(i * 31 % 17 % 6) as usize];
+        let ms = (1_511_544_070 + i * 60) * 1000 + i % 1000;
+        log.push_str(&format!("{user},{item},{},{kind},{ms}\n", item % 7));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(log.as_bytes()).expect("gzip");
+    std::fs::write(
+        env.path().join("UserBehavior.csv.gz"),
+        gz.finish().expect("gzip"),
+    )
+    .expect("write");
+    let out = env.ok(&[
+        "init",
+        "--template",
+        "events",
+        "--data",
+        "UserBehavior.csv.gz",
+    ]);
+    assert!(out.contains("`header: false`"), "{out}");
+    assert!(out.contains("`timestamp_unit: ms`"), "{out}");
+    let text = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    for line in [
+        "header: false",
+        "user: \"column_1\"",
+        "item: \"column_2\"",
+        "timestamp: \"column_5\"",
+        "event: \"column_4\"",
+        "timestamp_unit: ms",
+        "\"buy\": 8",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    let run = env.ok(&["run"]);
+    assert!(run.contains("4000 rows read, 0 rejected"), "{run}");
+    assert!(!run.contains("note: the latest time"), "{run}");
+    let report = std::fs::read_to_string(env.path().join(".recpipe/out/ingest/ingest_report.json"))
+        .expect("report");
+    assert!(
+        report.contains("\"min_time\": \"2017-11-24T17:21:10Z\""),
+        "{report}"
+    );
+    assert!(env.ok(&["recommend", "--user", "8"]).contains("top items"));
+}
