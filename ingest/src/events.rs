@@ -1,6 +1,6 @@
-//! E-commerce / live-commerce behaviour logs: a CSV or Parquet file whose
-//! columns are named in the configuration, with optional items and users
-//! files (CSV or Parquet too).
+//! E-commerce / live-commerce behaviour logs: a CSV (plain, gzip or
+//! Zstandard) or Parquet file whose columns are named in the configuration,
+//! with optional items and users files of the same kinds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

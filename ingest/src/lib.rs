@@ -6,7 +6,7 @@
 //! - [`hits`]: where delimiters, newlines and quotes lie, 64 bytes a step.
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
-//! - [`events`]: behaviour logs (CSV or Parquet) through a column mapping.
+//! - [`events`]: behaviour logs (CSV, compressed or not, or Parquet) through a column mapping.
 //! - [`sniff`]: a log's columns and event types guessed, for `recpipe init`.
 //! - [`synthetic`]: the seeded generator with planted structure.
 //! - [`clean`]: unknown references, duplicates, k-core, dense ids.

@@ -16,7 +16,7 @@ pub enum SourceKind {
     Synthetic,
     /// A MovieLens folder (1M, 100K or latest/25M CSV layout, detected).
     Movielens,
-    /// An e-commerce behaviour log (CSV or Parquet) with a column mapping.
+    /// An e-commerce behaviour log (CSV, compressed or not, or Parquet) with a column mapping.
     Events,
 }
 
