@@ -18,7 +18,7 @@ use crate::rows::{
     field_count_detail,
 };
 use crate::source_file::{is_parquet, read_file};
-use crate::text::{LastTime, TimeFormat, parse_f64};
+use crate::text::{LastTime, TimeFormat, parse_decimal};
 
 /// The files an events source reads (for input hashing).
 pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
@@ -698,6 +698,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     };
     let strip = params.normalize_ids.unwrap_or(true);
     let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
+    let comma = params.decimal == Some(',');
     let positive_price = params.require_positive_price.unwrap_or(true);
 
     let mut data = SourceData::default();
@@ -793,13 +794,13 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             };
             let mut value = value;
             if let Some(i) = pos.rating {
-                let Some(rating) = parse_f64(&f[i]) else {
+                let Some(rating) = parse_decimal(&f[i], comma) else {
                     st.reject(
                         file,
                         line,
                         raw,
                         Reason::BadRating,
-                        format!("rating `{}` is not a number", decode_text(&f[i])),
+                        not_a_number("rating", &f[i], comma),
                     );
                     return;
                 };
@@ -821,14 +822,14 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             }
             let mut quantity = 1.0;
             if let Some(i) = pos.quantity {
-                match parse_f64(&f[i]) {
+                match parse_decimal(&f[i], comma) {
                     None => {
                         st.reject(
                             file,
                             line,
                             raw,
                             Reason::BadQuantity,
-                            format!("quantity `{}` is not a number", decode_text(&f[i])),
+                            not_a_number("quantity", &f[i], comma),
                         );
                         return;
                     }
@@ -847,14 +848,14 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             }
             let mut amount = 0.0;
             if let Some(i) = pos.price {
-                match parse_f64(&f[i]) {
+                match parse_decimal(&f[i], comma) {
                     None => {
                         st.reject(
                             file,
                             line,
                             raw,
                             Reason::BadPrice,
-                            format!("price `{}` is not a number", decode_text(&f[i])),
+                            not_a_number("price", &f[i], comma),
                         );
                         return;
                     }
@@ -946,6 +947,17 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         data.users = Some(users);
     }
     Ok(data)
+}
+
+/// Why a `what` field is rejected as no number; a number written with a
+/// decimal comma where `decimal: ","` is not set says so.
+fn not_a_number(what: &str, field: &[u8], comma: bool) -> String {
+    let hint = if !comma && crate::text::parse_decimal(field, true).is_some() {
+        " (a decimal comma? set `decimal: \",\"`)"
+    } else {
+        ""
+    };
+    format!("{what} `{}` is not a number{hint}", decode_text(field))
 }
 
 /// One chunk's parse state: its rows and rejects, its own copies of the

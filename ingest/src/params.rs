@@ -210,6 +210,10 @@ pub struct IngestParams {
     /// true); without one they are `column_1`, `column_2`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<bool>,
+    /// events: the decimal mark of the quantity, price and rating columns,
+    /// `.` (default) or `,` (`2,55`, as spreadsheets export in much of Europe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<char>,
     /// events: CSV delimiter (default `,`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
@@ -297,6 +301,7 @@ impl IngestParams {
             || self.timestamp_format.is_some()
             || self.timestamp_unit.is_some()
             || self.header.is_some()
+            || self.decimal.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
             || self.delimiter.is_some();
@@ -369,6 +374,12 @@ impl IngestParams {
             return bad(
                 "a `rating` column gives each row its value: `event`, `event_type` and `weights` do not apply with it",
             );
+        }
+        if let Some(d) = self.decimal
+            && d != '.'
+            && d != ','
+        {
+            return bad("`decimal` must be `.` or `,`");
         }
         if self.timestamp_format.is_some() && self.timestamp_unit.is_some() {
             return bad(

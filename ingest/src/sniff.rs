@@ -52,6 +52,9 @@ pub struct LogGuess {
     /// names: the columns are then `column_1`, `column_2`, ... and their
     /// roles are told by their values.
     pub headerless: bool,
+    /// Whether the sampled quantities, prices or ratings write a decimal
+    /// comma (`2,55`).
+    pub decimal_comma: bool,
 }
 
 /// Formats tried on timestamps that are neither unix seconds nor ISO-8601
@@ -271,6 +274,13 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
             }
         }
     }
+    // Numbers with a decimal comma in the quantity, price or rating columns.
+    let decimal_comma = [quantity, price, rating].into_iter().flatten().any(|c| {
+        sample.iter().filter_map(|r| r.get(c)).any(|v| {
+            crate::text::parse_f64(v.as_bytes()).is_none()
+                && crate::text::parse_decimal(v.as_bytes(), true).is_some()
+        })
+    });
     let time_format = (!unread.is_empty())
         .then(|| {
             TIME_FORMATS.iter().find(|f| {
@@ -301,6 +311,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         time_format,
         timestamp_unit: unit_of(&mut numbers, times),
         headerless,
+        decimal_comma,
     })
 }
 
@@ -494,6 +505,17 @@ mod tests {
         assert_eq!(g.columns.event, None);
         // Names, even with digits in them, are a header.
         assert!(!guess("user_id,item2,ts\n1,2,3\n").headerless);
+    }
+
+    #[test]
+    fn a_decimal_comma_is_told_by_the_numbers() {
+        let g = guess(
+            "InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country\n\
+             536365;85123A;WHITE HANGING HEART;6;2010-12-01 08:26:00;2,55;17850;United Kingdom\n",
+        );
+        assert_eq!(g.delimiter, Some(';'));
+        assert!(g.decimal_comma);
+        assert!(!guess("user,item,ts,price\nu1,a,1,2.55\n").decimal_comma);
     }
 
     #[test]

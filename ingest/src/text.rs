@@ -12,6 +12,21 @@ pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// [`parse_f64`] of a number written with a decimal comma (`2,55`, as
+/// spreadsheets export in much of Europe) when `comma`; a number with a
+/// decimal point reads as ever.
+pub fn parse_decimal(bytes: &[u8], comma: bool) -> Option<f64> {
+    let bytes = bytes.trim_ascii();
+    match memchr::memchr(b',', bytes) {
+        Some(at) if comma && at + 1 < bytes.len() && !bytes.contains(&b'.') => {
+            let mut text = bytes.to_vec();
+            text[at] = b'.';
+            parse_f64(&text)
+        }
+        _ => parse_f64(bytes),
+    }
+}
+
 /// `[+-]digits[.digits]` with at most 15 digits, the way prices, quantities
 /// and ratings are written: the integer of its digits divided by a power of
 /// ten. Both are exact in an `f64` and the division rounds once, so this is
@@ -347,6 +362,22 @@ mod tests {
         assert_eq!(parse_i64(b"-12"), Some(-12));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"12a"), None);
+    }
+
+    #[test]
+    fn decimal_commas_read_where_asked() {
+        assert_eq!(parse_decimal(b" 2,55 ", true), Some(2.55));
+        assert_eq!(parse_decimal(b"-0,5", true), Some(-0.5));
+        assert_eq!(
+            parse_decimal(b"2.55", true),
+            Some(2.55),
+            "a point reads as ever"
+        );
+        assert_eq!(parse_decimal(b"12", true), Some(12.0));
+        assert_eq!(parse_decimal(b"2,55", false), None);
+        assert_eq!(parse_decimal(b"1,2,3", true), None);
+        assert_eq!(parse_decimal(b"1.234,5", true), None, "no thousands marks");
+        assert_eq!(parse_decimal(b"3,", true), None);
     }
 
     #[test]

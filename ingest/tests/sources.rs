@@ -1331,3 +1331,52 @@ fn a_rating_column_gives_each_row_its_rating_and_the_last_rating_wins() {
         .expect_err("a rating and an event type");
     assert!(err.to_string().contains("do not apply"), "{err}");
 }
+
+#[test]
+fn decimal_commas_read_as_the_points_of_the_same_log() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "points.csv",
+        b"user,item,ts,qty,price\nu1,a,1,2,2.55\nu2,b,2,0.5,10\nu1,b,3,1,0.85\n",
+    );
+    // A European spreadsheet's export: `;` between fields, `,` for decimals.
+    write(
+        dir,
+        "commas.csv",
+        b"user;item;ts;qty;price\nu1;a;1;2;2,55\nu2;b;2;0,5;10\nu1;b;3;1;\"0,85\"\n",
+    );
+    let yaml = |name: &str, extra: &str| {
+        format!(
+            "{{source: events, path: {}, {extra} columns: {{user: user, item: item, timestamp: ts, quantity: qty, price: price}}}}",
+            dir.join(name).display()
+        )
+    };
+    let points = dir.join("points");
+    run(&yaml("points.csv", ""), &points).expect("points");
+    let commas = dir.join("commas");
+    run(
+        &yaml("commas.csv", "delimiter: \";\", decimal: \",\","),
+        &commas,
+    )
+    .expect("commas");
+    assert_eq!(
+        std::fs::read(points.join("interactions.parquet")).expect("points"),
+        std::fs::read(commas.join("interactions.parquet")).expect("commas")
+    );
+    // Without `decimal`, `2,55` is no number: every row is rejected.
+    let err = run(
+        &yaml("commas.csv", "delimiter: \";\", max_rejected_fraction: 1,"),
+        &dir.join("unset"),
+    )
+    .expect_err("no row kept")
+    .to_string();
+    assert!(err.contains("2 bad_price, 1 bad_quantity"), "{err}");
+    let report = run(
+        &yaml("commas.csv", "delimiter: \";\", on_error: fail,"),
+        &dir.join("fail"),
+    );
+    let err = report.expect_err("the first bad row").to_string();
+    assert!(err.contains("set `decimal: \",\"`"), "{err}");
+}

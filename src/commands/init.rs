@@ -179,6 +179,11 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
     if let Some(d) = guess.delimiter.filter(|&d| d != ',') {
         let _ = writeln!(out, "      delimiter: {}", yaml_string(&d.to_string()));
     }
+    if guess.decimal_comma {
+        out.push_str(
+            "      # The sampled numbers write a decimal comma (2,55).\n      decimal: \",\"\n",
+        );
+    }
     out.push_str("      columns:\n");
     for (key, value, what) in [
         ("user", &c.user, "user id"),
