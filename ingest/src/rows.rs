@@ -571,12 +571,13 @@ where
                 .with_min_len(4096)
                 .map(|&(s, i)| map(s as usize, views[s as usize][i as usize])),
         );
-        for (s, source) in sources.iter_mut().enumerate() {
-            if last_slot[s] < end
-                && let Some(rows) = source.take()
-            {
-                free_later(rows);
-            }
+        // One helper thread per step frees what the step finished with.
+        let done: Vec<Vec<Row>> = (sources.iter_mut().enumerate())
+            .filter(|(s, _)| last_slot[*s] < end)
+            .filter_map(|(_, source)| source.take())
+            .collect();
+        if !done.is_empty() {
+            free_later(done);
         }
     }
     out

@@ -16,9 +16,12 @@ pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
 /// spreadsheets export in much of Europe) when `comma`; a number with a
 /// decimal point reads as ever.
 pub fn parse_decimal(bytes: &[u8], comma: bool) -> Option<f64> {
+    if !comma {
+        return parse_f64(bytes);
+    }
     let bytes = bytes.trim_ascii();
     match memchr::memchr(b',', bytes) {
-        Some(at) if comma && at + 1 < bytes.len() && !bytes.contains(&b'.') => {
+        Some(at) if at + 1 < bytes.len() && !bytes.contains(&b'.') => {
             let mut text = bytes.to_vec();
             text[at] = b'.';
             parse_f64(&text)
