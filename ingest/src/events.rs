@@ -792,86 +792,47 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 }
                 (None, None) => (0, 1.0),
             };
-            let mut value = value;
-            if let Some(i) = pos.rating {
-                let Some(rating) = parse_decimal(&f[i], comma) else {
-                    st.reject(
-                        file,
-                        line,
-                        raw,
-                        Reason::BadRating,
-                        not_a_number("rating", &f[i], comma),
-                    );
-                    return;
+            // The rating, quantity and price fields, or why the row goes.
+            let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
+                let number = |i: usize, bad: Reason, what: &str| {
+                    parse_decimal(&f[i], comma)
+                        .ok_or_else(|| (bad, not_a_number(what, &f[i], comma)))
                 };
-                let rating = rating as f32;
-                if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
-                    st.reject(
-                        file,
-                        line,
-                        raw,
-                        Reason::RatingOutOfScale,
-                        format!(
-                            "{rating} is outside [{}, {}]",
-                            rating_scale[0], rating_scale[1]
-                        ),
-                    );
+                let mut value = value;
+                if let Some(i) = pos.rating {
+                    let rating = number(i, Reason::BadRating, "rating")? as f32;
+                    if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
+                        let [lo, hi] = rating_scale;
+                        let detail = format!("{rating} is outside [{lo}, {hi}]");
+                        return Err((Reason::RatingOutOfScale, detail));
+                    }
+                    value = rating;
+                }
+                let mut quantity = 1.0;
+                if let Some(i) = pos.quantity {
+                    quantity = number(i, Reason::BadQuantity, "quantity")?;
+                    if quantity <= 0.0 {
+                        let detail = format!("quantity {quantity}");
+                        return Err((Reason::NonPositiveQuantity, detail));
+                    }
+                }
+                let mut amount = 0.0;
+                if let Some(i) = pos.price {
+                    let price = number(i, Reason::BadPrice, "price")?;
+                    if price <= 0.0 && positive_price {
+                        return Err((Reason::NonPositivePrice, format!("price {price}")));
+                    }
+                    amount = price * quantity;
+                }
+                Ok((value, quantity, amount))
+            };
+            let (value, quantity, amount) = match numbers() {
+                Ok(numbers) => numbers,
+                Err((reason, detail)) => {
+                    st.reject(file, line, raw, reason, detail);
                     return;
                 }
-                value = rating;
-            }
-            let mut quantity = 1.0;
-            if let Some(i) = pos.quantity {
-                match parse_decimal(&f[i], comma) {
-                    None => {
-                        st.reject(
-                            file,
-                            line,
-                            raw,
-                            Reason::BadQuantity,
-                            not_a_number("quantity", &f[i], comma),
-                        );
-                        return;
-                    }
-                    Some(q) if q <= 0.0 => {
-                        st.reject(
-                            file,
-                            line,
-                            raw,
-                            Reason::NonPositiveQuantity,
-                            format!("quantity {q}"),
-                        );
-                        return;
-                    }
-                    Some(q) => quantity = q,
-                }
-            }
-            let mut amount = 0.0;
-            if let Some(i) = pos.price {
-                match parse_decimal(&f[i], comma) {
-                    None => {
-                        st.reject(
-                            file,
-                            line,
-                            raw,
-                            Reason::BadPrice,
-                            not_a_number("price", &f[i], comma),
-                        );
-                        return;
-                    }
-                    Some(p) if p <= 0.0 && positive_price => {
-                        st.reject(
-                            file,
-                            line,
-                            raw,
-                            Reason::NonPositivePrice,
-                            format!("price {p}"),
-                        );
-                        return;
-                    }
-                    Some(p) => amount = p * quantity,
-                }
-            }
+            };
             let item = st.items.intern(item);
             // Title and text: the first non-empty per item (only looked at until found).
             let slot = item as usize;
