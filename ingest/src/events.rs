@@ -588,7 +588,8 @@ impl Special {
 /// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them
 /// when `every_column`; the numbers of the `numeric_time` column counted in
 /// ticks of which so many make a second), with the text line each row
-/// starts on when a value spans lines. `what` names the file in errors.
+/// starts on when a value spans lines, and whether the file is Parquet.
+/// `what` names the file in errors.
 fn table_text(
     path: &Path,
     what: &str,
@@ -596,9 +597,9 @@ fn table_text(
     every_column: bool,
     numeric_time: Option<(&str, i64)>,
     delim: u8,
-) -> Result<(Arc<crate::source_file::SourceBytes>, Option<Vec<u64>>)> {
+) -> Result<(Arc<crate::source_file::SourceBytes>, Option<Vec<u64>>, bool)> {
     if !is_parquet(path) {
-        return Ok((read_file(path, what)?, None));
+        return Ok((read_file(path, what)?, None, false));
     }
     if !path.is_file() {
         return Err(IngestError::MissingFile {
@@ -607,7 +608,7 @@ fn table_text(
         });
     }
     let (text, starts) = parquet_as_csv(path, wanted, every_column, numeric_time, delim)?;
-    Ok((Arc::new(text.into()), starts))
+    Ok((Arc::new(text.into()), starts, true))
 }
 
 /// The row number (1-based) of the row that starts on text line `line` of
@@ -654,8 +655,8 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     let dedup = params.drop_duplicate_rows.unwrap_or(false);
     let unit = params.timestamp_unit.unwrap_or_default().per_second();
     let numeric_time = (columns.timestamp.as_str(), unit);
-    let (buf, row_starts) = table_text(&path, "events", &wanted, dedup, Some(numeric_time), delim)?;
-    let is_parquet = is_parquet(&path);
+    let (buf, row_starts, is_parquet) =
+        table_text(&path, "events", &wanted, dedup, Some(numeric_time), delim)?;
     check_line_count(&path, &buf)?;
     let first = if is_parquet || params.header.unwrap_or(true) {
         header(&buf, format)
@@ -942,12 +943,12 @@ fn side_table(
     what: &str,
     wanted: &[&str],
 ) -> Result<SideTable> {
-    let (buf, starts) = table_text(path, what, wanted, false, None, delim)?;
+    let (buf, starts, parquet) = table_text(path, what, wanted, false, None, delim)?;
     let format = Format::Csv(delim);
     let (names, start, mut line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
         path: path.to_path_buf(),
     })?;
-    if is_parquet(path) {
+    if parquet {
         line = 1;
     }
     inter.files.push(path.to_path_buf());
