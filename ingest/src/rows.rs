@@ -559,8 +559,9 @@ where
     drop(next);
     let mut sources: Vec<Option<Vec<Row>>> = sources.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(total);
-    for start in (0..total).step_by(step.max(1)) {
-        let end = total.min(start + step.max(1));
+    let step = step.max(1);
+    for start in (0..total).step_by(step) {
+        let end = total.min(start + step);
         let views: Vec<&[Row]> = sources
             .iter()
             .map(|s| s.as_deref().unwrap_or(&[]))
