@@ -7,6 +7,7 @@
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
 //! - [`events`]: behaviour logs (CSV, compressed or not, or Parquet) through a column mapping.
+//! - [`parquet_table`]: Parquet tables rendered as CSV text for the same validation.
 //! - [`sniff`]: a log's columns and event types guessed, for `recpipe init`.
 //! - [`synthetic`]: the seeded generator with planted structure.
 //! - [`clean`]: unknown references, duplicates, k-core, dense ids.
@@ -25,6 +26,7 @@ pub mod ids;
 pub mod movielens;
 pub mod output;
 pub mod params;
+pub mod parquet_table;
 pub mod records;
 pub mod rejects;
 pub mod rows;
