@@ -8,8 +8,8 @@ use crate::error::{IngestError, Result};
 use crate::ids::{dense_order, id_ranks};
 use crate::params::{DuplicatePolicy, IngestParams, OnError};
 use crate::rows::{
-    Interactions, ItemRecord, Reason, Reject, Row, SourceData, UserRecord, gather_by_user,
-    raw_text, row_excerpt,
+    Interactions, ItemRecord, Reason, Reject, Row, RowText, SourceData, UserRecord, free_later,
+    gather_by_user, raw_text, row_excerpt,
 };
 use crate::source_file::SourceBytes;
 
@@ -182,7 +182,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let mut late = Vec::new();
     let mut duplicates: Vec<usize> = Vec::new();
     if params.drop_duplicate_rows.unwrap_or(false) {
-        for (i, first) in duplicate_rows(&rows, &inter.buffers) {
+        for (i, first) in duplicate_rows(&rows, &inter.buffers, &inter.row_text) {
             let line = rows[first].line;
             late.push(inter.reject_row(
                 &rows[i],
@@ -419,6 +419,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         || merge_rejects(early, late),
     );
 
+    // A Parquet log's decoded columns, once no reject needs their text.
+    free_later(std::mem::take(&mut inter.row_text));
     let true_segments = data.true_segments.map(|segs| {
         let by_id: HashMap<String, u16> = segs.into_iter().collect();
         users
@@ -491,14 +493,29 @@ fn sort_by_item(rows: &mut [Row], item_rank: &[u32], scratch: &mut ItemSortScrat
 /// Rows come grouped by user, each user's sorted so that equal rows are
 /// neighbours (same item and time); the users are scanned side by side. A
 /// row duplicates the first row before it with the same bytes in the same
-/// file that is not itself a duplicate; rows of files whose bytes are not
-/// kept are never duplicates.
-fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<(usize, usize)> {
-    let raw = |r: &Row| {
-        buffers
-            .get(r.file as usize)
-            .and_then(|b| b.as_deref())
-            .and_then(|b| b.get(r.offset as usize..r.offset as usize + r.len as usize))
+/// file that is not itself a duplicate (a Parquet log's rows compared by
+/// their text, made only for rows that share a user, item and time with
+/// another); rows of files with neither bytes nor text are never duplicates.
+fn duplicate_rows(
+    rows: &[Row],
+    buffers: &[Option<Arc<SourceBytes>>],
+    row_text: &[Option<Arc<dyn RowText>>],
+) -> Vec<(usize, usize)> {
+    // Whether a file's rows can be compared, and whether two rows of one
+    // file are the same.
+    let comparable = |file: u16| {
+        let file = usize::from(file);
+        buffers.get(file).is_some_and(Option::is_some)
+            || row_text.get(file).is_some_and(Option::is_some)
+    };
+    let same = |a: &Row, b: &Row| {
+        let file = usize::from(a.file);
+        let span = |r: &Row| r.offset as usize..r.offset as usize + r.len as usize;
+        if let Some(bytes) = buffers.get(file).and_then(|b| b.as_deref()) {
+            return bytes.get(span(a)).is_some() && bytes.get(span(a)) == bytes.get(span(b));
+        }
+        let text = row_text.get(file).and_then(Option::as_ref);
+        text.is_some_and(|t| t.same_rows(u64::from(a.line), u64::from(b.line)))
     };
     let same_time = |a: &Row, b: &Row| (a.user, a.item, a.ts) == (b.user, b.item, b.ts);
     let base = rows.as_ptr() as usize;
@@ -512,14 +529,14 @@ fn duplicate_rows(rows: &[Row], buffers: &[Option<Arc<SourceBytes>>]) -> Vec<(us
                     (start, group_found) = (i, found.len());
                     continue;
                 }
-                let Some(bytes) = raw(&user[i]) else {
+                if !comparable(user[i].file) {
                     continue;
-                };
+                }
                 let earlier = &found[group_found..];
                 let first = (start..i).find(|&f| {
                     earlier.iter().all(|&(d, _)| d != f + offset)
                         && user[f].file == user[i].file
-                        && raw(&user[f]) == Some(bytes)
+                        && same(&user[f], &user[i])
                 });
                 if let Some(f) = first {
                     found.push((i + offset, f + offset));

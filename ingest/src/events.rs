@@ -9,16 +9,16 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
-use crate::parquet_table::parquet_as_csv;
+use crate::parquet_table::{ParquetLog, parquet_as_csv};
 use crate::records::{
     Format, Record, check_line_count, decode_text, header, numbered_columns, par_parse,
     raw_records, split_fields,
 };
 use crate::rows::{
-    ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
-    field_count_detail,
+    ChunkRows, Columns, Interactions, ItemRecord, RawLine, Reason, Row, RowText, SourceData,
+    UserRecord, field_count_detail,
 };
-use crate::source_file::{is_parquet, read_file};
+use crate::source_file::{SourceBytes, is_parquet, read_file};
 use crate::text::{LastTime, TimeFormat, parse_decimal};
 
 /// The files an events source reads (for input hashing).
@@ -98,50 +98,47 @@ impl Positions {
     }
 }
 
-/// A table's bytes as CSV text: a CSV file as it is, a Parquet file
-/// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them
-/// when `every_column`; the numbers of the `numeric_time` column counted in
-/// ticks of which so many make a second), with the text line each row
-/// starts on when a value spans lines, and whether the file is Parquet.
-/// `what` names the file in errors.
+/// A side table's bytes as CSV text: a CSV file as it is, a Parquet file
+/// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them if
+/// one is missing), with the text line each row starts on when a value
+/// spans lines, and whether the file is Parquet. `what` names the file in
+/// errors.
 fn table_text(
     path: &Path,
     what: &str,
     wanted: &[&str],
-    every_column: bool,
-    numeric_time: Option<(&str, i64)>,
     delim: u8,
-) -> Result<(Arc<crate::source_file::SourceBytes>, Option<Vec<u64>>, bool)> {
+) -> Result<(Arc<SourceBytes>, Option<Vec<u64>>, bool)> {
     if !is_parquet(path) {
         return Ok((read_file(path, what)?, None, false));
     }
-    if !path.is_file() {
-        return Err(IngestError::MissingFile {
-            path: path.to_path_buf(),
-            what: what.into(),
-        });
-    }
-    let (text, starts) = parquet_as_csv(path, wanted, every_column, numeric_time, delim)?;
+    check_exists(path, what)?;
+    let (text, starts) = parquet_as_csv(path, wanted, delim)?;
     Ok((Arc::new(text.into()), starts, true))
+}
+
+/// A missing Parquet file as the error a missing CSV file gives (polars'
+/// own error would not name what the file is for).
+fn check_exists(path: &Path, what: &str) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    Err(IngestError::MissingFile {
+        path: path.to_path_buf(),
+        what: what.into(),
+    })
+}
+
+/// An events log as read: CSV text, or a Parquet log read row by row.
+enum LogSource {
+    Text(Arc<SourceBytes>),
+    Table(Arc<ParquetLog>),
 }
 
 /// The row number (1-based) of the row that starts on text line `line` of
 /// a Parquet file's rendering (`starts`: see [`parquet_as_csv`]).
 fn row_of(starts: &[u64], line: u64) -> u64 {
     starts.binary_search(&line).map_or(line, |r| r as u64 + 1)
-}
-
-/// Renumbers the rows and rejects of a Parquet log whose CSV rendering has
-/// rows spanning several lines (`starts`: the text line each row starts
-/// on, ascending) by their row numbers, as the file's reader counts them.
-fn lines_to_rows(inter: &mut Interactions, starts: &[u64]) {
-    for r in &mut inter.rows {
-        // Row numbers are at most the text lines, which fit (checked).
-        r.line = row_of(starts, u64::from(r.line)) as u32;
-    }
-    for x in &mut inter.rejects {
-        x.line = row_of(starts, x.line);
-    }
 }
 
 /// Reads an events log.
@@ -169,19 +166,34 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     let dedup = params.drop_duplicate_rows.unwrap_or(false);
     let unit = params.timestamp_unit.unwrap_or_default().per_second();
     let numeric_time = (columns.timestamp.as_str(), unit);
-    let (buf, row_starts, is_parquet) =
-        table_text(&path, "events", &wanted, dedup, Some(numeric_time), delim)?;
-    check_line_count(&path, &buf)?;
-    let first = if is_parquet || params.header.unwrap_or(true) {
-        header(&buf, format)
+    let source = if is_parquet(&path) {
+        check_exists(&path, "events")?;
+        let log = ParquetLog::open(&path, &wanted, dedup, Some(numeric_time), delim)?;
+        LogSource::Table(Arc::new(log))
     } else {
-        numbered_columns(&buf, format)
+        LogSource::Text(read_file(&path, "events")?)
     };
-    let (names, start, mut first_line) =
-        first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?;
-    if is_parquet {
-        first_line = 1;
-    }
+    let is_parquet = matches!(source, LogSource::Table(_));
+    let (names, start, first_line) = match &source {
+        LogSource::Text(buf) => {
+            check_line_count(&path, buf)?;
+            let first = if params.header.unwrap_or(true) {
+                header(buf, format)
+            } else {
+                numbered_columns(buf, format)
+            };
+            first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?
+        }
+        LogSource::Table(log) => {
+            if log.rows() > u32::MAX as usize {
+                return Err(IngestError::TooManyLines {
+                    path: path.clone(),
+                    lines: log.rows() as u64,
+                });
+            }
+            (log.names().to_vec(), 0, 1)
+        }
+    };
     let pos = Positions::new(&path, &names, columns)?;
     let weights = params.weights.clone().unwrap_or_else(default_weights);
     let event_names: Vec<String> = weights.keys().cloned().collect();
@@ -219,191 +231,210 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     let mut data = SourceData::default();
     let inter = &mut data.interactions;
     inter.files.push(path.clone());
-    inter
-        .buffers
-        .push(if is_parquet { None } else { Some(buf.clone()) });
+    // Rejects quote a CSV log's lines as they lie in its bytes, and a
+    // Parquet log's rows as their text, made for them alone.
+    let (buffer, row_text): (_, Option<Arc<dyn RowText>>) = match &source {
+        LogSource::Text(buf) => (Some(buf.clone()), None),
+        LogSource::Table(log) => (None, Some(log.clone())),
+    };
+    inter.buffers.push(buffer);
+    inter.row_text.push(row_text);
     inter.event_names = event_names.clone();
     inter.event_weights = weights.values().copied().collect();
     inter.has_quantity = pos.quantity.is_some();
     inter.has_amount = pos.quantity.is_some() && pos.price.is_some();
-    let base = buf.as_ptr() as usize;
+    let base = match &source {
+        LogSource::Text(buf) => buf.as_ptr() as usize,
+        LogSource::Table(_) => 0,
+    };
     // Logs miss ids on many rows (Online Retail: 135,080): one shared text.
     let empty_user: Arc<str> = format!("empty `{}`", columns.user).into();
     let empty_item: Arc<str> = format!("empty `{}`", columns.item).into();
-    let chunks = par_parse(
-        &buf,
-        start,
-        first_line,
-        format,
-        // Each chunk its own copy of the shared texts: two threads cloning
-        // one `Arc` contend for its count on every rejected row.
-        |lines| EventChunk {
-            rows: ChunkRows::in_buffer(&buf, lines),
-            empty_user: Arc::from(&*empty_user),
-            empty_item: Arc::from(&*empty_item),
-            last_time: LastTime::default(),
-        },
-        |state: &mut EventChunk, rec: Record<'_, '_>| {
-            let EventChunk {
-                rows: st,
-                empty_user,
-                empty_item,
-                last_time,
-            } = state;
-            let (file, line, raw) = (0u16, rec.line, rec.raw);
-            if rec.fields.len() != pos.n {
-                st.reject(
-                    file,
-                    line,
-                    raw,
-                    Reason::WrongFieldCount,
-                    field_count_detail(pos.n, rec.fields.len(), raw),
-                );
-                return;
-            }
-            let f = &rec.fields;
-            let user = normalize_id(&f[pos.user], strip);
-            if user.is_empty() {
-                st.reject(file, line, raw, Reason::MissingUser, empty_user.clone());
-                return;
-            }
-            let user = st.users.intern(user);
-            let item = normalize_id(&f[pos.item], strip);
-            if item.is_empty() {
-                st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
-                return;
-            }
-            let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
-                st.reject(
-                    file,
-                    line,
-                    raw,
-                    Reason::BadTimestamp,
-                    format!(
-                        "`{}` = `{}` is not a timestamp",
-                        columns.timestamp,
-                        decode_text(&f[pos.ts])
-                    ),
-                );
-                return;
-            };
-            let (event, value) = match (constant_event, pos.event) {
-                (Some(c), _) => c,
-                (None, Some(i)) => {
-                    let name = decode_text(&f[i]).trim().to_lowercase();
-                    match weight_of.get(&name) {
-                        Some(&c) => c,
-                        None => {
-                            st.reject(
-                                file,
-                                line,
-                                raw,
-                                Reason::UnknownEvent,
-                                format!("event type `{name}` has no weight"),
-                            );
-                            return;
-                        }
-                    }
-                }
-                (None, None) => (0, 1.0),
-            };
-            // The rating, quantity and price fields, or why the row goes.
-            let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
-                let number = |i: usize, bad: Reason, what: &str| {
-                    parse_decimal(&f[i], comma)
-                        .ok_or_else(|| (bad, not_a_number(what, &f[i], comma)))
-                };
-                let mut value = value;
-                if let Some(i) = pos.rating {
-                    let rating = number(i, Reason::BadRating, "rating")? as f32;
-                    if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
-                        let [lo, hi] = rating_scale;
-                        let detail = format!("{rating} is outside [{lo}, {hi}]");
-                        return Err((Reason::RatingOutOfScale, detail));
-                    }
-                    value = rating;
-                }
-                let mut quantity = 1.0;
-                if let Some(i) = pos.quantity {
-                    quantity = number(i, Reason::BadQuantity, "quantity")?;
-                    if quantity <= 0.0 {
-                        let detail = format!("quantity {quantity}");
-                        return Err((Reason::NonPositiveQuantity, detail));
-                    }
-                }
-                let mut amount = 0.0;
-                if let Some(i) = pos.price {
-                    let price = number(i, Reason::BadPrice, "price")?;
-                    if price <= 0.0 && positive_price {
-                        return Err((Reason::NonPositivePrice, format!("price {price}")));
-                    }
-                    amount = price * quantity;
-                }
-                Ok((value, quantity, amount))
-            };
-            let (value, quantity, amount) = match numbers() {
-                Ok(numbers) => numbers,
-                Err((reason, detail)) => {
-                    st.reject(file, line, raw, reason, detail);
-                    return;
-                }
-            };
-            let item = st.items.intern(item);
-            // Title and text: the first non-empty per item (only looked at until found).
-            let slot = item as usize;
-            if st.text_seen.len() <= slot {
-                st.text_seen.resize(slot + 1, false);
-            }
-            if !st.text_seen[slot] {
-                let field = |i: Option<usize>| {
-                    i.and_then(|i| {
-                        Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
-                    })
-                };
-                let (title, text) = (field(pos.title), field(pos.text));
-                if title.is_some() || text.is_some() {
-                    st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
-                    st.item_text.push((item, title, text));
-                }
-            }
-            // Country: the last non-empty per user, allocated only when it changes.
-            if let Some(i) = pos.country {
-                let c = f[i].trim_ascii();
-                if !c.is_empty() {
-                    let slot = user as usize;
-                    if st.country.len() <= slot {
-                        st.country.resize(slot + 1, None);
-                    }
-                    if st.country[slot].as_deref().map(str::as_bytes) != Some(c) {
-                        st.country[slot] = Some(decode_text(c).into_owned());
-                    }
-                }
-            }
-            st.push(Row {
-                user,
-                item,
-                value,
-                ts,
-                event,
-                quantity,
-                amount,
+    // Each chunk its own copy of the shared texts: two threads cloning
+    // one `Arc` contend for its count on every rejected row.
+    let chunk_state = |rows| EventChunk {
+        rows,
+        empty_user: Arc::from(&*empty_user),
+        empty_item: Arc::from(&*empty_item),
+        last_time: LastTime::default(),
+    };
+    let parse = |state: &mut EventChunk, rec: Record<'_, '_>| {
+        let EventChunk {
+            rows: st,
+            empty_user,
+            empty_item,
+            last_time,
+        } = state;
+        let (file, line, raw) = (0u16, rec.line, rec.raw);
+        if rec.fields.len() != pos.n {
+            st.reject(
                 file,
-                line: line as u32, // within u32: checked above
-                offset: (raw.as_ptr() as usize - base) as u64,
-                len: raw.len() as u32,
-            });
-        },
-        |st, by| st.rows.shift_lines(by),
-    );
+                line,
+                raw,
+                Reason::WrongFieldCount,
+                field_count_detail(pos.n, rec.fields.len(), raw),
+            );
+            return;
+        }
+        let f = &rec.fields;
+        let user = normalize_id(&f[pos.user], strip);
+        if user.is_empty() {
+            st.reject(file, line, raw, Reason::MissingUser, empty_user.clone());
+            return;
+        }
+        let user = st.users.intern(user);
+        let item = normalize_id(&f[pos.item], strip);
+        if item.is_empty() {
+            st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
+            return;
+        }
+        let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
+            st.reject(
+                file,
+                line,
+                raw,
+                Reason::BadTimestamp,
+                format!(
+                    "`{}` = `{}` is not a timestamp",
+                    columns.timestamp,
+                    decode_text(&f[pos.ts])
+                ),
+            );
+            return;
+        };
+        let (event, value) = match (constant_event, pos.event) {
+            (Some(c), _) => c,
+            (None, Some(i)) => {
+                let name = decode_text(&f[i]).trim().to_lowercase();
+                match weight_of.get(&name) {
+                    Some(&c) => c,
+                    None => {
+                        st.reject(
+                            file,
+                            line,
+                            raw,
+                            Reason::UnknownEvent,
+                            format!("event type `{name}` has no weight"),
+                        );
+                        return;
+                    }
+                }
+            }
+            (None, None) => (0, 1.0),
+        };
+        // The rating, quantity and price fields, or why the row goes.
+        let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
+            let number = |i: usize, bad: Reason, what: &str| {
+                parse_decimal(&f[i], comma).ok_or_else(|| (bad, not_a_number(what, &f[i], comma)))
+            };
+            let mut value = value;
+            if let Some(i) = pos.rating {
+                let rating = number(i, Reason::BadRating, "rating")? as f32;
+                if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
+                    let [lo, hi] = rating_scale;
+                    let detail = format!("{rating} is outside [{lo}, {hi}]");
+                    return Err((Reason::RatingOutOfScale, detail));
+                }
+                value = rating;
+            }
+            let mut quantity = 1.0;
+            if let Some(i) = pos.quantity {
+                quantity = number(i, Reason::BadQuantity, "quantity")?;
+                if quantity <= 0.0 {
+                    let detail = format!("quantity {quantity}");
+                    return Err((Reason::NonPositiveQuantity, detail));
+                }
+            }
+            let mut amount = 0.0;
+            if let Some(i) = pos.price {
+                let price = number(i, Reason::BadPrice, "price")?;
+                if price <= 0.0 && positive_price {
+                    return Err((Reason::NonPositivePrice, format!("price {price}")));
+                }
+                amount = price * quantity;
+            }
+            Ok((value, quantity, amount))
+        };
+        let (value, quantity, amount) = match numbers() {
+            Ok(numbers) => numbers,
+            Err((reason, detail)) => {
+                st.reject(file, line, raw, reason, detail);
+                return;
+            }
+        };
+        let item = st.items.intern(item);
+        // Title and text: the first non-empty per item (only looked at until found).
+        let slot = item as usize;
+        if st.text_seen.len() <= slot {
+            st.text_seen.resize(slot + 1, false);
+        }
+        if !st.text_seen[slot] {
+            let field = |i: Option<usize>| {
+                i.and_then(|i| {
+                    Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+                })
+            };
+            let (title, text) = (field(pos.title), field(pos.text));
+            if title.is_some() || text.is_some() {
+                st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
+                st.item_text.push((item, title, text));
+            }
+        }
+        // Country: the last non-empty per user, allocated only when it changes.
+        if let Some(i) = pos.country {
+            let c = f[i].trim_ascii();
+            if !c.is_empty() {
+                let slot = user as usize;
+                if st.country.len() <= slot {
+                    st.country.resize(slot + 1, None);
+                }
+                if st.country[slot].as_deref().map(str::as_bytes) != Some(c) {
+                    st.country[slot] = Some(decode_text(c).into_owned());
+                }
+            }
+        }
+        st.push(Row {
+            user,
+            item,
+            value,
+            ts,
+            event,
+            quantity,
+            amount,
+            file,
+            line: line as u32, // within u32: checked above
+            // (A Parquet row's is unused: its text comes from `line`.)
+            offset: (raw.as_ptr() as usize).wrapping_sub(base) as u64,
+            len: raw.len() as u32,
+        });
+    };
+    let chunks = match &source {
+        LogSource::Text(buf) => par_parse(
+            buf,
+            start,
+            first_line,
+            format,
+            |lines| chunk_state(ChunkRows::in_buffer(buf, lines)),
+            parse,
+            |st, by| st.rows.shift_lines(by),
+        ),
+        LogSource::Table(log) => {
+            // The rejects of the block just parsed, the last ones.
+            let quote = |c: &mut EventChunk, text: &dyn Fn(u64) -> Option<String>| {
+                for x in c.rows.rejects.iter_mut().rev() {
+                    let Some(text) = text(x.line) else { break };
+                    x.raw = RawLine::Text(text);
+                }
+            };
+            log.par_rows(
+                |rows| chunk_state(ChunkRows::with_capacity(rows)),
+                parse,
+                quote,
+            )
+        }
+    };
     inter.absorb_chunks(chunks.into_iter().map(|c| c.rows).collect());
-    if let Some(starts) = &row_starts {
-        lines_to_rows(inter, starts);
-    }
     inter.raw_users = inter.users.len();
-    if is_parquet {
-        // Rejects quote rows from the CSV rendering of the Parquet file.
-        inter.buffers[0] = Some(buf.clone());
-    }
     data.columns = Columns {
         demographics: false,
         country: pos.country.is_some(),
@@ -457,7 +488,7 @@ fn side_table(
     what: &str,
     wanted: &[&str],
 ) -> Result<SideTable> {
-    let (buf, starts, parquet) = table_text(path, what, wanted, false, None, delim)?;
+    let (buf, starts, parquet) = table_text(path, what, wanted, delim)?;
     let format = Format::Csv(delim);
     let (names, start, mut line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
         path: path.to_path_buf(),

@@ -34,7 +34,7 @@ pub struct Record<'a, 'f> {
 
 /// Chunks per worker thread: enough to even out the load, few enough that
 /// merging the chunks' id tables (each holds most item ids again) stays cheap.
-const CHUNKS_PER_THREAD: usize = 4;
+pub(crate) const CHUNKS_PER_THREAD: usize = 4;
 
 /// The chunk size for a buffer of `len` bytes: [`CHUNKS_PER_THREAD`] chunks
 /// per thread, but at least 1 MiB and at most 16 MiB. (The output does not

@@ -151,6 +151,18 @@ pub fn raw_text<'a>(buffers: &'a [Option<Arc<SourceBytes>>], reject: &'a Reject)
     }
 }
 
+/// The text of the rows of a file whose bytes are not kept as read (a
+/// Parquet log), made from a row's line (its 1-based row number) where a
+/// reject quotes the row or the duplicate check compares it.
+pub trait RowText: Send + Sync + std::fmt::Debug {
+    /// Row `line`'s text, values separated as in a CSV rendering.
+    fn row_text(&self, line: u64) -> String;
+
+    /// Whether rows `a` and `b` have the same text (compared without
+    /// making it).
+    fn same_rows(&self, a: u64, b: u64) -> bool;
+}
+
 /// Characters of a rejected row an error message shows.
 const EXCERPT_CHARS: usize = 300;
 
@@ -272,6 +284,14 @@ impl ChunkRows {
         let start = buf.as_ptr() as usize;
         ChunkRows {
             buffer: Some(start..start + buf.len()),
+            ..ChunkRows::with_capacity(rows)
+        }
+    }
+
+    /// A chunk state for records of no buffer (rejects keep their text),
+    /// with room for `rows` rows and as many rejects.
+    pub fn with_capacity(rows: usize) -> Self {
+        ChunkRows {
             rows: Vec::with_capacity(rows),
             row_users: Vec::with_capacity(rows),
             rejects: Vec::with_capacity(rows),
@@ -329,6 +349,8 @@ pub struct Interactions {
     pub files: Vec<PathBuf>,
     /// Each file's bytes, to quote a row rejected late (duplicates, k-core).
     pub buffers: Vec<Option<Arc<SourceBytes>>>,
+    /// Each file's rows as text where its bytes are not kept (a Parquet log).
+    pub row_text: Vec<Option<Arc<dyn RowText>>>,
     /// The parsed rows.
     pub rows: Vec<Row>,
     /// `Some(n)` when `rows` are grouped by user, users in the order of
@@ -455,6 +477,10 @@ impl Interactions {
             .buffers
             .get(row.file as usize)
             .is_some_and(|b| b.is_some());
+        let rendered = self
+            .row_text
+            .get(row.file as usize)
+            .and_then(Option::as_ref);
         Reject {
             file: row.file,
             line: u64::from(row.line),
@@ -463,6 +489,8 @@ impl Interactions {
                     offset: row.offset,
                     len: row.len,
                 }
+            } else if let Some(rendered) = rendered {
+                RawLine::Text(rendered.row_text(u64::from(row.line)))
             } else {
                 RawLine::Text(format!(
                     "{},{},{},{}",
