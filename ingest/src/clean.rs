@@ -509,6 +509,19 @@ fn duplicate_rows(
             || row_text.get(file).is_some_and(Option::is_some)
     };
     let same = |a: &Row, b: &Row| {
+        // Rows parsed to different values have different text: those
+        // values are at hand, a Parquet row's text is all over memory.
+        let parsed = |r: &Row| {
+            (
+                r.value.to_bits(),
+                r.event,
+                r.quantity.to_bits(),
+                r.amount.to_bits(),
+            )
+        };
+        if parsed(a) != parsed(b) {
+            return false;
+        }
         let file = usize::from(a.file);
         let span = |r: &Row| r.offset as usize..r.offset as usize + r.len as usize;
         if let Some(bytes) = buffers.get(file).and_then(|b| b.as_deref()) {
