@@ -19,7 +19,7 @@ use crate::rows::{
     UserRecord, field_count_detail,
 };
 use crate::source_file::{SourceBytes, is_parquet, read_file};
-use crate::text::{LastTime, TimeFormat, parse_decimal};
+use crate::text::{LastTime, NumberFormat, THOUSANDS, TimeFormat};
 
 /// The files an events source reads (for input hashing).
 pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
@@ -225,7 +225,10 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     };
     let strip = params.normalize_ids.unwrap_or(true);
     let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
-    let comma = params.decimal == Some(',');
+    let numbers = NumberFormat {
+        comma: params.decimal == Some(','),
+        thousands: params.thousands.map(|t| t as u8),
+    };
     let positive_price = params.require_positive_price.unwrap_or(true);
 
     let mut data = SourceData::default();
@@ -325,7 +328,9 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         // The rating, quantity and price fields, or why the row goes.
         let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
             let number = |i: usize, bad: Reason, what: &str| {
-                parse_decimal(&f[i], comma).ok_or_else(|| (bad, not_a_number(what, &f[i], comma)))
+                numbers
+                    .parse(&f[i])
+                    .ok_or_else(|| (bad, not_a_number(what, &f[i], numbers)))
             };
             let mut value = value;
             if let Some(i) = pos.rating {
@@ -457,12 +462,26 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
 }
 
 /// Why a `what` field is rejected as no number; a number written with a
-/// decimal comma where `decimal: ","` is not set says so.
-fn not_a_number(what: &str, field: &[u8], comma: bool) -> String {
-    let hint = if !comma && crate::text::parse_decimal(field, true).is_some() {
-        " (a decimal comma? set `decimal: \",\"`)"
-    } else {
-        ""
+/// decimal comma or a thousands separator that `decimal` or `thousands`
+/// does not set says so.
+fn not_a_number(what: &str, field: &[u8], numbers: NumberFormat) -> String {
+    let with = |comma, thousands| NumberFormat { comma, thousands }.parse(field).is_some();
+    let mut hints = Vec::new();
+    if !numbers.comma && with(true, numbers.thousands) {
+        hints.push("`decimal: \",\"`".to_string());
+    }
+    let mark = if numbers.comma { b',' } else { b'.' };
+    if numbers.thousands.is_none()
+        && let Some(t) = THOUSANDS
+            .into_iter()
+            .find(|&t| t != mark && with(numbers.comma, Some(t)))
+    {
+        hints.push(format!("`thousands: \"{}\"`", t as char));
+    }
+    let hint = match &hints[..] {
+        [] => String::new(),
+        [one] => format!(" (set {one}?)"),
+        _ => format!(" (set {}?)", hints.join(" or ")),
     };
     format!("{what} `{}` is not a number{hint}", decode_text(field))
 }

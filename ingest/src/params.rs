@@ -214,6 +214,11 @@ pub struct IngestParams {
     /// `.` (default) or `,` (`2,55`, as spreadsheets export in much of Europe).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decimal: Option<char>,
+    /// events: the thousands separator of the quantity, price and rating
+    /// columns, if they group digits: `,` (`1,234.50`), `.` (with `decimal:
+    /// ","`: `1.234,50`), `' '` or `'` (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thousands: Option<char>,
     /// events: CSV delimiter (default `,`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
@@ -302,6 +307,7 @@ impl IngestParams {
             || self.timestamp_unit.is_some()
             || self.header.is_some()
             || self.decimal.is_some()
+            || self.thousands.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
             || self.delimiter.is_some();
@@ -380,6 +386,16 @@ impl IngestParams {
             && d != ','
         {
             return bad("`decimal` must be `.` or `,`");
+        }
+        if let Some(t) = self.thousands {
+            if !t.is_ascii() || !crate::text::THOUSANDS.contains(&(t as u8)) {
+                return bad("`thousands` must be `,`, `.`, `' '` or `'`");
+            }
+            if t == self.decimal.unwrap_or('.') {
+                return bad(
+                    "`thousands` must differ from the decimal mark (`decimal`, `.` by default)",
+                );
+            }
         }
         if self.timestamp_format.is_some() && self.timestamp_unit.is_some() {
             return bad(

@@ -55,6 +55,9 @@ pub struct LogGuess {
     /// Whether the sampled quantities, prices or ratings write a decimal
     /// comma (`2,55`).
     pub decimal_comma: bool,
+    /// The separator the sampled quantities, prices or ratings write
+    /// between groups of thousands (`1,234.50`), if any.
+    pub thousands: Option<char>,
 }
 
 /// Formats tried on timestamps that are neither unix seconds nor ISO-8601
@@ -274,13 +277,40 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
             }
         }
     }
-    // Numbers with a decimal comma in the quantity, price or rating columns.
-    let decimal_comma = [quantity, price, rating].into_iter().flatten().any(|c| {
-        sample.iter().filter_map(|r| r.get(c)).any(|v| {
-            crate::text::parse_f64(v.as_bytes()).is_none()
-                && crate::text::parse_decimal(v.as_bytes(), true).is_some()
-        })
-    });
+    // How the quantity, price and rating columns write numbers: with a
+    // decimal comma (`2,55`, or `1.234,50` grouped), and with digits grouped
+    // in thousands. A value such as `1,234` reads either way: as a decimal
+    // comma unless other values settle it.
+    let values: Vec<&[u8]> = [quantity, price, rating]
+        .into_iter()
+        .flatten()
+        .flat_map(|c| sample.iter().filter_map(move |r| r.get(c)))
+        .map(|v| v.as_bytes())
+        .filter(|v| crate::text::parse_f64(v).is_none())
+        .collect();
+    // The first format that reads them all: a decimal comma alone, then
+    // each separator with either mark. None does: a decimal comma if one
+    // reads any of them (the reject hints then say more).
+    let formats = [(true, None)].into_iter().chain(
+        (crate::text::THOUSANDS.into_iter()).flat_map(|t| [(false, Some(t)), (true, Some(t))]),
+    );
+    let reads_all = |&(comma, thousands): &(bool, Option<u8>)| {
+        let format = crate::text::NumberFormat { comma, thousands };
+        values.iter().all(|v| format.parse(v).is_some())
+    };
+    let (decimal_comma, thousands) = match formats
+        .filter(|&(comma, t)| t != Some(if comma { b',' } else { b'.' }))
+        .find(reads_all)
+    {
+        _ if values.is_empty() => (false, None),
+        Some((comma, t)) => (comma, t.map(char::from)),
+        None => (
+            values
+                .iter()
+                .any(|v| crate::text::parse_decimal(v, true).is_some()),
+            None,
+        ),
+    };
     let time_format = (!unread.is_empty())
         .then(|| {
             TIME_FORMATS.iter().find(|f| {
@@ -312,6 +342,7 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         timestamp_unit: unit_of(&mut numbers, times),
         headerless,
         decimal_comma,
+        thousands,
     })
 }
 
@@ -516,6 +547,20 @@ mod tests {
         assert_eq!(g.delimiter, Some(';'));
         assert!(g.decimal_comma);
         assert!(!guess("user,item,ts,price\nu1,a,1,2.55\n").decimal_comma);
+    }
+
+    #[test]
+    fn thousands_separators_are_told_by_the_numbers() {
+        let g = guess("user,item,ts,qty,price\nu1,a,1,\"1,200\",2.55\nu2,b,2,3,\"1,234.5\"\n");
+        assert_eq!((g.decimal_comma, g.thousands), (false, Some(',')));
+        let g = guess("user;item;ts;qty;price\nu1;a;1;1.200;2,55\nu2;b;2;3;1.234,5\n");
+        assert_eq!((g.decimal_comma, g.thousands), (true, Some('.')));
+        let g = guess("user;item;ts;price\nu1;a;1;1.234,5\n");
+        assert_eq!((g.decimal_comma, g.thousands), (true, Some('.')));
+        let g = guess("user;item;ts;price\nu1;a;1;2,55\n");
+        assert_eq!((g.decimal_comma, g.thousands), (true, None));
+        let g = guess("user,item,ts,price\nu1,a,1,2.55\n");
+        assert_eq!((g.decimal_comma, g.thousands), (false, None));
     }
 
     #[test]

@@ -30,6 +30,71 @@ pub fn parse_decimal(bytes: &[u8], comma: bool) -> Option<f64> {
     }
 }
 
+/// The thousands separators a [`NumberFormat`] may have.
+pub const THOUSANDS: [u8; 4] = [b',', b'.', b' ', b'\''];
+
+/// How a log writes the numbers of its quantity, price and rating columns:
+/// its decimal mark (a comma if `comma`) and the thousands separator, if
+/// any, between groups of its integer digits (`1,234.50`, `1.234,50`,
+/// `1 234,50`, `1'234.50`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NumberFormat {
+    /// Whether the decimal mark is a comma.
+    pub comma: bool,
+    /// The thousands separator.
+    pub thousands: Option<u8>,
+}
+
+impl NumberFormat {
+    /// The number `bytes` writes in this format. A thousands separator
+    /// counts only between groups of three digits after a first group of
+    /// one to three (so that `1,5` is no number with `thousands: ","`
+    /// rather than 15); numbers without one read as [`parse_decimal`] reads
+    /// them.
+    pub fn parse(self, bytes: &[u8]) -> Option<f64> {
+        match self.thousands {
+            Some(t) if bytes.contains(&t) => {
+                parse_f64(&ungrouped(bytes.trim_ascii(), t, self.comma)?)
+            }
+            _ => parse_decimal(bytes, self.comma),
+        }
+    }
+}
+
+/// `text` without its thousands separators `t` and with a decimal point,
+/// if its integer digits are grouped in thousands; `None` otherwise.
+fn ungrouped(text: &[u8], t: u8, comma: bool) -> Option<Vec<u8>> {
+    let (sign, digits) = match text.first()? {
+        b'-' | b'+' => text.split_at(1),
+        _ => (&[][..], text),
+    };
+    let mark = if comma { b',' } else { b'.' };
+    let (int, fraction) = match digits.iter().position(|&c| c == mark) {
+        Some(at) => (&digits[..at], Some(&digits[at + 1..])),
+        None => (digits, None),
+    };
+    let mut out = sign.to_vec();
+    for (i, group) in int.split(|&c| c == t).enumerate() {
+        let sized = if i == 0 {
+            (1..=3).contains(&group.len())
+        } else {
+            group.len() == 3
+        };
+        if !sized || !group.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        out.extend_from_slice(group);
+    }
+    if let Some(fraction) = fraction {
+        if fraction.contains(&t) {
+            return None;
+        }
+        out.push(b'.');
+        out.extend_from_slice(fraction);
+    }
+    Some(out)
+}
+
 /// `[+-]digits[.digits]` with at most 15 digits, the way prices, quantities
 /// and ratings are written: the integer of its digits divided by a power of
 /// ten. Both are exact in an `f64` and the division rounds once, so this is
@@ -250,6 +315,55 @@ pub fn year_from_title(title: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_separators_count_only_between_groups_of_three_digits() {
+        let us = NumberFormat {
+            comma: false,
+            thousands: Some(b','),
+        };
+        let eu = NumberFormat {
+            comma: true,
+            thousands: Some(b'.'),
+        };
+        let swiss = NumberFormat {
+            comma: false,
+            thousands: Some(b'\''),
+        };
+        let spaced = NumberFormat {
+            comma: true,
+            thousands: Some(b' '),
+        };
+        for (format, text, value) in [
+            (us, "1,234.50", Some(1234.5)),
+            (us, " -12,345,678 ", Some(-12_345_678.0)),
+            (us, "999", Some(999.0)),
+            (us, "2.55", Some(2.55)),
+            (us, "1,5", None),
+            (us, "1,2345", None),
+            (us, ",123", None),
+            (us, "1234,567", None),
+            (us, "1,234.5,6", None),
+            (eu, "1.234,50", Some(1234.5)),
+            (eu, "2,55", Some(2.55)),
+            (eu, "1.23,4", None),
+            (swiss, "1'234.50", Some(1234.5)),
+            (spaced, "1 234 567,5", Some(1_234_567.5)),
+            (spaced, "12 34", None),
+        ] {
+            assert_eq!(format.parse(text.as_bytes()), value, "{format:?} {text:?}");
+        }
+        // Without a separator the format reads as the decimal mark alone does.
+        assert_eq!(NumberFormat::default().parse(b"1,234"), None);
+        assert_eq!(
+            NumberFormat {
+                comma: true,
+                thousands: None
+            }
+            .parse(b"1,5"),
+            Some(1.5)
+        );
+    }
 
     #[test]
     fn last_time_gives_what_a_fresh_parse_gives() {

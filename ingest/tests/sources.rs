@@ -1380,3 +1380,65 @@ fn decimal_commas_read_as_the_points_of_the_same_log() {
     let err = report.expect_err("the first bad row").to_string();
     assert!(err.contains("set `decimal: \",\"`"), "{err}");
 }
+
+#[test]
+fn thousands_separators_read_as_the_plain_numbers_of_the_same_log() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "plain.csv",
+        b"user,item,ts,qty,price\nu1,a,1,1200,2.55\nu2,b,2,3,1234567.5\nu1,b,3,1,0.85\n",
+    );
+    // A US report with grouped digits (quoted, as they hold the delimiter),
+    // and a European one with `.` between groups and `,` for decimals.
+    write(
+        dir,
+        "grouped.csv",
+        b"user,item,ts,qty,price\nu1,a,1,\"1,200\",2.55\nu2,b,2,3,\"1,234,567.5\"\nu1,b,3,1,0.85\n",
+    );
+    write(
+        dir,
+        "european.csv",
+        b"user;item;ts;qty;price\nu1;a;1;1.200;2,55\nu2;b;2;3;1.234.567,5\nu1;b;3;1;0,85\n",
+    );
+    let yaml = |name: &str, extra: &str| {
+        format!(
+            "{{source: events, path: {}, {extra} columns: {{user: user, item: item, timestamp: ts, quantity: qty, price: price}}}}",
+            dir.join(name).display()
+        )
+    };
+    let plain = dir.join("plain");
+    run(&yaml("plain.csv", ""), &plain).expect("plain");
+    let expected = std::fs::read(plain.join("interactions.parquet")).expect("plain");
+    for (name, extra) in [
+        ("grouped.csv", "thousands: \",\","),
+        (
+            "european.csv",
+            "delimiter: \";\", decimal: \",\", thousands: \".\",",
+        ),
+    ] {
+        let out = dir.join(name.replace('.', "_"));
+        run(&yaml(name, extra), &out).expect(name);
+        let got = std::fs::read(out.join("interactions.parquet")).expect(name);
+        assert!(got == expected, "{name} gives other interactions");
+    }
+    // Unset, the grouped numbers are rejected with a hint naming the setting.
+    let err = run(&yaml("grouped.csv", "on_error: fail,"), &dir.join("unset"))
+        .expect_err("the first bad row")
+        .to_string();
+    assert!(err.contains("`1,200` is not a number"), "{err}");
+    assert!(err.contains("`thousands: \",\"`"), "{err}");
+    // A separator that is the decimal mark, or no separator, is refused.
+    for extra in [
+        "thousands: \".\",",
+        "decimal: \",\", thousands: \",\",",
+        "thousands: x,",
+    ] {
+        let text = yaml("plain.csv", extra);
+        let err =
+            recpipe_ingest::IngestParams::from_yaml(&serde_yaml::from_str(&text).expect("yaml"))
+                .expect_err(extra);
+        assert!(err.to_string().contains("`thousands`"), "{err}");
+    }
+}

@@ -184,6 +184,18 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
             "      # The sampled numbers write a decimal comma (2,55).\n      decimal: \",\"\n",
         );
     }
+    if let Some(t) = guess.thousands {
+        let example = if guess.decimal_comma {
+            format!("1{t}234,50")
+        } else {
+            format!("1{t}234.50")
+        };
+        let _ = writeln!(
+            out,
+            "      # The sampled numbers group digits in thousands ({example}).\n      thousands: {}",
+            yaml_string(&t.to_string())
+        );
+    }
     out.push_str("      columns:\n");
     for (key, value, what) in [
         ("user", &c.user, "user id"),
