@@ -414,25 +414,29 @@ impl ParquetLog {
             if row >= rows.len() {
                 return None;
             }
-            let mut out = Vec::with_capacity(128);
-            for (i, cell) in cells.iter().enumerate() {
-                if i > 0 {
-                    out.push(self.delim);
+            Some(self.join_row(|out, i| match &cells[i] {
+                Cells::Text(values) => {
+                    let value = values.get(row).copied().unwrap_or_default();
+                    self.special.append(out, Field::Text(value, false));
                 }
-                match cell {
-                    Cells::Text(values) => {
-                        let value = values.get(row).copied().unwrap_or_default();
-                        self.special.append(&mut out, Field::Text(value, false));
-                    }
-                    Cells::Written(..) => out.extend_from_slice(cell.get(row)),
-                }
-            }
-            Some(
-                String::from_utf8(out)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            )
+                cell @ Cells::Written(..) => out.extend_from_slice(cell.get(row)),
+            }))
         };
         quote(state, &text);
+    }
+
+    /// A row's text: each column's value, written by `write(out, column)`,
+    /// with the delimiter between them.
+    fn join_row(&self, mut write: impl FnMut(&mut Vec<u8>, usize)) -> String {
+        let mut out = Vec::with_capacity(128);
+        for i in 0..self.decoded.columns.len() {
+            if i > 0 {
+                out.push(self.delim);
+            }
+            write(&mut out, i);
+        }
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -510,20 +514,15 @@ impl<'a> Cells<'a> {
 
 impl RowText for ParquetLog {
     fn row_text(&self, line: u64) -> String {
-        let mut out = Vec::with_capacity(128);
         let row = line.wrapping_sub(1) as usize;
-        if row < self.decoded.height {
-            for (i, column) in self.decoded.columns.iter().enumerate() {
-                if i > 0 {
-                    out.push(self.delim);
-                }
-                if let Some(field) = column.value(row) {
-                    self.special.append(&mut out, field);
-                }
-            }
+        if row >= self.decoded.height {
+            return String::new();
         }
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        self.join_row(|out, i| {
+            if let Some(field) = self.decoded.columns[i].value(row) {
+                self.special.append(out, field);
+            }
+        })
     }
 
     fn same_rows(&self, a: u64, b: u64) -> bool {
