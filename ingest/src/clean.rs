@@ -493,9 +493,9 @@ fn sort_by_item(rows: &mut [Row], item_rank: &[u32], scratch: &mut ItemSortScrat
 /// Rows come grouped by user, each user's sorted so that equal rows are
 /// neighbours (same item and time); the users are scanned side by side. A
 /// row duplicates the first row before it with the same bytes in the same
-/// file that is not itself a duplicate (a Parquet log's rows compared by
-/// their text, made only for rows that share a user, item and time with
-/// another); rows of files with neither bytes nor text are never duplicates.
+/// file that is not itself a duplicate (a Parquet log's rows by their
+/// values, as their text would compare); rows of files with neither bytes
+/// nor text are never duplicates.
 fn duplicate_rows(
     rows: &[Row],
     buffers: &[Option<Arc<SourceBytes>>],

@@ -225,7 +225,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     };
     let strip = params.normalize_ids.unwrap_or(true);
     let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
-    let numbers = NumberFormat {
+    let number_format = NumberFormat {
         comma: params.decimal == Some(','),
         thousands: params.thousands.map(|t| t as u8),
     };
@@ -328,9 +328,9 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         // The rating, quantity and price fields, or why the row goes.
         let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
             let number = |i: usize, bad: Reason, what: &str| {
-                numbers
+                number_format
                     .parse(&f[i])
-                    .ok_or_else(|| (bad, not_a_number(what, &f[i], numbers)))
+                    .ok_or_else(|| (bad, not_a_number(what, &f[i], number_format)))
             };
             let mut value = value;
             if let Some(i) = pos.rating {
