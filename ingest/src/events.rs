@@ -496,6 +496,7 @@ struct EventChunk {
 }
 
 /// A small table read whole: header, (line, fields) rows, file index.
+/// (Its columns are `column_1`, ... where it has no header.)
 type SideTable = (Vec<String>, Vec<(u64, Vec<String>)>, u16);
 
 /// An items or users file, CSV or Parquet (of which the `wanted` columns),
@@ -504,12 +505,18 @@ fn side_table(
     inter: &mut Interactions,
     path: &Path,
     delim: u8,
+    has_header: bool,
     what: &str,
     wanted: &[&str],
 ) -> Result<SideTable> {
     let (buf, starts, parquet) = table_text(path, what, wanted, delim)?;
     let format = Format::Csv(delim);
-    let (names, start, mut line) = header(&buf, format).ok_or_else(|| IngestError::EmptyFile {
+    let first = if parquet || has_header {
+        header(&buf, format)
+    } else {
+        numbered_columns(&buf, format)
+    };
+    let (names, start, mut line) = first.ok_or_else(|| IngestError::EmptyFile {
         path: path.to_path_buf(),
     })?;
     if parquet {
@@ -556,7 +563,14 @@ fn read_items_file(
         spec.text.as_ref(),
         spec.genres.as_ref(),
     ]);
-    let (names, rows, _) = side_table(inter, path, delim, "items", &wanted)?;
+    let (names, rows, _) = side_table(
+        inter,
+        path,
+        delim,
+        spec.header.unwrap_or(true),
+        "items",
+        &wanted,
+    )?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {
         n.as_deref()
@@ -601,7 +615,14 @@ fn read_users_file(
         spec.age.as_ref(),
         spec.country.as_ref(),
     ]);
-    let (names, rows, _) = side_table(inter, path, delim, "users", &wanted)?;
+    let (names, rows, _) = side_table(
+        inter,
+        path,
+        delim,
+        spec.header.unwrap_or(true),
+        "users",
+        &wanted,
+    )?;
     let id = column_index(path, &names, &spec.id)?;
     let opt = |n: &Option<String>| {
         n.as_deref()

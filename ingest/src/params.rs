@@ -110,6 +110,10 @@ pub struct EventColumns {
 pub struct ItemsFile {
     /// The file: CSV, or Parquet by its `.parquet` extension.
     pub path: PathBuf,
+    /// Whether a CSV file's first line names its columns (default true);
+    /// without one they are `column_1`, `column_2`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
     /// Item id column.
     pub id: String,
     /// Title column.
@@ -129,6 +133,10 @@ pub struct ItemsFile {
 pub struct UsersFile {
     /// The file: CSV, or Parquet by its `.parquet` extension.
     pub path: PathBuf,
+    /// Whether a CSV file's first line names its columns (default true);
+    /// without one they are `column_1`, `column_2`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
     /// User id column.
     pub id: String,
     /// Gender column.

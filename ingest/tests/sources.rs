@@ -1442,3 +1442,69 @@ fn thousands_separators_read_as_the_plain_numbers_of_the_same_log() {
         assert!(err.to_string().contains("`thousands`"), "{err}");
     }
 }
+
+#[test]
+fn side_files_without_a_header_give_the_tables_of_their_named_twins() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "events.csv",
+        b"uid,sku,when\n17850,A,1577836800\n13047,B,1577923200\n17850,B,1577923300\n",
+    );
+    write(
+        dir,
+        "items.csv",
+        b"sku,name,tags\nA,Lamp,Lighting|Home\nB,Mug,\n",
+    );
+    write(
+        dir,
+        "users.csv",
+        b"id,country\n17850,United Kingdom\n13047,France\n",
+    );
+    // Exports with no header line: their first row is data.
+    write(dir, "items_bare.csv", b"A,Lamp,Lighting|Home\nB,Mug,\n");
+    write(
+        dir,
+        "users_bare.csv",
+        b"17850,United Kingdom\n13047,France\n",
+    );
+    let yaml = |items: &str, users: &str| {
+        format!(
+            "{{source: events, path: {}, columns: {{user: uid, item: sku, timestamp: when}}, \
+             items_file: {{{items}}}, users_file: {{{users}}}}}",
+            dir.join("events.csv").display(),
+        )
+    };
+    let file = |name: &str| dir.join(name).display().to_string();
+    let named = dir.join("named");
+    let items = format!(
+        "path: {}, id: sku, title: name, genres: tags",
+        file("items.csv")
+    );
+    let users = format!("path: {}, id: id, country: country", file("users.csv"));
+    run(&yaml(&items, &users), &named).expect("named");
+    let bare = dir.join("bare");
+    let bare_items = |header: &str| {
+        format!(
+            "path: {}, {header} id: column_1, title: column_2, genres: column_3",
+            file("items_bare.csv")
+        )
+    };
+    let bare_users = format!(
+        "path: {}, header: false, id: column_1, country: column_2",
+        file("users_bare.csv")
+    );
+    run(&yaml(&bare_items("header: false,"), &bare_users), &bare).expect("bare");
+    for table in ["items.parquet", "users.parquet", "interactions.parquet"] {
+        let a = ParquetTable::read(&named.join(table)).expect("named");
+        let b = ParquetTable::read(&bare.join(table)).expect("bare");
+        assert!(a.num_rows() >= 2, "{table}");
+        assert!(a.batch() == b.batch(), "{table} differs");
+    }
+    // With a header assumed, the first row is taken for names: no `column_1`.
+    let err = run(&yaml(&bare_items(""), &bare_users), &dir.join("assumed"))
+        .expect_err("no column_1")
+        .to_string();
+    assert!(err.contains("column_1"), "{err}");
+}
