@@ -336,6 +336,19 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
             "the first line holds values, so the log has no header (`header: false`): the columns were guessed from their values; check them".to_string(),
         );
     }
+    let mut number_settings = Vec::new();
+    if guess.decimal_comma {
+        number_settings.push("`decimal: \",\"`".to_string());
+    }
+    if let Some(t) = guess.thousands {
+        number_settings.push(format!("`thousands: \"{t}\"`"));
+    }
+    if !number_settings.is_empty() {
+        notes.push(format!(
+            "the sampled quantities, prices or ratings are read with {}; check it",
+            number_settings.join(" and ")
+        ));
+    }
     if let Some(unit) = guess.timestamp_unit {
         notes.push(format!(
             "the sampled times are numbers too large for seconds: read as `timestamp_unit: {unit}`; check it"

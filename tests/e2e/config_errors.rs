@@ -310,3 +310,34 @@ fn init_reads_a_compressed_log_without_a_header_and_its_pipeline_runs() {
     );
     assert!(env.ok(&["recommend", "--user", "8"]).contains("top items"));
 }
+
+#[test]
+fn init_reads_a_report_with_grouped_digits_and_its_pipeline_keeps_every_row() {
+    let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
+    // A US sales report: quoted quantities and prices with digits grouped.
+    let mut log = String::from("customer,product,date,units,price\n");
+    for i in 0..300u64 {
+        let (units, price) = (1 + i % 4 * 700, 2 + i % 5 * 613);
+        let grouped = |n: u64, cents: &str| match n {
+            1000.. => format!("\"{},{:03}{cents}\"", n / 1000, n % 1000),
+            _ => format!("{n}{cents}"),
+        };
+        log.push_str(&format!(
+            "c{},p{},2024-01-{:02} 10:00:00,{},{}\n",
+            i % 40,
+            i % 25,
+            1 + i % 28,
+            grouped(units, ""),
+            grouped(price, ".50")
+        ));
+    }
+    std::fs::write(env.path().join("sales.csv"), log).expect("write");
+    let out = env.ok(&["init", "--template", "events", "--data", "sales.csv"]);
+    assert!(out.contains("`thousands: \",\"`"), "{out}");
+    let text = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    assert!(text.contains("thousands: \",\""), "{text}");
+    assert!(!text.contains("decimal:"), "{text}");
+    let run = env.ok(&["run", "ingest"]);
+    assert!(run.contains("300 rows read, 0 rejected"), "{run}");
+}
