@@ -100,21 +100,19 @@ impl Positions {
 
 /// A side table's bytes as CSV text: a CSV file as it is, a Parquet file
 /// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them if
-/// one is missing), with the text line each row starts on when a value
-/// spans lines, and whether the file is Parquet. `what` names the file in
-/// errors.
+/// one is missing), and whether the file is Parquet. `what` names the file
+/// in errors.
 fn table_text(
     path: &Path,
     what: &str,
     wanted: &[&str],
     delim: u8,
-) -> Result<(Arc<SourceBytes>, Option<Vec<u64>>, bool)> {
+) -> Result<(Arc<SourceBytes>, bool)> {
     if !is_parquet(path) {
-        return Ok((read_file(path, what)?, None, false));
+        return Ok((read_file(path, what)?, false));
     }
     check_exists(path, what)?;
-    let (text, starts) = parquet_as_csv(path, wanted, delim)?;
-    Ok((Arc::new(text.into()), starts, true))
+    Ok((Arc::new(parquet_as_csv(path, wanted, delim)?.into()), true))
 }
 
 /// A missing Parquet file as the error a missing CSV file gives (polars'
@@ -133,12 +131,6 @@ fn check_exists(path: &Path, what: &str) -> Result<()> {
 enum LogSource {
     Text(Arc<SourceBytes>),
     Table(Arc<ParquetLog>),
-}
-
-/// The row number (1-based) of the row that starts on text line `line` of
-/// a Parquet file's rendering (`starts`: see [`parquet_as_csv`]).
-fn row_of(starts: &[u64], line: u64) -> u64 {
-    starts.binary_search(&line).map_or(line, |r| r as u64 + 1)
 }
 
 /// Reads an events log.
@@ -495,21 +487,25 @@ struct EventChunk {
     last_time: LastTime,
 }
 
-/// A small table read whole: header, (line, fields) rows, file index.
-/// (Its columns are `column_1`, ... where it has no header.)
-type SideTable = (Vec<String>, Vec<(u64, Vec<String>)>, u16);
+/// A side table's rows (their fields), the position of its id column and
+/// those of its optional columns.
+type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Option<usize>; N]);
 
-/// An items or users file, CSV or Parquet (of which the `wanted` columns),
-/// read whole; rows with the wrong field count are rejected.
-fn side_table(
+/// The rows of a users or items file whose `id` column is set, each its
+/// trimmed fields, with the positions of `id` and of the `optional`
+/// columns that are named. A CSV file without a header (`has_header`
+/// false) has columns `column_1`, ...; rows of the wrong field count are
+/// rejected.
+fn side_table<const N: usize>(
     inter: &mut Interactions,
     path: &Path,
-    delim: u8,
-    has_header: bool,
+    (delim, has_header): (u8, bool),
     what: &str,
-    wanted: &[&str],
-) -> Result<SideTable> {
-    let (buf, starts, parquet) = table_text(path, what, wanted, delim)?;
+    id: &String,
+    optional: [&Option<String>; N],
+) -> Result<SideTable<N>> {
+    let wanted = named(std::iter::once(Some(id)).chain(optional.map(Option::as_ref)));
+    let (buf, parquet) = table_text(path, what, &wanted, delim)?;
     let format = Format::Csv(delim);
     let first = if parquet || has_header {
         header(&buf, format)
@@ -520,7 +516,16 @@ fn side_table(
         path: path.to_path_buf(),
     })?;
     if parquet {
+        // A Parquet file's rows count from 1, its rendered header aside.
         line = 1;
+    }
+    let id = column_index(path, &names, id)?;
+    let mut positions = [None; N];
+    for (at, name) in positions.iter_mut().zip(optional) {
+        *at = name
+            .as_deref()
+            .map(|n| column_index(path, &names, n))
+            .transpose()?;
     }
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
@@ -539,16 +544,20 @@ fn side_table(
             );
             continue;
         }
-        rows.push((
-            starts.as_deref().map_or(line, |s| row_of(s, line)),
-            fields
-                .iter()
-                .map(|f| decode_text(f).trim().to_string())
-                .collect(),
-        ));
+        let fields: Vec<String> = (fields.iter())
+            .map(|f| decode_text(f).trim().to_string())
+            .collect();
+        if !fields[id].is_empty() {
+            rows.push(fields);
+        }
     }
     inter.rejects.extend(rejects.rejects);
-    Ok((names, rows, file))
+    Ok((rows, id, positions))
+}
+
+/// A side table's id as the log's ids are written.
+fn side_id(id: &str) -> String {
+    String::from_utf8_lossy(normalize_id(id.as_bytes(), true)).into_owned()
 }
 
 fn read_items_file(
@@ -557,35 +566,17 @@ fn read_items_file(
     spec: &crate::params::ItemsFile,
     delim: u8,
 ) -> Result<Vec<ItemRecord>> {
-    let wanted = named([
-        Some(&spec.id),
-        spec.title.as_ref(),
-        spec.text.as_ref(),
-        spec.genres.as_ref(),
-    ]);
-    let (names, rows, _) = side_table(
-        inter,
-        path,
-        delim,
-        spec.header.unwrap_or(true),
-        "items",
-        &wanted,
-    )?;
-    let id = column_index(path, &names, &spec.id)?;
-    let opt = |n: &Option<String>| {
-        n.as_deref()
-            .map(|n| column_index(path, &names, n))
-            .transpose()
-    };
-    let (title, text, genres) = (opt(&spec.title)?, opt(&spec.text)?, opt(&spec.genres)?);
+    let format = (delim, spec.header.unwrap_or(true));
+    let optional = [&spec.title, &spec.text, &spec.genres];
+    let (rows, id, [title, text, genres]) =
+        side_table(inter, path, format, "items", &spec.id, optional)?;
     let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
     Ok(rows
         .into_iter()
-        .filter(|(_, f)| !f[id].is_empty())
-        .map(|(_, f)| {
+        .map(|f| {
             let title_s = title.and_then(|i| nonempty(&f[i]));
             ItemRecord {
-                id: String::from_utf8_lossy(normalize_id(f[id].as_bytes(), true)).into_owned(),
+                id: side_id(&f[id]),
                 year: title_s.as_deref().and_then(crate::text::year_from_title),
                 title: title_s,
                 text: text.and_then(|i| nonempty(&f[i])),
@@ -609,34 +600,16 @@ fn read_users_file(
     spec: &crate::params::UsersFile,
     delim: u8,
 ) -> Result<Vec<UserRecord>> {
-    let wanted = named([
-        Some(&spec.id),
-        spec.gender.as_ref(),
-        spec.age.as_ref(),
-        spec.country.as_ref(),
-    ]);
-    let (names, rows, _) = side_table(
-        inter,
-        path,
-        delim,
-        spec.header.unwrap_or(true),
-        "users",
-        &wanted,
-    )?;
-    let id = column_index(path, &names, &spec.id)?;
-    let opt = |n: &Option<String>| {
-        n.as_deref()
-            .map(|n| column_index(path, &names, n))
-            .transpose()
-    };
-    let (gender, age, country) = (opt(&spec.gender)?, opt(&spec.age)?, opt(&spec.country)?);
+    let format = (delim, spec.header.unwrap_or(true));
+    let optional = [&spec.gender, &spec.age, &spec.country];
+    let (rows, id, [gender, age, country]) =
+        side_table(inter, path, format, "users", &spec.id, optional)?;
     let get =
         |f: &[String], i: Option<usize>| i.and_then(|i| (!f[i].is_empty()).then(|| f[i].clone()));
     Ok(rows
         .into_iter()
-        .filter(|(_, f)| !f[id].is_empty())
-        .map(|(_, f)| UserRecord {
-            id: String::from_utf8_lossy(normalize_id(f[id].as_bytes(), true)).into_owned(),
+        .map(|f| UserRecord {
+            id: side_id(&f[id]),
             gender: get(&f, gender),
             age: get(&f, age),
             occupation: None,

@@ -169,14 +169,8 @@ fn decode(
 /// Reads a Parquet file's `wanted` columns (all of them if one is missing)
 /// as CSV text: a header, then the rows, values separated by `delim`, so
 /// that a users or items file goes through the same validation as a CSV
-/// one. With the text, when a value holds a newline (so that a row spans
-/// several lines of the text), comes the text line each row starts on. The
-/// rows are rendered in ranges of [`RENDER_ROWS`] side by side.
-pub(crate) fn parquet_as_csv(
-    path: &Path,
-    wanted: &[&str],
-    delim: u8,
-) -> Result<(Vec<u8>, Option<Vec<u64>>)> {
+/// one. The rows are rendered in ranges of [`RENDER_ROWS`] side by side.
+pub(crate) fn parquet_as_csv(path: &Path, wanted: &[&str], delim: u8) -> Result<Vec<u8>> {
     use rayon::prelude::*;
     let Decoded {
         names,
@@ -235,13 +229,12 @@ pub(crate) fn parquet_as_csv(
         pieces.push(piece);
         rest = tail;
     }
-    // The rows (with their newline counts) whose values hold newlines.
-    let spanning: Vec<(usize, u64)> = ranges
+    ranges
         .par_iter()
         .zip(row_lengths)
         .zip(quoting)
         .zip(pieces)
-        .flat_map_iter(|(((&(from, to), lengths), quoting), piece)| {
+        .for_each(|(((&(from, to), lengths), quoting), piece)| {
             // Where each row's next byte goes.
             let mut at: Vec<usize> = lengths
                 .iter()
@@ -251,7 +244,6 @@ pub(crate) fn parquet_as_csv(
                     Some(row_start)
                 })
                 .collect();
-            let mut newlines: Vec<(usize, u64)> = Vec::new();
             for (i, column) in columns.iter().enumerate() {
                 each_value(column, from, to, !quoting[i], |row, value| {
                     let at = &mut at[row];
@@ -260,43 +252,15 @@ pub(crate) fn parquet_as_csv(
                         *at += 1;
                     }
                     if let Some(v) = value {
-                        let (written, n) = special.write(&mut piece[*at..], v);
-                        *at += written;
-                        if n > 0 {
-                            newlines.push((from + row, n));
-                        }
+                        *at += special.write(&mut piece[*at..], v).0;
                     }
                 });
             }
             for end in at {
                 piece[end] = b'\n';
             }
-            // One entry per row, in row order.
-            newlines.sort_unstable();
-            newlines.dedup_by(|later, first| {
-                let same = later.0 == first.0;
-                if same {
-                    first.1 += later.1;
-                }
-                same
-            });
-            newlines
-        })
-        .collect();
-    // The text line each row starts on, counted as the parser counts (the
-    // first row's is 1), when any row spans more than one.
-    let starts = (!spanning.is_empty()).then(|| {
-        let (mut starts, mut extra, mut next) = (Vec::with_capacity(height), 0, 0);
-        for row in 0..height {
-            starts.push(row as u64 + 1 + extra);
-            if spanning.get(next).is_some_and(|&(r, _)| r == row) {
-                extra += spanning[next].1;
-                next += 1;
-            }
-        }
-        starts
-    });
-    Ok((out, starts))
+        });
+    Ok(out)
 }
 
 /// A Parquet log read row by row: each row's values go to the parse as
@@ -906,7 +870,7 @@ mod tests {
         let path = dir.path().join("log.parquet");
         let rows = 4 * 2 * RENDER_ROWS + 123;
         awkward_table(&path, rows);
-        let (csv, _) = parquet_as_csv(&path, &["id", "n", "x", "t"], b',').expect("csv");
+        let csv = parquet_as_csv(&path, &["id", "n", "x", "t"], b',').expect("csv");
         let (names, start, _) = header(&csv, Format::Csv(b',')).expect("header");
         // (fields, raw) of each row, as the CSV parser gives them.
         type Rows = Vec<(Vec<Vec<u8>>, String)>;

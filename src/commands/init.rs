@@ -423,19 +423,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_events_pipeline_carries_the_guesses_and_loads() {
+    /// The guess for a log of `name` and `text`, and the plan of the
+    /// pipeline `init` writes for it (which must load).
+    fn events_plan(name: &str, text: &str) -> (recpipe_ingest::sniff::LogGuess, crate::plan::Plan) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("log.csv");
-        std::fs::write(
-            &log,
-            "user_id\titem_id\tbehavior\tts\tprice\tqty\n1\ta\tpv\t05/01/2024\t2\t1\n1\tb\tfav\t1700000000\t3\t1\n",
-        )
-        .expect("write");
+        let log = dir.path().join(name);
+        std::fs::write(&log, text).expect("write");
         let guess = recpipe_ingest::sniff::sniff(&log).expect("sniff");
         let file = dir.path().join("pipeline.yaml");
-        std::fs::write(&file, events_text(&guess, "log.csv")).expect("write");
+        std::fs::write(&file, events_text(&guess, name)).expect("write");
         let plan = crate::plan::load(&file, &[]).expect("the pipeline loads");
+        (guess, plan)
+    }
+
+    #[test]
+    fn an_events_pipeline_carries_the_guesses_and_loads() {
+        let (guess, plan) = events_plan(
+            "log.csv",
+            "user_id\titem_id\tbehavior\tts\tprice\tqty\n1\ta\tpv\t05/01/2024\t2\t1\n1\tb\tfav\t1700000000\t3\t1\n",
+        );
         let ingest =
             serde_json::to_value(&plan.stage("ingest").expect("ingest").params).expect("json");
         let with = &ingest;
@@ -456,17 +462,10 @@ mod tests {
 
     #[test]
     fn a_log_of_ratings_without_a_header_gets_explicit_als_and_loads() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("ratings_Books.csv");
-        std::fs::write(
-            &log,
+        let (guess, plan) = events_plan(
+            "ratings_Books.csv",
             "A2SUAM1J3GNN3B,0000013714,5.0,1203897600\nA18C1F2A2BJ7L6,0000013714,4.0,1389312000\n",
-        )
-        .expect("write");
-        let guess = recpipe_ingest::sniff::sniff(&log).expect("sniff");
-        let file = dir.path().join("pipeline.yaml");
-        std::fs::write(&file, events_text(&guess, "ratings_Books.csv")).expect("write");
-        let plan = crate::plan::load(&file, &[]).expect("the pipeline loads");
+        );
         let with =
             serde_json::to_value(&plan.stage("ingest").expect("ingest").params).expect("json");
         assert_eq!(with["header"], false, "{with}");
