@@ -7,6 +7,7 @@
 //! leaves half a file. [`ParquetTable`] reads one back with typed column access.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,7 +80,13 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
 /// of 103,276 users x 50 (5.2M rows, 21,751 titles) the file went from 94
 /// to 50 MB and the phase that writes it from 3.4 to 2.6 s.
 pub fn write_parquet_repeating(path: &Path, batch: &RecordBatch, repeating: &[&str]) -> Result<()> {
-    write_row_groups(path, batch, ROW_GROUP_SIZE, repeating)
+    write_row_groups(
+        path,
+        &slices_of(batch),
+        batch.num_rows(),
+        ROW_GROUP_SIZE,
+        repeating,
+    )
 }
 
 /// Writes `batch` to `path` as Parquet, atomically, in row groups of
@@ -90,17 +97,42 @@ pub fn write_parquet_repeating(path: &Path, batch: &RecordBatch, repeating: &[&s
 /// row groups let one long column (the raw lines of the rejects) be
 /// compressed on every core.
 pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize) -> Result<()> {
-    write_row_groups(path, batch, group_rows, &[])
+    write_row_groups(path, &slices_of(batch), batch.num_rows(), group_rows, &[])
 }
 
-/// [`write_parquet_grouped`], with the `repeating` columns of
-/// [`write_parquet_repeating`].
-fn write_row_groups(
+/// Writes a table of `rows` rows as [`write_parquet`] does (the same bytes
+/// for the same rows), built a window of [`ROW_GROUP_SIZE`] rows at a
+/// time: `window(range)` returns the batch of the rows in `range`, every
+/// window with the same schema (and `0..0` an empty batch with it, for an
+/// empty table). A large table is then never held whole as Arrow arrays,
+/// and each window's arrays reuse the memory the last one freed (whole
+/// arrays of 20M interactions were 420 MB, each faulted in fresh). Ingest
+/// of 20M ratings, 3 interleaved runs: write phase 2.6-3.3 -> 1.4-1.8 s,
+/// peak 2,180 -> 2,010 MiB, the same bytes.
+/// Errors are the caller's, as `window` returns them.
+pub fn write_parquet_windows<E: From<CoreError>>(
     path: &Path,
-    batch: &RecordBatch,
+    rows: usize,
+    window: impl Fn(Range<usize>) -> std::result::Result<RecordBatch, E>,
+) -> std::result::Result<(), E> {
+    write_row_groups(path, &window, rows, ROW_GROUP_SIZE, &[])
+}
+
+/// The windows of a batch built whole.
+fn slices_of(batch: &RecordBatch) -> impl Fn(Range<usize>) -> Result<RecordBatch> + '_ {
+    |rows| Ok(batch.slice(rows.start, rows.len()))
+}
+
+/// The table of `rows` rows that `window` builds, as
+/// [`write_parquet_windows`] says, in row groups of `group_rows` rows, with
+/// the `repeating` columns of [`write_parquet_repeating`].
+fn write_row_groups<E: From<CoreError>>(
+    path: &Path,
+    window: &dyn Fn(Range<usize>) -> std::result::Result<RecordBatch, E>,
+    rows: usize,
     group_rows: usize,
     repeating: &[&str],
-) -> Result<()> {
+) -> std::result::Result<(), E> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::file::writer::SerializedFileWriter;
     use rayon::prelude::*;
@@ -110,8 +142,11 @@ fn write_row_groups(
         path: path.to_path_buf(),
         source,
     };
-    let result = (|| -> Result<()> {
-        let schema = batch.schema();
+    let result = (|| -> std::result::Result<(), E> {
+        // The first window gives the schema.
+        let first_window = window(0..rows.min(ROW_GROUP_SIZE))?;
+        let schema = first_window.schema();
+        let mut first = Some(first_window);
         let mut props = writer_properties(&schema, repeating);
         parquet::arrow::add_encoded_arrow_schema_to_metadata(&stored_schema(&schema), &mut props);
         let parquet_schema = parquet::arrow::ArrowSchemaConverter::new()
@@ -123,14 +158,25 @@ fn write_row_groups(
             SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(props))
                 .map_err(parquet_err)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
-        let rows = batch.num_rows();
         let mut group = 0;
         // Row groups in windows of up to ROW_GROUP_SIZE rows (none for an
         // empty table): every column of a window's groups is one task.
-        for window in (0..rows).step_by(ROW_GROUP_SIZE) {
+        for from in (0..rows).step_by(ROW_GROUP_SIZE) {
+            let range = from..rows.min(from + ROW_GROUP_SIZE);
+            let batch = match first.take() {
+                Some(batch) => batch,
+                None => window(range.clone())?,
+            };
+            if batch.schema() != schema || batch.num_rows() != range.len() {
+                return Err(CoreError::schema(
+                    path,
+                    format!("rows {range:?} were built with another schema or row count"),
+                )
+                .into());
+            }
             let (mut tasks, mut leaf_counts) = (Vec::new(), Vec::new());
-            for start in (window..rows.min(window + ROW_GROUP_SIZE)).step_by(group_rows) {
-                let part = batch.slice(start, group_rows.min(rows - start));
+            for start in (0..range.len()).step_by(group_rows) {
+                let part = batch.slice(start, group_rows.min(range.len() - start));
                 let writers = factory.create_column_writers(group).map_err(parquet_err)?;
                 let mut leaves = Vec::new();
                 for (field, column) in schema.fields().iter().zip(part.columns()) {
@@ -161,7 +207,7 @@ fn write_row_groups(
         }
         let file = writer.into_inner().map_err(parquet_err)?;
         file.sync_all().map_err(|e| CoreError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))
+        std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e).into())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -542,7 +588,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringArray, UInt32Array};
+    use arrow::array::{Float64Array, StringArray, UInt32Array};
 
     #[test]
     fn reads_chosen_columns_and_a_row_range() {
@@ -707,6 +753,65 @@ mod tests {
         assert_eq!(t.u32s("id").expect("ids"), (0..n).collect::<Vec<_>>());
         let raw = t.strings("raw").expect("raw");
         assert_eq!(raw[9_999].as_deref(), Some("line 9999,3"));
+    }
+
+    #[test]
+    fn a_table_built_window_by_window_is_the_file_of_the_whole_table() {
+        use std::sync::Mutex;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Two and a half windows of rows, and none.
+        for n in [ROW_GROUP_SIZE * 5 / 2, 0] {
+            let columns = |rows: Range<usize>| -> Vec<(&str, ArrayRef)> {
+                vec![
+                    (
+                        "id",
+                        Arc::new(UInt32Array::from_iter_values(
+                            rows.clone().map(|i| (i as u32).wrapping_mul(2_654_435_761)),
+                        )),
+                    ),
+                    (
+                        "value",
+                        Arc::new(Float64Array::from_iter_values(rows.map(|i| i as f64 / 7.0))),
+                    ),
+                ]
+            };
+            let (whole, windows) = (dir.path().join("whole"), dir.path().join("windows"));
+            write_parquet(&whole, &batch(&whole, columns(0..n)).expect("batch")).expect("whole");
+            let asked = Mutex::new(Vec::new());
+            write_parquet_windows(&windows, n, |rows| {
+                asked.lock().expect("lock").push(rows.clone());
+                batch(&windows, columns(rows))
+            })
+            .expect("windows");
+            assert_eq!(
+                std::fs::read(&whole).expect("whole"),
+                std::fs::read(&windows).expect("windows"),
+                "{n} rows"
+            );
+            // Each window built once, in order.
+            let want: Vec<Range<usize>> = if n == 0 {
+                std::iter::once(0..0).collect()
+            } else {
+                (0..n)
+                    .step_by(ROW_GROUP_SIZE)
+                    .map(|from| from..n.min(from + ROW_GROUP_SIZE))
+                    .collect()
+            };
+            assert_eq!(asked.into_inner().expect("lock"), want);
+        }
+        // A window of another length is an error, and leaves no file.
+        let path = dir.path().join("short.parquet");
+        let err = write_parquet_windows(&path, ROW_GROUP_SIZE + 10, |rows| {
+            batch(&path, columns_of_len(rows.len().min(5)))
+        })
+        .expect_err("short window");
+        assert!(err.to_string().contains("row count"), "{err}");
+        assert!(!path.exists() && !temp_sibling(&path).exists());
+    }
+
+    /// A one-column table of `n` rows.
+    fn columns_of_len(n: usize) -> Vec<(&'static str, ArrayRef)> {
+        vec![("id", Arc::new(UInt32Array::from_iter_values(0..n as u32)))]
     }
 
     #[test]

@@ -9,14 +9,14 @@ use arrow::array::{
     StringArray, StringBuilder, StringViewArray, StringViewBuilder, UInt8Array, UInt16Array,
     UInt32Array, UInt64Array,
 };
-use recpipe_core::parquet_io::{batch, write_parquet_grouped};
+use recpipe_core::parquet_io::{batch, write_parquet_grouped, write_parquet_windows};
 use recpipe_core::schema::*;
 use recpipe_core::{write_json_atomic, write_parquet};
 use serde::Serialize;
 
 use crate::clean::Cleaned;
 use crate::error::Result;
-use crate::rows::{Columns, RawLine, Reason, Reject};
+use crate::rows::{Columns, RawLine, Reason, Reject, Row};
 use crate::source_file::SourceBytes;
 use rayon::prelude::*;
 
@@ -115,7 +115,7 @@ pub struct SourceMeta {
 /// groups of 65,536 rows, median of 13; the file grows by 0.4%).
 const REJECTS_GROUP_ROWS: usize = 1 << 14;
 
-/// interactions.parquet.
+/// interactions.parquet, built a row group at a time.
 fn write_interactions(
     dir: &Path,
     c: &Cleaned,
@@ -124,8 +124,22 @@ fn write_interactions(
     has_amount: bool,
 ) -> Result<()> {
     let path = dir.join(INTERACTIONS_FILE);
+    write_parquet_windows(&path, c.rows.len(), |range| -> Result<_> {
+        let columns =
+            interaction_columns(&path, &c.rows[range], event_names, has_quantity, has_amount)?;
+        Ok(batch(&path, columns)?)
+    })
+}
+
+/// The columns of `rows` in interactions.parquet (at `path`).
+fn interaction_columns<'a>(
+    path: &'a Path,
+    rows: &'a [Row],
+    event_names: &'a [String],
+    has_quantity: bool,
+    has_amount: bool,
+) -> Result<Vec<(&'static str, ArrayRef)>> {
     // Each column is a pass over the 56-byte rows: built side by side.
-    let rows = &c.rows;
     let mut builders: Vec<ColumnBuilder<'_>> = vec![
         (
             USER_IDX,
@@ -166,7 +180,7 @@ fn write_interactions(
                     .iter()
                     .map(|r| (r.event > 0).then(|| r.event - 1))
                     .collect();
-                dict(&path, keys, StringArray::from_iter_values(event_names))
+                dict(path, keys, StringArray::from_iter_values(event_names))
             }),
         ),
     ];
@@ -190,9 +204,7 @@ fn write_interactions(
             }),
         ));
     }
-    let cols = build_columns(builders)?;
-    write_parquet(&path, &batch(&path, cols)?)?;
-    Ok(())
+    build_columns(builders)
 }
 
 /// A column's name and the code that builds it.
