@@ -109,13 +109,16 @@ pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize
 /// arrays of 20M interactions were 420 MB, each faulted in fresh). Ingest
 /// of 20M ratings, 3 interleaved runs: write phase 2.6-3.3 -> 1.4-1.8 s,
 /// peak 2,180 -> 2,010 MiB, the same bytes.
-/// Errors are the caller's, as `window` returns them.
+/// The columns named in `repeating` are dictionary-encoded as
+/// [`write_parquet_repeating`] says. Errors are the caller's, as `window`
+/// returns them.
 pub fn write_parquet_windows<E: From<CoreError>>(
     path: &Path,
     rows: usize,
+    repeating: &[&str],
     window: impl Fn(Range<usize>) -> std::result::Result<RecordBatch, E>,
 ) -> std::result::Result<(), E> {
-    write_row_groups(path, &window, rows, ROW_GROUP_SIZE, &[])
+    write_row_groups(path, &window, rows, ROW_GROUP_SIZE, repeating)
 }
 
 /// The windows of a batch built whole.
@@ -778,7 +781,7 @@ mod tests {
             let (whole, windows) = (dir.path().join("whole"), dir.path().join("windows"));
             write_parquet(&whole, &batch(&whole, columns(0..n)).expect("batch")).expect("whole");
             let asked = Mutex::new(Vec::new());
-            write_parquet_windows(&windows, n, |rows| {
+            write_parquet_windows(&windows, n, &[], |rows| {
                 asked.lock().expect("lock").push(rows.clone());
                 batch(&windows, columns(rows))
             })
@@ -801,7 +804,7 @@ mod tests {
         }
         // A window of another length is an error, and leaves no file.
         let path = dir.path().join("short.parquet");
-        let err = write_parquet_windows(&path, ROW_GROUP_SIZE + 10, |rows| {
+        let err = write_parquet_windows(&path, ROW_GROUP_SIZE + 10, &[], |rows| {
             batch(&path, columns_of_len(rows.len().min(5)))
         })
         .expect_err("short window");

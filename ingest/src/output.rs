@@ -124,7 +124,7 @@ fn write_interactions(
     has_amount: bool,
 ) -> Result<()> {
     let path = dir.join(INTERACTIONS_FILE);
-    write_parquet_windows(&path, c.rows.len(), |range| -> Result<_> {
+    write_parquet_windows(&path, c.rows.len(), &[], |range| -> Result<_> {
         let columns =
             interaction_columns(&path, &c.rows[range], event_names, has_quantity, has_amount)?;
         Ok(batch(&path, columns)?)

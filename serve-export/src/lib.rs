@@ -30,7 +30,7 @@ use recpipe_core::schema::{
 use recpipe_core::topk::top_n_all;
 use recpipe_core::{
     ParquetTable, StageContext, StageOutcome, write_json_atomic, write_parquet,
-    write_parquet_repeating,
+    write_parquet_windows,
 };
 use serde::{Deserialize, Serialize};
 
@@ -181,7 +181,7 @@ impl ListTable<'_> {
         extra: Vec<(&str, ArrayRef)>,
         kind: Option<&[&str]>,
     ) -> Result<()> {
-        let rows: Vec<(u32, u16, u32, f32)> = lists
+        let all_rows: Vec<(u32, u16, u32, f32)> = lists
             .iter()
             .flat_map(|(o, l)| {
                 l.iter()
@@ -189,54 +189,64 @@ impl ListTable<'_> {
                     .map(move |(r, &(i, s))| (*o, r as u16 + 1, i, s))
             })
             .collect();
-        let mut cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                owner_col,
-                Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.0))),
-            ),
-            (
-                self.owner_name,
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| &self.owner_ids[r.0 as usize]),
-                )),
-            ),
-        ];
-        if let Some(kinds) = kind {
-            cols.push((
-                "kind",
-                Arc::new(StringArray::from_iter_values(kinds.iter())),
-            ));
-        }
-        cols.extend([
-            (
-                "rank",
-                Arc::new(UInt16Array::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef,
-            ),
-            (
-                ITEM_IDX,
-                Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.2))),
-            ),
-            (
-                ITEM_ID,
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| &self.item_ids[r.2 as usize]),
-                )),
-            ),
-            (
-                TITLE,
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| &self.titles[r.2 as usize]),
-                )),
-            ),
-            (
-                "score",
-                Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.3))),
-            ),
-        ]);
-        cols.extend(extra);
+        // Built a row group at a time: the ids and titles of 5.2M listed
+        // items are not held as whole string columns.
+        let window = |range: std::ops::Range<usize>| -> Result<_> {
+            let rows = &all_rows[range.clone()];
+            let mut cols: Vec<(&str, ArrayRef)> = vec![
+                (
+                    owner_col,
+                    Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.0))),
+                ),
+                (
+                    self.owner_name,
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| &self.owner_ids[r.0 as usize]),
+                    )),
+                ),
+            ];
+            if let Some(kinds) = kind {
+                cols.push((
+                    "kind",
+                    Arc::new(StringArray::from_iter_values(kinds[range.clone()].iter())),
+                ));
+            }
+            cols.extend([
+                (
+                    "rank",
+                    Arc::new(UInt16Array::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef,
+                ),
+                (
+                    ITEM_IDX,
+                    Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.2))),
+                ),
+                (
+                    ITEM_ID,
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| &self.item_ids[r.2 as usize]),
+                    )),
+                ),
+                (
+                    TITLE,
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| &self.titles[r.2 as usize]),
+                    )),
+                ),
+                (
+                    "score",
+                    Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.3))),
+                ),
+            ]);
+            cols.extend(
+                extra
+                    .iter()
+                    .map(|(name, array)| (*name, array.slice(range.start, range.len()))),
+            );
+            Ok(batch(path, cols)?)
+        };
         // The listed items recur across owners' lists: their ids, titles
         // (and the two kinds of neighbour) are dictionary-encoded.
-        write_parquet_repeating(path, &batch(path, cols)?, &[ITEM_ID, TITLE, "kind"])?;
+        write_parquet_windows(path, all_rows.len(), &[ITEM_ID, TITLE, "kind"], window)?;
         Ok(())
     }
 }
