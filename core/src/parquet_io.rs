@@ -109,6 +109,7 @@ pub fn write_parquet_grouped(path: &Path, batch: &RecordBatch, group_rows: usize
 /// arrays of 20M interactions were 420 MB, each faulted in fresh). Ingest
 /// of 20M ratings, 3 interleaved runs: write phase 2.6-3.3 -> 1.4-1.8 s,
 /// peak 2,180 -> 2,010 MiB, the same bytes.
+///
 /// The columns named in `repeating` are dictionary-encoded as
 /// [`write_parquet_repeating`] says. Errors are the caller's, as `window`
 /// returns them.

@@ -189,6 +189,17 @@ impl ListTable<'_> {
                     .map(move |(r, &(i, s))| (*o, r as u16 + 1, i, s))
             })
             .collect();
+        let lengths = extra
+            .iter()
+            .map(|(_, a)| a.len())
+            .chain(kind.map(<[_]>::len));
+        if lengths.into_iter().any(|n| n != all_rows.len()) {
+            return Err(recpipe_core::CoreError::schema(
+                path,
+                format!("a list column's length is not its {} rows", all_rows.len()),
+            )
+            .into());
+        }
         // Built a row group at a time: the ids and titles of 5.2M listed
         // items are not held as whole string columns.
         let window = |range: std::ops::Range<usize>| -> Result<_> {
