@@ -40,12 +40,24 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
     let wd = Workdir::new(&plan.workdir);
     for (name, ls) in &lock.stages {
         let dir = wd.outputs_dir(&ls.fingerprint);
+        let mut missing = Vec::new();
         for o in &ls.outputs {
             match recpipe_core::hash_file(&dir.join(&o.path)) {
                 Ok(h) if h == o.hash => {}
                 Ok(h) => drift.push(format!("{name}/{}: the current artifact ({}) differs from {lock_name} ({}): altered on disk", o.path, short(&h), short(&o.hash))),
-                Err(_) => drift.push(format!("{name}/{}: the current artifact is missing", o.path)),
+                Err(_) => missing.push(format!("{name}/{}: the current artifact is missing", o.path)),
             }
+        }
+        // A stage with none of its artifacts was not run in this workdir
+        // (a fresh clone with a committed lock): one line, not one per file.
+        if missing.len() > 1 && missing.len() == ls.outputs.len() {
+            drift.push(format!(
+                "{name}: none of its {} artifacts is in {} (a fresh clone, or a cleaned workdir): `recpipe run` makes them",
+                missing.len(),
+                plan.workdir.display()
+            ));
+        } else {
+            drift.extend(missing);
         }
     }
     let scratch = tempfile::Builder::new()
@@ -153,7 +165,7 @@ pub fn run(args: VerifyArgs, mode: ProgressMode) -> anyhow::Result<ExitCode> {
         )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        outln!("drift: {} artifact(s) differ from {lock_name}", drift.len())?;
+        outln!("drift: {} finding(s) against {lock_name}", drift.len())?;
         for d in &drift {
             outln!("  {d}")?;
         }

@@ -111,6 +111,32 @@ fn verify_passes_on_an_honest_run_and_catches_tampering() {
 }
 
 #[test]
+fn verify_in_a_workdir_that_never_ran_says_so_once_per_stage() {
+    let env = Env::new(SMALL);
+    env.ok(&["run"]);
+    // A fresh clone: the lock is there, the workdir is not.
+    std::fs::remove_dir_all(env.path().join(".recpipe")).expect("remove workdir");
+    let out = env.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    let findings: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(findings.len(), 5, "one line per stage: {text}");
+    for stage in ["ingest", "features", "cluster", "train", "export"] {
+        assert!(
+            findings
+                .iter()
+                .any(|l| l.starts_with(&format!("  {stage}: none of its"))
+                    && l.contains("`recpipe run` makes them")),
+            "{stage}: {text}"
+        );
+    }
+    // The rerun itself reproduced the lock: nothing else is listed.
+    assert!(!text.contains("rerun gives"), "{text}");
+    env.ok(&["run"]);
+    env.ok(&["verify"]);
+}
+
+#[test]
 fn verify_names_the_lock_and_the_pipeline_it_checks() {
     let env = Env::new(
         "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: synthetic, users: 60, items: 40, ratings: 600}}\n",
