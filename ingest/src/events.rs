@@ -462,11 +462,10 @@ fn not_a_number(what: &str, field: &[u8], numbers: NumberFormat) -> String {
     if !numbers.comma && with(true, numbers.thousands) {
         hints.push("`decimal: \",\"`".to_string());
     }
-    let mark = if numbers.comma { b',' } else { b'.' };
     if numbers.thousands.is_none()
         && let Some(t) = THOUSANDS
             .into_iter()
-            .find(|&t| t != mark && with(numbers.comma, Some(t)))
+            .find(|&t| t != numbers.decimal_mark() && with(numbers.comma, Some(t)))
     {
         hints.push(format!("`thousands: \"{}\"`", t as char));
     }
@@ -555,6 +554,12 @@ fn side_table<const N: usize>(
     Ok((rows, id, positions))
 }
 
+/// Field `i` of a side table's row, if the column is named and the field
+/// not empty.
+fn present(fields: &[String], i: Option<usize>) -> Option<String> {
+    i.and_then(|i| (!fields[i].is_empty()).then(|| fields[i].clone()))
+}
+
 /// A side table's id as the log's ids are written.
 fn side_id(id: &str) -> String {
     String::from_utf8_lossy(normalize_id(id.as_bytes(), true)).into_owned()
@@ -570,16 +575,15 @@ fn read_items_file(
     let optional = [&spec.title, &spec.text, &spec.genres];
     let (rows, id, [title, text, genres]) =
         side_table(inter, path, format, "items", &spec.id, optional)?;
-    let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
     Ok(rows
         .into_iter()
         .map(|f| {
-            let title_s = title.and_then(|i| nonempty(&f[i]));
+            let title_s = present(&f, title);
             ItemRecord {
                 id: side_id(&f[id]),
                 year: title_s.as_deref().and_then(crate::text::year_from_title),
                 title: title_s,
-                text: text.and_then(|i| nonempty(&f[i])),
+                text: present(&f, text),
                 genres: genres
                     .map(|i| {
                         f[i].split('|')
@@ -604,17 +608,15 @@ fn read_users_file(
     let optional = [&spec.gender, &spec.age, &spec.country];
     let (rows, id, [gender, age, country]) =
         side_table(inter, path, format, "users", &spec.id, optional)?;
-    let get =
-        |f: &[String], i: Option<usize>| i.and_then(|i| (!f[i].is_empty()).then(|| f[i].clone()));
     Ok(rows
         .into_iter()
         .map(|f| UserRecord {
             id: side_id(&f[id]),
-            gender: get(&f, gender),
-            age: get(&f, age),
+            gender: present(&f, gender),
+            age: present(&f, age),
             occupation: None,
             zip: None,
-            country: get(&f, country),
+            country: present(&f, country),
         })
         .collect())
 }

@@ -183,9 +183,7 @@ pub(crate) fn parquet_as_csv(path: &Path, wanted: &[&str], delim: u8) -> Result<
         if i > 0 {
             header.push(delim);
         }
-        let mut field = vec![0; special.measure(Field::Text(n, false)).0];
-        special.write(&mut field, Field::Text(n, false));
-        header.extend_from_slice(&field);
+        special.append(&mut header, Field::Text(n, false));
     }
     header.push(b'\n');
     let ranges: Vec<(usize, usize)> = (0..height)

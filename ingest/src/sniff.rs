@@ -291,19 +291,18 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
     // The first format that reads them all: a decimal comma alone, then
     // each separator with either mark. None does: a decimal comma if one
     // reads any of them (the reject hints then say more).
-    let formats = [(true, None)].into_iter().chain(
-        (crate::text::THOUSANDS.into_iter()).flat_map(|t| [(false, Some(t)), (true, Some(t))]),
+    let format = |comma, thousands| crate::text::NumberFormat { comma, thousands };
+    let formats = [format(true, None)].into_iter().chain(
+        (crate::text::THOUSANDS.into_iter())
+            .flat_map(|t| [format(false, Some(t)), format(true, Some(t))]),
     );
-    let reads_all = |&(comma, thousands): &(bool, Option<u8>)| {
-        let format = crate::text::NumberFormat { comma, thousands };
-        values.iter().all(|v| format.parse(v).is_some())
-    };
+    let reads_all = |f: &crate::text::NumberFormat| values.iter().all(|v| f.parse(v).is_some());
     let (decimal_comma, thousands) = match formats
-        .filter(|&(comma, t)| t != Some(if comma { b',' } else { b'.' }))
+        .filter(|f| f.thousands != Some(f.decimal_mark()))
         .find(reads_all)
     {
         _ if values.is_empty() => (false, None),
-        Some((comma, t)) => (comma, t.map(char::from)),
+        Some(f) => (f.comma, f.thousands.map(char::from)),
         None => (
             values
                 .iter()

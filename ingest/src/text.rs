@@ -54,21 +54,26 @@ impl NumberFormat {
     pub fn parse(self, bytes: &[u8]) -> Option<f64> {
         match self.thousands {
             Some(t) if bytes.contains(&t) => {
-                parse_f64(&ungrouped(bytes.trim_ascii(), t, self.comma)?)
+                parse_f64(&ungrouped(bytes.trim_ascii(), t, self.decimal_mark())?)
             }
             _ => parse_decimal(bytes, self.comma),
         }
     }
+
+    /// The decimal mark: `,` or `.`.
+    pub fn decimal_mark(self) -> u8 {
+        if self.comma { b',' } else { b'.' }
+    }
 }
 
-/// `text` without its thousands separators `t` and with a decimal point,
-/// if its integer digits are grouped in thousands; `None` otherwise.
-fn ungrouped(text: &[u8], t: u8, comma: bool) -> Option<Vec<u8>> {
+/// `text` without its thousands separators `t` and with a decimal point
+/// for its decimal `mark`, if its integer digits are grouped in thousands;
+/// `None` otherwise.
+fn ungrouped(text: &[u8], t: u8, mark: u8) -> Option<Vec<u8>> {
     let (sign, digits) = match text.first()? {
         b'-' | b'+' => text.split_at(1),
         _ => (&[][..], text),
     };
-    let mark = if comma { b',' } else { b'.' };
     let (int, fraction) = match digits.iter().position(|&c| c == mark) {
         Some(at) => (&digits[..at], Some(&digits[at + 1..])),
         None => (digits, None),
@@ -318,22 +323,12 @@ mod tests {
 
     #[test]
     fn thousands_separators_count_only_between_groups_of_three_digits() {
-        let us = NumberFormat {
-            comma: false,
-            thousands: Some(b','),
+        let grouped = |comma, t| NumberFormat {
+            comma,
+            thousands: Some(t),
         };
-        let eu = NumberFormat {
-            comma: true,
-            thousands: Some(b'.'),
-        };
-        let swiss = NumberFormat {
-            comma: false,
-            thousands: Some(b'\''),
-        };
-        let spaced = NumberFormat {
-            comma: true,
-            thousands: Some(b' '),
-        };
+        let (us, eu) = (grouped(false, b','), grouped(true, b'.'));
+        let (swiss, spaced) = (grouped(false, b'\''), grouped(true, b' '));
         for (format, text, value) in [
             (us, "1,234.50", Some(1234.5)),
             (us, " -12,345,678 ", Some(-12_345_678.0)),
