@@ -162,6 +162,13 @@ fn write_row_groups<E: From<CoreError>>(
             SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(props))
                 .map_err(parquet_err)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+        // Each field's leaf columns (one, but for nested types).
+        let field_leaves: Vec<usize> = parquet_schema
+            .root_schema()
+            .get_fields()
+            .iter()
+            .map(|f| leaf_count(f))
+            .collect();
         let mut group = 0;
         // Row groups in windows of up to ROW_GROUP_SIZE rows (none for an
         // empty table): every column of a window's groups is one task.
@@ -178,28 +185,52 @@ fn write_row_groups<E: From<CoreError>>(
                 )
                 .into());
             }
-            let (mut tasks, mut leaf_counts) = (Vec::new(), Vec::new());
+            // A task per field of each group: it computes the field's leaves
+            // (levels, and the index of every value: 8 bytes a row) and
+            // encodes them, so that only the running tasks' indices are held,
+            // not every column's at once. Online Retail's ingest: 24,200 ->
+            // 22,700 page faults, write phase 61.7 -> 59.3 ms (median of 15
+            // interleaved runs); 10M ratings, 0.60-1.55 -> 0.55-0.80 s.
+            let (mut tasks, mut groups) = (Vec::new(), 0);
             for start in (0..range.len()).step_by(group_rows) {
                 let part = batch.slice(start, group_rows.min(range.len() - start));
-                let writers = factory.create_column_writers(group).map_err(parquet_err)?;
-                let mut leaves = Vec::new();
-                for (field, column) in schema.fields().iter().zip(part.columns()) {
-                    leaves.extend(compute_leaves(field, column).map_err(parquet_err)?);
+                let mut writers = factory
+                    .create_column_writers(group)
+                    .map_err(parquet_err)?
+                    .into_iter();
+                for ((field, column), &leaves) in schema
+                    .fields()
+                    .iter()
+                    .zip(part.columns())
+                    .zip(&field_leaves)
+                {
+                    tasks.push((
+                        writers.by_ref().take(leaves).collect::<Vec<_>>(),
+                        field,
+                        column.clone(),
+                    ));
                 }
-                leaf_counts.push(leaves.len());
-                tasks.extend(writers.into_iter().zip(leaves));
+                groups += 1;
                 group += 1;
             }
             let chunks = tasks
                 .into_par_iter()
-                .map(|(mut w, leaf)| {
-                    w.write(&leaf)?;
-                    w.close()
+                .map(|(writers, field, column)| {
+                    let leaves = compute_leaves(field, &column)?;
+                    writers
+                        .into_iter()
+                        .zip(leaves)
+                        .map(|(mut w, leaf)| {
+                            w.write(&leaf)?;
+                            w.close()
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(parquet_err)?;
-            let mut chunks = chunks.into_iter();
-            for count in leaf_counts {
+            let mut chunks = chunks.into_iter().flatten();
+            let count: usize = field_leaves.iter().sum();
+            for _ in 0..groups {
                 let mut row_group = writer.next_row_group().map_err(parquet_err)?;
                 for chunk in chunks.by_ref().take(count) {
                     chunk
@@ -217,6 +248,15 @@ fn write_row_groups<E: From<CoreError>>(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The leaf columns of a Parquet schema node.
+fn leaf_count(node: &parquet::schema::types::Type) -> usize {
+    if node.is_primitive() {
+        1
+    } else {
+        node.get_fields().iter().map(|f| leaf_count(f)).sum()
+    }
 }
 
 /// The Arrow schema a file records for its readers: string and binary view
@@ -757,6 +797,63 @@ mod tests {
         assert_eq!(t.u32s("id").expect("ids"), (0..n).collect::<Vec<_>>());
         let raw = t.strings("raw").expect("raw");
         assert_eq!(raw[9_999].as_deref(), Some("line 9999,3"));
+    }
+
+    #[test]
+    fn nested_columns_beside_flat_ones_round_trip_in_small_groups() {
+        // A list (one leaf) and a struct holding a list (two leaves) between
+        // flat columns: each field's leaf columns go to its own writers.
+        use arrow::array::{Int32Array, ListBuilder, StringBuilder, StructArray};
+        use arrow::datatypes::Field;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested.parquet");
+        let n = 2_500;
+        let mut tags = ListBuilder::new(StringBuilder::new());
+        let mut scores = ListBuilder::new(arrow::array::Int32Builder::new());
+        for i in 0..n {
+            for t in 0..i % 3 {
+                tags.values().append_value(format!("t{t}"));
+            }
+            tags.append(true);
+            scores.values().append_value(i);
+            scores.append(i % 5 != 0);
+        }
+        let scores = Arc::new(scores.finish()) as ArrayRef;
+        let pair = StructArray::from(vec![
+            (
+                Arc::new(Field::new("rank", DataType::Int32, false)),
+                Arc::new(Int32Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("scores", scores.data_type().clone(), true)),
+                scores,
+            ),
+        ]);
+        let table = batch(
+            &path,
+            vec![
+                (
+                    "id",
+                    Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef,
+                ),
+                ("tags", Arc::new(tags.finish())),
+                ("pair", Arc::new(pair)),
+                (
+                    "x",
+                    Arc::new(Float64Array::from_iter_values((0..n).map(f64::from))),
+                ),
+            ],
+        )
+        .expect("batch");
+        write_parquet_grouped(&path, &table, 1_000).expect("write");
+        let back = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).expect("open"))
+            .expect("reader")
+            .build()
+            .expect("build")
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .expect("read");
+        let back = concat_batches(&back[0].schema(), &back).expect("concat");
+        assert_eq!(back, table);
     }
 
     #[test]
