@@ -39,8 +39,8 @@ pub const DATA_PAGE_BYTES: usize = 256 << 10;
 /// The writer configuration: LZ4 (the `LZ4_RAW` codec, which pandas /
 /// pyarrow, polars and DuckDB read; it decodes faster than Snappy, whose
 /// decoder took 14% of the features stage at 1M ratings), one row group per
-/// `ROW_GROUP_SIZE` rows in pages of `DATA_PAGE_BYTES`, chunk statistics,
-/// and dictionary encoding where the table says the values repeat: its
+/// `ROW_GROUP_SIZE` rows in pages of `DATA_PAGE_BYTES`, chunk statistics
+/// (but for dictionary columns without nulls), and dictionary encoding where the table says the values repeat: its
 /// Arrow dictionary columns (event types) and the string columns named in
 /// `repeating` (see [`write_parquet_repeating`]). Everything else goes
 /// plain: ids, times, weights and free text rarely repeat enough to pay for
@@ -56,11 +56,20 @@ fn writer_properties(schema: &arrow::datatypes::Schema, repeating: &[&str]) -> W
         .set_dictionary_enabled(false)
         .set_created_by(format!("recpipe {}", env!("CARGO_PKG_VERSION")));
     for field in schema.fields() {
-        if matches!(field.data_type(), DataType::Dictionary(..))
-            || repeating.contains(&field.name().as_str())
-        {
-            let path = parquet::schema::types::ColumnPath::new(vec![field.name().clone()]);
-            builder = builder.set_column_dictionary_enabled(path, true);
+        let path = || parquet::schema::types::ColumnPath::new(vec![field.name().clone()]);
+        let dictionary = matches!(field.data_type(), DataType::Dictionary(..));
+        if dictionary || repeating.contains(&field.name().as_str()) {
+            builder = builder.set_column_dictionary_enabled(path(), true);
+        }
+        // A dictionary column's few values (event types, reject reasons)
+        // recur in every row group, so min/max bounds prune nothing; the
+        // writer found them by comparing every row's text: Online Retail's
+        // ingest wrote them in 8 ms of CPU, its write phase 57.6 -> 51.9 ms
+        // without them (median of 11 interleaved runs). A nullable one keeps
+        // them: their null count tells a reader that a column (the `event`
+        // of ratings) is all null (see [`ParquetTable::read_columns`]).
+        if dictionary && !field.is_nullable() {
+            builder = builder.set_column_statistics_enabled(path(), EnabledStatistics::None);
         }
     }
     builder.build()
@@ -1057,5 +1066,39 @@ mod tests {
             size(&path),
             size(&plain)
         );
+    }
+
+    #[test]
+    fn dictionary_columns_without_nulls_carry_no_bounds_and_null_ones_their_count() {
+        use arrow::array::DictionaryArray;
+        use arrow::datatypes::UInt8Type;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("dict.parquet");
+        let n = 1000;
+        let reason: DictionaryArray<UInt8Type> = (0..n).map(|i| ["a", "b", "c"][i % 3]).collect();
+        let event: DictionaryArray<UInt8Type> = (0..n).map(|_| None::<&str>).collect();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(UInt32Array::from_iter_values(0..n as u32))),
+            ("reason", Arc::new(reason)),
+            ("event", Arc::new(event)),
+        ];
+        let table = batch(&path, cols).expect("batch");
+        assert!(!table.schema().field(1).is_nullable() && table.schema().field(2).is_nullable());
+        write_parquet(&path, &table).expect("write");
+        let reader =
+            parquet::file::reader::SerializedFileReader::new(File::open(&path).expect("open"))
+                .expect("reader");
+        let group = parquet::file::reader::FileReader::metadata(&reader).row_group(0);
+        let stats = |i: usize| group.column(i).statistics();
+        assert!(
+            stats(0).is_some_and(|s| s.min_bytes_opt().is_some()),
+            "ids keep bounds"
+        );
+        assert!(stats(1).is_none(), "no bounds for `reason`");
+        assert_eq!(stats(2).and_then(|s| s.null_count_opt()), Some(n as u64));
+        let t = ParquetTable::read_columns(&path, &["reason", "event"]).expect("read");
+        assert_eq!(t.column("event").expect("event").null_count(), n);
+        let back = t.column("reason").expect("reason");
+        assert_eq!(back.as_ref(), table.column(1).as_ref());
     }
 }
