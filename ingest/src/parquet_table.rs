@@ -250,7 +250,7 @@ pub(crate) fn parquet_as_csv(path: &Path, wanted: &[&str], delim: u8) -> Result<
                         *at += 1;
                     }
                     if let Some(v) = value {
-                        *at += special.write(&mut piece[*at..], v).0;
+                        *at += special.write(&mut piece[*at..], v);
                     }
                 });
             }
@@ -812,40 +812,39 @@ impl Special {
     }
 
     /// Writes `field` at the start of `out` (at least [`Special::measure`]
-    /// bytes): the bytes written and the newlines in them.
-    fn write(&self, out: &mut [u8], field: Field) -> (usize, u64) {
+    /// bytes): the bytes written.
+    fn write(&self, out: &mut [u8], field: Field) -> usize {
         let bytes = match field {
             Field::Ticks(ticks, per_second) => {
                 let mut buf = [0; 48];
                 let text = ticks_text(ticks, per_second, &mut buf);
                 out[..text.len()].copy_from_slice(text);
-                return (text.len(), 0);
+                return text.len();
             }
             Field::Float(value) => {
                 let (mut shortest, mut buf) = (zmij::Buffer::new(), [0; 48]);
                 let text = float_text(value, &mut shortest, &mut buf);
                 out[..text.len()].copy_from_slice(text);
-                return (text.len(), 0);
+                return text.len();
             }
             Field::Text(text, _) => text.as_bytes(),
         };
         if !self.quoted(field) {
             out[..bytes.len()].copy_from_slice(bytes);
-            return (bytes.len(), 0);
+            return bytes.len();
         }
-        let (mut at, mut newlines) = (1, 0);
+        let mut at = 1;
         out[0] = b'"';
         for &b in bytes {
             if b == b'"' {
                 out[at] = b'"';
                 at += 1;
             }
-            newlines += u64::from(b == b'\n');
             out[at] = b;
             at += 1;
         }
         out[at] = b'"';
-        (at + 1, newlines)
+        at + 1
     }
 }
 
@@ -1037,17 +1036,16 @@ mod tests {
             let field = Field::Text(value, false);
             let (len, quoted) = special.measure(field);
             let mut out = vec![0; len];
-            let (n, newlines) = special.write(&mut out, field);
+            let n = special.write(&mut out, field);
             assert_eq!(
                 (n, String::from_utf8(out).expect("utf-8")),
                 (len, written.to_string())
             );
             assert_eq!(quoted, written.starts_with('"'), "{value:?}");
-            assert_eq!(newlines, value.matches('\n').count() as u64);
         }
         // Text known to need no quotes is copied as it is.
         let mut out = vec![0; 3];
-        assert_eq!(special.write(&mut out, Field::Text("1;2", true)), (3, 0));
+        assert_eq!(special.write(&mut out, Field::Text("1;2", true)), 3);
         assert_eq!(out, b"1;2");
     }
 }
