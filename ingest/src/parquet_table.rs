@@ -696,7 +696,7 @@ fn each_value(
 fn ticks_text(ticks: i64, per_second: i64, buf: &mut [u8; 48]) -> &[u8] {
     let per_second = per_second.unsigned_abs().max(1);
     let magnitude = ticks.unsigned_abs();
-    let (mut whole, mut fraction) = (magnitude / per_second, magnitude % per_second);
+    let (whole, mut fraction) = (magnitude / per_second, magnitude % per_second);
     let mut at = buf.len();
     if fraction != 0 {
         let mut digits = per_second.ilog10();
@@ -712,6 +712,14 @@ fn ticks_text(ticks: i64, per_second: i64, buf: &mut [u8; 48]) -> &[u8] {
         at -= 1;
         buf[at] = b'.';
     }
+    let at = whole_before(buf, at, whole, ticks < 0);
+    &buf[at..]
+}
+
+/// Writes `whole` in decimal (after a minus sign if `negative`) into `buf`
+/// so that it ends at `end`; returns where it starts.
+fn whole_before(buf: &mut [u8; 48], end: usize, mut whole: u64, negative: bool) -> usize {
+    let mut at = end;
     loop {
         at -= 1;
         buf[at] = b'0' + (whole % 10) as u8;
@@ -720,11 +728,11 @@ fn ticks_text(ticks: i64, per_second: i64, buf: &mut [u8; 48]) -> &[u8] {
             break;
         }
     }
-    if ticks < 0 {
+    if negative {
         at -= 1;
         buf[at] = b'-';
     }
-    &buf[at..]
+    at
 }
 
 /// A 64-bit float as polars writes it: the shortest text that reads back
@@ -735,21 +743,9 @@ fn ticks_text(ticks: i64, per_second: i64, buf: &mut [u8; 48]) -> &[u8] {
 fn float_text<'b>(value: f64, shortest: &'b mut zmij::Buffer, buf: &'b mut [u8; 48]) -> &'b [u8] {
     // (-0.0 is written with its sign: zmij's path.)
     if value.fract() == 0.0 && value.abs() < 1e15 && (value != 0.0 || value.is_sign_positive()) {
-        let mut whole = value.abs() as u64;
-        let mut at = buf.len() - 2;
-        buf[at..].copy_from_slice(b".0");
-        loop {
-            at -= 1;
-            buf[at] = b'0' + (whole % 10) as u8;
-            whole /= 10;
-            if whole == 0 {
-                break;
-            }
-        }
-        if value < 0.0 {
-            at -= 1;
-            buf[at] = b'-';
-        }
+        let end = buf.len() - 2;
+        buf[end..].copy_from_slice(b".0");
+        let at = whole_before(buf, end, value.abs() as u64, value < 0.0);
         return &buf[at..];
     }
     shortest.format(value).as_bytes()
@@ -981,7 +977,8 @@ mod tests {
             // Any float, whole numbers on both sides of 10^15, and the cases
             // near the bound and the sign.
             let whole = whole as f64 / 10f64.powi(scale as i32 * 4);
-            for value in [f64::from_bits(bits), whole, whole.trunc(), -0.0, 0.0, 1e15, 1e15 - 1.0, -1e15 + 1.0] {
+            let edges = [-0.0, 0.0, 1e15, 1e15 - 1.0, -1e15 + 1.0];
+            for value in [f64::from_bits(bits), whole, whole.trunc()].into_iter().chain(edges) {
                 let mut shortest = zmij::Buffer::new();
                 let expected = shortest.format(value).to_string();
                 let (mut zmij, mut buf) = (zmij::Buffer::new(), [0; 48]);
