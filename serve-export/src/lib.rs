@@ -171,6 +171,37 @@ struct ListTable<'a> {
     titles: &'a [String],
 }
 
+/// The `rank`, `item_idx`, `item_id` and `title` columns of ranked
+/// entries, given as (rank, item index) pairs: every list table has them.
+fn ranked_item_columns(
+    ranked: impl Iterator<Item = (u16, u32)> + Clone,
+    item_ids: &[String],
+    titles: &[String],
+) -> [(&'static str, ArrayRef); 4] {
+    [
+        (
+            "rank",
+            Arc::new(UInt16Array::from_iter_values(ranked.clone().map(|r| r.0))),
+        ),
+        (
+            ITEM_IDX,
+            Arc::new(UInt32Array::from_iter_values(ranked.clone().map(|r| r.1))),
+        ),
+        (
+            ITEM_ID,
+            Arc::new(StringArray::from_iter_values(
+                ranked.clone().map(|r| &item_ids[r.1 as usize]),
+            )),
+        ),
+        (
+            TITLE,
+            Arc::new(StringArray::from_iter_values(
+                ranked.map(|r| &titles[r.1 as usize]),
+            )),
+        ),
+    ]
+}
+
 impl ListTable<'_> {
     #[allow(clippy::type_complexity)]
     fn write(
@@ -222,32 +253,15 @@ impl ListTable<'_> {
                     Arc::new(StringArray::from_iter_values(kinds[range.clone()].iter())),
                 ));
             }
-            cols.extend([
-                (
-                    "rank",
-                    Arc::new(UInt16Array::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef,
-                ),
-                (
-                    ITEM_IDX,
-                    Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.2))),
-                ),
-                (
-                    ITEM_ID,
-                    Arc::new(StringArray::from_iter_values(
-                        rows.iter().map(|r| &self.item_ids[r.2 as usize]),
-                    )),
-                ),
-                (
-                    TITLE,
-                    Arc::new(StringArray::from_iter_values(
-                        rows.iter().map(|r| &self.titles[r.2 as usize]),
-                    )),
-                ),
-                (
-                    "score",
-                    Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.3))),
-                ),
-            ]);
+            cols.extend(ranked_item_columns(
+                rows.iter().map(|r| (r.1, r.2)),
+                self.item_ids,
+                self.titles,
+            ));
+            cols.push((
+                "score",
+                Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.3))),
+            ));
             cols.extend(
                 extra
                     .iter()
@@ -690,78 +704,48 @@ fn segment_lists(
         }
     }
     let path = ctx.out("cold_start.parquet");
-    let cols: Vec<(&str, ArrayRef)> = vec![
-        (
-            "profile",
-            Arc::new(StringArray::from_iter_values(
-                cold.iter().map(|c| c.0.as_str()),
-            )),
-        ),
-        (
-            "rank",
-            Arc::new(UInt16Array::from_iter_values(cold.iter().map(|c| c.1))),
-        ),
-        (
-            ITEM_IDX,
-            Arc::new(UInt32Array::from_iter_values(cold.iter().map(|c| c.2))),
-        ),
-        (
-            ITEM_ID,
-            Arc::new(StringArray::from_iter_values(
-                cold.iter().map(|c| &items.ids[c.2 as usize]),
-            )),
-        ),
-        (
-            TITLE,
-            Arc::new(StringArray::from_iter_values(
-                cold.iter().map(|c| &titles[c.2 as usize]),
-            )),
-        ),
+    let mut cols: Vec<(&str, ArrayRef)> = vec![(
+        "profile",
+        Arc::new(StringArray::from_iter_values(
+            cold.iter().map(|c| c.0.as_str()),
+        )),
+    )];
+    cols.extend(ranked_item_columns(
+        cold.iter().map(|c| (c.1, c.2)),
+        &items.ids,
+        titles,
+    ));
+    cols.extend([
         (
             "support",
-            Arc::new(Float32Array::from_iter_values(cold.iter().map(|c| c.3))),
+            Arc::new(Float32Array::from_iter_values(cold.iter().map(|c| c.3))) as ArrayRef,
         ),
         (
             "lift",
             Arc::new(Float32Array::from_iter_values(cold.iter().map(|c| c.4))),
         ),
-    ];
+    ]);
     write_parquet(&path, &batch(&path, cols)?)?;
     let path = ctx.out("segment_top_items.parquet");
-    let cols: Vec<(&str, ArrayRef)> = vec![
-        (
-            "segment",
-            Arc::new(UInt16Array::from_iter_values(seg_rows.iter().map(|c| c.0))),
-        ),
-        (
-            "rank",
-            Arc::new(UInt16Array::from_iter_values(seg_rows.iter().map(|c| c.1))),
-        ),
-        (
-            ITEM_IDX,
-            Arc::new(UInt32Array::from_iter_values(seg_rows.iter().map(|c| c.2))),
-        ),
-        (
-            ITEM_ID,
-            Arc::new(StringArray::from_iter_values(
-                seg_rows.iter().map(|c| &items.ids[c.2 as usize]),
-            )),
-        ),
-        (
-            TITLE,
-            Arc::new(StringArray::from_iter_values(
-                seg_rows.iter().map(|c| &titles[c.2 as usize]),
-            )),
-        ),
+    let mut cols: Vec<(&str, ArrayRef)> = vec![(
+        "segment",
+        Arc::new(UInt16Array::from_iter_values(seg_rows.iter().map(|c| c.0))),
+    )];
+    cols.extend(ranked_item_columns(
+        seg_rows.iter().map(|c| (c.1, c.2)),
+        &items.ids,
+        titles,
+    ));
+    cols.extend([
         (
             "score",
-            Arc::new(Float32Array::from_iter_values(seg_rows.iter().map(|c| c.3))),
+            Arc::new(Float32Array::from_iter_values(seg_rows.iter().map(|c| c.3))) as ArrayRef,
         ),
         (
             "lift",
             Arc::new(Float32Array::from_iter_values(seg_rows.iter().map(|c| c.4))),
         ),
-    ];
+    ]);
     write_parquet(&path, &batch(&path, cols)?)?;
     Ok(())
 }
