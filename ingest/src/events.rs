@@ -215,6 +215,18 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         (None, _) if is_parquet => TimeFormat::Auto,
         (None, per_second) => TimeFormat::Ticks(per_second),
     };
+    // A row whose time does not read says which format it was read with.
+    let not_a_time = match &time {
+        TimeFormat::Chrono(f) => {
+            format!("matches neither timestamp_format `{f}` nor unix seconds or ISO-8601")
+        }
+        TimeFormat::Ticks(_) => {
+            "is not a timestamp (a number in `timestamp_unit` or ISO-8601)".into()
+        }
+        TimeFormat::Auto => {
+            "is not a timestamp (unix seconds or ISO-8601; else set `timestamp_format`)".into()
+        }
+    };
     let strip = params.normalize_ids.unwrap_or(true);
     let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
     let number_format = NumberFormat {
@@ -290,7 +302,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 raw,
                 Reason::BadTimestamp,
                 format!(
-                    "`{}` = `{}` is not a timestamp",
+                    "`{}` = `{}` {not_a_time}",
                     columns.timestamp,
                     decode_text(&f[pos.ts])
                 ),

@@ -405,6 +405,11 @@ impl IngestParams {
                 );
             }
         }
+        if let Some(f) = &self.timestamp_format
+            && let Err(why) = check_time_format(f)
+        {
+            return Err(IngestError::Params(why));
+        }
         if self.timestamp_format.is_some() && self.timestamp_unit.is_some() {
             return bad(
                 "`timestamp_unit` is for times written as numbers, `timestamp_format` for times written as text: set one",
@@ -434,9 +439,49 @@ impl IngestParams {
     }
 }
 
+/// Why a `timestamp_format` can read no time, if it cannot: chrono takes a
+/// text without a `%` field (the `?` that `recpipe init` writes where it
+/// could not guess the format) and then fails on every row, each rejected
+/// as a bad timestamp.
+fn check_time_format(format: &str) -> std::result::Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    let mut fields = 0;
+    for item in StrftimeItems::new(format) {
+        match item {
+            Item::Error => {
+                return Err(format!(
+                    "`timestamp_format` `{format}` is not a chrono format (an unknown `%` field?)"
+                ));
+            }
+            Item::Numeric(..) | Item::Fixed(_) => fields += 1,
+            _ => {}
+        }
+    }
+    if fields == 0 {
+        return Err(format!(
+            "`timestamp_format` `{format}` has no `%` field: give the times' chrono format, such as `%d/%m/%Y %H:%M` for `31/12/2010 08:26`"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_format_without_fields_or_with_unknown_ones_is_refused() {
+        let with = |f: &str| {
+            parse(&format!(
+                "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, timestamp_format: '{f}'}}"
+            ))
+        };
+        with("%Y/%m/%d %H:%M").expect("a format");
+        let err = with("?").expect_err("the placeholder");
+        assert!(err.to_string().contains("has no `%` field"), "{err}");
+        let err = with("%Y-%Q").expect_err("an unknown field");
+        assert!(err.to_string().contains("not a chrono format"), "{err}");
+    }
 
     fn parse(yaml: &str) -> Result<IngestParams> {
         IngestParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))

@@ -70,9 +70,11 @@ pub const TIME_FORMATS: &[&str] = &[
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
     "%m/%d/%Y",
     "%d/%m/%Y",
     "%d.%m.%Y",
+    "%Y/%m/%d",
     "%Y%m%d",
 ];
 

@@ -154,7 +154,9 @@ pub enum TimeFormat {
     /// As [`TimeFormat::Auto`], with numbers counted in ticks of which this
     /// many make a second (1,000 for milliseconds), rounded down.
     Ticks(i64),
-    /// A chrono `strftime` format, in UTC.
+    /// A chrono `strftime` format, in UTC; a time it does not read is
+    /// read as [`TimeFormat::Auto`] reads it (a log that writes most times
+    /// as unix seconds and some as `12/01/2010 08:26`).
     Chrono(String),
 }
 
@@ -192,7 +194,8 @@ impl TimeFormat {
                             .unwrap_or(0)
                     })
                 })
-                .ok(),
+                .ok()
+                .or_else(|| TimeFormat::Auto.parse(bytes)),
         }
     }
 }
@@ -513,6 +516,18 @@ mod tests {
             parse_iso8601(b"2010-12-01 08:26")
         );
         assert_eq!(us.parse(b"garbage"), None);
+        // What the format does not read, the default does.
+        assert_eq!(us.parse(b"1291191960"), Some(1_291_191_960));
+        assert_eq!(
+            us.parse(b"2010-12-01T08:26:00Z"),
+            parse_iso8601(b"2010-12-01 08:26")
+        );
+        let days = TimeFormat::Chrono("%Y%m%d".into());
+        assert_eq!(
+            days.parse(b"20101201"),
+            parse_iso8601(b"2010-12-01 00:00"),
+            "the format first: these digits are a date"
+        );
     }
 
     #[test]

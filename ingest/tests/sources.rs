@@ -265,6 +265,41 @@ fn events_with_mapping_weights_and_sum_policy() {
 }
 
 #[test]
+fn a_timestamp_format_reads_its_times_and_the_default_reads_the_others() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("ev.csv");
+    std::fs::write(
+        &f,
+        "uid,sku,when\n\
+         u1,A,31/12/2010 08:26\n\
+         u1,B,1293784020\n\
+         u1,C,2010-12-31T08:28:00Z\n\
+         u1,D,12/31/2010 08:29\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, timestamp_format: '%d/%m/%Y %H:%M', columns: {{user: uid, item: sku, timestamp: when}}}}",
+        f.display()
+    );
+    let report = run(&yaml, &out).expect("ingest");
+    assert_eq!(reasons(&report)["bad_timestamp"], 1);
+    let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+    let base = 1_293_783_960; // 2010-12-31 08:26 UTC
+    assert_eq!(
+        inter.i64s("ts").expect("ts"),
+        vec![base, base + 60, base + 120]
+    );
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.strings("detail").expect("detail"),
+        vec![Some(
+            "`when` = `12/31/2010 08:29` matches neither timestamp_format `%d/%m/%Y %H:%M` nor unix seconds or ISO-8601".into()
+        )]
+    );
+}
+
+#[test]
 fn identical_rows_are_rejected_before_unknown_users_and_the_first_copy_is_named() {
     let tmp = tempfile::tempdir().expect("tmp");
     let f = tmp.path().join("ev.csv");
