@@ -396,12 +396,21 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
     Ok(plan)
 }
 
-/// The top-level `with:` key whose removal changes the error: where a type error is.
+/// The top-level `with:` key the error is about: the first one it names
+/// (`` `timestamp_format` ... has no `%` field``), else the first whose
+/// removal changes the error (where a type error is).
 fn culprit_key(kind: &Kind, with: &Yaml, error: &str) -> Option<String> {
     let Yaml::Mapping(map) = with else {
         return None;
     };
-    map.keys().filter_map(|k| k.as_str()).find_map(|k| {
+    let keys = || map.keys().filter_map(|k| k.as_str());
+    let named = keys()
+        .filter_map(|k| error.find(&format!("`{k}`")).map(|at| (at, k)))
+        .min();
+    if let Some((_, k)) = named {
+        return Some(k.to_string());
+    }
+    keys().find_map(|k| {
         let mut without = map.clone();
         without.remove(k);
         match (kind.params)(&Yaml::Mapping(without)) {

@@ -69,6 +69,16 @@ fn type_error() {
 }
 
 #[test]
+fn a_parameter_refused_for_its_value_is_found_by_its_name() {
+    // Removing `source` changes this error too: the key it names is the one.
+    fails_with(
+        "version: 1\nstages:\n  a:\n    uses: ingest\n    with:\n      source: events\n      path: log.csv\n      columns: {user: u, item: i, timestamp: t}\n      timestamp_format: \"?\"\n",
+        9,
+        "`timestamp_format` `?` has no `%` field",
+    );
+}
+
+#[test]
 fn cycle() {
     let env = Env::new(
         "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a, g]}\n  g: {uses: features, needs: [f]}\n",
