@@ -27,9 +27,37 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// The candidate `word` was likely meant as: one equal to it but for ASCII
+/// case (`85123a` for `85123A`), else the [`nearest`] one when no other is
+/// as near (short numeric ids mostly have many neighbours, and a guess
+/// among them would mislead).
+pub fn likely_meant<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(word)) {
+        return Some(c);
+    }
+    let near = nearest(word, candidates.iter().copied())?;
+    let d = edit_distance(word, near);
+    let ties = candidates
+        .iter()
+        .filter(|c| edit_distance(word, c) == d)
+        .count();
+    (ties == 1).then_some(near)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_is_meant_when_it_differs_in_case_or_is_the_one_nearest() {
+        let skus = ["85123A", "85099B", "22423", "POST"];
+        assert_eq!(likely_meant("85123a", &skus), Some("85123A"));
+        assert_eq!(likely_meant("post", &skus), Some("POST"));
+        assert_eq!(likely_meant("2242", &skus), Some("22423"));
+        assert_eq!(likely_meant("12345678", &skus), None, "none near");
+        let users = ["12785", "17850", "17851"];
+        assert_eq!(likely_meant("1785", &users), None, "three one edit away");
+    }
 
     #[test]
     fn distances_and_suggestions() {

@@ -127,6 +127,22 @@ impl Bundle {
         Ok((t, rows.iter().map(|r| r - lo).collect()))
     }
 
+    /// The id of the `key` column of `keys` that `value` (absent from it)
+    /// was likely meant as ([`recpipe_core::names::likely_meant`]).
+    fn meant(keys: &ParquetTable, key: &str, value: &str) -> Option<String> {
+        let ids = keys.strings(key).ok()?;
+        let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
+        recpipe_core::names::likely_meant(value, &ids).map(str::to_string)
+    }
+
+    /// "; did you mean `X`?" after an unknown id, where [`Bundle::meant`]
+    /// finds one.
+    fn did_you_mean(keys: &ParquetTable, key: &str, value: &str) -> String {
+        Self::meant(keys, key, value)
+            .map(|id| format!("; did you mean `{id}`?"))
+            .unwrap_or_default()
+    }
+
     /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
     pub fn cold_start(&self, profile: &str, n: usize) -> Result<Answer> {
         let t = self.table("cold_start.parquet")?;
@@ -171,9 +187,12 @@ impl Bundle {
         };
         let (t, rows) = self.rows_of(name, "user_id", user)?;
         if rows.is_empty() {
+            let hint = Self::meant(&t, "user_id", user)
+                .map(|id| format!(" (did you mean `{id}`?)"))
+                .unwrap_or_default();
             let mut a = self.cold_start("all", n)?;
             a.note = Some(format!(
-                "user `{user}` is not in the bundle: showing the cold-start list (recpipe recommend --profile gender=F narrows it)"
+                "user `{user}` is not in the bundle{hint}: showing the cold-start list (recpipe recommend --profile gender=F narrows it)"
             ));
             return Ok(a);
         }
@@ -214,8 +233,9 @@ impl Bundle {
     pub fn similar(&self, item: &str, n: usize, by: &str) -> Result<Answer> {
         let (t, all) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
         if all.is_empty() {
+            let hint = Self::did_you_mean(&t, "source_item_id", item);
             return Err(ExportError::Unknown(format!(
-                "item `{item}` is not in the bundle"
+                "item `{item}` is not in the bundle{hint}"
             )));
         }
         let kinds = t.strings("kind")?;
@@ -248,10 +268,11 @@ impl Bundle {
     pub fn also_liked(&self, item: &str, n: usize) -> Result<Answer> {
         let (t, rows) = self.rows_of("also_liked.parquet", "source_item_id", item)?;
         if rows.is_empty() {
-            let (_, known) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
+            let (t, known) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
             if known.is_empty() {
+                let hint = Self::did_you_mean(&t, "source_item_id", item);
                 return Err(ExportError::Unknown(format!(
-                    "item `{item}` is not in the bundle"
+                    "item `{item}` is not in the bundle{hint}"
                 )));
             }
             return Ok(Answer {
@@ -271,8 +292,9 @@ impl Bundle {
         let seg = self.table("segments.parquet")?;
         let rows = seg.rows_equal("user_id", user)?;
         let &[r] = rows.as_slice() else {
+            let hint = Self::did_you_mean(&seg, "user_id", user);
             return Err(ExportError::Unknown(format!(
-                "user `{user}` is not in the bundle's segments"
+                "user `{user}` is not in the bundle's segments{hint}"
             )));
         };
         let segment = seg.u16s("segment")?[r];

@@ -39,6 +39,16 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         unknown.contains("not in the bundle") && unknown.contains("cold-start"),
         "{unknown}"
     );
+    // An unknown id is named; numeric ids have too many neighbours one
+    // typo away for a guess (`likely_meant` has the cases that get one).
+    let typo = env.run(&["similar", "--item", "x1"]);
+    let err = crate::stderr(&typo);
+    assert!(
+        !typo.status.success()
+            && err.contains("item `x1` is not in the bundle")
+            && !err.contains("did you mean"),
+        "{err}"
+    );
     // The cold-start list is ranked by support (the share of the profile's
     // users who liked the item), with its lift beside it: 1 for everyone.
     let cold: serde_json::Value =
