@@ -37,11 +37,11 @@ pub fn likely_meant<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     }
     let near = nearest(word, candidates.iter().copied())?;
     let d = edit_distance(word, near);
-    let ties = candidates
+    // (Candidates may repeat: a list table holds each user's id per row.)
+    let tied = candidates
         .iter()
-        .filter(|c| edit_distance(word, c) == d)
-        .count();
-    (ties == 1).then_some(near)
+        .any(|&c| c != near && edit_distance(word, c) == d);
+    (!tied).then_some(near)
 }
 
 #[cfg(test)]
@@ -55,6 +55,12 @@ mod tests {
         assert_eq!(likely_meant("post", &skus), Some("POST"));
         assert_eq!(likely_meant("2242", &skus), Some("22423"));
         assert_eq!(likely_meant("12345678", &skus), None, "none near");
+        let rows = ["17850", "17850", "17852"];
+        assert_eq!(
+            likely_meant("17850x", &rows),
+            Some("17850"),
+            "one id, twice"
+        );
         let users = ["12785", "17850", "17851"];
         assert_eq!(likely_meant("1785", &users), None, "three one edit away");
     }

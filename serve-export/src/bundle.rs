@@ -131,7 +131,9 @@ impl Bundle {
     /// was likely meant as ([`recpipe_core::names::likely_meant`]).
     fn meant(keys: &ParquetTable, key: &str, value: &str) -> Option<String> {
         let ids = keys.strings(key).ok()?;
-        let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
+        let mut ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
+        // A list table repeats each id over its rows, one after another.
+        ids.dedup();
         recpipe_core::names::likely_meant(value, &ids).map(str::to_string)
     }
 
