@@ -11,7 +11,7 @@ use crate::rows::{
     Interactions, ItemRecord, Reason, Reject, Row, RowText, SourceData, UserRecord, free_later,
     gather_by_user, raw_text, row_excerpt,
 };
-use crate::source_file::SourceBytes;
+use crate::source_file::{SourceBytes, file_name};
 
 /// The cleaned tables, ready to be written.
 #[derive(Debug, Default)]
@@ -66,7 +66,7 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
             .rejects
             .iter()
             .chain(late)
-            .filter(|r| r.file == 0 && !r.reason.is_policy())
+            .filter(|r| inter.is_log_file(r.file) && !r.reason.is_policy())
     };
     let rejected = invalid().count() as u64;
     let read = inter.rows_read;
@@ -88,11 +88,22 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
         .map(|(n, code)| format!("{code} {n}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // In a log folder, the line of the file it names.
+    let file_of = |r: &Reject| match &inter.log_root {
+        Some(root) => inter
+            .files
+            .get(usize::from(r.file))
+            .map_or_else(String::new, |p| {
+                format!("{} ", file_name(p, Some(root.as_path())))
+            }),
+        None => String::new(),
+    };
     let first = invalid()
-        .min_by_key(|r| r.line)
+        .min_by_key(|r| (r.file, r.line))
         .map_or_else(String::new, |r| {
             format!(
-                "line {}: {}: {}\n  row: {}",
+                "{}line {}: {}: {}\n  row: {}",
+                file_of(r),
                 r.line,
                 r.reason.code(),
                 r.detail,
@@ -100,7 +111,9 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
             )
         });
     Err(IngestError::TooManyRejected {
-        path: inter.files.first().cloned().unwrap_or_default(),
+        path: (inter.log_root.clone())
+            .or_else(|| inter.files.first().cloned())
+            .unwrap_or_default(),
         rejected,
         read,
         limit,
@@ -183,12 +196,15 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let mut duplicates: Vec<usize> = Vec::new();
     if params.drop_duplicate_rows.unwrap_or(false) {
         for (i, first) in duplicate_rows(&rows, &inter.buffers, &inter.row_text) {
-            let line = rows[first].line;
-            late.push(inter.reject_row(
-                &rows[i],
-                Reason::DuplicateRow,
-                format!("same as line {line}"),
-            ));
+            let (line, file) = (rows[first].line, rows[first].file);
+            let detail = match inter.files.get(usize::from(file)) {
+                Some(path) if file != rows[i].file => {
+                    let name = file_name(path, inter.log_root.as_deref());
+                    format!("same as {name} line {line}")
+                }
+                _ => format!("same as line {line}"),
+            };
+            late.push(inter.reject_row(&rows[i], Reason::DuplicateRow, detail));
             duplicates.push(i);
         }
     }
@@ -492,10 +508,10 @@ fn sort_by_item(rows: &mut [Row], item_rank: &[u32], scratch: &mut ItemSortScrat
 /// The rows identical to an earlier one, as (row, first copy) in row order.
 /// Rows come grouped by user, each user's sorted so that equal rows are
 /// neighbours (same item and time); the users are scanned side by side. A
-/// row duplicates the first row before it with the same bytes in the same
-/// file that is not itself a duplicate (a Parquet log's rows by their
-/// values, as their text would compare); rows of files with neither bytes
-/// nor text are never duplicates.
+/// row duplicates the first row before it with the same bytes (in any file
+/// of a log folder) that is not itself a duplicate (a Parquet log's rows by
+/// their values, as their text would compare); rows of files with neither
+/// bytes nor text are never duplicates.
 fn duplicate_rows(
     rows: &[Row],
     buffers: &[Option<Arc<SourceBytes>>],
@@ -522,13 +538,27 @@ fn duplicate_rows(
         if parsed(a) != parsed(b) {
             return false;
         }
-        let file = usize::from(a.file);
-        let span = |r: &Row| r.offset as usize..r.offset as usize + r.len as usize;
-        if let Some(bytes) = buffers.get(file).and_then(|b| b.as_deref()) {
-            return bytes.get(span(a)).is_some() && bytes.get(span(a)) == bytes.get(span(b));
+        // A text log's line, and a Parquet log's rows; rows of two files
+        // of a log folder compare the same way (a CSV line and a Parquet
+        // row never match: they are not the same bytes).
+        let line = |r: &Row| {
+            let span = r.offset as usize..r.offset as usize + r.len as usize;
+            let bytes = buffers.get(usize::from(r.file))?.as_deref()?;
+            Some(bytes.get(span))
+        };
+        let table = |r: &Row| row_text.get(usize::from(r.file))?.as_ref();
+        match (line(a), line(b)) {
+            (Some(x), Some(y)) => return x.is_some() && x == y,
+            (None, None) => {}
+            _ => return false,
         }
-        let text = row_text.get(file).and_then(Option::as_ref);
-        text.is_some_and(|t| t.same_rows(u64::from(a.line), u64::from(b.line)))
+        match (table(a), table(b)) {
+            (Some(t), Some(_)) if a.file == b.file => {
+                t.same_rows(u64::from(a.line), u64::from(b.line))
+            }
+            (Some(t), Some(u)) => t.row_text(u64::from(a.line)) == u.row_text(u64::from(b.line)),
+            _ => false,
+        }
     };
     let same_time = |a: &Row, b: &Row| (a.user, a.item, a.ts) == (b.user, b.item, b.ts);
     let base = rows.as_ptr() as usize;
@@ -547,9 +577,7 @@ fn duplicate_rows(
                 }
                 let earlier = &found[group_found..];
                 let first = (start..i).find(|&f| {
-                    earlier.iter().all(|&(d, _)| d != f + offset)
-                        && user[f].file == user[i].file
-                        && same(&user[f], &user[i])
+                    earlier.iter().all(|&(d, _)| d != f + offset) && same(&user[f], &user[i])
                 });
                 if let Some(f) = first {
                     found.push((i + offset, f + offset));

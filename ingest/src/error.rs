@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+/// The most files an events log folder may hold: rows name their file in
+/// 16 bits, and the items and users files take two more.
+pub const MAX_LOG_FILES: usize = u16::MAX as usize - 2;
+
 /// Why ingest failed. Each variant names the file (and line) involved.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -23,6 +27,22 @@ pub enum IngestError {
         path: PathBuf,
         /// What the file should have held.
         what: String,
+    },
+    /// An events log folder holds no log file.
+    #[error(
+        "{path}: the folder holds no log file (every file in it and its sub-folders is read, but those whose names start with `.` or `_`)"
+    )]
+    NoLogFiles {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// An events log folder holds more files than rows can number.
+    #[error("{path}: {files} log files; a log folder may hold at most {max}", max = MAX_LOG_FILES)]
+    TooManyLogFiles {
+        /// The folder.
+        path: PathBuf,
+        /// The files it holds.
+        files: usize,
     },
     /// A folder holds none of the known MovieLens layouts.
     #[error(

@@ -1,8 +1,11 @@
 //! E-commerce / live-commerce behaviour logs: a CSV (plain, gzip or
-//! Zstandard) or Parquet file whose columns are named in the configuration,
-//! with optional items and users files of the same kinds.
+//! Zstandard) or Parquet file, or a folder of them, whose columns are named
+//! in the configuration, with optional items and users files of the same
+//! kinds.
 
 use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,14 +21,18 @@ use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, RawLine, Reason, Row, RowText, SourceData,
     UserRecord, field_count_detail,
 };
-use crate::source_file::{SourceBytes, is_parquet, read_file};
+use crate::source_file::{SourceBytes, is_parquet, log_files, read_file};
 use crate::text::{LastTime, NumberFormat, THOUSANDS, TimeFormat};
 
-/// The files an events source reads (for input hashing).
+/// The files an events source reads (for input hashing): a log folder's
+/// files each, so that a partition added, changed or removed makes the
+/// stage stale.
 pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if let Some(p) = &params.path {
-        files.push(resolve(p));
+        let path = resolve(p);
+        // (A folder of no log file is named as it is: the stage says why.)
+        files.extend(log_files(&path).unwrap_or_else(|_| vec![path]));
     }
     if let Some(f) = &params.items_file {
         files.push(resolve(&f.path));
@@ -133,9 +140,10 @@ enum LogSource {
     Table(Arc<ParquetLog>),
 }
 
-/// Reads an events log.
+/// Reads an events log: a file, or a folder of them ([`log_files`]), each
+/// file parsed with its own header and all merged as one log.
 pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result<SourceData> {
-    let path = resolve(params.path.as_deref().unwrap_or(Path::new("")));
+    let root = resolve(params.path.as_deref().unwrap_or(Path::new("")));
     let Some(columns) = params.columns.as_ref() else {
         return Err(IngestError::Params(
             "`columns` is required for `source: events`".into(),
@@ -158,35 +166,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     let dedup = params.drop_duplicate_rows.unwrap_or(false);
     let unit = params.timestamp_unit.unwrap_or_default().per_second();
     let numeric_time = (columns.timestamp.as_str(), unit);
-    let source = if is_parquet(&path) {
-        check_exists(&path, "events")?;
-        let log = ParquetLog::open(&path, &wanted, dedup, Some(numeric_time), delim)?;
-        LogSource::Table(Arc::new(log))
-    } else {
-        LogSource::Text(read_file(&path, "events")?)
-    };
-    let is_parquet = matches!(source, LogSource::Table(_));
-    let (names, start, first_line) = match &source {
-        LogSource::Text(buf) => {
-            check_line_count(&path, buf)?;
-            let first = if params.header.unwrap_or(true) {
-                header(buf, format)
-            } else {
-                numbered_columns(buf, format)
-            };
-            first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?
-        }
-        LogSource::Table(log) => {
-            if log.rows() > u32::MAX as usize {
-                return Err(IngestError::TooManyLines {
-                    path: path.clone(),
-                    lines: log.rows() as u64,
-                });
-            }
-            (log.names().to_vec(), 0, 1)
-        }
-    };
-    let pos = Positions::new(&path, &names, columns)?;
+    let paths = log_files(&root)?;
     let weights = params.weights.clone().unwrap_or_else(default_weights);
     let event_names: Vec<String> = weights.keys().cloned().collect();
     let weight_of: BTreeMap<String, (u8, f32)> = weights
@@ -194,10 +174,11 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         .enumerate()
         .map(|(i, (k, w))| (k.to_lowercase(), (i as u8 + 1, *w)))
         .collect();
-    let constant_event = match (&pos.event, &params.event_type) {
+    // (Every file has every mapped column: the header checks say so.)
+    let constant_event = match (&columns.event, &params.event_type) {
         (Some(_), _) => None,
         // Ratings carry no event type (their `event` is null).
-        (None, None) if pos.rating.is_some() => Some((0, 1.0)),
+        (None, None) if columns.rating.is_some() => Some((0, 1.0)),
         (None, name) => {
             let name = name.clone().unwrap_or_else(|| "purchase".into());
             Some(*weight_of.get(&name.to_lowercase()).ok_or_else(|| {
@@ -206,25 +187,6 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                     event_names.join(", ")
                 ))
             })?)
-        }
-    };
-    // A Parquet log's numbers come rendered in seconds (see `table_text`).
-    let time = match (&params.timestamp_format, unit) {
-        (Some(f), _) => TimeFormat::Chrono(f.clone()),
-        (None, 1) => TimeFormat::Auto,
-        (None, _) if is_parquet => TimeFormat::Auto,
-        (None, per_second) => TimeFormat::Ticks(per_second),
-    };
-    // A row whose time does not read says which format it was read with.
-    let not_a_time = match &time {
-        TimeFormat::Chrono(f) => {
-            format!("matches neither timestamp_format `{f}` nor unix seconds or ISO-8601")
-        }
-        TimeFormat::Ticks(_) => {
-            "is not a timestamp (a number in `timestamp_unit` or ISO-8601)".into()
-        }
-        TimeFormat::Auto => {
-            "is not a timestamp (unix seconds or ISO-8601; else set `timestamp_format`)".into()
         }
     };
     let strip = params.normalize_ids.unwrap_or(true);
@@ -237,23 +199,12 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
 
     let mut data = SourceData::default();
     let inter = &mut data.interactions;
-    inter.files.push(path.clone());
-    // Rejects quote a CSV log's lines as they lie in its bytes, and a
-    // Parquet log's rows as their text, made for them alone.
-    let (buffer, row_text): (_, Option<Arc<dyn RowText>>) = match &source {
-        LogSource::Text(buf) => (Some(buf.clone()), None),
-        LogSource::Table(log) => (None, Some(log.clone())),
-    };
-    inter.buffers.push(buffer);
-    inter.row_text.push(row_text);
     inter.event_names = event_names.clone();
     inter.event_weights = weights.values().copied().collect();
-    inter.has_quantity = pos.quantity.is_some();
-    inter.has_amount = pos.quantity.is_some() && pos.price.is_some();
-    let base = match &source {
-        LogSource::Text(buf) => buf.as_ptr() as usize,
-        LogSource::Table(_) => 0,
-    };
+    inter.has_quantity = columns.quantity.is_some();
+    inter.has_amount = columns.quantity.is_some() && columns.price.is_some();
+    inter.log_files = paths.len();
+    inter.log_root = root.is_dir().then(|| root.clone());
     // Logs miss ids on many rows (Online Retail: 135,080): one shared text.
     let empty_user: Arc<str> = format!("empty `{}`", columns.user).into();
     let empty_item: Arc<str> = format!("empty `{}`", columns.item).into();
@@ -265,188 +216,270 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         empty_item: Arc::from(&*empty_item),
         last_time: LastTime::default(),
     };
-    let parse = |state: &mut EventChunk, rec: Record<'_, '_>| {
-        let EventChunk {
-            rows: st,
-            empty_user,
-            empty_item,
-            last_time,
-        } = state;
-        let (file, line, raw) = (0u16, rec.line, rec.raw);
-        if rec.fields.len() != pos.n {
-            st.reject(
-                file,
-                line,
-                raw,
-                Reason::WrongFieldCount,
-                field_count_detail(pos.n, rec.fields.len(), raw),
-            );
-            return;
-        }
-        let f = &rec.fields;
-        let user = normalize_id(&f[pos.user], strip);
-        if user.is_empty() {
-            st.reject(file, line, raw, Reason::MissingUser, empty_user.clone());
-            return;
-        }
-        let user = st.users.intern(user);
-        let item = normalize_id(&f[pos.item], strip);
-        if item.is_empty() {
-            st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
-            return;
-        }
-        let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
-            st.reject(
-                file,
-                line,
-                raw,
-                Reason::BadTimestamp,
-                format!(
-                    "`{}` = `{}` {not_a_time}",
-                    columns.timestamp,
-                    decode_text(&f[pos.ts])
-                ),
-            );
-            return;
+    // A file's bytes (or a Parquet log's rows) and its parsed chunks.
+    type FileRead = (
+        Option<Arc<SourceBytes>>,
+        Option<Arc<dyn RowText>>,
+        Vec<ChunkRows>,
+    );
+    let read_file_at = |file: u16, path: &PathBuf| -> Result<FileRead> {
+        let source = if is_parquet(path) {
+            check_exists(path, "events")?;
+            let log = ParquetLog::open(path, &wanted, dedup, Some(numeric_time), delim)?;
+            LogSource::Table(Arc::new(log))
+        } else {
+            LogSource::Text(read_file(path, "events")?)
         };
-        let (event, value) = match (constant_event, pos.event) {
-            (Some(c), _) => c,
-            (None, Some(i)) => {
-                let name = decode_text(&f[i]).trim().to_lowercase();
-                match weight_of.get(&name) {
-                    Some(&c) => c,
-                    None => {
-                        st.reject(
-                            file,
-                            line,
-                            raw,
-                            Reason::UnknownEvent,
-                            format!("event type `{name}` has no weight"),
-                        );
-                        return;
+        let is_parquet = matches!(source, LogSource::Table(_));
+        let (names, start, first_line) = match &source {
+            LogSource::Text(buf) => {
+                check_line_count(path, buf)?;
+                let first = if params.header.unwrap_or(true) {
+                    header(buf, format)
+                } else {
+                    numbered_columns(buf, format)
+                };
+                first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?
+            }
+            LogSource::Table(log) => {
+                if log.rows() > u32::MAX as usize {
+                    return Err(IngestError::TooManyLines {
+                        path: path.clone(),
+                        lines: log.rows() as u64,
+                    });
+                }
+                (log.names().to_vec(), 0, 1)
+            }
+        };
+        let pos = Positions::new(path, &names, columns)?;
+        // A Parquet log's numbers come rendered in seconds (see `table_text`).
+        let time = match (&params.timestamp_format, unit) {
+            (Some(f), _) => TimeFormat::Chrono(f.clone()),
+            (None, 1) => TimeFormat::Auto,
+            (None, _) if is_parquet => TimeFormat::Auto,
+            (None, per_second) => TimeFormat::Ticks(per_second),
+        };
+        // A row whose time does not read says which format it was read with.
+        let not_a_time = match &time {
+            TimeFormat::Chrono(f) => {
+                format!("matches neither timestamp_format `{f}` nor unix seconds or ISO-8601")
+            }
+            TimeFormat::Ticks(_) => {
+                "is not a timestamp (a number in `timestamp_unit` or ISO-8601)".into()
+            }
+            TimeFormat::Auto => {
+                "is not a timestamp (unix seconds or ISO-8601; else set `timestamp_format`)".into()
+            }
+        };
+        // Rejects quote a CSV log's lines as they lie in its bytes, and a
+        // Parquet log's rows as their text, made for them alone.
+        let (buffer, row_text): (_, Option<Arc<dyn RowText>>) = match &source {
+            LogSource::Text(buf) => (Some(buf.clone()), None),
+            LogSource::Table(log) => (None, Some(log.clone())),
+        };
+        let base = match &source {
+            LogSource::Text(buf) => buf.as_ptr() as usize,
+            LogSource::Table(_) => 0,
+        };
+        let parse = |state: &mut EventChunk, rec: Record<'_, '_>| {
+            let EventChunk {
+                rows: st,
+                empty_user,
+                empty_item,
+                last_time,
+            } = state;
+            let (line, raw) = (rec.line, rec.raw);
+            if rec.fields.len() != pos.n {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::WrongFieldCount,
+                    field_count_detail(pos.n, rec.fields.len(), raw),
+                );
+                return;
+            }
+            let f = &rec.fields;
+            let user = normalize_id(&f[pos.user], strip);
+            if user.is_empty() {
+                st.reject(file, line, raw, Reason::MissingUser, empty_user.clone());
+                return;
+            }
+            let user = st.users.intern(user);
+            let item = normalize_id(&f[pos.item], strip);
+            if item.is_empty() {
+                st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
+                return;
+            }
+            let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
+                st.reject(
+                    file,
+                    line,
+                    raw,
+                    Reason::BadTimestamp,
+                    format!(
+                        "`{}` = `{}` {not_a_time}",
+                        columns.timestamp,
+                        decode_text(&f[pos.ts])
+                    ),
+                );
+                return;
+            };
+            let (event, value) = match (constant_event, pos.event) {
+                (Some(c), _) => c,
+                (None, Some(i)) => {
+                    let name = decode_text(&f[i]).trim().to_lowercase();
+                    match weight_of.get(&name) {
+                        Some(&c) => c,
+                        None => {
+                            st.reject(
+                                file,
+                                line,
+                                raw,
+                                Reason::UnknownEvent,
+                                format!("event type `{name}` has no weight"),
+                            );
+                            return;
+                        }
+                    }
+                }
+                (None, None) => (0, 1.0),
+            };
+            // The rating, quantity and price fields, or why the row goes.
+            let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
+                let number = |i: usize, bad: Reason, what: &str| {
+                    number_format
+                        .parse(&f[i])
+                        .ok_or_else(|| (bad, not_a_number(what, &f[i], number_format)))
+                };
+                let mut value = value;
+                if let Some(i) = pos.rating {
+                    let rating = number(i, Reason::BadRating, "rating")? as f32;
+                    if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
+                        let [lo, hi] = rating_scale;
+                        let detail = format!("{rating} is outside [{lo}, {hi}]");
+                        return Err((Reason::RatingOutOfScale, detail));
+                    }
+                    value = rating;
+                }
+                let mut quantity = 1.0;
+                if let Some(i) = pos.quantity {
+                    quantity = number(i, Reason::BadQuantity, "quantity")?;
+                    if quantity <= 0.0 {
+                        let detail = format!("quantity {quantity}");
+                        return Err((Reason::NonPositiveQuantity, detail));
+                    }
+                }
+                let mut amount = 0.0;
+                if let Some(i) = pos.price {
+                    let price = number(i, Reason::BadPrice, "price")?;
+                    if price <= 0.0 && positive_price {
+                        return Err((Reason::NonPositivePrice, format!("price {price}")));
+                    }
+                    amount = price * quantity;
+                }
+                Ok((value, quantity, amount))
+            };
+            let (value, quantity, amount) = match numbers() {
+                Ok(numbers) => numbers,
+                Err((reason, detail)) => {
+                    st.reject(file, line, raw, reason, detail);
+                    return;
+                }
+            };
+            let item = st.items.intern(item);
+            // Title and text: the first non-empty per item (only looked at until found).
+            let slot = item as usize;
+            if st.text_seen.len() <= slot {
+                st.text_seen.resize(slot + 1, false);
+            }
+            if !st.text_seen[slot] {
+                let field = |i: Option<usize>| {
+                    i.and_then(|i| {
+                        Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+                    })
+                };
+                let (title, text) = (field(pos.title), field(pos.text));
+                if title.is_some() || text.is_some() {
+                    st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
+                    st.item_text.push((item, title, text));
+                }
+            }
+            // Country: the last non-empty per user, allocated only when it changes.
+            if let Some(i) = pos.country {
+                let c = f[i].trim_ascii();
+                if !c.is_empty() {
+                    let slot = user as usize;
+                    if st.country.len() <= slot {
+                        st.country.resize(slot + 1, None);
+                    }
+                    if st.country[slot].as_deref().map(str::as_bytes) != Some(c) {
+                        st.country[slot] = Some(decode_text(c).into_owned());
                     }
                 }
             }
-            (None, None) => (0, 1.0),
+            st.push(Row {
+                user,
+                item,
+                value,
+                ts,
+                event,
+                quantity,
+                amount,
+                file,
+                line: line as u32, // within u32: checked above
+                // (A Parquet row's is unused: its text comes from `line`.)
+                offset: (raw.as_ptr() as usize).wrapping_sub(base) as u64,
+                len: raw.len() as u32,
+            });
         };
-        // The rating, quantity and price fields, or why the row goes.
-        let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
-            let number = |i: usize, bad: Reason, what: &str| {
-                number_format
-                    .parse(&f[i])
-                    .ok_or_else(|| (bad, not_a_number(what, &f[i], number_format)))
-            };
-            let mut value = value;
-            if let Some(i) = pos.rating {
-                let rating = number(i, Reason::BadRating, "rating")? as f32;
-                if !(rating_scale[0]..=rating_scale[1]).contains(&rating) {
-                    let [lo, hi] = rating_scale;
-                    let detail = format!("{rating} is outside [{lo}, {hi}]");
-                    return Err((Reason::RatingOutOfScale, detail));
-                }
-                value = rating;
-            }
-            let mut quantity = 1.0;
-            if let Some(i) = pos.quantity {
-                quantity = number(i, Reason::BadQuantity, "quantity")?;
-                if quantity <= 0.0 {
-                    let detail = format!("quantity {quantity}");
-                    return Err((Reason::NonPositiveQuantity, detail));
-                }
-            }
-            let mut amount = 0.0;
-            if let Some(i) = pos.price {
-                let price = number(i, Reason::BadPrice, "price")?;
-                if price <= 0.0 && positive_price {
-                    return Err((Reason::NonPositivePrice, format!("price {price}")));
-                }
-                amount = price * quantity;
-            }
-            Ok((value, quantity, amount))
-        };
-        let (value, quantity, amount) = match numbers() {
-            Ok(numbers) => numbers,
-            Err((reason, detail)) => {
-                st.reject(file, line, raw, reason, detail);
-                return;
-            }
-        };
-        let item = st.items.intern(item);
-        // Title and text: the first non-empty per item (only looked at until found).
-        let slot = item as usize;
-        if st.text_seen.len() <= slot {
-            st.text_seen.resize(slot + 1, false);
-        }
-        if !st.text_seen[slot] {
-            let field = |i: Option<usize>| {
-                i.and_then(|i| {
-                    Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
-                })
-            };
-            let (title, text) = (field(pos.title), field(pos.text));
-            if title.is_some() || text.is_some() {
-                st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
-                st.item_text.push((item, title, text));
-            }
-        }
-        // Country: the last non-empty per user, allocated only when it changes.
-        if let Some(i) = pos.country {
-            let c = f[i].trim_ascii();
-            if !c.is_empty() {
-                let slot = user as usize;
-                if st.country.len() <= slot {
-                    st.country.resize(slot + 1, None);
-                }
-                if st.country[slot].as_deref().map(str::as_bytes) != Some(c) {
-                    st.country[slot] = Some(decode_text(c).into_owned());
-                }
-            }
-        }
-        st.push(Row {
-            user,
-            item,
-            value,
-            ts,
-            event,
-            quantity,
-            amount,
-            file,
-            line: line as u32, // within u32: checked above
-            // (A Parquet row's is unused: its text comes from `line`.)
-            offset: (raw.as_ptr() as usize).wrapping_sub(base) as u64,
-            len: raw.len() as u32,
-        });
-    };
-    let chunks = match &source {
-        LogSource::Text(buf) => par_parse(
-            buf,
-            start,
-            first_line,
-            format,
-            |lines| chunk_state(ChunkRows::in_buffer(buf, lines)),
-            parse,
-            |st, by| st.rows.shift_lines(by),
-        ),
-        LogSource::Table(log) => {
-            // The rejects of the block just parsed, the last ones.
-            let quote = |c: &mut EventChunk, text: &dyn Fn(u64) -> Option<String>| {
-                for x in c.rows.rejects.iter_mut().rev() {
-                    let Some(text) = text(x.line) else { break };
-                    x.raw = RawLine::Text(text);
-                }
-            };
-            log.par_rows(
-                |rows| chunk_state(ChunkRows::with_capacity(rows)),
+        let file_chunks = match &source {
+            LogSource::Text(buf) => par_parse(
+                buf,
+                start,
+                first_line,
+                format,
+                |lines| chunk_state(ChunkRows::in_buffer(buf, lines)),
                 parse,
-                quote,
-            )
-        }
+                |st, by| st.rows.shift_lines(by),
+            ),
+            LogSource::Table(log) => {
+                // The rejects of the block just parsed, the last ones.
+                let quote = |c: &mut EventChunk, text: &dyn Fn(u64) -> Option<String>| {
+                    for x in c.rows.rejects.iter_mut().rev() {
+                        let Some(text) = text(x.line) else { break };
+                        x.raw = RawLine::Text(text);
+                    }
+                };
+                log.par_rows(
+                    |rows| chunk_state(ChunkRows::with_capacity(rows)),
+                    parse,
+                    quote,
+                )
+            }
+        };
+        let rows = file_chunks.into_iter().map(|c| c.rows).collect();
+        Ok((buffer, row_text, rows))
     };
-    inter.absorb_chunks(chunks.into_iter().map(|c| c.rows).collect());
+    // A folder's files side by side (small partitions one after another
+    // would each wait for their slowest chunk), then taken in order; the
+    // first file's error is the one told.
+    let read: Vec<Result<FileRead>> = (paths.par_iter().enumerate())
+        .map(|(file, path)| read_file_at(file as u16, path)) // within u16: `log_files` counts them
+        .collect();
+    let mut chunks = Vec::new();
+    for (path, file) in paths.iter().zip(read) {
+        let (buffer, row_text, rows) = file?;
+        inter.files.push(path.clone());
+        inter.buffers.push(buffer);
+        inter.row_text.push(row_text);
+        chunks.extend(rows);
+    }
+    inter.absorb_chunks(chunks);
     inter.raw_users = inter.users.len();
     data.columns = Columns {
         demographics: false,
-        country: pos.country.is_some(),
+        country: columns.country.is_some(),
     };
     if let Some(f) = &params.items_file {
         data.items = Some(read_items_file(

@@ -93,7 +93,10 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     let meta = output::SourceMeta {
         source: source_name,
-        files: data.interactions.files.clone(),
+        file_names: (data.interactions.files.iter())
+            .map(|p| source_file::file_name(p, data.interactions.log_root.as_deref()))
+            .collect(),
+        log_files: data.interactions.log_files,
         event_names: data.interactions.event_names.clone(),
         has_quantity: data.interactions.has_quantity,
         has_amount: data.interactions.has_amount,

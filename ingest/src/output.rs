@@ -1,7 +1,7 @@
 //! Writing the cleaned tables as Parquet, and the ingest report.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -92,8 +92,11 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
 pub struct SourceMeta {
     /// `synthetic`, `movielens` or `events`.
     pub source: &'static str,
-    /// Files read (index = reject file index).
-    pub files: Vec<PathBuf>,
+    /// The names of the files read, as rejects and the report give them
+    /// (index = reject file index; see [`crate::source_file::file_name`]).
+    pub file_names: Vec<String>,
+    /// How many of them, from the first, hold interactions.
+    pub log_files: usize,
     /// Event type names.
     pub event_names: Vec<String>,
     /// Whether interactions carry a quantity.
@@ -387,7 +390,7 @@ fn detail_dictionary(rejects: &[Reject]) -> (UInt32Array, StringArray) {
 
 /// users.parquet, items.parquet, rejects.parquet (and true_segments.parquet
 /// for synthetic data).
-fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -> Result<()> {
+fn write_tables(dir: &Path, c: &Cleaned, names: &[String], columns: &Columns) -> Result<()> {
     // users.parquet
     let path = dir.join(USERS_FILE);
     let u = &c.users;
@@ -441,15 +444,7 @@ fn write_tables(dir: &Path, c: &Cleaned, files: &[PathBuf], columns: &Columns) -
     // rejects.parquet
     let path = dir.join(REJECTS_FILE);
     // One name per file, not one String per rejected row.
-    let names: Vec<String> = files
-        .iter()
-        .map(|p| {
-            p.file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
-    let cols = reject_columns(&path, &c.rejects, &c.buffers, &names)?;
+    let cols = reject_columns(&path, &c.rejects, &c.buffers, names)?;
     write_parquet_grouped(&path, &batch(&path, cols)?, REJECTS_GROUP_ROWS)?;
 
     if let Some(segs) = &c.true_segments {
@@ -509,7 +504,8 @@ impl Tally {
 pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> {
     let SourceMeta {
         source,
-        files,
+        file_names,
+        log_files,
         event_names,
         has_quantity,
         has_amount,
@@ -517,7 +513,7 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
         notes,
         raw_users,
     } = meta;
-    let (files, event_names) = (&files[..], &event_names[..]);
+    let (names, event_names) = (&file_names[..], &event_names[..]);
     let n = c.rows.len();
     // The two big files (interactions, rejects) are encoded on both cores,
     // the report's counts taken beside them.
@@ -525,10 +521,10 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
         || {
             rayon::join(
                 || write_interactions(dir, c, event_names, has_quantity, has_amount),
-                || write_tables(dir, c, files, &columns),
+                || write_tables(dir, c, names, &columns),
             )
         },
-        || Tally::of(c, files.len()),
+        || Tally::of(c, names.len()),
     );
     interactions?;
     tables?;
@@ -546,24 +542,22 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
         .filter(|&(_, n)| n > 0)
         .map(|(r, n)| (r.code().to_string(), n))
         .collect();
-    let rows_rejected = per_file.first().copied().unwrap_or(0);
+    let logs = log_files.clamp(1, per_file.len().max(1));
+    let rows_rejected = per_file.iter().take(logs).sum();
     let report = IngestReport {
         source: source.to_string(),
         notes,
         rows_read: c.rows_read,
         rows_kept: c.rows_kept,
         rows_rejected,
-        catalog_rows_rejected: per_file.iter().skip(1).sum(),
+        catalog_rows_rejected: per_file.iter().skip(logs).sum(),
         rows_merged: c.rows_merged,
         rejected_by_reason: by_reason,
-        files: files
+        files: names
             .iter()
             .zip(&per_file)
-            .map(|(p, &n)| FileReport {
-                file: p
-                    .file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+            .map(|(name, &n)| FileReport {
+                file: name.clone(),
                 rows_rejected: n,
             })
             .collect(),

@@ -157,7 +157,8 @@ pub struct IngestParams {
     /// `synthetic` (default), `movielens` or `events`.
     #[serde(default)]
     pub source: SourceKind,
-    /// The data folder (movielens) or file (events).
+    /// The data folder (movielens), or the log file or folder of log
+    /// files (events; see [`crate::source_file::log_files`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// `skip` (default) or `fail`.

@@ -347,6 +347,12 @@ impl ChunkRows {
 pub struct Interactions {
     /// The files rows came from (index = [`Row::file`]).
     pub files: Vec<PathBuf>,
+    /// How many of `files`, from the first, hold interactions (a log
+    /// folder's files); the rest are items and users files. 0 reads as 1.
+    pub log_files: usize,
+    /// The folder the log files were found in, when the source named one:
+    /// rejects and the report name them by their paths within it.
+    pub log_root: Option<PathBuf>,
     /// Each file's bytes, to quote a row rejected late (duplicates, k-core).
     pub buffers: Vec<Option<Arc<SourceBytes>>>,
     /// Each file's rows as text where its bytes are not kept (a Parquet log).
@@ -385,6 +391,11 @@ pub struct Interactions {
 }
 
 impl Interactions {
+    /// Whether file `file` holds interactions (not items or users).
+    pub fn is_log_file(&self, file: u16) -> bool {
+        usize::from(file) < self.log_files.max(1)
+    }
+
     /// Merges chunk states of file `file` (in file order) into this table.
     pub fn absorb_chunks(&mut self, chunks: Vec<ChunkRows>) {
         // Id tables first (each chunk holds a few thousand ids)...

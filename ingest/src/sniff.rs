@@ -161,8 +161,17 @@ fn pick(header: &[String], normal: &[String], names: &[&str], taken: &[usize]) -
 }
 
 /// Looks at the header and first rows of the events log at `path` (CSV,
-/// compressed or not, or Parquet).
+/// compressed or not, or Parquet): of its first file when it is a log
+/// folder ([`crate::source_file::log_files`]).
 pub fn sniff(path: &Path) -> Result<LogGuess> {
+    match crate::source_file::log_files(path)?.first() {
+        Some(first) if first != path => sniff_file(first),
+        _ => sniff_file(path),
+    }
+}
+
+/// [`sniff`] of one file.
+fn sniff_file(path: &Path) -> Result<LogGuess> {
     let parquet = crate::source_file::is_parquet(path);
     // A CSV's first rows come with its header; a Parquet log's are read
     // once the event column is known.

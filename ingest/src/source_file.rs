@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::ops::Deref;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
@@ -112,6 +112,65 @@ pub fn is_parquet(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
         || Container::of_file(path) == Container::Parquet
+}
+
+/// The log files `path` names: itself when it is a file (or does not
+/// exist: reading it then says so); for a folder, every file in it and its
+/// sub-folders (the partitions a scheduled export writes, `day=2024-01-01/
+/// part-0.parquet`), in the order of their paths, but those whose names
+/// start with `.` or `_` (`_SUCCESS`, `.part-0.crc`), as pyarrow and
+/// polars skip them.
+pub fn log_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut folders = vec![path.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries =
+            std::fs::read_dir(&folder).map_err(|e| recpipe_core::CoreError::io(&folder, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| recpipe_core::CoreError::io(&folder, e))?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with(['.', '_']) {
+                continue;
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                folders.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(IngestError::NoLogFiles {
+            path: path.to_path_buf(),
+        });
+    }
+    if files.len() > crate::error::MAX_LOG_FILES {
+        return Err(IngestError::TooManyLogFiles {
+            path: path.to_path_buf(),
+            files: files.len(),
+        });
+    }
+    Ok(files)
+}
+
+/// How rejects and the report name file `path`: by its path within the
+/// log folder `root` (`day=2024-01-01/part-0.csv`, `/` between folders)
+/// when it lies in it, else by its file name.
+pub fn file_name(path: &Path, root: Option<&Path>) -> String {
+    if let Some(inner) = root.and_then(|r| path.strip_prefix(r).ok()) {
+        let parts: Vec<_> = inner.iter().map(|p| p.to_string_lossy()).collect();
+        if !parts.is_empty() {
+            return parts.join("/");
+        }
+    }
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Reads a source file whole: a gzip or Zstandard file decompressed (as

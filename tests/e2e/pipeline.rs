@@ -220,6 +220,43 @@ fn touching_an_input_reruns_nothing_but_editing_it_does() {
 }
 
 #[test]
+fn a_partition_added_to_a_log_folder_makes_ingest_stale_and_is_read() {
+    let env = Env::new(
+        "version: 1\nstages:\n  ingest:\n    uses: ingest\n    with: {source: events, path: logs, columns: {user: user, item: item, timestamp: ts}}\n  features: {uses: features, needs: [ingest]}\n",
+    );
+    let day = |d: u64| {
+        let mut log = String::from("user,item,ts\n");
+        for i in 0..300u64 {
+            log.push_str(&format!(
+                "u{},p{},{}\n",
+                i % 40,
+                (i * 7 + d) % 25,
+                1_700_000_000 + d * 86_400 + i
+            ));
+        }
+        log
+    };
+    for d in 1..=2 {
+        let dir = env.path().join(format!("logs/day={d}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("part-0.csv"), day(d)).expect("write");
+    }
+    let out = env.ok(&["run"]);
+    assert!(out.contains("600 rows read, 0 rejected"), "{out}");
+    let dir = env.path().join("logs/day=3");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("part-0.csv"), day(3)).expect("write");
+    let status = env.ok(&["status"]);
+    assert!(
+        status.contains("input `logs/day=3/part-0.csv` is new"),
+        "{status}"
+    );
+    let out = env.ok(&["run"]);
+    assert_eq!(ran(&out), vec!["ingest", "features"], "{out}");
+    assert!(out.contains("900 rows read, 0 rejected"), "{out}");
+}
+
+#[test]
 fn a_killed_run_leaves_no_partial_cache_entry() {
     let env = Env::new(
         "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: synthetic, users: 20000, items: 5000, ratings: 3000000}}\n",
