@@ -141,7 +141,9 @@ enum LogSource {
 }
 
 /// Reads an events log: a file, or a folder of them ([`log_files`]), each
-/// file parsed with its own header and all merged as one log.
+/// file parsed with its own header (side by side: small partitions one
+/// after another would each wait for their slowest chunk) and all merged
+/// as one log.
 pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result<SourceData> {
     let root = resolve(params.path.as_deref().unwrap_or(Path::new("")));
     let Some(columns) = params.columns.as_ref() else {
@@ -149,83 +151,177 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             "`columns` is required for `source: events`".into(),
         ));
     };
-    let delim = params.delimiter.map_or(b',', |c| c as u8);
-    let format = Format::Csv(delim);
-    let wanted = named([
-        Some(&columns.user),
-        Some(&columns.item),
-        Some(&columns.timestamp),
-        columns.event.as_ref(),
-        columns.rating.as_ref(),
-        columns.quantity.as_ref(),
-        columns.price.as_ref(),
-        columns.title.as_ref(),
-        columns.text.as_ref(),
-        columns.country.as_ref(),
-    ]);
-    let dedup = params.drop_duplicate_rows.unwrap_or(false);
-    let unit = params.timestamp_unit.unwrap_or_default().per_second();
-    let numeric_time = (columns.timestamp.as_str(), unit);
+    let settings = LogSettings::new(params, columns)?;
     let paths = log_files(&root)?;
-    let weights = params.weights.clone().unwrap_or_else(default_weights);
-    let event_names: Vec<String> = weights.keys().cloned().collect();
-    let weight_of: BTreeMap<String, (u8, f32)> = weights
-        .iter()
-        .enumerate()
-        .map(|(i, (k, w))| (k.to_lowercase(), (i as u8 + 1, *w)))
-        .collect();
-    // (Every file has every mapped column: the header checks say so.)
-    let constant_event = match (&columns.event, &params.event_type) {
-        (Some(_), _) => None,
-        // Ratings carry no event type (their `event` is null).
-        (None, None) if columns.rating.is_some() => Some((0, 1.0)),
-        (None, name) => {
-            let name = name.clone().unwrap_or_else(|| "purchase".into());
-            Some(*weight_of.get(&name.to_lowercase()).ok_or_else(|| {
-                IngestError::Params(format!(
-                    "event_type `{name}` has no weight (weights: {})",
-                    event_names.join(", ")
-                ))
-            })?)
-        }
-    };
-    let strip = params.normalize_ids.unwrap_or(true);
-    let rating_scale = params.rating_scale.unwrap_or([1.0, 5.0]);
-    let number_format = NumberFormat {
-        comma: params.decimal == Some(','),
-        thousands: params.thousands.map(|t| t as u8),
-    };
-    let positive_price = params.require_positive_price.unwrap_or(true);
-
     let mut data = SourceData::default();
     let inter = &mut data.interactions;
-    inter.event_names = event_names.clone();
-    inter.event_weights = weights.values().copied().collect();
+    inter.event_names = settings.event_names.clone();
+    inter.event_weights = settings.event_weights.clone();
     inter.has_quantity = columns.quantity.is_some();
     inter.has_amount = columns.quantity.is_some() && columns.price.is_some();
     inter.log_files = paths.len();
     inter.log_root = root.is_dir().then(|| root.clone());
-    // Logs miss ids on many rows (Online Retail: 135,080): one shared text.
-    let empty_user: Arc<str> = format!("empty `{}`", columns.user).into();
-    let empty_item: Arc<str> = format!("empty `{}`", columns.item).into();
-    // Each chunk its own copy of the shared texts: two threads cloning
-    // one `Arc` contend for its count on every rejected row.
-    let chunk_state = |rows| EventChunk {
-        rows,
-        empty_user: Arc::from(&*empty_user),
-        empty_item: Arc::from(&*empty_item),
-        last_time: LastTime::default(),
+    // The files side by side, then taken in order: the first file's error
+    // is the one told.
+    let read: Vec<Result<FileRead>> = (paths.par_iter().enumerate())
+        .map(|(file, path)| settings.read_file(file as u16, path)) // within u16: `log_files` counts them
+        .collect();
+    let mut chunks = Vec::new();
+    for (path, file) in paths.iter().zip(read) {
+        let (buffer, row_text, rows) = file?;
+        inter.files.push(path.clone());
+        inter.buffers.push(buffer);
+        inter.row_text.push(row_text);
+        chunks.extend(rows);
+    }
+    inter.absorb_chunks(chunks);
+    inter.raw_users = inter.users.len();
+    data.columns = Columns {
+        demographics: false,
+        country: columns.country.is_some(),
     };
-    // A file's bytes (or a Parquet log's rows) and its parsed chunks.
-    type FileRead = (
-        Option<Arc<SourceBytes>>,
-        Option<Arc<dyn RowText>>,
-        Vec<ChunkRows>,
-    );
-    let read_file_at = |file: u16, path: &PathBuf| -> Result<FileRead> {
+    if let Some(f) = &params.items_file {
+        data.items = Some(read_items_file(
+            &mut data.interactions,
+            &resolve(&f.path),
+            f,
+            settings.delim,
+        )?);
+    }
+    if let Some(f) = &params.users_file {
+        let users = read_users_file(&mut data.interactions, &resolve(&f.path), f, settings.delim)?;
+        data.columns.demographics = f.gender.is_some() || f.age.is_some();
+        data.columns.country |= f.country.is_some();
+        data.users = Some(users);
+    }
+    Ok(data)
+}
+
+/// A log file's bytes (or a Parquet log's rows) and its parsed chunks.
+type FileRead = (
+    Option<Arc<SourceBytes>>,
+    Option<Arc<dyn RowText>>,
+    Vec<ChunkRows>,
+);
+
+/// What reading each file of a log takes from the configuration.
+struct LogSettings<'p> {
+    params: &'p IngestParams,
+    columns: &'p EventColumns,
+    delim: u8,
+    format: Format,
+    /// The mapped columns (those a Parquet log is decoded for).
+    wanted: Vec<&'p str>,
+    dedup: bool,
+    /// Ticks of a time written as a number that make a second.
+    unit: i64,
+    event_names: Vec<String>,
+    event_weights: Vec<f32>,
+    /// Each event type's code and weight, by its lower-case name.
+    weight_of: BTreeMap<String, (u8, f32)>,
+    /// The code and weight of every row, for a log without event types.
+    constant_event: Option<(u8, f32)>,
+    strip: bool,
+    rating_scale: [f32; 2],
+    number_format: NumberFormat,
+    positive_price: bool,
+    /// The detail of every row missing its user (Online Retail: 135,080).
+    empty_user: Arc<str>,
+    /// The detail of every row missing its item.
+    empty_item: Arc<str>,
+}
+
+impl<'p> LogSettings<'p> {
+    fn new(params: &'p IngestParams, columns: &'p EventColumns) -> Result<Self> {
+        let delim = params.delimiter.map_or(b',', |c| c as u8);
+        let wanted = named([
+            Some(&columns.user),
+            Some(&columns.item),
+            Some(&columns.timestamp),
+            columns.event.as_ref(),
+            columns.rating.as_ref(),
+            columns.quantity.as_ref(),
+            columns.price.as_ref(),
+            columns.title.as_ref(),
+            columns.text.as_ref(),
+            columns.country.as_ref(),
+        ]);
+        let weights = params.weights.clone().unwrap_or_else(default_weights);
+        let event_names: Vec<String> = weights.keys().cloned().collect();
+        let weight_of: BTreeMap<String, (u8, f32)> = weights
+            .iter()
+            .enumerate()
+            .map(|(i, (k, w))| (k.to_lowercase(), (i as u8 + 1, *w)))
+            .collect();
+        // (Every file has every mapped column: the header checks say so.)
+        let constant_event = match (&columns.event, &params.event_type) {
+            (Some(_), _) => None,
+            // Ratings carry no event type (their `event` is null).
+            (None, None) if columns.rating.is_some() => Some((0, 1.0)),
+            (None, name) => {
+                let name = name.clone().unwrap_or_else(|| "purchase".into());
+                Some(*weight_of.get(&name.to_lowercase()).ok_or_else(|| {
+                    IngestError::Params(format!(
+                        "event_type `{name}` has no weight (weights: {})",
+                        event_names.join(", ")
+                    ))
+                })?)
+            }
+        };
+        Ok(LogSettings {
+            params,
+            columns,
+            delim,
+            format: Format::Csv(delim),
+            wanted,
+            dedup: params.drop_duplicate_rows.unwrap_or(false),
+            unit: params.timestamp_unit.unwrap_or_default().per_second(),
+            event_names,
+            event_weights: weights.values().copied().collect(),
+            weight_of,
+            constant_event,
+            strip: params.normalize_ids.unwrap_or(true),
+            rating_scale: params.rating_scale.unwrap_or([1.0, 5.0]),
+            number_format: NumberFormat {
+                comma: params.decimal == Some(','),
+                thousands: params.thousands.map(|t| t as u8),
+            },
+            positive_price: params.require_positive_price.unwrap_or(true),
+            empty_user: format!("empty `{}`", columns.user).into(),
+            empty_item: format!("empty `{}`", columns.item).into(),
+        })
+    }
+
+    /// Reads and parses log file `file` (its index among the log's files),
+    /// at `path`.
+    fn read_file(&self, file: u16, path: &Path) -> Result<FileRead> {
+        let LogSettings {
+            params,
+            columns,
+            delim,
+            format,
+            dedup,
+            unit,
+            constant_event,
+            strip,
+            rating_scale,
+            number_format,
+            positive_price,
+            ..
+        } = *self;
+        let (wanted, weight_of) = (&self.wanted, &self.weight_of);
+        let numeric_time = (columns.timestamp.as_str(), unit);
+        // Each chunk its own copy of the shared texts: two threads cloning
+        // one `Arc` contend for its count on every rejected row.
+        let chunk_state = |rows| EventChunk {
+            rows,
+            empty_user: Arc::from(&*self.empty_user),
+            empty_item: Arc::from(&*self.empty_item),
+            last_time: LastTime::default(),
+        };
         let source = if is_parquet(path) {
             check_exists(path, "events")?;
-            let log = ParquetLog::open(path, &wanted, dedup, Some(numeric_time), delim)?;
+            let log = ParquetLog::open(path, wanted, dedup, Some(numeric_time), delim)?;
             LogSource::Table(Arc::new(log))
         } else {
             LogSource::Text(read_file(path, "events")?)
@@ -239,12 +335,14 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
                 } else {
                     numbered_columns(buf, format)
                 };
-                first.ok_or_else(|| IngestError::EmptyFile { path: path.clone() })?
+                first.ok_or_else(|| IngestError::EmptyFile {
+                    path: path.to_path_buf(),
+                })?
             }
             LogSource::Table(log) => {
                 if log.rows() > u32::MAX as usize {
                     return Err(IngestError::TooManyLines {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         lines: log.rows() as u64,
                     });
                 }
@@ -460,42 +558,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
         };
         let rows = file_chunks.into_iter().map(|c| c.rows).collect();
         Ok((buffer, row_text, rows))
-    };
-    // A folder's files side by side (small partitions one after another
-    // would each wait for their slowest chunk), then taken in order; the
-    // first file's error is the one told.
-    let read: Vec<Result<FileRead>> = (paths.par_iter().enumerate())
-        .map(|(file, path)| read_file_at(file as u16, path)) // within u16: `log_files` counts them
-        .collect();
-    let mut chunks = Vec::new();
-    for (path, file) in paths.iter().zip(read) {
-        let (buffer, row_text, rows) = file?;
-        inter.files.push(path.clone());
-        inter.buffers.push(buffer);
-        inter.row_text.push(row_text);
-        chunks.extend(rows);
     }
-    inter.absorb_chunks(chunks);
-    inter.raw_users = inter.users.len();
-    data.columns = Columns {
-        demographics: false,
-        country: columns.country.is_some(),
-    };
-    if let Some(f) = &params.items_file {
-        data.items = Some(read_items_file(
-            &mut data.interactions,
-            &resolve(&f.path),
-            f,
-            delim,
-        )?);
-    }
-    if let Some(f) = &params.users_file {
-        let users = read_users_file(&mut data.interactions, &resolve(&f.path), f, delim)?;
-        data.columns.demographics = f.gender.is_some() || f.age.is_some();
-        data.columns.country |= f.country.is_some();
-        data.users = Some(users);
-    }
-    Ok(data)
 }
 
 /// Why a `what` field is rejected as no number; a number written with a
