@@ -98,16 +98,15 @@ def base_ingest_ml1m(folder):
     return {"seconds": time.perf_counter() - t, "rows": len(r)}
 
 
-def base_ingest_retail(csv):
-    """The issue's script (read_csv, date parsing, filters, to_parquet), then
-    what else the stage writes: every dropped row with its line, raw text and
-    reason, and the users with their country."""
-    import numpy as np
+RETAIL_DTYPES = {"InvoiceNo": str, "StockCode": str, "CustomerID": str}
+
+
+def retail_script(df):
+    """The issue's script after read_csv: date parsing, filters,
+    drop_duplicates, groupby, to_parquet. Returns the frames the rejects
+    are told from: (raw, kept, duplicated, clean, pairs)."""
     import pandas as pd
-    t = time.perf_counter()
-    df = pd.read_csv(csv, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
     df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"], format="%Y-%m-%d %H:%M:%S")
-    rows = len(df)
     raw = df
     ok = df.CustomerID.notna() & (df.Quantity > 0) & (df.UnitPrice > 0)
     kept = df[ok]
@@ -121,6 +120,51 @@ def base_ingest_retail(csv):
     g.sort_values(["user_idx", "ts", "item_idx"]).to_parquet("/tmp/bench_retail_inter.parquet")
     items = df.groupby("StockCode").Description.first().reset_index()
     items.to_parquet("/tmp/bench_retail_items.parquet")
+    return raw, kept, dup, df, g
+
+
+def retail_by_month(csv, folder):
+    """Online Retail cut into its months, as a scheduled export writes
+    them (`month=2010-12/part-0.csv`, ...); not timed."""
+    import re
+    if not os.path.isdir(folder):
+        lines = open(csv, encoding="utf-8", errors="surrogateescape").read().split("\n")
+        months = {}
+        for line in lines[1:]:
+            if line:
+                m = re.search(r",(\d{4}-\d{2})-\d{2} ", line)
+                months.setdefault(m.group(1), []).append(line)
+        tmp = folder + ".tmp"
+        for month, rows in months.items():
+            os.makedirs(os.path.join(tmp, f"month={month}"), exist_ok=True)
+            with open(os.path.join(tmp, f"month={month}", "part-0.csv"), "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(lines[0] + "\n" + "\n".join(rows) + "\n")
+        os.rename(tmp, folder)
+    return {"seconds": 0.0, "path": folder, "files": len(os.listdir(folder))}
+
+
+def base_ingest_retail_folder(folder):
+    """The issue's script on the log folder: each file read_csv, concat,
+    then the same steps."""
+    import glob
+    import pandas as pd
+    t = time.perf_counter()
+    files = sorted(glob.glob(os.path.join(folder, "**", "*.csv"), recursive=True))
+    df = pd.concat([pd.read_csv(f, dtype=RETAIL_DTYPES) for f in files], ignore_index=True)
+    g = retail_script(df)[4]
+    return {"seconds": time.perf_counter() - t, "pairs": len(g)}
+
+
+def base_ingest_retail(csv):
+    """The issue's script (read_csv, date parsing, filters, to_parquet), then
+    what else the stage writes: every dropped row with its line, raw text and
+    reason, and the users with their country."""
+    import numpy as np
+    import pandas as pd
+    t = time.perf_counter()
+    df = pd.read_csv(csv, dtype=RETAIL_DTYPES)
+    rows = len(df)
+    raw, kept, dup, df, g = retail_script(df)
     seconds_narrow = time.perf_counter() - t
     # The rejects (the file has no quoted newlines, so row i is line i + 2)
     # and the users with their last country.
@@ -407,8 +451,9 @@ def base_implicit(train_dir, factors, reg, alpha, iterations, seed=0):
     return {"seconds": fit, "seconds_per_iteration": fit / int(iterations), "recommend_all_seconds": rec_all, "recommend_all_50_seconds": rec_all_50, "ndcg_at_10": ndcg_at_10(recs, relevant), "users": n_users}
 
 
-CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, base_ingest_retail_parquet, base_ingest_retail_polars, base_ingest_retail_duckdb, base_features, base_kmeans, base_kmeans_auto, base_surprise_u1, base_implicit]}
+CHILDREN = {f.__name__[5:]: f for f in [base_ingest_ml1m, base_ingest_retail, base_ingest_retail_parquet, base_ingest_retail_folder, base_ingest_retail_polars, base_ingest_retail_duckdb, base_features, base_kmeans, base_kmeans_auto, base_surprise_u1, base_implicit]}
 CHILDREN["as_parquet"] = retail_as_parquet  # data preparation, not a baseline
+CHILDREN["by_month"] = retail_by_month  # data preparation, not a baseline
 
 
 # -------------------------------------------------------------- the suite
@@ -490,6 +535,31 @@ def ingest_retail_parquet_row(d, retail, n=5):
                f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['pairs']} (user, item) pairs, as ours")
 
 
+def ingest_retail_folder_row(d, retail, n=5):
+    """Online Retail cut into its 13 months, one CSV each in its own
+    folder, ingested by the stage (pipeline `folder.yaml`, `path:` the
+    folder) vs the issue's script reading each file and concatenating them;
+    median of n runs each."""
+    prep = child("by_month", retail, os.path.join(DATA, "online-retail-months"))
+    yaml = open(os.path.join(d, "pipeline.yaml")).read().replace(retail, prep["path"])
+    with open(os.path.join(d, "folder.yaml"), "w") as f:
+        f.write(yaml.replace("workdir: .recpipe", "workdir: .recpipe-folder"))
+    ours = []
+    for _ in range(n):
+        recpipe(["run", "ingest", "--force=ingest", "-p", "folder.yaml"], d)
+        ours.append(show("ingest", d, "folder.yaml"))
+    ours.sort(key=lambda s: s["seconds"])
+    mid = ours[n // 2]
+    theirs = sorted((child("ingest_retail_folder", prep["path"]) for _ in range(n)), key=lambda t: t["seconds"])
+    tm = theirs[n // 2]
+    assert tm["pairs"] == mid["metrics"]["interactions"], (tm["pairs"], mid["metrics"]["interactions"])
+    spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
+    return row(f"ingest Online Retail as {prep['files']} monthly CSV files", mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"],
+               "pandas read_csv per file + concat, then the issue's script",
+               f"median of {n} ({spread([o['seconds'] for o in ours])}): " + phases(mid, ["read", "clean", "write"]),
+               f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['pairs']} (user, item) pairs, as ours")
+
+
 def features_row(name, d, n=5):
     """The features stage vs the pandas + scikit-learn script, median of n runs each
     (a run of 0.02-0.4 s moves by a fifth between runs on a shared machine)."""
@@ -530,6 +600,7 @@ def suite(args):
         rows.append(ingest_retail_row(retail, ours, mid))
         rows.extend(ingest_retail_engines(retail, ours, mid))
         rows.append(ingest_retail_parquet_row(d, retail))
+        rows.append(ingest_retail_folder_row(d, retail))
         out = os.path.join(d, ".recpipe", "out")
         rows.append(features_row("features Online Retail (one-hot, behaviour, TF-IDF)", d))
         ours = show("cluster", d)
