@@ -511,53 +511,43 @@ def ingest_retail_engines(retail, ours, mid, n=5):
     return rows
 
 
-def ingest_retail_parquet_row(d, retail, n=5):
-    """Online Retail as a Parquet log (the same rows, typed), ingested by
-    the stage (pipeline `parquet.yaml` beside the CSV one) vs the issue's
-    script starting from read_parquet; median of n runs each."""
-    path = child("as_parquet", retail, os.path.join(DATA, "online-retail.parquet"))["path"]
+def ingest_variant_row(d, retail, path, name, label, baseline, tool, n=5):
+    """The stage on another form of Online Retail at `path` (pipeline
+    `name`.yaml beside the CSV one, in its own workdir) vs the `baseline`
+    child on the same path; median of n runs each, the same pairs."""
     yaml = open(os.path.join(d, "pipeline.yaml")).read().replace(retail, path)
-    with open(os.path.join(d, "parquet.yaml"), "w") as f:
-        f.write(yaml.replace("workdir: .recpipe", "workdir: .recpipe-parquet"))
+    with open(os.path.join(d, f"{name}.yaml"), "w") as f:
+        f.write(yaml.replace("workdir: .recpipe", f"workdir: .recpipe-{name}"))
     ours = []
     for _ in range(n):
-        recpipe(["run", "ingest", "--force=ingest", "-p", "parquet.yaml"], d)
-        ours.append(show("ingest", d, "parquet.yaml"))
+        recpipe(["run", "ingest", "--force=ingest", "-p", f"{name}.yaml"], d)
+        ours.append(show("ingest", d, f"{name}.yaml"))
     ours.sort(key=lambda s: s["seconds"])
     mid = ours[n // 2]
-    theirs = sorted((child("ingest_retail_parquet", path) for _ in range(n)), key=lambda t: t["seconds"])
+    theirs = sorted((child(baseline, path) for _ in range(n)), key=lambda t: t["seconds"])
     tm = theirs[n // 2]
     assert tm["pairs"] == mid["metrics"]["interactions"], (tm["pairs"], mid["metrics"]["interactions"])
     spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
-    return row("ingest Online Retail as Parquet", mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"],
-               "pandas read_parquet + filters + drop_duplicates + groupby + to_parquet (the issue's script)",
+    return row(label, mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"], tool,
                f"median of {n} ({spread([o['seconds'] for o in ours])}): " + phases(mid, ["read", "clean", "write"]),
                f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['pairs']} (user, item) pairs, as ours")
 
 
-def ingest_retail_folder_row(d, retail, n=5):
+def ingest_retail_parquet_row(d, retail):
+    """Online Retail as a Parquet log (the same rows, typed) vs the issue's
+    script starting from read_parquet."""
+    path = child("as_parquet", retail, os.path.join(DATA, "online-retail.parquet"))["path"]
+    return ingest_variant_row(d, retail, path, "parquet", "ingest Online Retail as Parquet", "ingest_retail_parquet",
+                              "pandas read_parquet + filters + drop_duplicates + groupby + to_parquet (the issue's script)")
+
+
+def ingest_retail_folder_row(d, retail):
     """Online Retail cut into its 13 months, one CSV each in its own
-    folder, ingested by the stage (pipeline `folder.yaml`, `path:` the
-    folder) vs the issue's script reading each file and concatenating them;
-    median of n runs each."""
+    folder, the stage's `path:` the folder, vs the issue's script reading
+    each file and concatenating them."""
     prep = child("by_month", retail, os.path.join(DATA, "online-retail-months"))
-    yaml = open(os.path.join(d, "pipeline.yaml")).read().replace(retail, prep["path"])
-    with open(os.path.join(d, "folder.yaml"), "w") as f:
-        f.write(yaml.replace("workdir: .recpipe", "workdir: .recpipe-folder"))
-    ours = []
-    for _ in range(n):
-        recpipe(["run", "ingest", "--force=ingest", "-p", "folder.yaml"], d)
-        ours.append(show("ingest", d, "folder.yaml"))
-    ours.sort(key=lambda s: s["seconds"])
-    mid = ours[n // 2]
-    theirs = sorted((child("ingest_retail_folder", prep["path"]) for _ in range(n)), key=lambda t: t["seconds"])
-    tm = theirs[n // 2]
-    assert tm["pairs"] == mid["metrics"]["interactions"], (tm["pairs"], mid["metrics"]["interactions"])
-    spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
-    return row(f"ingest Online Retail as {prep['files']} monthly CSV files", mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"],
-               "pandas read_csv per file + concat, then the issue's script",
-               f"median of {n} ({spread([o['seconds'] for o in ours])}): " + phases(mid, ["read", "clean", "write"]),
-               f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['pairs']} (user, item) pairs, as ours")
+    return ingest_variant_row(d, retail, prep["path"], "folder", f"ingest Online Retail as {prep['files']} monthly CSV files",
+                              "ingest_retail_folder", "pandas read_csv per file + concat, then the issue's script")
 
 
 def features_row(name, d, n=5):
