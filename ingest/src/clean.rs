@@ -11,7 +11,7 @@ use crate::rows::{
     Interactions, ItemRecord, Reason, Reject, Row, RowText, SourceData, UserRecord, free_later,
     gather_by_user, raw_text, row_excerpt,
 };
-use crate::source_file::{SourceBytes, file_name};
+use crate::source_file::SourceBytes;
 
 /// The cleaned tables, ready to be written.
 #[derive(Debug, Default)]
@@ -90,12 +90,7 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
         .join(", ");
     // In a log folder, the line of the file it names.
     let file_of = |r: &Reject| match &inter.log_root {
-        Some(root) => inter
-            .files
-            .get(usize::from(r.file))
-            .map_or_else(String::new, |p| {
-                format!("{} ", file_name(p, Some(root.as_path())))
-            }),
+        Some(_) => format!("{} ", inter.file_name(r.file)),
         None => String::new(),
     };
     let first = invalid()
@@ -197,12 +192,10 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     if params.drop_duplicate_rows.unwrap_or(false) {
         for (i, first) in duplicate_rows(&rows, &inter.buffers, &inter.row_text) {
             let (line, file) = (rows[first].line, rows[first].file);
-            let detail = match inter.files.get(usize::from(file)) {
-                Some(path) if file != rows[i].file => {
-                    let name = file_name(path, inter.log_root.as_deref());
-                    format!("same as {name} line {line}")
-                }
-                _ => format!("same as line {line}"),
+            let detail = if file == rows[i].file {
+                format!("same as line {line}")
+            } else {
+                format!("same as {} line {line}", inter.file_name(file))
             };
             late.push(inter.reject_row(&rows[i], Reason::DuplicateRow, detail));
             duplicates.push(i);

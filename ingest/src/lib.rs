@@ -93,8 +93,8 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     };
     let meta = output::SourceMeta {
         source: source_name,
-        file_names: (data.interactions.files.iter())
-            .map(|p| source_file::file_name(p, data.interactions.log_root.as_deref()))
+        file_names: (0..data.interactions.files.len())
+            .map(|f| data.interactions.file_name(f as u16))
             .collect(),
         log_files: data.interactions.log_files,
         event_names: data.interactions.event_names.clone(),

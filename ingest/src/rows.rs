@@ -396,6 +396,14 @@ impl Interactions {
         usize::from(file) < self.log_files.max(1)
     }
 
+    /// How rejects and the report name file `file`
+    /// ([`crate::source_file::file_name`]).
+    pub fn file_name(&self, file: u16) -> String {
+        (self.files.get(usize::from(file))).map_or_else(String::new, |p| {
+            crate::source_file::file_name(p, self.log_root.as_deref())
+        })
+    }
+
     /// Merges chunk states of file `file` (in file order) into this table.
     pub fn absorb_chunks(&mut self, chunks: Vec<ChunkRows>) {
         // Id tables first (each chunk holds a few thousand ids)...

@@ -167,6 +167,25 @@ fn a_folder_without_logs_and_a_part_without_a_mapped_column_are_named() {
     let err = run(&yaml(&empty), &tmp.path().join("o1")).expect_err("no logs");
     assert!(err.to_string().contains("holds no log file"), "{err}");
 
+    // Too many invalid rows: the error names the folder, and the file of
+    // the first bad row with its line.
+    let bad = tmp.path().join("bad");
+    let good = format!("{HEADER}u1,A,1704099600,1,2.5,Apple\n");
+    write(&bad, "a.csv", good.as_bytes());
+    let rows = "u1,A,soon,1,2.5,Apple\nu2,A,later,1,2.5,Apple\n";
+    write(
+        &bad.join("b"),
+        "c.csv",
+        format!("{HEADER}{rows}").as_bytes(),
+    );
+    let err = run(&yaml(&bad), &tmp.path().join("o3")).expect_err("too many");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("{}: 2 of 3 rows are invalid", bad.display()))
+            && text.contains("first, b/c.csv line 2: bad_timestamp"),
+        "{text}"
+    );
+
     let parts = tmp.path().join("parts");
     write(
         &parts,
