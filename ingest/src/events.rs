@@ -4,10 +4,10 @@
 //! kinds.
 
 use std::collections::BTreeMap;
-
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
