@@ -124,13 +124,17 @@ pub fn log_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
+    let io = |p: &Path, e| IngestError::Core(recpipe_core::CoreError::io(p, e));
     let mut files = Vec::new();
     let mut folders = vec![path.to_path_buf()];
+    // Each folder once, by its real path: a link back up is no loop.
+    let mut seen = std::collections::HashSet::new();
     while let Some(folder) = folders.pop() {
-        let entries =
-            std::fs::read_dir(&folder).map_err(|e| recpipe_core::CoreError::io(&folder, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| recpipe_core::CoreError::io(&folder, e))?;
+        if !seen.insert(std::fs::canonicalize(&folder).map_err(|e| io(&folder, e))?) {
+            continue;
+        }
+        for entry in std::fs::read_dir(&folder).map_err(|e| io(&folder, e))? {
+            let entry = entry.map_err(|e| io(&folder, e))?;
             let name = entry.file_name();
             if name.to_string_lossy().starts_with(['.', '_']) {
                 continue;
@@ -285,6 +289,39 @@ fn open(path: &Path) -> std::io::Result<SourceBytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_folder_lists_its_files_in_path_order_once_each() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for f in [
+            "b/2.csv",
+            "b/10.csv",
+            "a.csv",
+            "_SUCCESS",
+            ".a.csv.crc",
+            "_tmp/x.csv",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, "x\n").expect("write");
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root, root.join("b/up")).expect("link");
+        let names: Vec<String> = (log_files(root).expect("files").iter())
+            .map(|p| file_name(p, Some(root)))
+            .collect();
+        assert_eq!(names, ["a.csv", "b/10.csv", "b/2.csv"]);
+        assert_eq!(
+            log_files(&root.join("a.csv")).expect("one"),
+            [root.join("a.csv")]
+        );
+        std::fs::create_dir(root.join("empty")).expect("mkdir");
+        assert!(matches!(
+            log_files(&root.join("empty")),
+            Err(IngestError::NoLogFiles { .. })
+        ));
+    }
 
     #[test]
     fn large_files_are_mapped_small_ones_read_and_both_read_the_same_bytes() {
