@@ -2,11 +2,12 @@
 //! built-in synthetic generator, to validated Parquet with dense ids.
 //!
 //! - [`params`]: the stage's `with:` parameters and their defaults.
-//! - [`source_file`]: a raw file's bytes, mapped when large.
+//! - [`source_file`]: a raw file's bytes, mapped when large; a log folder's files.
 //! - [`hits`]: where delimiters, newlines and quotes lie, 64 bytes a step.
 //! - [`records`]: parallel, line-accurate splitting of files into records and fields.
 //! - [`movielens`]: the 1M, 100K and latest/25M CSV layouts.
-//! - [`events`]: behaviour logs (CSV, compressed or not, or Parquet) through a column mapping.
+//! - [`events`]: behaviour logs (CSV, compressed or not, or Parquet; a file or a
+//!   folder of them) through a column mapping.
 //! - [`parquet_table`]: Parquet tables rendered as CSV text for the same validation.
 //! - [`sniff`]: a log's columns and event types guessed, for `recpipe init`.
 //! - [`synthetic`]: the seeded generator with planted structure.
