@@ -135,7 +135,7 @@ pub struct InitArgs {
     /// What the pipeline reads.
     #[arg(long, value_enum, default_value_t = Template::Synthetic)]
     pub template: Template,
-    /// The data: a MovieLens folder (any of its three layouts), or the events log (CSV, .csv.gz, .csv.zst or Parquet).
+    /// The data: a MovieLens folder (any of its three layouts), or the events log (CSV, .csv.gz, .csv.zst or Parquet, or a folder of them: its first file is read).
     #[arg(long, required_if_eq_any = [("template", "movielens"), ("template", "online-retail"), ("template", "events")])]
     pub data: Option<PathBuf>,
     /// Replace an existing pipeline file.
