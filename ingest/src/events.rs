@@ -26,13 +26,14 @@ use crate::text::{LastTime, NumberFormat, THOUSANDS, TimeFormat};
 
 /// The files an events source reads (for input hashing): a log folder's
 /// files each, so that a partition added, changed or removed makes the
-/// stage stale.
-pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
+/// stage stale; a folder of none is an error that says so.
+pub fn input_files(
+    params: &IngestParams,
+    resolve: impl Fn(&Path) -> PathBuf,
+) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if let Some(p) = &params.path {
-        let path = resolve(p);
-        // (A folder of no log file is named as it is: the stage says why.)
-        files.extend(log_files(&path).unwrap_or_else(|_| vec![path]));
+        files.extend(log_files(&resolve(p))?);
     }
     if let Some(f) = &params.items_file {
         files.push(resolve(&f.path));
@@ -40,7 +41,7 @@ pub fn input_files(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) ->
     if let Some(f) = &params.users_file {
         files.push(resolve(&f.path));
     }
-    files
+    Ok(files)
 }
 
 /// The column names among `columns` that are set (those a file is read for).

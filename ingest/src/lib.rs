@@ -62,7 +62,7 @@ pub fn external_inputs(
             let dir = resolve(params.path.as_deref().unwrap_or(std::path::Path::new("")));
             movielens::input_files(&dir)
         }
-        SourceKind::Events => Ok(events::input_files(params, resolve)),
+        SourceKind::Events => events::input_files(params, resolve),
     }
 }
 

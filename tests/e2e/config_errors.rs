@@ -79,6 +79,22 @@ fn a_parameter_refused_for_its_value_is_found_by_its_name() {
 }
 
 #[test]
+fn a_log_folder_without_logs_is_named_before_anything_runs() {
+    let env = Env::new(
+        "version: 1\nstages:\n  ingest:\n    uses: ingest\n    with: {source: events, path: logs, columns: {user: u, item: i, timestamp: t}}\n",
+    );
+    std::fs::create_dir_all(env.path().join("logs/day=1")).expect("mkdir");
+    std::fs::write(env.path().join("logs/_SUCCESS"), "").expect("write");
+    let out = env.run(&["status"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("pipeline.yaml:5:") && err.contains("logs: the folder holds no log file"),
+        "{err}"
+    );
+}
+
+#[test]
 fn cycle() {
     let env = Env::new(
         "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a, g]}\n  g: {uses: features, needs: [f]}\n",
