@@ -40,14 +40,23 @@ fn decode(
     every_column: bool,
     numeric_time: Option<(&str, i64)>,
 ) -> Result<Decoded> {
-    use polars::prelude::{DataType, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit};
+    use polars::prelude::{
+        DataType, HiveOptions, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit,
+    };
     let pe = |source| IngestError::Polars {
         path: path.to_path_buf(),
         source,
     };
     check_loadable(path)?;
     let pl_path = PlRefPath::try_from_path(path).map_err(pe)?;
-    let mut lazy = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pe)?;
+    // The file's own columns only: by default polars adds a column for
+    // each `key=value` folder on the path (a log folder's partitions), and
+    // panicked on one whose values look like dates (`month=2010-12`).
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..ScanArgsParquet::default()
+    };
+    let mut lazy = LazyFrame::scan_parquet(pl_path, args).map_err(pe)?;
     let schema = lazy.collect_schema().map_err(pe)?;
     let all: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let names: Vec<&String> = if every_column || !wanted.iter().all(|w| all.iter().any(|n| n == w))

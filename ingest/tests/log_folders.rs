@@ -56,14 +56,27 @@ fn a_folder_of_parts_gives_the_tables_of_the_whole_log() {
     let whole: String =
         HEADER.to_string() + &[&d1[..], &d2[..], &d3[..]].concat().join("\n") + "\n";
     write(tmp.path(), "whole.csv", whole.as_bytes());
-    // Day 1 plain, day 2 gzip, day 3 Parquet; beside them the marker and
+    // Day 1 plain, day 2 gzip, day 3 Parquet (in a folder whose name polars
+    // would read as a date column of its own); beside them the marker and
     // checksum files a Spark or Hadoop export leaves, which are not logs.
     let parts = tmp.path().join("parts");
     let day = |d: &[&str]| HEADER.to_string() + &d.join("\n") + "\n";
-    write(&parts.join("day=1"), "part-0.csv", day(&d1).as_bytes());
-    write(&parts.join("day=2"), "part-0.csv.gz", &gzip(&day(&d2)));
+    write(
+        &parts.join("day=2024-01-01"),
+        "part-0.csv",
+        day(&d1).as_bytes(),
+    );
+    write(
+        &parts.join("day=2024-01-02"),
+        "part-0.csv.gz",
+        &gzip(&day(&d2)),
+    );
     write(&parts, "_SUCCESS", b"");
-    write(&parts.join("day=1"), ".part-0.csv.crc", b"\x00\x01crc");
+    write(
+        &parts.join("day=2024-01-01"),
+        ".part-0.csv.crc",
+        b"\x00\x01crc",
+    );
     let column = |i: usize| -> ArrayRef {
         let values: Vec<String> = d3
             .iter()
@@ -71,9 +84,9 @@ fn a_folder_of_parts_gives_the_tables_of_the_whole_log() {
             .collect();
         Arc::new(StringArray::from(values))
     };
-    std::fs::create_dir_all(parts.join("day=3")).expect("mkdir");
+    std::fs::create_dir_all(parts.join("day=2024-01-03")).expect("mkdir");
     write_parquet_log(
-        &parts.join("day=3/part-0.parquet"),
+        &parts.join("day=2024-01-03/part-0.parquet"),
         ["user", "item", "when", "qty", "price", "name"]
             .into_iter()
             .enumerate()
@@ -111,9 +124,9 @@ fn a_folder_of_parts_gives_the_tables_of_the_whole_log() {
     assert_eq!(
         names,
         [
-            ("day=1/part-0.csv".to_string(), 1),
-            ("day=2/part-0.csv.gz".to_string(), 2),
-            ("day=3/part-0.parquet".to_string(), 0),
+            ("day=2024-01-01/part-0.csv".to_string(), 1),
+            ("day=2024-01-02/part-0.csv.gz".to_string(), 2),
+            ("day=2024-01-03/part-0.parquet".to_string(), 0),
         ]
     );
     let rejects = ParquetTable::read(&folder.join("rejects.parquet")).expect("rejects");
@@ -123,9 +136,9 @@ fn a_folder_of_parts_gives_the_tables_of_the_whole_log() {
     assert_eq!(
         files,
         [
-            "day=1/part-0.csv",
-            "day=2/part-0.csv.gz",
-            "day=2/part-0.csv.gz"
+            "day=2024-01-01/part-0.csv",
+            "day=2024-01-02/part-0.csv.gz",
+            "day=2024-01-02/part-0.csv.gz"
         ]
     );
     let lines: Vec<(u64, String)> = rejects_written(&folder)
@@ -144,7 +157,7 @@ fn a_folder_of_parts_gives_the_tables_of_the_whole_log() {
     let details = rejects.strings("detail").expect("detail");
     assert_eq!(
         details[1].as_deref(),
-        Some("same as day=1/part-0.csv line 2")
+        Some("same as day=2024-01-01/part-0.csv line 2")
     );
     // Whatever the thread count, the same bytes.
     let single = tmp.path().join("single");
