@@ -97,7 +97,7 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
         file_names: (0..data.interactions.files.len())
             .map(|f| data.interactions.file_name(f as u16))
             .collect(),
-        log_files: data.interactions.log_files,
+        log_files: data.interactions.log_file_count(),
         event_names: data.interactions.event_names.clone(),
         has_quantity: data.interactions.has_quantity,
         has_amount: data.interactions.has_amount,

@@ -95,7 +95,7 @@ pub struct SourceMeta {
     /// The names of the files read, as rejects and the report give them
     /// (index = reject file index; see [`crate::source_file::file_name`]).
     pub file_names: Vec<String>,
-    /// How many of them, from the first, hold interactions.
+    /// How many of them, from the first, hold interactions (at least 1).
     pub log_files: usize,
     /// Event type names.
     pub event_names: Vec<String>,
@@ -542,15 +542,14 @@ pub fn write(dir: &Path, c: &Cleaned, meta: SourceMeta) -> Result<IngestReport> 
         .filter(|&(_, n)| n > 0)
         .map(|(r, n)| (r.code().to_string(), n))
         .collect();
-    let logs = log_files.clamp(1, per_file.len().max(1));
-    let rows_rejected = per_file.iter().take(logs).sum();
+    let rows_rejected = per_file.iter().take(log_files).sum();
     let report = IngestReport {
         source: source.to_string(),
         notes,
         rows_read: c.rows_read,
         rows_kept: c.rows_kept,
         rows_rejected,
-        catalog_rows_rejected: per_file.iter().skip(logs).sum(),
+        catalog_rows_rejected: per_file.iter().skip(log_files).sum(),
         rows_merged: c.rows_merged,
         rejected_by_reason: by_reason,
         files: names

@@ -391,9 +391,15 @@ pub struct Interactions {
 }
 
 impl Interactions {
+    /// How many of `files`, from the first, hold interactions: a source
+    /// that does not set [`Interactions::log_files`] has one.
+    pub fn log_file_count(&self) -> usize {
+        self.log_files.max(1)
+    }
+
     /// Whether file `file` holds interactions (not items or users).
     pub fn is_log_file(&self, file: u16) -> bool {
-        usize::from(file) < self.log_files.max(1)
+        usize::from(file) < self.log_file_count()
     }
 
     /// How rejects and the report name file `file`

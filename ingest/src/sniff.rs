@@ -164,9 +164,10 @@ fn pick(header: &[String], normal: &[String], names: &[&str], taken: &[usize]) -
 /// compressed or not, or Parquet): of its first file when it is a log
 /// folder ([`crate::source_file::log_files`]).
 pub fn sniff(path: &Path) -> Result<LogGuess> {
+    // (A file's list is itself; a folder's is never empty.)
     match crate::source_file::log_files(path)?.first() {
-        Some(first) if first != path => sniff_file(first),
-        _ => sniff_file(path),
+        Some(first) => sniff_file(first),
+        None => sniff_file(path),
     }
 }
 
