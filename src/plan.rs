@@ -334,17 +334,12 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
         substitute(&mut with, &vars)
             .map_err(|m| ConfigError::at(file, loc("with"), format!("stage `{name}`: {m}")))?;
         let params = (kind.params)(&with).map_err(|m| {
-            let key = m
-                .split("unknown field `")
-                .nth(1)
-                .and_then(|r| r.split('`').next())
-                .map(str::to_string)
-                .or_else(|| culprit_key(kind, &with, &m));
+            let key = culprit_key(kind, &with, &m);
             let at = key.as_deref().and_then(loc).or_else(|| loc("with"));
             ConfigError::at(
                 file,
                 at,
-                match key.as_deref().filter(|k| !m.contains(&format!("`{k}`"))) {
+                match key.as_deref().filter(|k| names_key(&m, k).is_none()) {
                     Some(k) => format!(
                         "stage `{name}` ({}): `{k}`: {}",
                         kind.name,
@@ -396,16 +391,18 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
     Ok(plan)
 }
 
-/// The top-level `with:` key the error is about: the first one it names
-/// (`` `timestamp_format` ... has no `%` field``), else the first whose
-/// removal changes the error (where a type error is).
+/// The top-level `with:` key the error is about: the first one it names,
+/// alone or at the head of a path (`` `split.fraction`: invalid type``,
+/// `` unknown field `factor` ``, `` `timestamp_format` ... has no `%`
+/// field``), else the first whose removal changes the error (a check
+/// across keys that names none).
 fn culprit_key(kind: &Kind, with: &Yaml, error: &str) -> Option<String> {
     let Yaml::Mapping(map) = with else {
         return None;
     };
     let keys = || map.keys().filter_map(|k| k.as_str());
     let named = keys()
-        .filter_map(|k| error.find(&format!("`{k}`")).map(|at| (at, k)))
+        .filter_map(|k| names_key(error, k).map(|at| (at, k)))
         .min();
     if let Some((_, k)) = named {
         return Some(k.to_string());
@@ -418,6 +415,16 @@ fn culprit_key(kind: &Kind, with: &Yaml, error: &str) -> Option<String> {
             _ => Some(k.to_string()),
         }
     })
+}
+
+/// Where `error` first names top-level key `key` in backticks, alone
+/// (`` `split` ``) or as the head of a path (`` `split.fraction` ``,
+/// `` `k_range[1]` ``).
+fn names_key(error: &str, key: &str) -> Option<usize> {
+    ["`", ".", "["]
+        .iter()
+        .filter_map(|end| error.find(&format!("`{key}{end}")))
+        .min()
 }
 
 /// Kahn's algorithm; among ready stages the file's order wins. A cycle is an error naming it.

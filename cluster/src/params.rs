@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fixed k, or `auto` (best mean silhouette over `k_range`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a number of segments or `auto`")]
 pub enum KChoice {
     /// This many segments.
     Fixed(usize),
@@ -79,11 +79,7 @@ impl Default for ClusterParams {
 impl ClusterParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
-        let p: ClusterParams = if with.is_null() {
-            ClusterParams::default()
-        } else {
-            serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
-        };
+        let p: ClusterParams = recpipe_core::params::from_with(with)?;
         if let KChoice::Fixed(k) = p.k
             && (k < 1 || k > u16::MAX as usize)
         {

@@ -4,6 +4,7 @@
 //! - [`parquet_io`]: deterministic Parquet writing (temp path + rename) and typed column reads.
 //! - [`fsutil`]: atomic file writes and content hashing.
 //! - [`names`]: "did you mean" suggestions for misspelt names.
+//! - [`params`]: a stage's `with:` block read into its typed parameters, errors naming the key.
 //! - [`stage`]: what the runner hands a stage (its output folder, its upstream folders, progress).
 //! - [`progress`]: progress bars on a terminal, plain lines elsewhere.
 //! - [`rng`]: a small seeded RNG whose stream is fixed forever (artifacts depend on it).
@@ -14,6 +15,7 @@ pub mod error;
 pub mod fsutil;
 pub mod matmul;
 pub mod names;
+pub mod params;
 pub mod parquet_io;
 pub mod progress;
 pub mod rng;

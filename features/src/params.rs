@@ -91,12 +91,8 @@ impl Default for FeaturesParams {
 impl FeaturesParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self> {
-        let p: FeaturesParams = if with.is_null() {
-            FeaturesParams::default()
-        } else {
-            serde_yaml::from_value(with.clone())
-                .map_err(|e| FeaturesError::Params(e.to_string()))?
-        };
+        let p: FeaturesParams =
+            recpipe_core::params::from_with(with).map_err(FeaturesError::Params)?;
         p.tfidf.check().map_err(FeaturesError::Params)?;
         if p.zip_prefix_digits == 0 {
             return Err(FeaturesError::Params(

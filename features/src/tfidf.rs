@@ -21,7 +21,10 @@ use crate::stop_words::is_english_stop_word;
 
 /// A document-frequency bound: an absolute count (integer) or a fraction of documents.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a count of documents (an integer) or a fraction of them (a number with a point, such as 0.5)"
+)]
 pub enum DfBound {
     /// At least / at most this many documents.
     Count(u64),

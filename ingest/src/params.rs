@@ -282,11 +282,8 @@ pub struct SyntheticSpec {
 impl IngestParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self> {
-        let params: IngestParams = if with.is_null() {
-            IngestParams::default()
-        } else {
-            serde_yaml::from_value(with.clone()).map_err(|e| IngestError::Params(e.to_string()))?
-        };
+        let params: IngestParams =
+            recpipe_core::params::from_with(with).map_err(IngestError::Params)?;
         params.check()?;
         let mut params = params;
         if params.source == SourceKind::Synthetic {

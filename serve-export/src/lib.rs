@@ -106,11 +106,7 @@ impl Default for ExportParams {
 impl ExportParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> std::result::Result<Self, String> {
-        let p: ExportParams = if with.is_null() {
-            ExportParams::default()
-        } else {
-            serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
-        };
+        let p: ExportParams = recpipe_core::params::from_with(with)?;
         if p.top_n == 0
             || p.similar_n == 0
             || p.also_liked_n == 0

@@ -69,6 +69,26 @@ fn type_error() {
 }
 
 #[test]
+fn a_type_error_points_at_its_key_not_at_the_first_key_whose_removal_changes_the_error() {
+    // Removing `source` or `users` changes the error too; the error itself
+    // names `ratings`.
+    fails_with(
+        "version: 1\nstages:\n  a:\n    uses: ingest\n    with:\n      source: synthetic\n      users: 50\n      ratings: 1.5\n",
+        8,
+        "`ratings`: invalid type: floating point `1.5`, expected a whole number, 0 or more",
+    );
+}
+
+#[test]
+fn a_nested_value_is_named_by_its_path_at_its_block_line() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  f:\n    uses: features\n    needs: [a]\n    with:\n      zip_prefix_digits: 3\n      tfidf:\n        min_df: 2\n        max_features: many\n",
+        9,
+        "`tfidf.max_features`: invalid type: string \"many\", expected a whole number, 0 or more",
+    );
+}
+
+#[test]
 fn a_parameter_refused_for_its_value_is_found_by_its_name() {
     // Removing `source` changes this error too: the key it names is the one.
     fails_with(

@@ -184,11 +184,7 @@ pub struct Resolved {
 impl TrainParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
-        let p: TrainParams = if with.is_null() {
-            TrainParams::default()
-        } else {
-            serde_yaml::from_value(with.clone()).map_err(|e| e.to_string())?
-        };
+        let p: TrainParams = recpipe_core::params::from_with(with)?;
         p.split.check()?;
         let r = p.resolved();
         // The canonical form carries every default, so a change of default changes the fingerprint.
