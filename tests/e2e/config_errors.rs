@@ -1,6 +1,6 @@
 //! Every bad-config case exits 2 with a message that names the line.
 
-use crate::{Env, stderr};
+use crate::{Env, stderr, stdout};
 
 fn fails_with(yaml: &str, line: usize, needle: &str) {
     let env = Env::new(yaml);
@@ -85,6 +85,36 @@ fn a_nested_value_is_named_by_its_path_at_its_block_line() {
         "version: 1\nstages:\n  a: {uses: ingest}\n  f:\n    uses: features\n    needs: [a]\n    with:\n      zip_prefix_digits: 3\n      tfidf:\n        min_df: 2\n        max_features: many\n",
         9,
         "`tfidf.max_features`: invalid type: string \"many\", expected a whole number, 0 or more",
+    );
+}
+
+#[test]
+fn a_split_that_leaves_nothing_to_train_on_fails_the_stage_saying_why() {
+    let yaml = crate::SMALL.replace(
+        "with: {factors: 8, iterations: 5}",
+        "with: {factors: 8, iterations: 5, split: {kind: time_cutoff, cutoff: 1970-01-01}}",
+    );
+    let env = Env::new(&yaml);
+    let out = env.run(&["run", "train"]);
+    // The summary on stdout gives each failed stage's error.
+    let err = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "`split` leaves nothing to train on: every one of the 6000 interactions is at or \
+             after `cutoff` 1970-01-01"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("panic"), "{err}");
+    let yaml = crate::SMALL.replace(
+        "with: {factors: 8, iterations: 5}",
+        "with: {factors: 8, iterations: 5, min_value: 6}",
+    );
+    let err = stdout(&Env::new(&yaml).run(&["run", "train"]));
+    assert!(
+        err.contains("no interactions to train on: `min_value` 6 keeps none of the 6000"),
+        "{err}"
     );
 }
 

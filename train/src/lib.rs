@@ -440,11 +440,18 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         .upstream_dir("ingest")
         .ok_or(TrainError::MissingUpstream("ingest"))?;
     let mut data = Data::read(ingest)?;
+    let read = data.len();
     if let Some(m) = params.min_value {
         data.keep_min_value(m);
     }
     if data.is_empty() {
-        return Err(TrainError::Params("no interactions to train on".into()));
+        let why = match params.min_value {
+            Some(m) if read > 0 => format!(": `min_value` {m} keeps none of the {read}"),
+            _ => String::new(),
+        };
+        return Err(TrainError::Params(format!(
+            "no interactions to train on{why}"
+        )));
     }
     let segments = match ctx.upstream_dir("cluster") {
         Some(dir) => {
@@ -453,6 +460,7 @@ pub fn run(params: &TrainParams, ctx: &StageContext) -> Result<StageOutcome> {
         None => None,
     };
     let folds = split::split(&data, &params.split, &|p| ctx.resolve(p))?;
+    split::check_training_left(&folds, &params.split, data.len())?;
     let evaluating = !matches!(params.split, split::SplitSpec::None);
     let relevance = params
         .eval

@@ -128,6 +128,29 @@ impl SplitSpec {
     }
 }
 
+/// Fails when a fold of `folds` (made by `spec` from `n` interactions)
+/// has nothing to train on: a cutoff before the first interaction, or a
+/// held-out fraction that rounds to all of a small set. Training on nothing
+/// has no model to evaluate.
+pub fn check_training_left(folds: &[Fold], spec: &SplitSpec, n: usize) -> Result<()> {
+    let Some((i, fold)) = folds.iter().enumerate().find(|(_, f)| f.train.is_empty()) else {
+        return Ok(());
+    };
+    let which = match folds.len() {
+        1 => String::new(),
+        k => format!(" in fold {} of {k}", i + 1),
+    };
+    let why = match spec {
+        SplitSpec::TimeCutoff { cutoff, .. } => {
+            format!("every one of the {n} interactions is at or after `cutoff` {cutoff}")
+        }
+        _ => format!("it holds out {} of the {n} interactions", fold.test.len()),
+    };
+    Err(TrainError::Params(format!(
+        "`split` leaves nothing to train on{which}: {why}"
+    )))
+}
+
 /// Parses `YYYY-MM-DD[...]` to unix seconds (UTC).
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();
