@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use recpipe_ingest::rejects::read_rejects;
+use recpipe_ingest::rows::Reason;
 
 use crate::cli::RejectsArgs;
 use crate::config::ConfigError;
@@ -45,6 +46,9 @@ pub fn run(args: RejectsArgs) -> anyhow::Result<ExitCode> {
     if !path.is_file() {
         anyhow::bail!("stage `{stage}` wrote no rejects.parquet (is it an ingest stage?)");
     }
+    if let Some(r) = &args.reason {
+        check_reason_code(r)?;
+    }
     let summary = read_rejects(&path, args.reason.as_deref(), args.n)?;
     if let Some(r) = &args.reason
         && !summary.by_reason.iter().any(|c| c.reason == *r)
@@ -55,8 +59,12 @@ pub fn run(args: RejectsArgs) -> anyhow::Result<ExitCode> {
             .map(|c| c.reason.as_str())
             .collect();
         anyhow::bail!(
-            "no row of {stage} was rejected as `{r}` (reasons: {})",
-            reasons.join(", ")
+            "no row of {stage} was rejected as `{r}` ({})",
+            if reasons.is_empty() {
+                "it rejected none".to_string()
+            } else {
+                format!("its rows were rejected as {}", reasons.join(", "))
+            }
         );
     }
     if args.json {
@@ -108,4 +116,20 @@ pub fn run(args: RejectsArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails unless `reason` is one of the codes rejects are counted by: a
+/// misspelt code is named as such, not taken for one no row has.
+fn check_reason_code(reason: &str) -> anyhow::Result<()> {
+    let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+    if codes.contains(&reason) {
+        return Ok(());
+    }
+    let hint = recpipe_core::names::likely_meant(reason, &codes)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    anyhow::bail!(
+        "`{reason}` is not a reason code (codes: {}){hint}",
+        codes.join(", ")
+    )
 }

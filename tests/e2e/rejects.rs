@@ -70,10 +70,16 @@ fn rejects_lists_counts_by_reason_and_the_rows_with_their_lines() {
     assert_eq!(rows[0]["line"], 4);
     assert_eq!(rows[0]["raw"], "2,a,someday");
 
-    let out = env.run(&["rejects", "--reason", "nope"]);
+    // A code no row has is told from one that is no code at all.
+    let err = stderr(&env.run(&["rejects", "--reason", "bad_price"]));
     assert!(
-        stderr(&out).contains("reasons: bad_timestamp, missing_item"),
-        "{}",
-        stderr(&out)
+        err.contains("no row of load was rejected as `bad_price` (its rows were rejected as bad_timestamp, missing_item)"),
+        "{err}"
+    );
+    let err = stderr(&env.run(&["rejects", "--reason", "missing_itme"]));
+    assert!(
+        err.contains("`missing_itme` is not a reason code (codes: wrong_field_count, ")
+            && err.ends_with("did you mean `missing_item`?\n"),
+        "{err}"
     );
 }
