@@ -47,11 +47,28 @@ pub enum ClusterError {
     #[error("the cluster stage needs a `{0}` stage upstream")]
     MissingUpstream(&'static str),
     /// No feature column matches the chosen groups.
-    #[error("no user feature column is in the groups {0:?} (available groups: {1:?})")]
+    #[error("{}", no_columns(.0, .1))]
     NoColumns(Vec<String>, Vec<String>),
     /// K-means could not run.
     #[error("k-means: {0}")]
     KMeans(String),
+}
+
+/// The message of [`ClusterError::NoColumns`]: the `groups` asked for,
+/// what the features stage wrote, and which setting to change.
+fn no_columns(asked: &[String], written: &[String]) -> String {
+    let asked = asked.join(", ");
+    if written.is_empty() {
+        return format!(
+            "no user feature column is in the groups {asked}: the features stage wrote no user \
+             feature column (its `user_groups` found nothing to describe the users by in this data)"
+        );
+    }
+    format!(
+        "no user feature column is in the groups {asked}: the features stage wrote the groups {} \
+         (set `groups` to some of them, or add the group to the features stage's `user_groups`)",
+        written.join(", ")
+    )
 }
 
 /// Result alias for the cluster stage.
@@ -581,4 +598,27 @@ fn write_markdown(ctx: &StageContext, rows: &[ProfileRow], k: usize) -> Result<(
     }
     recpipe_core::write_atomic(&ctx.out("segment_profiles.md"), md.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_columns_names_the_groups_written_and_the_settings_to_change() {
+        let s = |v: &[&str]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+        let e = ClusterError::NoColumns(s(&["rfm"]), s(&["demographics", "genres"]));
+        assert_eq!(
+            e.to_string(),
+            "no user feature column is in the groups rfm: the features stage wrote the groups \
+             demographics, genres (set `groups` to some of them, or add the group to the \
+             features stage's `user_groups`)"
+        );
+        let e = ClusterError::NoColumns(s(&["events", "rfm"]), Vec::new());
+        assert!(
+            e.to_string()
+                .starts_with("no user feature column is in the groups events, rfm: the features stage wrote no user feature column"),
+            "{e}"
+        );
+    }
 }

@@ -309,6 +309,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         return Err(IngestError::NothingKept(nothing_kept(
             rows_read,
             inter.rejects.iter().chain(&late),
+            (min_u, min_i),
         )));
     }
     // Users and items side by side: each side's dense catalog, the text the
@@ -614,14 +615,20 @@ fn split_parts<'a>(
 
 /// Why nothing was kept, for the error (the stage then writes no rejects
 /// file): the rows read, how many each reason rejected, most first, and
-/// how to see the first of them.
-fn nothing_kept<'a>(rows_read: u64, rejects: impl Iterator<Item = &'a Reject>) -> String {
-    let mut by_reason: HashMap<&str, u64> = HashMap::new();
+/// what to do: loosen a k-core filter that removed every pair (`k_core`:
+/// its minimum interactions per user and per item), or see the first
+/// invalid row.
+fn nothing_kept<'a>(
+    rows_read: u64,
+    rejects: impl Iterator<Item = &'a Reject>,
+    k_core: (u32, u32),
+) -> String {
+    let mut by_reason: HashMap<Reason, u64> = HashMap::new();
     for r in rejects {
-        *by_reason.entry(r.reason.code()).or_default() += 1;
+        *by_reason.entry(r.reason).or_default() += 1;
     }
-    let mut counts: Vec<(&str, u64)> = by_reason.into_iter().collect();
-    counts.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut counts: Vec<(Reason, u64)> = by_reason.into_iter().collect();
+    counts.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(b.0.code())));
     let read = format!(
         "{rows_read} row{} read",
         if rows_read == 1 { "" } else { "s" }
@@ -629,11 +636,29 @@ fn nothing_kept<'a>(rows_read: u64, rejects: impl Iterator<Item = &'a Reject>) -
     if counts.is_empty() {
         return read;
     }
-    let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    format!(
-        "{read}, all rejected: {}; `on_error: fail` stops at the first with its file and line",
-        reasons.join(", ")
-    )
+    let reasons: Vec<String> = counts
+        .iter()
+        .map(|(r, n)| format!("{n} {}", r.code()))
+        .collect();
+    let mut hints = Vec::new();
+    if counts
+        .iter()
+        .any(|(r, _)| matches!(r, Reason::KCoreUser | Reason::KCoreItem))
+    {
+        hints.push(format!(
+            "the k-core filter (min_user_interactions {}, min_item_interactions {}) removes \
+             every pair of this data: lower it",
+            k_core.0, k_core.1
+        ));
+    }
+    if counts.iter().any(|(r, _)| !r.is_policy()) {
+        hints.push("`on_error: fail` stops at the first invalid row with its file and line".into());
+    }
+    let reasons = reasons.join(", ");
+    match hints.is_empty() {
+        true => format!("{read}, all rejected: {reasons}"),
+        false => format!("{read}, all rejected: {reasons}; {}", hints.join("; ")),
+    }
 }
 
 /// What one part of whole users gives the pairs pass of [`clean`].
@@ -827,6 +852,39 @@ mod tests {
     use super::*;
     use crate::rows::RawLine;
     use proptest::prelude::*;
+
+    #[test]
+    fn nothing_kept_says_what_to_change_for_what_rejected_the_rows() {
+        let rejects = |reasons: &[Reason]| -> Vec<Reject> {
+            (reasons.iter().enumerate())
+                .map(|(i, &reason)| Reject {
+                    file: 0,
+                    line: i as u64 + 2,
+                    raw: RawLine::Text(String::new()),
+                    reason,
+                    detail: Arc::from(""),
+                })
+                .collect()
+        };
+        // Only the k-core filter: loosen it, and no word of bad rows.
+        let k_core = rejects(&[Reason::KCoreUser, Reason::KCoreItem, Reason::KCoreUser]);
+        let said = nothing_kept(3, k_core.iter(), (20, 5));
+        assert_eq!(
+            said,
+            "3 rows read, all rejected: 2 k_core_user, 1 k_core_item; the k-core filter \
+             (min_user_interactions 20, min_item_interactions 5) removes every pair of this \
+             data: lower it"
+        );
+        // Invalid rows: how to see the first.
+        let invalid = rejects(&[Reason::BadTimestamp]);
+        let said = nothing_kept(1, invalid.iter(), (0, 0));
+        assert_eq!(
+            said,
+            "1 row read, all rejected: 1 bad_timestamp; `on_error: fail` stops at the first \
+             invalid row with its file and line"
+        );
+        assert_eq!(nothing_kept(0, [].iter(), (0, 0)), "0 rows read");
+    }
 
     proptest! {
         #[test]
