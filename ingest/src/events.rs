@@ -57,14 +57,38 @@ fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
     if let Some(i) = header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
         return Ok(i);
     }
-    let nearest = recpipe_core::names::nearest(name, header.iter().map(String::as_str))
-        .map(|h| format!("; did you mean `{h}`?"))
+    let hint = match header {
+        [only] => delimiter_hint(only),
+        _ => None,
+    };
+    let hint = hint
+        .or_else(|| {
+            recpipe_core::names::nearest(name, header.iter().map(String::as_str))
+                .map(|h| format!("; did you mean `{h}`?"))
+        })
         .unwrap_or_default();
     Err(IngestError::MissingColumn {
         path: path.to_path_buf(),
         column: name.to_string(),
         available: header.join(", "),
-        hint: nearest,
+        hint,
+    })
+}
+
+/// For a header read as the one column `only`: the separator it holds
+/// most (`,` `;` tab `|`), as the `delimiter` the file likely has.
+fn delimiter_hint(only: &str) -> Option<String> {
+    let (count, sep) = [',', ';', '\t', '|']
+        .into_iter()
+        .map(|d| (only.matches(d).count(), d))
+        .max_by_key(|&(n, d)| (n, std::cmp::Reverse(d)))?;
+    let sep = sep.escape_default();
+    (count > 0).then(|| {
+        format!(
+            "; the header reads as one column, and `{sep}` separates {} names in it: set \
+             `delimiter: \"{sep}\"`?",
+            count + 1
+        )
     })
 }
 
@@ -739,6 +763,32 @@ mod tests {
         let header = vec!["InvoiceNo".to_string(), "CustomerID".to_string()];
         let err = column_index(Path::new("x.csv"), &header, "CustomerId ").expect_err("missing");
         let msg = err.to_string();
+        assert!(msg.contains("did you mean `CustomerID`"), "{msg}");
+    }
+
+    #[test]
+    fn a_header_read_as_one_column_suggests_the_delimiter_it_holds() {
+        let header = vec!["InvoiceNo;StockCode;CustomerID".to_string()];
+        let msg = column_index(Path::new("x.csv"), &header, "CustomerID")
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            msg.ends_with(
+                "the header reads as one column, and `;` separates 3 names in it: set \
+                 `delimiter: \";\"`?"
+            ),
+            "{msg}"
+        );
+        let header = vec!["user\titem\tts".to_string()];
+        let msg = column_index(Path::new("x.tsv"), &header, "user")
+            .expect_err("missing")
+            .to_string();
+        assert!(msg.contains("`delimiter: \"\\t\"`"), "{msg}");
+        // A one-column header with no separator in it: the nearest name.
+        let header = vec!["CustomerID".to_string()];
+        let msg = column_index(Path::new("x.csv"), &header, "CustomerId ")
+            .expect_err("missing")
+            .to_string();
         assert!(msg.contains("did you mean `CustomerID`"), "{msg}");
     }
 }

@@ -384,7 +384,8 @@ impl IngestParams {
             && (c.event.is_some() || self.event_type.is_some() || self.weights.is_some())
         {
             return bad(
-                "a `rating` column gives each row its value: `event`, `event_type` and `weights` do not apply with it",
+                "`columns.rating` gives each row its value: `columns.event`, `event_type` and \
+                 `weights` do not apply with it",
             );
         }
         if let Some(d) = self.decimal
