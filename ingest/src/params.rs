@@ -388,6 +388,26 @@ impl IngestParams {
                  `weights` do not apply with it",
             );
         }
+        if let Some(c) = &self.columns
+            && c.event.is_none()
+            && c.rating.is_none()
+        {
+            // Every row has the one type `event_type` names: it needs a weight.
+            let weights = self.weights.clone().unwrap_or_else(default_weights);
+            let name = self.event_type.as_deref().unwrap_or("purchase");
+            if !weights.keys().any(|k| k.eq_ignore_ascii_case(name)) {
+                let known = weights.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(IngestError::Params(match &self.event_type {
+                    Some(_) => format!(
+                        "`event_type` `{name}` has no weight in `weights` (weights: {known})"
+                    ),
+                    None => format!(
+                        "`weights` gives no weight to `purchase`, the type of every row when \
+                         `event_type` is not set: add it, or set `event_type` to one of {known}"
+                    ),
+                }));
+            }
+        }
         if let Some(d) = self.decimal
             && d != '.'
             && d != ','

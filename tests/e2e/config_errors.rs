@@ -119,6 +119,21 @@ fn a_split_that_leaves_nothing_to_train_on_fails_the_stage_saying_why() {
 }
 
 #[test]
+fn an_event_type_without_a_weight_is_a_configuration_error_at_its_line() {
+    let yaml = "version: 1\nstages:\n  a:\n    uses: ingest\n    with:\n      source: events\n      path: log.csv\n      columns: {user: u, item: i, timestamp: t}\n      weights: {view: 1}\n";
+    fails_with(
+        yaml,
+        9,
+        "`weights` gives no weight to `purchase`, the type of every row when `event_type` is not set",
+    );
+    fails_with(
+        &yaml.replace("{view: 1}\n", "{view: 1}\n      event_type: zzz\n"),
+        10,
+        "`event_type` `zzz` has no weight in `weights` (weights: view)",
+    );
+}
+
+#[test]
 fn a_parameter_refused_for_its_value_is_found_by_its_name() {
     // Removing `source` changes this error too: the key it names is the one.
     fails_with(
