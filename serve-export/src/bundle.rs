@@ -145,6 +145,54 @@ impl Bundle {
             .unwrap_or_default()
     }
 
+    /// Whether the bundle's catalogue (`embeddings/ids.parquet`, every user
+    /// and item the model knows) holds `id` as a `kind` (`user`, `item`):
+    /// an id absent from a list table may still be known, with an empty
+    /// list (a user who already has every item, the only item of a log).
+    fn knows(&self, kind: &str, id: &str) -> bool {
+        self.catalogue(kind).iter().any(|i| i == id)
+    }
+
+    /// The ids of `kind` (`user`, `item`) in the bundle's catalogue
+    /// (`embeddings/ids.parquet`); none if it cannot be read.
+    fn catalogue(&self, kind: &str) -> Vec<String> {
+        let Ok(t) = self.table("embeddings/ids.parquet") else {
+            return Vec::new();
+        };
+        let (Ok(kinds), Ok(ids)) = (t.strings("kind"), t.strings("id")) else {
+            return Vec::new();
+        };
+        kinds
+            .into_iter()
+            .zip(ids)
+            .filter(|(k, _)| k.as_deref() == Some(kind))
+            .filter_map(|(_, i)| i)
+            .collect()
+    }
+
+    /// The error for an item no list of `table` (`similar`, `also-liked`)
+    /// starts from: known to the bundle but without neighbours, or not in it.
+    fn item_without_list(
+        &self,
+        keys: &ParquetTable,
+        key: &str,
+        item: &str,
+        list: &str,
+    ) -> ExportError {
+        let items = self.catalogue("item");
+        if items.iter().any(|i| i == item) {
+            let why = match items.len() {
+                1 => "it is the bundle's only item".to_string(),
+                _ => "the bundle lists none for it".to_string(),
+            };
+            return ExportError::Unknown(format!(
+                "item `{item}` is in the bundle but has no {list}: {why}"
+            ));
+        }
+        let hint = Self::did_you_mean(keys, key, item);
+        ExportError::Unknown(format!("item `{item}` is not in the bundle{hint}"))
+    }
+
     /// The cold-start list of a profile (`all`, `segment=3`, `gender=F`, ...).
     pub fn cold_start(&self, profile: &str, n: usize) -> Result<Answer> {
         let t = self.table("cold_start.parquet")?;
@@ -189,13 +237,21 @@ impl Bundle {
         };
         let (t, rows) = self.rows_of(name, "user_id", user)?;
         if rows.is_empty() {
-            let hint = Self::meant(&t, "user_id", user)
-                .map(|id| format!(" (did you mean `{id}`?)"))
-                .unwrap_or_default();
             let mut a = self.cold_start("all", n)?;
-            a.note = Some(format!(
-                "user `{user}` is not in the bundle{hint}: showing the cold-start list (recpipe recommend --profile gender=F narrows it)"
-            ));
+            a.note = Some(if self.knows("user", user) {
+                format!(
+                    "user `{user}` is in the bundle but has no recommended items (none is left \
+                     outside their history): showing the cold-start list"
+                )
+            } else {
+                let hint = Self::meant(&t, "user_id", user)
+                    .map(|id| format!(" (did you mean `{id}`?)"))
+                    .unwrap_or_default();
+                format!(
+                    "user `{user}` is not in the bundle{hint}: showing the cold-start list \
+                     (recpipe recommend --profile gender=F narrows it)"
+                )
+            });
             return Ok(a);
         }
         let rows = match explore {
@@ -235,10 +291,7 @@ impl Bundle {
     pub fn similar(&self, item: &str, n: usize, by: &str) -> Result<Answer> {
         let (t, all) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
         if all.is_empty() {
-            let hint = Self::did_you_mean(&t, "source_item_id", item);
-            return Err(ExportError::Unknown(format!(
-                "item `{item}` is not in the bundle{hint}"
-            )));
+            return Err(self.item_without_list(&t, "source_item_id", item, "similar items"));
         }
         let kinds = t.strings("kind")?;
         let rows: Vec<usize> = all
@@ -257,9 +310,19 @@ impl Bundle {
             .strings("source_item_id")
             .map(|v| v.iter().any(|x| x.as_deref() == Some(item)))
             .unwrap_or(false);
-        if known {
+        let any = t
+            .strings("kind")
+            .map(|v| v.iter().any(|k| k.as_deref() == Some(by)))
+            .unwrap_or(false);
+        if known && any {
             ExportError::Unknown(format!(
-                "item `{item}` has no `{by}` neighbours in this bundle (content needs a features stage)"
+                "item `{item}` has no `{by}` neighbours: its text shares no term with another item's"
+            ))
+        } else if known {
+            ExportError::Unknown(format!(
+                "this bundle has no `{by}` neighbours: they come from the item TF-IDF vectors of a \
+                 features stage the export needs, and here there was none or its vocabulary is empty \
+                 (the items have no title or text)"
             ))
         } else {
             ExportError::Unknown(format!("item `{item}` is not in the bundle"))
@@ -271,7 +334,7 @@ impl Bundle {
         let (t, rows) = self.rows_of("also_liked.parquet", "source_item_id", item)?;
         if rows.is_empty() {
             let (t, known) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
-            if known.is_empty() {
+            if known.is_empty() && !self.knows("item", item) {
                 let hint = Self::did_you_mean(&t, "source_item_id", item);
                 return Err(ExportError::Unknown(format!(
                     "item `{item}` is not in the bundle{hint}"

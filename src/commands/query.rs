@@ -68,10 +68,16 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     );
     outln!("{}", header.trim_end())?;
     for l in &answer.lines {
-        let second = l.second.map(|s| format!("  {s:>9.4}")).unwrap_or_default();
+        let second = l
+            .second
+            .map(|s| format!("  {:>9.4}", four_places(s)))
+            .unwrap_or_default();
         let line = format!(
             "{:>4}  {:idw$}  {:>10.4}{second}  {}",
-            l.rank, l.id, l.score, l.title
+            l.rank,
+            l.id,
+            four_places(l.score),
+            l.title
         );
         outln!("{}", line.trim_end())?;
     }
@@ -218,5 +224,24 @@ pub fn verify_bundle(dir: &Path) -> anyhow::Result<ExitCode> {
             outln!("  {p}")?;
         }
         Ok(ExitCode::from(crate::EXIT_DRIFT))
+    }
+}
+
+/// `x` rounded to the four places a table shows, a value that rounds to
+/// zero from below as 0 (a cosine of -5e-8 prints 0.0000, not -0.0000).
+fn four_places(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4 + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::four_places;
+
+    #[test]
+    fn four_places_never_prints_a_negative_zero() {
+        assert_eq!(format!("{:.4}", four_places(-5e-8)), "0.0000");
+        assert_eq!(format!("{:.4}", four_places(-0.0)), "0.0000");
+        assert_eq!(format!("{:.4}", four_places(-0.00006)), "-0.0001");
+        assert_eq!(format!("{:.4}", four_places(0.12345)), "0.1235");
     }
 }

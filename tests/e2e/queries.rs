@@ -261,3 +261,58 @@ fn recommendations_exclude_seen_items_and_are_ranked() {
         }
     }
 }
+
+#[test]
+fn a_one_item_log_answers_every_query_saying_why_a_list_is_empty() {
+    let env = Env::new(
+        "version: 1
+stages:
+  ingest: {uses: ingest, with: {source: events, path: log.csv, columns: {user: user, item: item, timestamp: ts}}}
+  features: {uses: features, needs: [ingest]}
+  cluster: {uses: cluster, needs: [features], with: {k: 1}}
+  train: {uses: train, needs: [ingest], with: {model: implicit_als, factors: 4}}
+  export: {uses: serve-export, needs: [train, cluster, features]}
+",
+    );
+    std::fs::write(
+        env.path().join("log.csv"),
+        "user,item,ts\nu1,i1,2020-01-01\nu2,i1,2020-01-02\n",
+    )
+    .expect("log");
+    env.ok(&["run"]);
+    // u1 has the only item: known, with nothing left to recommend.
+    let recs = env.ok(&["recommend", "u1"]);
+    assert!(
+        recs.contains("user `u1` is in the bundle but has no recommended items"),
+        "{recs}"
+    );
+    let recs = env.ok(&["recommend", "u9"]);
+    assert!(recs.contains("user `u9` is not in the bundle"), "{recs}");
+    let err = crate::stderr(&env.run(&["similar", "i1"]));
+    assert!(
+        err.contains(
+            "item `i1` is in the bundle but has no similar items: it is the bundle's only item"
+        ),
+        "{err}"
+    );
+    let err = crate::stderr(&env.run(&["similar", "i1", "--by", "content"]));
+    assert!(err.contains("it is the bundle's only item"), "{err}");
+    let err = crate::stderr(&env.run(&["similar", "i2"]));
+    assert!(err.contains("item `i2` is not in the bundle"), "{err}");
+    let also = env.ok(&["also-liked", "i1"]);
+    assert!(also.contains("too few users liked this item"), "{also}");
+    // Three items without a title or text: factor neighbours, no content ones.
+    std::fs::write(
+        env.path().join("log.csv"),
+        "user,item,ts\nu1,i1,2020-01-01\nu2,i2,2020-01-02\nu3,i3,2020-01-03\n",
+    )
+    .expect("log");
+    env.ok(&["run"]);
+    env.ok(&["similar", "i1"]);
+    let err = crate::stderr(&env.run(&["similar", "i1", "--by", "content"]));
+    assert!(
+        err.contains("this bundle has no `content` neighbours")
+            && err.contains("the items have no title or text"),
+        "{err}"
+    );
+}
