@@ -301,6 +301,28 @@ pub fn select(plan: &Plan, opts: &RunOptions) -> Result<BTreeSet<String>> {
         let a = plan.ancestors_of(std::slice::from_ref(u));
         selected.retain(|s| a.contains(s));
     }
+    if selected.is_empty() && !plan.stages.is_empty() {
+        // Only --from and --until (with targets) can leave nothing: say which.
+        let mut asked = Vec::new();
+        if !opts.targets.is_empty() {
+            asked.push(format!("{} (and what it needs)", opts.targets.join(", ")));
+        }
+        if let Some(f) = &opts.from {
+            asked.push(format!("--from {f} (it and the stages that need it)"));
+        }
+        if let Some(u) = &opts.until {
+            asked.push(format!("--until {u} (it and the stages it needs)"));
+        }
+        return Err(crate::config::ConfigError::at(
+            &plan.file,
+            None,
+            format!(
+                "{} select no stage in common; `recpipe dag` shows the order",
+                asked.join(" and ")
+            ),
+        )
+        .into());
+    }
     Ok(selected)
 }
 

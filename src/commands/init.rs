@@ -36,6 +36,13 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             let guess = recpipe_ingest::sniff::sniff(log)?;
             (events_text(&guess, data), events_notes(&guess))
         }
+        // A folder that is there must hold a layout the stage reads (one
+        // not there yet is noted below).
+        (Template::Movielens, Some(folder), _) if folder.exists() => {
+            let layout = recpipe_ingest::movielens::detect(folder)?;
+            let note = format!("{} holds the {} layout", folder.display(), layout.name());
+            (template_text(args.template, data.as_deref()), vec![note])
+        }
         _ => (template_text(args.template, data.as_deref()), Vec::new()),
     };
     if let Some(folder) = folder {

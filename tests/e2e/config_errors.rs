@@ -284,6 +284,66 @@ fn a_folder_without_a_pipeline_is_pointed_to_init_which_writes_one_and_keeps_it(
 }
 
 #[test]
+fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
+    let env = Env::new(crate::SMALL);
+    std::fs::create_dir(env.path().join("notml")).expect("dir");
+    std::fs::write(env.path().join("notml/readme.txt"), "hello").expect("file");
+    let out = env.run(&[
+        "init",
+        "--template",
+        "movielens",
+        "--data",
+        "notml",
+        "-p",
+        "ml.yaml",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no MovieLens layout found") && err.contains("found: readme.txt"),
+        "{err}"
+    );
+    assert!(!env.path().join("ml.yaml").exists(), "nothing written");
+    env.ok(&[
+        "generate",
+        "--layout",
+        "ml-100k",
+        "--users",
+        "20",
+        "--items",
+        "10",
+        "--ratings",
+        "60",
+        "--out",
+        "ml",
+    ]);
+    let said = env.ok(&[
+        "init",
+        "--template",
+        "movielens",
+        "--data",
+        "ml",
+        "-p",
+        "ml.yaml",
+    ]);
+    assert!(said.contains("holds the ml-100k layout"), "{said}");
+}
+
+#[test]
+fn from_and_until_that_select_nothing_are_a_usage_error() {
+    let env = Env::new(crate::SMALL);
+    let out = env.run(&["run", "--from", "export", "--until", "ingest"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--from export (it and the stages that need it) and --until ingest (it and the stages it needs) select no stage in common"),
+        "{err}"
+    );
+    let out = env.run(&["run", "cluster", "--from", "train"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
 fn init_where_its_folder_cannot_be_made_names_the_cause_once() {
     let env = Env::new(crate::SMALL);
     let out = env.run(&["init", "-p", "pipeline.yaml/p.yaml"]);
