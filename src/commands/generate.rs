@@ -29,6 +29,16 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         )
         .exit();
     }
+    if args.out.exists() && !args.out.is_dir() {
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!(
+                "--out {} is a file: it names the folder the layout's files are written to\n",
+                args.out.display()
+            ),
+        )
+        .exit();
+    }
     let layout = match args.layout {
         GenLayout::Ml1m => Layout::Ml1m,
         GenLayout::Ml100k => Layout::Ml100k,

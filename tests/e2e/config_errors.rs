@@ -218,6 +218,23 @@ fn generate_refuses_impossible_sizes_as_a_usage_error() {
     assert!(stderr(&out).contains("--users"), "{}", stderr(&out));
     assert!(!env.path().join("data").exists(), "nothing written");
     env.ok(&args("5", "10"));
+    // --out names a folder: a file there is a usage error, left as it was.
+    let out = env.run(&[
+        "generate",
+        "--users",
+        "5",
+        "--items",
+        "4",
+        "--ratings",
+        "10",
+        "--out",
+        "pipeline.yaml",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--out pipeline.yaml is a file"), "{err}");
+    let kept = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    assert_eq!(kept, crate::SMALL);
 }
 
 #[test]
