@@ -219,17 +219,9 @@ fn generate_refuses_impossible_sizes_as_a_usage_error() {
     assert!(!env.path().join("data").exists(), "nothing written");
     env.ok(&args("5", "10"));
     // --out names a folder: a file there is a usage error, left as it was.
-    let out = env.run(&[
-        "generate",
-        "--users",
-        "5",
-        "--items",
-        "4",
-        "--ratings",
-        "10",
-        "--out",
-        "pipeline.yaml",
-    ]);
+    let mut to_a_file = args("5", "10");
+    to_a_file[8] = "pipeline.yaml";
+    let out = env.run(&to_a_file);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--out pipeline.yaml is a file"), "{err}");
@@ -303,24 +295,21 @@ fn a_folder_without_a_pipeline_is_pointed_to_init_which_writes_one_and_keeps_it(
 #[test]
 fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
     let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
     std::fs::create_dir(env.path().join("notml")).expect("dir");
     std::fs::write(env.path().join("notml/readme.txt"), "hello").expect("file");
-    let out = env.run(&[
-        "init",
-        "--template",
-        "movielens",
-        "--data",
-        "notml",
-        "-p",
-        "ml.yaml",
-    ]);
+    let init = |data| env.run(&["init", "--template", "movielens", "--data", data]);
+    let out = init("notml");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("no MovieLens layout found") && err.contains("found: readme.txt"),
         "{err}"
     );
-    assert!(!env.path().join("ml.yaml").exists(), "nothing written");
+    assert!(
+        !env.path().join("pipeline.yaml").exists(),
+        "nothing written"
+    );
     env.ok(&[
         "generate",
         "--layout",
@@ -334,15 +323,9 @@ fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
         "--out",
         "ml",
     ]);
-    let said = env.ok(&[
-        "init",
-        "--template",
-        "movielens",
-        "--data",
-        "ml",
-        "-p",
-        "ml.yaml",
-    ]);
+    let out = init("ml");
+    let said = crate::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(said.contains("holds the ml-100k layout"), "{said}");
 }
 
