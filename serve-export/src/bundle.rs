@@ -170,8 +170,9 @@ impl Bundle {
             .collect()
     }
 
-    /// The error for an item no list of `table` (`similar`, `also-liked`)
-    /// starts from: known to the bundle but without neighbours, or not in it.
+    /// The error for an item without a `list` (`similar items`) in the list
+    /// table whose `key` column `keys` holds: known to the bundle but
+    /// without neighbours, or not in it.
     fn item_without_list(
         &self,
         keys: &ParquetTable,
@@ -316,7 +317,8 @@ impl Bundle {
             .unwrap_or(false);
         if known && any {
             ExportError::Unknown(format!(
-                "item `{item}` has no `{by}` neighbours: its text shares no term with another item's"
+                "item `{item}` has no `{by}` neighbours: no other item's text shares a term with its own \
+                 (within `content_postings`)"
             ))
         } else if known {
             ExportError::Unknown(format!(
