@@ -65,8 +65,20 @@ impl LockFile {
     /// Reads the lock, or an empty one if there is none.
     pub fn read(path: &Path) -> Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_yaml::from_str(&text)
-                .with_context(|| format!("{} is not a valid lock file", path.display())),
+            Ok(text) => serde_yaml::from_str(&text).with_context(|| {
+                // A lock two branches both changed comes out of a merge so.
+                let conflict = text.lines().any(|l| l.starts_with("<<<<<<< "));
+                format!(
+                    "{} is not a valid lock file{}; `recpipe run` writes it anew from the cache \
+                     once it is deleted",
+                    path.display(),
+                    if conflict {
+                        " (it holds git merge conflict markers: resolve them, or delete it)"
+                    } else {
+                        ""
+                    }
+                )
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile {
                 schema: LOCK_SCHEMA,
                 stages: BTreeMap::new(),

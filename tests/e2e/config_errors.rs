@@ -492,3 +492,22 @@ fn init_reads_a_report_with_grouped_digits_and_its_pipeline_keeps_every_row() {
     let run = env.ok(&["run", "ingest"]);
     assert!(run.contains("300 rows read, 0 rejected"), "{run}");
 }
+
+#[test]
+fn a_lock_left_with_merge_conflict_markers_is_named_with_the_way_out() {
+    let env = Env::new(crate::SMALL);
+    std::fs::write(
+        env.path().join("pipeline.lock"),
+        "<<<<<<< HEAD\nschema: 1\n=======\nschema: 1\n>>>>>>> other\n",
+    )
+    .expect("lock");
+    let out = env.run(&["run", "ingest"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pipeline.lock is not a valid lock file (it holds git merge conflict markers"),
+        "{err}"
+    );
+    std::fs::remove_file(env.path().join("pipeline.lock")).expect("remove");
+    env.ok(&["run", "ingest"]);
+}
