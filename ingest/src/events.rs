@@ -57,8 +57,15 @@ fn column_index(path: &Path, header: &[String], name: &str) -> Result<usize> {
     if let Some(i) = header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
         return Ok(i);
     }
+    let unnamed = !header.is_empty()
+        && (header.iter().enumerate()).all(|(i, h)| *h == format!("column_{}", i + 1));
     let hint = match header {
         [only] => delimiter_hint(only),
+        _ if unnamed => Some(format!(
+            "; the log is read without a header (`header: false`), so its columns are named \
+             column_1 to column_{}",
+            header.len()
+        )),
         _ => None,
     };
     let hint = hint
@@ -767,7 +774,7 @@ mod tests {
     }
 
     #[test]
-    fn a_header_read_as_one_column_suggests_the_delimiter_it_holds() {
+    fn a_missing_column_error_hints_at_how_the_header_was_read() {
         let header = vec!["InvoiceNo;StockCode;CustomerID".to_string()];
         let msg = column_index(Path::new("x.csv"), &header, "CustomerID")
             .expect_err("missing")
@@ -784,6 +791,15 @@ mod tests {
             .expect_err("missing")
             .to_string();
         assert!(msg.contains("`delimiter: \"\\t\"`"), "{msg}");
+        // Columns named by position (`header: false`): say so.
+        let header: Vec<String> = (1..=3).map(|i| format!("column_{i}")).collect();
+        let msg = column_index(Path::new("x.csv"), &header, "user")
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            msg.ends_with("(`header: false`), so its columns are named column_1 to column_3"),
+            "{msg}"
+        );
         // A one-column header with no separator in it: the nearest name.
         let header = vec!["CustomerID".to_string()];
         let msg = column_index(Path::new("x.csv"), &header, "CustomerId ")
