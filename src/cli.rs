@@ -22,9 +22,14 @@ pub struct Cli {
     /// Show nothing but results and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Worker threads (default: all cores). Artifacts are the same whatever the count.
-    #[arg(long, global = true, env = "RECPIPE_THREADS")]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 1024 (default: all cores). Artifacts are the same whatever the count.
+    #[arg(
+        long,
+        global = true,
+        env = "RECPIPE_THREADS",
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub threads: Option<u16>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -103,7 +103,7 @@ pub fn error_text(err: &anyhow::Error) -> String {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(usize::from(n))
             .build_global()?;
     }
     let mode = match (cli.log_format, cli.quiet) {

@@ -511,3 +511,15 @@ fn a_lock_left_with_merge_conflict_markers_is_named_with_the_way_out() {
     std::fs::remove_file(env.path().join("pipeline.lock")).expect("remove");
     env.ok(&["run", "ingest"]);
 }
+
+#[test]
+fn a_thread_count_out_of_range_is_a_usage_error_before_any_thread_starts() {
+    let env = Env::new(crate::SMALL);
+    for n in ["0", "100000"] {
+        let out = env.run(&["--threads", n, "status"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("is not in 1..=1024"), "{err}");
+    }
+    env.ok(&["--threads", "3", "status"]);
+}
