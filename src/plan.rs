@@ -240,6 +240,11 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
             "not found; `recpipe init` writes a starter pipeline (built-in synthetic data), \
              or -p names another file"
                 .to_string()
+        } else if file.is_dir() {
+            format!(
+                "is a folder; -p names the pipeline file ({})",
+                file.join("pipeline.yaml").display()
+            )
         } else {
             format!("cannot read: {e}")
         };
@@ -316,6 +321,13 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
             )
         })?;
         for need in &raw_stage.needs {
+            if need == name {
+                return Err(ConfigError::at(
+                    file,
+                    loc("needs"),
+                    format!("stage `{name}` needs itself"),
+                ));
+            }
             if !typed.stages.contains_key(need) {
                 let hint = nearest(need, order.iter().map(String::as_str))
                     .map(|n| format!("; did you mean `{n}`?"))

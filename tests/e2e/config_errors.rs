@@ -167,6 +167,24 @@ fn cycle() {
     let out = env.run(&["run"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cycle"), "{}", stderr(&out));
+    // The shortest cycle, at its line.
+    fails_with(
+        "version: 1\nstages:\n  a:\n    uses: ingest\n    needs: [a]\n",
+        5,
+        "stage `a` needs itself",
+    );
+}
+
+#[test]
+fn a_folder_given_as_the_pipeline_points_at_the_file_in_it() {
+    let env = Env::new(crate::SMALL);
+    let out = env.run(&["status", "-p", "."]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is a folder; -p names the pipeline file (./pipeline.yaml)"),
+        "{err}"
+    );
 }
 
 #[test]
