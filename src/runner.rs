@@ -638,7 +638,22 @@ pub fn status(plan: &Plan) -> Result<Vec<StageStatus>> {
             cached: false,
             fingerprint: None,
         };
-        match key_of(plan, stage, &digests, &mut inputs)? {
+        // An input that cannot be read (a log not delivered yet) makes its
+        // stage stale, with the cause; the other stages are still told.
+        let key = match key_of(plan, stage, &digests, &mut inputs) {
+            Ok(key) => key,
+            Err(e) => {
+                // (Its causes, without the stage's name the line starts with.)
+                let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+                st.reasons.push(match causes.is_empty() {
+                    true => e.to_string(),
+                    false => causes.join(": "),
+                });
+                out.push(st);
+                continue;
+            }
+        };
+        match key {
             None => {
                 let stale: Vec<String> = stage
                     .needs

@@ -220,6 +220,32 @@ fn touching_an_input_reruns_nothing_but_editing_it_does() {
 }
 
 #[test]
+fn status_tells_every_stage_when_an_input_is_missing() {
+    let env = Env::new(
+        "version: 1
+stages:
+  ingest: {uses: ingest, with: {source: events, path: log.csv, columns: {user: u, item: i, timestamp: t}, users_file: {path: users.csv, id: u}}}
+  features: {uses: features, needs: [ingest]}
+",
+    );
+    std::fs::write(env.path().join("log.csv"), "u,i,t\n1,a,5\n2,b,6\n").expect("log");
+    // The users file is not delivered yet: the reading stage is stale with
+    // the cause, and status still tells the stages after it.
+    let status = env.ok(&["status"]);
+    assert!(
+        status.contains("ingest    stale: input ") && status.contains("users.csv is missing"),
+        "{status}"
+    );
+    assert!(
+        status.contains("features  stale: upstream `ingest` is stale"),
+        "{status}"
+    );
+    std::fs::write(env.path().join("users.csv"), "u\n1\n2\n").expect("users");
+    env.ok(&["run"]);
+    assert!(env.ok(&["status"]).contains("ingest    up to date"));
+}
+
+#[test]
 fn a_partition_added_to_a_log_folder_makes_ingest_stale_and_is_read() {
     let env = Env::new(
         "version: 1\nstages:\n  ingest:\n    uses: ingest\n    with: {source: events, path: logs, columns: {user: user, item: item, timestamp: ts}}\n  features: {uses: features, needs: [ingest]}\n",
