@@ -49,6 +49,14 @@ pub enum ClusterError {
     /// No feature column matches the chosen groups.
     #[error("{}", no_columns(.0, .1))]
     NoColumns(Vec<String>, Vec<String>),
+    /// Every column of the chosen groups is left out by `exclude_prefixes`.
+    #[error(
+        "every user feature column of the groups {} starts with one of `exclude_prefixes` ({}): \
+         nothing is left to cluster on",
+        .0.join(", "),
+        .1.join(", ")
+    )]
+    AllExcluded(Vec<String>, Vec<String>),
     /// K-means could not run.
     #[error("k-means: {0}")]
     KMeans(String),
@@ -141,6 +149,12 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         })
         .collect();
     if chosen.is_empty() {
+        if columns.iter().any(|c| params.groups.contains(&c.group)) {
+            return Err(ClusterError::AllExcluded(
+                params.groups.clone(),
+                params.exclude_prefixes.clone(),
+            ));
+        }
         let mut groups: Vec<String> = columns.iter().map(|c| c.group.clone()).collect();
         groups.dedup();
         return Err(ClusterError::NoColumns(params.groups.clone(), groups));
@@ -613,6 +627,12 @@ mod tests {
             "no user feature column is in the groups rfm: the features stage wrote the groups \
              demographics, genres (set `groups` to some of them, or add the group to the \
              features stage's `user_groups`)"
+        );
+        let e = ClusterError::AllExcluded(s(&["behaviour"]), s(&["log_", "mean"]));
+        assert_eq!(
+            e.to_string(),
+            "every user feature column of the groups behaviour starts with one of \
+             `exclude_prefixes` (log_, mean): nothing is left to cluster on"
         );
         let e = ClusterError::NoColumns(s(&["events", "rfm"]), Vec::new());
         assert!(

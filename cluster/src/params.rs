@@ -85,6 +85,11 @@ impl ClusterParams {
         {
             return Err("k must be at least 1".into());
         }
+        if p.exclude_prefixes.iter().any(String::is_empty) {
+            return Err(
+                "`exclude_prefixes` holds an empty prefix, which every column starts with".into(),
+            );
+        }
         if p.k_range[0] < 2 || p.k_range[1] < p.k_range[0] {
             return Err("k_range must be [min, max] with 2 <= min <= max".into());
         }

@@ -134,6 +134,15 @@ fn an_event_type_without_a_weight_is_a_configuration_error_at_its_line() {
 }
 
 #[test]
+fn an_empty_exclude_prefix_is_refused_at_its_line() {
+    fails_with(
+        "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a]}\n  c:\n    uses: cluster\n    needs: [f]\n    with:\n      k: 2\n      exclude_prefixes: [\"zip=\", \"\"]\n",
+        10,
+        "`exclude_prefixes` holds an empty prefix, which every column starts with",
+    );
+}
+
+#[test]
 fn a_parameter_refused_for_its_value_is_found_by_its_name() {
     // Removing `source` changes this error too: the key it names is the one.
     fails_with(
