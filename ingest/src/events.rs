@@ -775,10 +775,12 @@ mod tests {
 
     #[test]
     fn a_missing_column_error_hints_at_how_the_header_was_read() {
-        let header = vec!["InvoiceNo;StockCode;CustomerID".to_string()];
-        let msg = column_index(Path::new("x.csv"), &header, "CustomerID")
-            .expect_err("missing")
-            .to_string();
+        let missing = |header: &[&str], name: &str| {
+            let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            let err = column_index(Path::new("x.csv"), &header, name).expect_err("missing");
+            err.to_string()
+        };
+        let msg = missing(&["InvoiceNo;StockCode;CustomerID"], "CustomerID");
         assert!(
             msg.ends_with(
                 "the header reads as one column, and `;` separates 3 names in it: set \
@@ -786,25 +788,16 @@ mod tests {
             ),
             "{msg}"
         );
-        let header = vec!["user\titem\tts".to_string()];
-        let msg = column_index(Path::new("x.tsv"), &header, "user")
-            .expect_err("missing")
-            .to_string();
+        let msg = missing(&["user\titem\tts"], "user");
         assert!(msg.contains("`delimiter: \"\\t\"`"), "{msg}");
         // Columns named by position (`header: false`): say so.
-        let header: Vec<String> = (1..=3).map(|i| format!("column_{i}")).collect();
-        let msg = column_index(Path::new("x.csv"), &header, "user")
-            .expect_err("missing")
-            .to_string();
+        let msg = missing(&["column_1", "column_2", "column_3"], "user");
         assert!(
             msg.ends_with("(`header: false`), so its columns are named column_1 to column_3"),
             "{msg}"
         );
         // A one-column header with no separator in it: the nearest name.
-        let header = vec!["CustomerID".to_string()];
-        let msg = column_index(Path::new("x.csv"), &header, "CustomerId ")
-            .expect_err("missing")
-            .to_string();
+        let msg = missing(&["CustomerID"], "CustomerId ");
         assert!(msg.contains("did you mean `CustomerID`"), "{msg}");
     }
 }
