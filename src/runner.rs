@@ -605,6 +605,43 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
     Ok(report)
 }
 
+/// Run reports read back for a stage's last outcome: the newest ones only
+/// (each is a file of `<workdir>/runs`).
+const RECENT_RUNS: usize = 20;
+
+/// Why the last run of `stage` failed, when the newest run report that ran
+/// it (among the last [`RECENT_RUNS`]) says it failed, with fingerprint
+/// `fingerprint` if one is given (a failure with other settings is old news).
+pub fn last_failure(wd: &Workdir, stage: &str, fingerprint: Option<&str>) -> Option<String> {
+    let mut runs: Vec<_> = std::fs::read_dir(wd.root().join("runs"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    runs.sort();
+    for r in runs.iter().rev().take(RECENT_RUNS) {
+        let Ok(report) = recpipe_core::fsutil::read_json::<serde_json::Value>(r) else {
+            continue;
+        };
+        let stages = report["stages"].as_array().into_iter().flatten();
+        let Some(s) = stages
+            .filter(|s| s["name"] == stage)
+            .find(|s| !matches!(s["outcome"].as_str(), Some("skipped") | Some("cached")))
+        else {
+            continue;
+        };
+        let same = fingerprint.is_none_or(|fp| s["fingerprint"] == fp);
+        if s["outcome"] != "failed" || !same {
+            return None;
+        }
+        let why = s["reasons"].as_array().into_iter().flatten();
+        return Some(
+            why.filter_map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+    }
+    None
+}
+
 /// A stage's status.
 #[derive(Debug, Clone, Serialize)]
 pub struct StageStatus {
@@ -685,6 +722,12 @@ pub fn status(plan: &Plan) -> Result<Vec<StageStatus>> {
                     }
                     Lookup::Miss => {
                         st.reasons = explain(&stage.name, &key, locked);
+                        if let Some(why) = last_failure(&wd, &stage.name, Some(&fp)) {
+                            // (Run, and failed: not "never run".)
+                            st.reasons.retain(|r| r != "never run");
+                            st.reasons
+                                .push(format!("its last run with these settings failed: {why}"));
+                        }
                         if st.reasons.is_empty() {
                             st.reasons.push(
                                 "cached outputs are missing or were altered: a run rebuilds them"

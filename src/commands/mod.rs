@@ -35,15 +35,14 @@ pub fn cached_run(plan: &Plan, stage: &str) -> anyhow::Result<CachedRun> {
     use crate::cache::{Lookup, Workdir};
     plan.check_name(stage).map_err(anyhow::Error::new)?;
     let lock = crate::lock::LockFile::read(&crate::lock::lock_path(&plan.file))?;
-    let Some(ls) = lock.stages.get(stage) else {
-        return Err(ConfigError::at(
-            &plan.file,
-            None,
-            format!("stage `{stage}` has not run yet (`recpipe run {stage}`)"),
-        )
-        .into());
-    };
     let wd = Workdir::new(&plan.workdir);
+    let Some(ls) = lock.stages.get(stage) else {
+        let message = match crate::runner::last_failure(&wd, stage, None) {
+            Some(why) => format!("stage `{stage}` has no outputs: its last run failed: {why}"),
+            None => format!("stage `{stage}` has not run yet (`recpipe run {stage}`)"),
+        };
+        return Err(ConfigError::at(&plan.file, None, message).into());
+    };
     let Lookup::Hit(entry) = wd.lookup(&ls.fingerprint, false) else {
         anyhow::bail!(
             "the outputs of `{stage}` are no longer in the cache (`recpipe run {stage}` rebuilds them)"

@@ -500,3 +500,31 @@ fn json_logs_are_json_lines_on_both_streams_with_stage_and_run_events() {
         (Some("error"), Some(2))
     );
 }
+
+#[test]
+fn status_and_show_tell_a_stage_whose_last_run_failed_why() {
+    let env = Env::new(&crate::SMALL.replace("with: {k: 3, n_runs: 3}", "with: {k: 400}"));
+    let out = env.run(&["run", "cluster"]);
+    assert_eq!(out.status.code(), Some(1));
+    let status = env.ok(&["status"]);
+    assert!(
+        status.contains(
+            "cluster   stale: its last run with these settings failed: k-means: k = 400 but the \
+             data have only 300 distinct users"
+        ),
+        "{status}"
+    );
+    let err = crate::stderr(&env.run(&["show", "cluster"]));
+    assert!(
+        err.contains("stage `cluster` has no outputs: its last run failed: k-means: k = 400"),
+        "{err}"
+    );
+    // Other settings: the old failure is not theirs.
+    std::fs::write(
+        env.path().join("pipeline.yaml"),
+        crate::SMALL.replace("with: {k: 3, n_runs: 3}", "with: {k: 4}"),
+    )
+    .expect("edit");
+    let status = env.ok(&["status"]);
+    assert!(!status.contains("failed"), "{status}");
+}
