@@ -140,6 +140,18 @@ impl Workdir {
         &self.root
     }
 
+    /// The reports of the newest `n` runs (`runs/<time>.json`, whose names
+    /// sort by time), newest first; one that cannot be read is skipped.
+    pub fn recent_runs(&self, n: usize) -> Vec<serde_json::Value> {
+        let mut runs: Vec<PathBuf> = fs::read_dir(self.root.join("runs"))
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        runs.sort();
+        (runs.iter().rev().take(n))
+            .filter_map(|r| recpipe_core::fsutil::read_json(r).ok())
+            .collect()
+    }
+
     /// Creates the folder layout.
     pub fn create(&self) -> Result<()> {
         for d in ["cache-v1", "out", "runs", "state", "tmp"] {

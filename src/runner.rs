@@ -613,14 +613,7 @@ const RECENT_RUNS: usize = 20;
 /// it (among the last [`RECENT_RUNS`]) says it failed, with fingerprint
 /// `fingerprint` if one is given (a failure with other settings is old news).
 pub fn last_failure(wd: &Workdir, stage: &str, fingerprint: Option<&str>) -> Option<String> {
-    let mut runs: Vec<_> = std::fs::read_dir(wd.root().join("runs"))
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    runs.sort();
-    for r in runs.iter().rev().take(RECENT_RUNS) {
-        let Ok(report) = recpipe_core::fsutil::read_json::<serde_json::Value>(r) else {
-            continue;
-        };
+    for report in wd.recent_runs(RECENT_RUNS) {
         let stages = report["stages"].as_array().into_iter().flatten();
         let Some(s) = stages
             .filter(|s| s["name"] == stage)

@@ -18,29 +18,20 @@ pub fn from_with<T: DeserializeOwned + Default>(with: &serde_yaml::Value) -> Res
         return Ok(T::default());
     }
     serde_path_to_error::deserialize(with.clone()).map_err(|e| {
-        let mut segments: Vec<String> = e.path().iter().map(|s| s.to_string()).collect();
+        // serde_path_to_error writes `split.fraction`, `k_range[1]`, and `.`
+        // for the block itself.
+        let path = e.path().to_string();
         let message = plain_words(&e.into_inner().to_string());
         // An unknown key is the block's error: its own name ends the path.
-        if message.starts_with("unknown field") {
-            segments.pop();
-        }
-        match joined(&segments) {
-            Some(path) => format!("`{path}`: {message}"),
-            None => message,
+        let path = match message.starts_with("unknown field") {
+            true => path.rsplit_once('.').map_or("", |(block, _)| block),
+            false => path.as_str(),
+        };
+        match path {
+            "" | "." => message,
+            path => format!("`{path}`: {message}"),
         }
     })
-}
-
-/// Path segments as `split.fraction` and `k_range[1]`; `None` for none.
-fn joined(segments: &[String]) -> Option<String> {
-    let mut path = String::new();
-    for s in segments {
-        if !path.is_empty() && !s.starts_with('[') {
-            path.push('.');
-        }
-        path.push_str(s);
-    }
-    (!path.is_empty()).then_some(path)
 }
 
 /// What serde calls the types a value may have, in a YAML writer's words

@@ -44,16 +44,10 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut runs: Vec<_> = std::fs::read_dir(wd.root().join("runs"))
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    runs.sort();
-    for r in runs.iter().rev().take(args.keep) {
-        if let Ok(report) = recpipe_core::fsutil::read_json::<serde_json::Value>(r) {
-            for s in report["stages"].as_array().into_iter().flatten() {
-                if let Some(fp) = s["fingerprint"].as_str() {
-                    keep.insert(fp.to_string());
-                }
+    for report in wd.recent_runs(args.keep) {
+        for s in report["stages"].as_array().into_iter().flatten() {
+            if let Some(fp) = s["fingerprint"].as_str() {
+                keep.insert(fp.to_string());
             }
         }
     }
