@@ -375,9 +375,9 @@ impl IngestParams {
             return bad("`weights` must map event types to positive numbers");
         }
         if let Some(d) = self.delimiter
-            && !d.is_ascii()
+            && (!d.is_ascii() || matches!(d, '\n' | '\r' | '"'))
         {
-            return bad("`delimiter` must be one ASCII character");
+            return bad("`delimiter` must be one ASCII character other than a quote or a line end");
         }
         if let Some(c) = &self.columns
             && c.rating.is_some()
@@ -500,6 +500,24 @@ mod tests {
         assert!(err.to_string().contains("has no `%` field"), "{err}");
         let err = with("%Y-%Q").expect_err("an unknown field");
         assert!(err.to_string().contains("not a chrono format"), "{err}");
+    }
+
+    #[test]
+    fn a_delimiter_that_ends_lines_or_quotes_is_refused() {
+        let with = |d: &str| {
+            parse(&format!(
+                "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, delimiter: \"{d}\"}}"
+            ))
+        };
+        with(";").expect("a semicolon");
+        with("\\t").expect("a tab");
+        for bad in ["\\n", "\\r", "\\\"", "é"] {
+            let err = with(bad).expect_err(bad);
+            assert!(
+                err.to_string().contains("other than a quote or a line end"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     fn parse(yaml: &str) -> Result<IngestParams> {

@@ -127,9 +127,10 @@ struct Plain {
 }
 
 impl Plain {
-    /// The fast path for `format`, where it has one.
+    /// The fast path for `format`, where it has one (not for a newline
+    /// delimiter, which [`Scanner::split`] takes for a delimiter first).
     fn of(format: Format) -> Option<Plain> {
-        match format {
+        let plain = match format {
             Format::Csv(delim) => Some(Plain {
                 delim,
                 double: false,
@@ -148,7 +149,8 @@ impl Plain {
                 }),
                 _ => None,
             },
-        }
+        };
+        plain.filter(|p| p.delim != b'\n')
     }
 }
 
@@ -186,35 +188,48 @@ impl<'a> Scanner<'a> {
     /// restarts the scan after it.
     fn split(&mut self, pos: usize, fields: &mut Vec<Cow<'a, [u8]>>) -> Option<usize> {
         fields.clear();
-        let buf = self.buf;
+        let (buf, base) = (self.buf, self.base);
+        let Plain {
+            delim,
+            double,
+            quote,
+        } = self.how;
+        // A local copy of the scan, so that its mask stays in a register
+        // rather than being stored back at every hit.
+        let mut hits = self.hits.clone();
         let mut field = pos;
-        for i in self.hits.by_ref() {
-            let at = self.base + i;
+        let end = loop {
+            let Some(i) = hits.next() else {
+                fields.push(Cow::Borrowed(trim_cr(&buf[field..self.end])));
+                break Some(self.end);
+            };
+            let at = base + i;
             let b = buf[at];
+            if b == delim && !double {
+                fields.push(Cow::Borrowed(&buf[field..at]));
+                field = at + 1;
+                continue;
+            }
             if b == b'\n' {
                 fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
-                return Some(at);
+                break Some(at);
             }
-            if Some(b) == self.how.quote {
-                return None;
+            if Some(b) == quote {
+                break None;
             }
             if at < field {
                 // The second byte of a doubled delimiter.
                 continue;
             }
-            let width = if self.how.double {
-                if at + 1 >= self.end || buf[at + 1] != self.how.delim {
-                    continue;
-                }
-                2
-            } else {
-                1
-            };
+            // A doubled delimiter's first byte.
+            if at + 1 >= self.end || buf[at + 1] != delim {
+                continue;
+            }
             fields.push(Cow::Borrowed(&buf[field..at]));
-            field = at + width;
-        }
-        fields.push(Cow::Borrowed(trim_cr(&buf[field..self.end])));
-        Some(self.end)
+            field = at + 2;
+        };
+        self.hits = hits;
+        end
     }
 }
 
