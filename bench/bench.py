@@ -778,7 +778,12 @@ def main():
     print_table(rows)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     kind = "scale" if args.only_scale else "suite"
-    path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}-{kind}.json")
+    # A day's later runs take the next free letter (2026-12-01b-suite.json):
+    # an earlier result, perhaps committed, is never overwritten.
+    for suffix in [""] + [chr(c) for c in range(ord("b"), ord("z") + 1)]:
+        path = os.path.join(ROOT, "bench", "results", f"{started:%Y-%m-%d}{suffix}-{kind}.json")
+        if not os.path.exists(path):
+            break
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
     with open(path, "w") as f:
         json.dump({"started": started.isoformat(), "machine": machine, "rows": rows}, f, indent=1)
