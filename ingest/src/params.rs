@@ -490,11 +490,7 @@ mod tests {
 
     #[test]
     fn a_timestamp_format_without_fields_or_with_unknown_ones_is_refused() {
-        let with = |f: &str| {
-            parse(&format!(
-                "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, timestamp_format: '{f}'}}"
-            ))
-        };
+        let with = |f: &str| events_with(&format!("timestamp_format: '{f}'"));
         with("%Y/%m/%d %H:%M").expect("a format");
         let err = with("?").expect_err("the placeholder");
         assert!(err.to_string().contains("has no `%` field"), "{err}");
@@ -504,11 +500,7 @@ mod tests {
 
     #[test]
     fn a_delimiter_that_ends_lines_or_quotes_is_refused() {
-        let with = |d: &str| {
-            parse(&format!(
-                "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, delimiter: \"{d}\"}}"
-            ))
-        };
+        let with = |d: &str| events_with(&format!("delimiter: \"{d}\""));
         with(";").expect("a semicolon");
         with("\\t").expect("a tab");
         for bad in ["\\n", "\\r", "\\\"", "é"] {
@@ -518,6 +510,13 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    /// An events log's parameters with `extra` keys.
+    fn events_with(extra: &str) -> Result<IngestParams> {
+        parse(&format!(
+            "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, {extra}}}"
+        ))
     }
 
     fn parse(yaml: &str) -> Result<IngestParams> {
