@@ -127,8 +127,9 @@ struct Plain {
 }
 
 impl Plain {
-    /// The fast path for `format`, where it has one (not for a newline
-    /// delimiter, which [`Scanner::split`] takes for a delimiter first).
+    /// The fast path for `format`, where it has one: not for a delimiter
+    /// that is the newline or the quote, which [`Scanner::split`] would
+    /// take for a delimiter first (params refuse both).
     fn of(format: Format) -> Option<Plain> {
         let plain = match format {
             Format::Csv(delim) => Some(Plain {
@@ -150,7 +151,7 @@ impl Plain {
                 _ => None,
             },
         };
-        plain.filter(|p| p.delim != b'\n')
+        plain.filter(|p| p.delim != b'\n' && Some(p.delim) != p.quote)
     }
 }
 
@@ -807,6 +808,26 @@ mod tests {
         let rows = collect(b"a:::b::c\n1::2:\r\n", Format::Separated("::"));
         assert_eq!(rows[0].1, vec!["a", ":b", "c"]);
         assert_eq!(rows[1].1, vec!["1", "2:"]);
+    }
+
+    #[test]
+    fn a_newline_or_quote_delimiter_takes_the_general_path() {
+        // Refused by params; were the one-pass split used, a newline would
+        // split fields rather than end records, and a quote would no
+        // longer open a quoted field.
+        let rows = collect(b"a,b\nc\n", Format::Separated("\n"));
+        assert_eq!(rows, [(1, vec!["a,b".into()]), (2, vec!["c".into()])]);
+        let rows = collect(b"a,b\nc\n", Format::Csv(b'\n'));
+        assert_eq!(rows, [(1, vec!["a,b".into()]), (2, vec!["c".into()])]);
+        let rows = collect(b"\"x\",1\n", Format::Csv(b'"'));
+        let general = split_fields(b"\"x\",1", Format::Csv(b'"'));
+        assert_eq!(
+            rows[0].1,
+            general
+                .iter()
+                .map(|f| String::from_utf8_lossy(f))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
