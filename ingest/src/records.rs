@@ -761,31 +761,36 @@ mod tests {
         }
     }
 
+    /// `lines` lines of up to `max_len` bytes drawn from `alphabet` by a
+    /// xorshift generator whose state is `seed`.
+    fn random_lines(alphabet: &[u8], lines: usize, max_len: u64, seed: &mut u64) -> Vec<u8> {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let mut buf = Vec::new();
+        for _ in 0..lines {
+            for _ in 0..next() % max_len {
+                buf.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            buf.push(b'\n');
+        }
+        buf
+    }
+
     #[test]
     fn the_one_pass_split_equals_the_general_one() {
         // Lines over a small alphabet, so that doubled and tripled
         // delimiters, CRs and blanks meet word boundaries in every position.
-        let alphabet = b"ab:|,\t \r";
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
         for format in [
             Format::Separated("::"),
             Format::Separated("|"),
             Format::Csv(b','),
         ] {
-            let mut buf = Vec::new();
-            for _ in 0..3000 {
-                let len = next() % 30;
-                for _ in 0..len {
-                    buf.push(alphabet[(next() % alphabet.len() as u64) as usize]);
-                }
-                buf.push(b'\n');
-            }
+            let buf = random_lines(b"ab:|,\t \r", 3000, 30, &mut seed);
             let parsed = collect(&buf, format);
             let expected: Vec<(u64, Vec<String>)> = buf
                 .split(|&b| b == b'\n')
@@ -808,6 +813,33 @@ mod tests {
         let rows = collect(b"a:::b::c\n1::2:\r\n", Format::Separated("::"));
         assert_eq!(rows[0].1, vec!["a", ":b", "c"]);
         assert_eq!(rows[1].1, vec!["1", "2:"]);
+    }
+
+    #[test]
+    fn records_with_and_without_quotes_split_as_one_at_a_time() {
+        // Quoted records (read by the general path) between plain ones (read
+        // by the one-pass split), over an alphabet where quotes, delimiters,
+        // CRs and newlines meet in every order: the chunked parse gives the
+        // records that reading the file one record at a time gives.
+        let format = Format::Csv(b',');
+        let buf = random_lines(b"ab,\"\r\n ", 20_000, 24, &mut 0x9e37_79b9_7f4a_7c15);
+        let mut expected = Vec::new();
+        let (mut pos, mut line) = (0, 1u64);
+        while pos < buf.len() {
+            let end = record_end(&buf, pos, format);
+            let raw = trim_cr(&buf[pos..end]);
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                let fields = split_fields(raw, format);
+                let text = fields
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned());
+                expected.push((line, text.collect::<Vec<_>>()));
+            }
+            line += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
+            pos = end + 1;
+        }
+        assert!(expected.len() > 1000, "{}", expected.len());
+        assert_eq!(collect(&buf, format), expected);
     }
 
     #[test]
