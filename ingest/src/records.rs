@@ -761,6 +761,13 @@ mod tests {
         }
     }
 
+    /// The fields of record `raw` as the general path splits them, as text.
+    fn split_text(raw: &[u8], format: Format) -> Vec<String> {
+        (split_fields(raw, format).iter())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
     /// `lines` lines of up to `max_len` bytes drawn from `alphabet` by a
     /// xorshift generator whose state is `seed`.
     fn random_lines(alphabet: &[u8], lines: usize, max_len: u64, seed: &mut u64) -> Vec<u8> {
@@ -797,16 +804,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, raw)| (i as u64 + 1, trim_cr(raw)))
                 .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
-                .map(|(line, raw)| {
-                    let fields = split_fields(raw, format);
-                    (
-                        line,
-                        fields
-                            .iter()
-                            .map(|f| String::from_utf8_lossy(f).into_owned())
-                            .collect(),
-                    )
-                })
+                .map(|(line, raw)| (line, split_text(raw, format)))
                 .collect();
             assert_eq!(parsed, expected, "{format:?}");
         }
@@ -829,11 +827,7 @@ mod tests {
             let end = record_end(&buf, pos, format);
             let raw = trim_cr(&buf[pos..end]);
             if !raw.iter().all(u8::is_ascii_whitespace) {
-                let fields = split_fields(raw, format);
-                let text = fields
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned());
-                expected.push((line, text.collect::<Vec<_>>()));
+                expected.push((line, split_text(raw, format)));
             }
             line += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
             pos = end + 1;
@@ -852,14 +846,7 @@ mod tests {
         let rows = collect(b"a,b\nc\n", Format::Csv(b'\n'));
         assert_eq!(rows, [(1, vec!["a,b".into()]), (2, vec!["c".into()])]);
         let rows = collect(b"\"x\",1\n", Format::Csv(b'"'));
-        let general = split_fields(b"\"x\",1", Format::Csv(b'"'));
-        assert_eq!(
-            rows[0].1,
-            general
-                .iter()
-                .map(|f| String::from_utf8_lossy(f))
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(rows[0].1, split_text(b"\"x\",1", Format::Csv(b'"')));
     }
 
     #[test]
