@@ -51,7 +51,23 @@ impl NumberFormat {
     /// one to three (so that `1,5` is no number with `thousands: ","`
     /// rather than 15); numbers without one read as [`parse_decimal`] reads
     /// them.
+    #[inline]
     pub fn parse(self, bytes: &[u8]) -> Option<f64> {
+        // Most fields are plain `digits[.digits]`, which every format but
+        // one with a `.` thousands separator reads as the short decimal it
+        // is: read at once, without the trimming and searches below
+        // (Online Retail's 805,000 quantities and prices: 105M -> 40M
+        // instructions).
+        if self.thousands != Some(b'.')
+            && let Some(v) = parse_short_decimal(bytes)
+        {
+            return Some(v);
+        }
+        self.parse_general(bytes)
+    }
+
+    /// [`NumberFormat::parse`] without its shortcut.
+    fn parse_general(self, bytes: &[u8]) -> Option<f64> {
         match self.thousands {
             Some(t) if bytes.contains(&t) => {
                 parse_f64(&ungrouped(bytes.trim_ascii(), t, self.decimal_mark())?)
@@ -114,21 +130,26 @@ fn parse_short_decimal(bytes: &[u8]) -> Option<f64> {
         b'+' => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    let (mut mantissa, mut count, mut dot) = (0u64, 0usize, None);
-    for (i, &c) in digits.iter().enumerate() {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                count += 1;
-            }
-            b'.' if dot.is_none() => dot = Some(i),
-            _ => return None,
+    // At most 15 digits and a point.
+    if digits.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut scale, mut dot) = (0u64, 0usize, false);
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            mantissa = mantissa * 10 + u64::from(d);
+            scale += usize::from(dot);
+        } else if c == b'.' && !dot {
+            dot = true;
+        } else {
+            return None;
         }
     }
+    let count = digits.len() - usize::from(dot);
     if count == 0 || count > 15 {
         return None;
     }
-    let scale = dot.map_or(0, |i| digits.len() - i - 1);
     let v = mantissa as f64 / POW10[scale];
     Some(if negative { -v } else { v })
 }
@@ -361,6 +382,46 @@ mod tests {
             .parse(b"1,5"),
             Some(1.5)
         );
+    }
+
+    #[test]
+    fn the_shortcut_reads_what_the_general_path_reads_in_every_format() {
+        let formats: Vec<NumberFormat> = [false, true]
+            .into_iter()
+            .flat_map(|comma| {
+                std::iter::once(None)
+                    .chain(THOUSANDS.map(Some))
+                    .map(move |thousands| NumberFormat { comma, thousands })
+            })
+            .collect();
+        // Short strings over the bytes numbers are written with, and more.
+        let alphabet = b"0123456789.,-+ 'e";
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut shortcut_took = 0;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 9) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|i| {
+                    // Digits three times as often as the other bytes.
+                    let k = (x >> (6 + i * 6)) as usize % (alphabet.len() + 20);
+                    alphabet[if k < alphabet.len() { k } else { k % 10 }]
+                })
+                .collect();
+            shortcut_took += usize::from(parse_short_decimal(&text).is_some());
+            for f in &formats {
+                let (got, want) = (f.parse(&text), f.parse_general(&text));
+                assert_eq!(
+                    got.map(f64::to_bits),
+                    want.map(f64::to_bits),
+                    "{f:?} {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(shortcut_took > 10_000, "the shortcut took {shortcut_took}");
     }
 
     #[test]
