@@ -319,10 +319,12 @@ fn read_catalog<T>(
     let mut out = Vec::new();
     let mut rejects = ChunkRows::default();
     for (line, raw) in raw_records(&buf, start, line, format) {
+        let unquoted = crate::records::split_fields(&raw, format);
+        let split: Vec<&[u8]> = unquoted.iter().map(|f| &**f).collect();
         let rec = Record {
             line,
             raw: &raw,
-            fields: &crate::records::split_fields(&raw, format),
+            fields: &split,
         };
         if rec.fields.len() != fields {
             rejects.reject(

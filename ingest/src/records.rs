@@ -29,7 +29,7 @@ pub struct Record<'a, 'f> {
     /// The record's bytes, without its line end.
     pub raw: &'a [u8],
     /// Its fields, unquoted (a buffer reused from record to record).
-    pub fields: &'f [Cow<'a, [u8]>],
+    pub fields: &'f [&'a [u8]],
 }
 
 /// Chunks per worker thread: enough to even out the load, few enough that
@@ -187,7 +187,7 @@ impl<'a> Scanner<'a> {
     /// index of the record's newline (or the chunk's end), or `None` when
     /// the record holds a quote: the caller reads it by the general path and
     /// restarts the scan after it.
-    fn split(&mut self, pos: usize, fields: &mut Vec<Cow<'a, [u8]>>) -> Option<usize> {
+    fn split(&mut self, pos: usize, fields: &mut Vec<&'a [u8]>) -> Option<usize> {
         fields.clear();
         let (buf, base) = (self.buf, self.base);
         let Plain {
@@ -201,18 +201,18 @@ impl<'a> Scanner<'a> {
         let mut field = pos;
         let end = loop {
             let Some(i) = hits.next() else {
-                fields.push(Cow::Borrowed(trim_cr(&buf[field..self.end])));
+                fields.push(trim_cr(&buf[field..self.end]));
                 break Some(self.end);
             };
             let at = base + i;
             let b = buf[at];
             if b == delim && !double {
-                fields.push(Cow::Borrowed(&buf[field..at]));
+                fields.push(&buf[field..at]);
                 field = at + 1;
                 continue;
             }
             if b == b'\n' {
-                fields.push(Cow::Borrowed(trim_cr(&buf[field..at])));
+                fields.push(trim_cr(&buf[field..at]));
                 break Some(at);
             }
             if Some(b) == quote {
@@ -226,7 +226,7 @@ impl<'a> Scanner<'a> {
             if at + 1 >= self.end || buf[at + 1] != delim {
                 continue;
             }
-            fields.push(Cow::Borrowed(&buf[field..at]));
+            fields.push(&buf[field..at]);
             field = at + 2;
         };
         self.hits = hits;
@@ -495,21 +495,25 @@ where
     F: Fn(&mut S, Record<'_, '_>),
 {
     let mut state = init(c.lines as usize);
-    let mut fields = Vec::with_capacity(16);
+    // The fields of a record split by the scan (slices of `buf`, dropped
+    // in one step), and those of a record read by the general path, which
+    // unquotes them (an escaped quote makes a field its own bytes).
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
+    let mut unquoted = Vec::with_capacity(16);
     let mut pos = c.start;
     let mut line = c.line;
     let mut crossed_end = false;
     let mut scan = Plain::of(format).map(|how| Scanner::new(buf, c.start, c.end, how));
     while pos < c.end {
         let fast = scan.as_mut().and_then(|s| s.split(pos, &mut fields));
-        let (end, lines_in_record) = match fast {
-            Some(end) => (end, 1),
+        let (end, lines_in_record, general) = match fast {
+            Some(end) => (end, 1, false),
             None => {
                 let full = record_end(buf, pos, format);
                 crossed_end |= full >= c.end && c.end < buf.len();
                 let end = full.min(c.end);
                 let raw = trim_cr(&buf[pos..end]);
-                split_fields_into(raw, format, &mut fields);
+                split_fields_into(raw, format, &mut unquoted);
                 let lines = match format {
                     Format::Separated(_) => 1,
                     Format::Csv(_) => 1 + memchr::memchr_iter(b'\n', raw).count() as u64,
@@ -517,19 +521,19 @@ where
                 if let Some(s) = scan.as_mut() {
                     *s = Scanner::new(buf, (end + 1).min(c.end), c.end, s.how);
                 }
-                (end, lines)
+                (end, lines, true)
             }
         };
         let raw = trim_cr(&buf[pos..end]);
         if !raw.iter().all(u8::is_ascii_whitespace) {
-            parse(
-                &mut state,
-                Record {
-                    line,
-                    raw,
-                    fields: &fields,
-                },
-            );
+            let view: Vec<&[u8]>;
+            let fields: &[&[u8]] = if general {
+                view = unquoted.iter().map(|f| &**f).collect();
+                &view
+            } else {
+                &fields
+            };
+            parse(&mut state, Record { line, raw, fields });
         }
         line += lines_in_record;
         pos = end + 1;
