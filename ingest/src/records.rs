@@ -188,6 +188,9 @@ impl<'a> Scanner<'a> {
     /// the record holds a quote: the caller reads it by the general path and
     /// restarts the scan after it.
     fn split(&mut self, pos: usize, fields: &mut Vec<&'a [u8]>) -> Option<usize> {
+        if !self.how.double {
+            return self.split_single(pos, fields);
+        }
         fields.clear();
         let (buf, base) = (self.buf, self.base);
         let Plain {
@@ -228,6 +231,38 @@ impl<'a> Scanner<'a> {
             }
             fields.push(&buf[field..at]);
             field = at + 2;
+        };
+        self.hits = hits;
+        end
+    }
+
+    /// [`Scanner::split`] for a one-byte delimiter: a hit is the
+    /// delimiter, the newline or else the quote, and positions are taken
+    /// within the scanned slice. The common case, in a loop of its own so
+    /// that its few values stay in registers (Online Retail's ingest:
+    /// 1,657.7M -> 1,630-1,637M instructions).
+    fn split_single(&mut self, pos: usize, fields: &mut Vec<&'a [u8]>) -> Option<usize> {
+        fields.clear();
+        let hay = &self.buf[self.base..self.end];
+        let delim = self.how.delim;
+        let mut hits = self.hits.clone();
+        let mut field = pos - self.base;
+        let end = loop {
+            let Some(at) = hits.next() else {
+                fields.push(trim_cr(&hay[field..]));
+                break Some(self.end);
+            };
+            let b = hay[at];
+            if b == delim {
+                fields.push(&hay[field..at]);
+                field = at + 1;
+            } else if b == b'\n' {
+                fields.push(trim_cr(&hay[field..at]));
+                break Some(self.base + at);
+            } else {
+                // The quote (without one, the newline stands in for it).
+                break None;
+            }
         };
         self.hits = hits;
         end
