@@ -430,18 +430,18 @@ impl<'p> LogSettings<'p> {
                 return;
             }
             let f = &rec.fields;
-            let user = normalize_id(&f[pos.user], strip);
+            let user = normalize_id(f[pos.user], strip);
             if user.is_empty() {
                 st.reject(file, line, raw, Reason::MissingUser, empty_user.clone());
                 return;
             }
             let user = st.users.intern(user);
-            let item = normalize_id(&f[pos.item], strip);
+            let item = normalize_id(f[pos.item], strip);
             if item.is_empty() {
                 st.reject(file, line, raw, Reason::MissingItem, empty_item.clone());
                 return;
             }
-            let Some(ts) = last_time.parse(&time, &f[pos.ts]) else {
+            let Some(ts) = last_time.parse(&time, f[pos.ts]) else {
                 st.reject(
                     file,
                     line,
@@ -450,7 +450,7 @@ impl<'p> LogSettings<'p> {
                     format!(
                         "`{}` = `{}` {not_a_time}",
                         columns.timestamp,
-                        decode_text(&f[pos.ts])
+                        decode_text(f[pos.ts])
                     ),
                 );
                 return;
@@ -458,7 +458,7 @@ impl<'p> LogSettings<'p> {
             let (event, value) = match (constant_event, pos.event) {
                 (Some(c), _) => c,
                 (None, Some(i)) => {
-                    let name = decode_text(&f[i]).trim().to_lowercase();
+                    let name = decode_text(f[i]).trim().to_lowercase();
                     match weight_of.get(&name) {
                         Some(&c) => c,
                         None => {
@@ -479,8 +479,8 @@ impl<'p> LogSettings<'p> {
             let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
                 let number = |i: usize, bad: Reason, what: &str| {
                     number_format
-                        .parse(&f[i])
-                        .ok_or_else(|| (bad, not_a_number(what, &f[i], number_format)))
+                        .parse(f[i])
+                        .ok_or_else(|| (bad, not_a_number(what, f[i], number_format)))
                 };
                 let mut value = value;
                 if let Some(i) = pos.rating {
@@ -526,7 +526,7 @@ impl<'p> LogSettings<'p> {
             if !st.text_seen[slot] {
                 let field = |i: Option<usize>| {
                     i.and_then(|i| {
-                        Some(decode_text(&f[i]).trim().to_string()).filter(|s| !s.is_empty())
+                        Some(decode_text(f[i]).trim().to_string()).filter(|s| !s.is_empty())
                     })
                 };
                 let (title, text) = (field(pos.title), field(pos.text));

@@ -218,8 +218,8 @@ fn read_ratings(
                 );
                 return;
             }
-            let user = normalize_id(&rec.fields[0], false);
-            let item = normalize_id(&rec.fields[1], false);
+            let user = normalize_id(rec.fields[0], false);
+            let item = normalize_id(rec.fields[1], false);
             if user.is_empty() {
                 st.reject(
                     file,
@@ -240,8 +240,8 @@ fn read_ratings(
                 );
                 return;
             }
-            let Some(rating) = parse_f64(&rec.fields[2]) else {
-                let v = decode_text(&rec.fields[2]).into_owned();
+            let Some(rating) = parse_f64(rec.fields[2]) else {
+                let v = decode_text(rec.fields[2]).into_owned();
                 st.reject(
                     file,
                     rec.line,
@@ -262,8 +262,8 @@ fn read_ratings(
                 );
                 return;
             }
-            let Some(ts) = parse_i64(&rec.fields[3]) else {
-                let v = decode_text(&rec.fields[3]).into_owned();
+            let Some(ts) = parse_i64(rec.fields[3]) else {
+                let v = decode_text(rec.fields[3]).into_owned();
                 st.reject(
                     file,
                     rec.line,
@@ -356,7 +356,7 @@ fn id_of(
     i: usize,
     reason: Reason,
 ) -> std::result::Result<String, (Reason, String)> {
-    let id = normalize_id(&rec.fields[i], false);
+    let id = normalize_id(rec.fields[i], false);
     if id.is_empty() {
         return Err((reason, "empty id".into()));
     }
@@ -373,10 +373,10 @@ fn read_users(
     read_catalog(inter, path, "users", format, false, 5, |rec| {
         Ok(UserRecord {
             id: id_of(rec, 0, Reason::MissingUser)?,
-            gender: opt_text(&rec.fields[order[0]]),
-            age: opt_text(&rec.fields[order[1]]),
-            occupation: opt_text(&rec.fields[order[2]]),
-            zip: opt_text(&rec.fields[order[3]]),
+            gender: opt_text(rec.fields[order[0]]),
+            age: opt_text(rec.fields[order[1]]),
+            occupation: opt_text(rec.fields[order[2]]),
+            zip: opt_text(rec.fields[order[3]]),
             country: None,
         })
     })
@@ -414,8 +414,8 @@ fn read_movies_dat(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
         |rec| {
             Ok(movie(
                 id_of(rec, 0, Reason::MissingItem)?,
-                &rec.fields[1],
-                genres_of(&rec.fields[2]),
+                rec.fields[1],
+                genres_of(rec.fields[2]),
             ))
         },
     )
@@ -425,8 +425,8 @@ fn read_movies_csv(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
     read_catalog(inter, path, "movies", Format::Csv(b','), true, 3, |rec| {
         Ok(movie(
             id_of(rec, 0, Reason::MissingItem)?,
-            &rec.fields[1],
-            genres_of(&rec.fields[2]),
+            rec.fields[1],
+            genres_of(rec.fields[2]),
         ))
     })
 }
@@ -460,7 +460,7 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
             let id = id_of(rec, 0, Reason::MissingItem)?;
             let mut genres = Vec::new();
             for (g, name) in names.iter().enumerate() {
-                match &*rec.fields[5 + g] {
+                match rec.fields[5 + g] {
                     b"1" => genres.push(name.clone()),
                     b"0" => {}
                     other => {
@@ -474,10 +474,10 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
                     }
                 }
             }
-            let mut item = movie(id, &rec.fields[1], genres);
+            let mut item = movie(id, rec.fields[1], genres);
             if item.year.is_none() {
                 // Fall back on the release date, e.g. 01-Jan-1995.
-                let date = decode_text(&rec.fields[2]);
+                let date = decode_text(rec.fields[2]);
                 item.year = date
                     .rsplit('-')
                     .next()
@@ -492,10 +492,7 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
 /// tags.csv: the tag text of each movie is appended to the item's text.
 fn add_tags(inter: &mut Interactions, path: &Path, items: &mut [ItemRecord]) -> Result<()> {
     let tags = read_catalog(inter, path, "tags", Format::Csv(b','), true, 4, |rec| {
-        Ok((
-            id_of(rec, 1, Reason::MissingItem)?,
-            opt_text(&rec.fields[2]),
-        ))
+        Ok((id_of(rec, 1, Reason::MissingItem)?, opt_text(rec.fields[2])))
     })?;
     let index: std::collections::HashMap<String, usize> = items
         .iter()
