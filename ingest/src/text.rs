@@ -56,8 +56,8 @@ impl NumberFormat {
         // Most fields are plain `digits[.digits]`, which every format but
         // one with a `.` thousands separator reads as the short decimal it
         // is: read at once, without the trimming and searches below
-        // (Online Retail's 805,000 quantities and prices: 105M -> 40M
-        // instructions).
+        // (Online Retail's 805,000 quantities and prices; its whole ingest
+        // 1,713.6M -> 1,675.9M instructions).
         if self.thousands != Some(b'.')
             && let Some(v) = parse_short_decimal(bytes)
         {
