@@ -191,13 +191,10 @@ impl<'a> Scanner<'a> {
         if !self.how.double {
             return self.split_single(pos, fields);
         }
+        // A doubled delimiter from here on.
         fields.clear();
         let (buf, base) = (self.buf, self.base);
-        let Plain {
-            delim,
-            double,
-            quote,
-        } = self.how;
+        let Plain { delim, quote, .. } = self.how;
         // A local copy of the scan, so that its mask stays in a register
         // rather than being stored back at every hit.
         let mut hits = self.hits.clone();
@@ -209,11 +206,6 @@ impl<'a> Scanner<'a> {
             };
             let at = base + i;
             let b = buf[at];
-            if b == delim && !double {
-                fields.push(&buf[field..at]);
-                field = at + 1;
-                continue;
-            }
             if b == b'\n' {
                 fields.push(trim_cr(&buf[field..at]));
                 break Some(at);
