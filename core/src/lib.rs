@@ -25,7 +25,9 @@ pub mod topk;
 
 pub use error::{CoreError, Result};
 pub use fsutil::{hash_file, write_atomic, write_json_atomic};
-pub use parquet_io::{ParquetTable, write_parquet, write_parquet_repeating, write_parquet_windows};
+pub use parquet_io::{
+    ColumnHints, ParquetTable, write_parquet, write_parquet_repeating, write_parquet_windows,
+};
 pub use progress::Progress;
 pub use rng::Rng;
 pub use stage::{StageContext, StageOutcome};
