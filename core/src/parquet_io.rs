@@ -37,8 +37,9 @@ pub const ROW_GROUP_SIZE: usize = 1 << 20;
 pub const DATA_PAGE_BYTES: usize = 256 << 10;
 
 /// What a table says of some of its columns, beyond their types, for how
-/// the writer stores them. Columns not named are stored as
-/// [`writer_properties`] says of all.
+/// the writer stores them. Columns not named are stored as their types
+/// say: plain (dictionary-encoded if an Arrow dictionary), LZ4-compressed,
+/// with min/max statistics (but for dictionary columns without nulls).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ColumnHints<'a> {
     /// String columns whose few distinct values recur all over the table:

@@ -16,7 +16,7 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
 /// n, row-major) with its Cholesky factor `U` (`A = U^T U`). Returns false
 /// if `A` is not positive definite.
 ///
-/// Right-looking, a panel of [`PANEL`] rows at a time: once the panel's
+/// Right-looking, a panel of four rows at a time: once the panel's
 /// rows of `U` are known, they are subtracted from every row below it, one
 /// contiguous slice at a time, which vectorises, and each entry below is
 /// read and written once per panel rather than once per row of `U`. Each
