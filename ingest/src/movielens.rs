@@ -320,7 +320,7 @@ fn read_catalog<T>(
     let mut rejects = ChunkRows::default();
     for (line, raw) in raw_records(&buf, start, line, format) {
         let unquoted = crate::records::split_fields(&raw, format);
-        let split: Vec<&[u8]> = unquoted.iter().map(|f| &**f).collect();
+        let split = crate::records::field_slices(&unquoted);
         let rec = Record {
             line,
             raw: &raw,

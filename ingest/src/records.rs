@@ -296,6 +296,12 @@ pub fn split_fields(raw: &[u8], format: Format) -> Vec<Cow<'_, [u8]>> {
     out
 }
 
+/// Fields as [`split_fields`] gives them, viewed as the byte slices a
+/// [`Record`] holds.
+pub fn field_slices<'s>(fields: &'s [Cow<'_, [u8]>]) -> Vec<&'s [u8]> {
+    fields.iter().map(|f| &**f).collect()
+}
+
 /// Splits one record into fields, replacing the contents of `out`.
 pub fn split_fields_into<'a>(raw: &'a [u8], format: Format, out: &mut Vec<Cow<'a, [u8]>>) {
     out.clear();
@@ -555,7 +561,7 @@ where
         if !raw.iter().all(u8::is_ascii_whitespace) {
             let view: Vec<&[u8]>;
             let fields: &[&[u8]] = if general {
-                view = unquoted.iter().map(|f| &**f).collect();
+                view = field_slices(&unquoted);
                 &view
             } else {
                 &fields

@@ -55,7 +55,8 @@ const TILE_RATINGS: usize = 32;
 /// A worker's buffers for [`NormalEquations::solve`].
 #[derive(Debug, Default)]
 struct Scratch {
-    /// The system's matrix (its upper triangle), then its Cholesky factor.
+    /// The system's matrix (its upper triangle; the rest is left as it
+    /// was), then its Cholesky factor.
     a: Vec<f64>,
     /// The right-hand side, then the solution.
     b: Vec<f64>,
@@ -102,7 +103,7 @@ impl NormalEquations<'_> {
         let width = dim.div_ceil(TILE_COLS) * TILE_COLS;
         let n = self.cols.len();
         let Scratch { a, b, ys, sums } = scratch;
-        ys.clear();
+        // Every entry of a row is written below: no zeroing first.
         ys.resize(n * width, 0.0);
         b.clear();
         b.resize(dim, 0.0);
@@ -119,6 +120,7 @@ impl NormalEquations<'_> {
                 None => y.iter_mut().zip(q).for_each(|(yj, &qj)| *yj = qj as f64),
             }
             y[k] = 1.0;
+            y[dim..].fill(0.0);
             let t = (v - self.mu - self.other_bias[c as usize]) as f64;
             for (bi, &yi) in b.iter_mut().zip(&y[..dim]) {
                 *bi += t * yi;
@@ -127,7 +129,7 @@ impl NormalEquations<'_> {
         sums.clear();
         sums.resize(width * width, 0.0);
         outer_product_sums(ys, width, dim, sums);
-        a.clear();
+        // Only the upper triangle is written, and read.
         a.resize(dim * dim, 0.0);
         for i in 0..dim {
             a[i * dim + i..(i + 1) * dim].copy_from_slice(&sums[i * width + i..i * width + dim]);
