@@ -1,4 +1,4 @@
-//! K-means through linfa-clustering, with three things linfa does not do
+//! K-means through linfa-clustering, with four things linfa does not do
 //! and what we measured them for:
 //!
 //! - **Parallel runs.** linfa runs `n_runs` restarts one after another; we
@@ -8,10 +8,15 @@
 //!   centroid counts as one more member of its cluster, so it stops at
 //!   points that are not Lloyd fixed points and its inertia ends above
 //!   scikit-learn's; and its distance pass (ndarray-stats `sq_l2_dist`, one
-//!   point-centroid pair at a time) is slow. linfa gives the k-means++
-//!   start and one step; plain Lloyd steps, with a vectorised nearest-centroid
+//!   point-centroid pair at a time) is slow. linfa takes one step from the
+//!   k-means++ start; plain Lloyd steps, with a vectorised nearest-centroid
 //!   pass that also sums the clusters (one read of the data per step), run
 //!   to a fixed point.
+//! - **The k-means++ start, drawn in k passes.** linfa's draws each next
+//!   centroid after measuring every row against all centroids so far, k^2/2
+//!   passes over the data; `kmeans_plusplus` draws the same centroids
+//!   from the same random numbers, measuring each row against the newest
+//!   centroid only.
 //! - **scikit-learn's tolerance.** linfa stops when the centroid shift is
 //!   below `tolerance` in absolute units; we pass `sqrt(tol x mean feature
 //!   variance)`, which is scikit-learn's relative criterion.
@@ -336,6 +341,49 @@ pub fn mean_variance(x: ArrayView2<f64>) -> f64 {
     x.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0)
 }
 
+/// Rows per parallel task of [`kmeans_plusplus`]'s distance updates.
+const SEEDING_BLOCK: usize = 4096;
+
+/// The k-means++ start (Arthur and Vassilvitskii, 2007) that linfa's
+/// `KMeansInit::KMeansPlusPlus` draws, the same centroids from the same
+/// `rng`: the first row drawn uniformly, each next one with probability
+/// proportional to its squared distance to the nearest centroid chosen so
+/// far, through rand's `WeightedIndex` as linfa samples. linfa measures
+/// every row against every centroid chosen so far before each draw, k^2/2
+/// distances per row; here each row keeps its nearest distance and meets
+/// only the newest centroid, k distances per row. The minimum of the same
+/// distances is the same number whichever order they come in, so the draws
+/// are too (see the test against linfa).
+fn kmeans_plusplus(x: ArrayView2<f64>, k: usize, rng: &mut Xoshiro256Plus) -> Array2<f64> {
+    use rand::distributions::{Distribution, WeightedIndex};
+    let n = x.nrows();
+    let mut centroids = Array2::zeros((k, x.ncols()));
+    let first =
+        WeightedIndex::new(std::iter::repeat_n(1.0f64, n)).map_or(0, |uniform| uniform.sample(rng));
+    centroids.row_mut(0).assign(&x.row(first));
+    let mut nearest = vec![f64::INFINITY; n];
+    for chosen in 1..k {
+        let newest = centroids.row(chosen - 1);
+        nearest
+            .par_chunks_mut(SEEDING_BLOCK)
+            .enumerate()
+            .for_each(|(b, block)| {
+                for (i, d) in block.iter_mut().enumerate() {
+                    let row = x.row(b * SEEDING_BLOCK + i);
+                    let to_newest = ContiguousL2.rdistance(newest, row);
+                    // linfa's `closest_centroid`: a strictly smaller distance wins.
+                    if to_newest < *d {
+                        *d = to_newest;
+                    }
+                }
+            });
+        // All zero (every row on a centroid): linfa takes row 0.
+        let next = WeightedIndex::new(nearest.iter()).map_or(0, |w| w.sample(rng));
+        centroids.row_mut(chosen).assign(&x.row(next));
+    }
+    centroids
+}
+
 /// Fits k-means; `x` has one row per observation.
 pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> {
     let n = x.nrows();
@@ -363,13 +411,14 @@ pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> 
     let runs: Vec<Result<(f64, usize, Clustering), String>> = (0..spec.n_runs.max(1))
         .into_par_iter()
         .map(|run| {
-            let rng =
+            let mut rng =
                 Xoshiro256Plus::seed_from_u64(spec.seed.wrapping_add(run as u64 * 0x9E37_79B9));
+            let start = kmeans_plusplus(dataset.records().view(), spec.k, &mut rng);
             let model = KMeans::params_with(spec.k, rng, ContiguousL2)
                 .n_runs(1)
                 .max_n_iterations(spec.max_iterations.min(LINFA_ITERATIONS))
                 .tolerance(tol_sq.sqrt().max(f64::MIN_POSITIVE))
-                .init_method(KMeansInit::KMeansPlusPlus)
+                .init_method(KMeansInit::Precomputed(start))
                 .fit(&dataset)
                 .map_err(|e| e.to_string())?;
             let (centroids, labels, dist, iters) = lloyd_polish(
@@ -609,6 +658,55 @@ mod tests {
             max_iterations: 300,
             tolerance: 1e-4,
             seed: 7,
+        }
+    }
+
+    /// The centroids after one linfa step from the k-means++ start of
+    /// `seed`: linfa's own start (`ours` false; it is private, so it is
+    /// seen through the step) or [`kmeans_plusplus`]'s.
+    fn one_linfa_step(x: &Array2<f64>, k: usize, seed: u64, ours: bool) -> Array2<f64> {
+        let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+        let init = if ours {
+            KMeansInit::Precomputed(kmeans_plusplus(x.view(), k, &mut rng))
+        } else {
+            KMeansInit::KMeansPlusPlus
+        };
+        let model = KMeans::params_with(k, rng, ContiguousL2)
+            .n_runs(1)
+            .max_n_iterations(1)
+            .init_method(init)
+            .fit(&DatasetBase::from(x.clone()))
+            .expect("linfa fits the test data");
+        model.centroids().clone()
+    }
+
+    #[test]
+    fn seeding_draws_linfas_kmeans_plusplus_start() {
+        // Blobs of several widths (a row longer than the distance's eight
+        // lanes, one shorter), more rows than a parallel block, and rows
+        // repeated so that many distances are zero (then k = the distinct
+        // rows, where the last draws have few rows to pick from).
+        let (wide, _) = blobs(6, 900, 13, 3);
+        let (narrow, _) = blobs(3, 50, 3, 4);
+        let repeated = Array2::from_shape_fn((40, 5), |(i, j)| ((i % 7) * (j + 1)) as f64);
+        for (x, ks) in [
+            (&wide, &[1usize, 2, 6, 11][..]),
+            (&narrow, &[3, 8][..]),
+            (&repeated, &[2, 7][..]),
+        ] {
+            for &k in ks {
+                for seed in [0u64, 1, 99] {
+                    let theirs = one_linfa_step(x, k, seed, false);
+                    let ours = one_linfa_step(x, k, seed, true);
+                    let bits = |c: &Array2<f64>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&ours),
+                        bits(&theirs),
+                        "k = {k}, seed {seed}, {:?}",
+                        x.dim()
+                    );
+                }
+            }
         }
     }
 
