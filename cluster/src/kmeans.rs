@@ -169,39 +169,56 @@ fn nearest_body<const FMA: bool>(
 ) -> Vec<(usize, f64)> {
     let mut out = Vec::with_capacity(rows.len() / d);
     for row in rows.chunks_exact(d) {
-        let mut best = (0, f64::INFINITY);
-        for (g, group) in groups.chunks_exact(d * GROUP).enumerate() {
-            // Two named accumulators (not an array indexed by j): they stay
-            // in registers.
-            let (mut even, mut odd) = ([0.0f64; GROUP], [0.0f64; GROUP]);
-            let step = |acc: &mut [f64; GROUP], xj: f64, cj: &[f64]| {
-                for c in 0..GROUP {
-                    let t = xj - cj[c];
-                    acc[c] = if FMA {
-                        t.mul_add(t, acc[c])
-                    } else {
-                        t * t + acc[c]
-                    };
-                }
-            };
-            let mut pairs = row.chunks_exact(2).zip(group.chunks_exact(2 * GROUP));
-            for (x2, c2) in &mut pairs {
-                step(&mut even, x2[0], &c2[..GROUP]);
-                step(&mut odd, x2[1], &c2[GROUP..]);
-            }
-            if d % 2 == 1 {
-                step(&mut even, row[d - 1], &group[(d - 1) * GROUP..]);
-            }
-            for c in 0..GROUP.min(k - g * GROUP) {
-                let dist = even[c] + odd[c];
-                if dist < best.1 {
-                    best = (g * GROUP + c, dist);
-                }
-            }
-        }
-        out.push(best);
+        let (label, dist, _) = row_nearest::<FMA, false>(row, groups, k, d);
+        out.push((label, dist));
     }
     out
+}
+
+/// [`nearest_body`] for one row: its nearest centroid and squared
+/// distance, and (when `SECOND`) the squared distance of the next nearest
+/// (infinite for k = 1). The nearest comes out the same either way.
+#[inline(always)]
+fn row_nearest<const FMA: bool, const SECOND: bool>(
+    row: &[f64],
+    groups: &[f64],
+    k: usize,
+    d: usize,
+) -> (usize, f64, f64) {
+    let (mut best, mut second) = ((0, f64::INFINITY), f64::INFINITY);
+    for (g, group) in groups.chunks_exact(d * GROUP).enumerate() {
+        // Two named accumulators (not an array indexed by j): they stay
+        // in registers.
+        let (mut even, mut odd) = ([0.0f64; GROUP], [0.0f64; GROUP]);
+        let step = |acc: &mut [f64; GROUP], xj: f64, cj: &[f64]| {
+            for c in 0..GROUP {
+                let t = xj - cj[c];
+                acc[c] = if FMA {
+                    t.mul_add(t, acc[c])
+                } else {
+                    t * t + acc[c]
+                };
+            }
+        };
+        let mut pairs = row.chunks_exact(2).zip(group.chunks_exact(2 * GROUP));
+        for (x2, c2) in &mut pairs {
+            step(&mut even, x2[0], &c2[..GROUP]);
+            step(&mut odd, x2[1], &c2[GROUP..]);
+        }
+        if d % 2 == 1 {
+            step(&mut even, row[d - 1], &group[(d - 1) * GROUP..]);
+        }
+        for c in 0..GROUP.min(k - g * GROUP) {
+            let dist = even[c] + odd[c];
+            if dist < best.1 {
+                second = best.1;
+                best = (g * GROUP + c, dist);
+            } else if SECOND && dist < second {
+                second = dist;
+            }
+        }
+    }
+    (best.0, best.1, second)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -242,6 +259,22 @@ struct Pass {
     counts: Vec<usize>,
 }
 
+/// The centroids as [`nearest_body`] reads them: by groups of [`GROUP`],
+/// each transposed (d x GROUP), padding columns repeating the last centroid.
+fn centroid_groups(centroids: &Array2<f64>) -> Vec<f64> {
+    let (k, d) = centroids.dim();
+    let mut groups = vec![0.0; k.div_ceil(GROUP) * d * GROUP];
+    for (g, group) in groups.chunks_exact_mut(d * GROUP).enumerate() {
+        for j in 0..d {
+            for c in 0..GROUP {
+                let src = (g * GROUP + c).min(k - 1);
+                group[j * GROUP + c] = centroids[[src, j]];
+            }
+        }
+    }
+    groups
+}
+
 fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>, with_sums: bool) -> Pass {
     let (n, d) = x.dim();
     let k = centroids.nrows();
@@ -253,15 +286,7 @@ fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>, with_sums: bool) 
             counts: vec![n; k.min(1)],
         };
     }
-    let mut groups = vec![0.0; k.div_ceil(GROUP) * d * GROUP];
-    for (g, group) in groups.chunks_exact_mut(d * GROUP).enumerate() {
-        for j in 0..d {
-            for c in 0..GROUP {
-                let src = (g * GROUP + c).min(k - 1);
-                group[j * GROUP + c] = centroids[[src, j]];
-            }
-        }
-    }
+    let groups = centroid_groups(centroids);
     let x = x.as_standard_layout();
     let xs = x.as_slice().unwrap_or(&[]);
     // Per block: (nearest centroid, distance) per row, and the cluster sums.
@@ -301,6 +326,36 @@ fn assign_and_sum(x: ArrayView2<f64>, centroids: &Array2<f64>, with_sums: bool) 
     pass
 }
 
+/// Relative slack on the distance bounds of [`bounded_pass`]: far above
+/// the rounding of a computed distance (about 1e-14 of it for rows of 52
+/// numbers) and of the bounds' own updates, so that a row is only skipped
+/// where its nearest centroid is nearer than the next by more than either.
+const BOUND_SLACK: f64 = 1e-9;
+
+/// What [`bounded_pass`] knows of a row between passes: its centroid, an
+/// upper bound on its distance to it and a lower bound on its distance to
+/// any other (Euclidean distances, not squared).
+#[derive(Debug, Clone, Copy)]
+struct RowBounds {
+    label: usize,
+    upper: f64,
+    lower: f64,
+}
+
+/// Lloyd steps from `centroids` until the centroids move less than
+/// `tol_sq` (squared) in a step, or `max_iter` steps: the centroids, and
+/// each row's nearest centroid and squared distance to them.
+///
+/// Each step assigns the rows through Hamerly's bounds (G. Hamerly, "Making
+/// k-means even faster", SDM 2010): a row whose upper bound to its centroid
+/// is below half the distance from that centroid to the nearest other one,
+/// or below its lower bound to every other centroid, keeps its centroid
+/// without being measured. Every bound is loosened by [`BOUND_SLACK`], so a
+/// kept row is one that the full pass would give the same centroid; the
+/// others are measured as the full pass measures them. The cluster sums
+/// are then those of the full pass, in the same order: the same bits as
+/// plain Lloyd steps (a test compares them), for a fraction of the
+/// distances once the centroids settle.
 fn lloyd_polish(
     x: ArrayView2<f64>,
     mut centroids: Array2<f64>,
@@ -308,29 +363,182 @@ fn lloyd_polish(
     max_iter: usize,
 ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
     let (k, d) = centroids.dim();
+    if d == 0 || k == 0 || x.nrows() == 0 {
+        let (labels, dist) = assign(x, &centroids);
+        return (centroids, labels, dist, 0);
+    }
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().unwrap_or(&[]);
+    let unknown = RowBounds {
+        label: 0,
+        upper: f64::INFINITY,
+        lower: 0.0,
+    };
+    let mut bounds = vec![unknown; x.nrows()];
+    // How far each centroid moved in the last step.
+    let mut moved = vec![0.0; k];
     let mut iters = 0;
     loop {
-        let pass = assign_and_sum(x, &centroids, true);
+        let (sums, counts) = bounded_pass(xs, d, &centroids, &moved, &mut bounds);
         if iters >= max_iter {
-            return (centroids, pass.labels, pass.dist, iters);
+            let (labels, dist) = assign(x.view(), &centroids);
+            return (centroids, labels, dist, iters);
         }
         let mut shift = 0.0;
         for c in 0..k {
-            if pass.counts[c] == 0 {
+            moved[c] = 0.0;
+            if counts[c] == 0 {
                 continue; // an empty cluster keeps its centroid
             }
+            let mut moved_sq = 0.0;
             for j in 0..d {
-                let v = pass.sums[c * d + j] / pass.counts[c] as f64;
+                let v = sums[c * d + j] / counts[c] as f64;
                 shift += (v - centroids[[c, j]]).powi(2);
+                moved_sq += (v - centroids[[c, j]]).powi(2);
                 centroids[[c, j]] = v;
             }
+            moved[c] = moved_sq.sqrt();
         }
         iters += 1;
         if shift <= tol_sq {
-            let (labels, dist) = assign(x, &centroids);
+            let (labels, dist) = assign(x.view(), &centroids);
             return (centroids, labels, dist, iters);
         }
     }
+}
+
+/// One assignment of the rows of `xs` (row-major, `d` columns) to
+/// `centroids`, which moved by `moved` since the bounds were last set (see
+/// [`lloyd_polish`]): updates the bounds, and returns the cluster sums (k x
+/// d) and sizes, summed by blocks of [`ASSIGN_ROWS`] rows added in block
+/// order as [`assign_and_sum`] does.
+fn bounded_pass(
+    xs: &[f64],
+    d: usize,
+    centroids: &Array2<f64>,
+    moved: &[f64],
+    bounds: &mut [RowBounds],
+) -> (Vec<f64>, Vec<usize>) {
+    let k = centroids.nrows();
+    let groups = centroid_groups(centroids);
+    let flat = centroids.as_standard_layout();
+    let flat = flat.as_slice().unwrap_or(&[]);
+    // Half the distance from each centroid to the nearest other one.
+    let half_gap: Vec<f64> = (0..k)
+        .map(|a| {
+            let row = &flat[a * d..(a + 1) * d];
+            (0..k)
+                .filter(|&b| b != a)
+                .map(|b| plain_distance(row, &flat[b * d..(b + 1) * d]))
+                .fold(f64::INFINITY, f64::min)
+                * 0.5
+                * (1.0 - BOUND_SLACK)
+        })
+        .collect();
+    let moved_most = moved.iter().copied().fold(0.0, f64::max);
+    let shared = BoundedShared {
+        groups: &groups,
+        centroids: flat,
+        half_gap: &half_gap,
+        moved,
+        moved_most,
+        k,
+        d,
+    };
+    let blocks: Vec<(Vec<f64>, Vec<usize>)> = xs
+        .par_chunks(ASSIGN_ROWS * d)
+        .zip(bounds.par_chunks_mut(ASSIGN_ROWS))
+        .map(|(rows, bounds)| {
+            bounded_block(rows, bounds, &shared);
+            let mut sums = vec![0.0; k * d];
+            let mut counts = vec![0; k];
+            for (row, b) in rows.chunks_exact(d).zip(bounds.iter()) {
+                counts[b.label] += 1;
+                for (s, v) in sums[b.label * d..(b.label + 1) * d].iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            (sums, counts)
+        })
+        .collect();
+    let (mut sums, mut counts) = (vec![0.0; k * d], vec![0; k]);
+    for (block_sums, block_counts) in blocks {
+        for (s, v) in sums.iter_mut().zip(block_sums) {
+            *s += v;
+        }
+        for (c, n) in counts.iter_mut().zip(block_counts) {
+            *c += n;
+        }
+    }
+    (sums, counts)
+}
+
+/// What every block of [`bounded_pass`] reads.
+struct BoundedShared<'a> {
+    groups: &'a [f64],
+    centroids: &'a [f64],
+    half_gap: &'a [f64],
+    moved: &'a [f64],
+    moved_most: f64,
+    k: usize,
+    d: usize,
+}
+
+/// The Euclidean distance of two rows, for the bounds: through the
+/// partial sums of [`squared_distance`], as one chain of additions made a
+/// row's bound cost as much as its distances to eight centroids.
+#[inline]
+fn plain_distance(a: &[f64], b: &[f64]) -> f64 {
+    squared_distance(a, b).sqrt()
+}
+
+/// The bounds of one block's rows brought up to date, and the rows they
+/// cannot vouch for measured against every centroid.
+#[inline(always)]
+fn bounded_block_body<const FMA: bool>(rows: &[f64], bounds: &mut [RowBounds], s: &BoundedShared) {
+    let d = s.d;
+    for (row, b) in rows.chunks_exact(d).zip(bounds.iter_mut()) {
+        // The centroids moved: the bounds widen by as much, and a little.
+        let up = b.upper + s.moved[b.label];
+        b.upper = up + BOUND_SLACK * up;
+        let slack = BOUND_SLACK * (b.lower.abs() + s.moved_most);
+        b.lower = b.lower - s.moved_most - slack;
+        let keep_below = s.half_gap[b.label].max(b.lower);
+        if b.upper < keep_below {
+            continue;
+        }
+        let own = plain_distance(row, &s.centroids[b.label * d..(b.label + 1) * d]);
+        b.upper = own * (1.0 + BOUND_SLACK);
+        if b.upper < keep_below {
+            continue;
+        }
+        let (label, nearest, next) = row_nearest::<FMA, true>(row, s.groups, s.k, d);
+        *b = RowBounds {
+            label,
+            upper: nearest.sqrt() * (1.0 + BOUND_SLACK),
+            lower: next.sqrt() * (1.0 - BOUND_SLACK),
+        };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn bounded_block_avx2(rows: &[f64], bounds: &mut [RowBounds], shared: &BoundedShared) {
+    bounded_block_body::<true>(rows, bounds, shared)
+}
+
+/// [`bounded_block_body`] with the distances [`nearest`] would compute on
+/// this CPU.
+fn bounded_block(rows: &[f64], bounds: &mut [RowBounds], shared: &BoundedShared) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            return bounded_block_avx2(rows, bounds, shared);
+        }
+    }
+    bounded_block_body::<false>(rows, bounds, shared)
 }
 
 /// Mean of the per-feature variances (scikit-learn scales `tol` by it).
@@ -678,6 +886,90 @@ mod tests {
             .fit(&DatasetBase::from(x.clone()))
             .expect("linfa fits the test data");
         model.centroids().clone()
+    }
+
+    /// Plain Lloyd steps, every row measured against every centroid at
+    /// every step: what [`lloyd_polish`] must equal bit for bit.
+    fn lloyd_reference(
+        x: ArrayView2<f64>,
+        mut centroids: Array2<f64>,
+        tol_sq: f64,
+        max_iter: usize,
+    ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
+        let (k, d) = centroids.dim();
+        let mut iters = 0;
+        loop {
+            let pass = assign_and_sum(x, &centroids, true);
+            if iters >= max_iter {
+                return (centroids, pass.labels, pass.dist, iters);
+            }
+            let mut shift = 0.0;
+            for c in 0..k {
+                if pass.counts[c] == 0 {
+                    continue;
+                }
+                for j in 0..d {
+                    let v = pass.sums[c * d + j] / pass.counts[c] as f64;
+                    shift += (v - centroids[[c, j]]).powi(2);
+                    centroids[[c, j]] = v;
+                }
+            }
+            iters += 1;
+            if shift <= tol_sq {
+                let (labels, dist) = assign(x, &centroids);
+                return (centroids, labels, dist, iters);
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_steps_are_plain_lloyd_steps_bit_for_bit() {
+        // Overlapping blobs (rows near two centroids), separated ones,
+        // repeated rows (ties, empty clusters), k = 1 and k past a group of
+        // eight; from k-means++ starts and from poor ones; run to the end
+        // and cut short.
+        let (overlap, _) = blobs(5, 700, 9, 11);
+        let overlap = overlap.mapv(|v| v / 4.0);
+        let (apart, _) = blobs(4, 300, 17, 12);
+        let repeated = Array2::from_shape_fn((60, 3), |(i, j)| ((i % 5) * (j + 2)) as f64);
+        for (x, ks) in [
+            (&overlap, &[1usize, 3, 9, 13][..]),
+            (&apart, &[4, 10][..]),
+            (&repeated, &[2, 5][..]),
+        ] {
+            for &k in ks {
+                for seed in [0u64, 5] {
+                    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+                    let start = kmeans_plusplus(x.view(), k, &mut rng);
+                    // A poor start: the first k rows.
+                    let first_rows = x.slice(ndarray::s![..k, ..]).to_owned();
+                    for start in [start, first_rows] {
+                        for max_iter in [0, 2, 300] {
+                            let tol = 1e-4 * mean_variance(x.view());
+                            let ours = lloyd_polish(x.view(), start.clone(), tol, max_iter);
+                            let theirs = lloyd_reference(x.view(), start.clone(), tol, max_iter);
+                            let bits = |v: &mut dyn Iterator<Item = &f64>| {
+                                v.map(|f| f.to_bits()).collect::<Vec<_>>()
+                            };
+                            let what =
+                                format!("k = {k}, seed {seed}, max_iter {max_iter}, {:?}", x.dim());
+                            assert_eq!(
+                                bits(&mut ours.0.iter()),
+                                bits(&mut theirs.0.iter()),
+                                "{what}"
+                            );
+                            assert_eq!(ours.1, theirs.1, "{what}");
+                            assert_eq!(
+                                bits(&mut ours.2.iter()),
+                                bits(&mut theirs.2.iter()),
+                                "{what}"
+                            );
+                            assert_eq!(ours.3, theirs.3, "{what}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
