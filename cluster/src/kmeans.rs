@@ -549,47 +549,80 @@ pub fn mean_variance(x: ArrayView2<f64>) -> f64 {
     x.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0)
 }
 
-/// Rows per parallel task of [`kmeans_plusplus`]'s distance updates.
+/// Rows per parallel task of [`kmeans_plusplus_runs`]'s distance updates.
 const SEEDING_BLOCK: usize = 4096;
 
 /// The k-means++ start (Arthur and Vassilvitskii, 2007) that linfa's
 /// `KMeansInit::KMeansPlusPlus` draws, the same centroids from the same
-/// `rng`: the first row drawn uniformly, each next one with probability
-/// proportional to its squared distance to the nearest centroid chosen so
-/// far, through rand's `WeightedIndex` as linfa samples. linfa measures
-/// every row against every centroid chosen so far before each draw, k^2/2
-/// distances per row; here each row keeps its nearest distance and meets
-/// only the newest centroid, k distances per row. The minimum of the same
-/// distances is the same number whichever order they come in, so the draws
-/// are too (see the test against linfa).
+/// `rng`: see [`kmeans_plusplus_runs`].
+#[cfg(test)]
 fn kmeans_plusplus(x: ArrayView2<f64>, k: usize, rng: &mut Xoshiro256Plus) -> Array2<f64> {
+    let mut starts = kmeans_plusplus_runs(x, k, std::slice::from_mut(rng));
+    starts
+        .pop()
+        .unwrap_or_else(|| Array2::zeros((k, x.ncols())))
+}
+
+/// The k-means++ starts (Arthur and Vassilvitskii, 2007) of several runs,
+/// one per generator in `rngs`, each the start that linfa's
+/// `KMeansInit::KMeansPlusPlus` draws from that generator: the first row
+/// drawn uniformly, each next one with probability proportional to its
+/// squared distance to the nearest centroid chosen so far, through rand's
+/// `WeightedIndex` as linfa samples.
+///
+/// linfa measures every row against every centroid chosen so far before
+/// each draw, k^2/2 distances per row; here each row keeps its nearest
+/// distance and meets only the newest centroid. The minimum of the same
+/// distances is the same number whichever order they come in, so the
+/// draws are too (see the test against linfa). The runs advance side by
+/// side, so that one read of a row serves every run's newest centroid: the
+/// data are read k times in all, not k times per run.
+fn kmeans_plusplus_runs(
+    x: ArrayView2<f64>,
+    k: usize,
+    rngs: &mut [Xoshiro256Plus],
+) -> Vec<Array2<f64>> {
     use rand::distributions::{Distribution, WeightedIndex};
-    let n = x.nrows();
-    let mut centroids = Array2::zeros((k, x.ncols()));
-    let first =
-        WeightedIndex::new(std::iter::repeat_n(1.0f64, n)).map_or(0, |uniform| uniform.sample(rng));
-    centroids.row_mut(0).assign(&x.row(first));
-    let mut nearest = vec![f64::INFINITY; n];
+    let (n, runs) = (x.nrows(), rngs.len());
+    let mut starts: Vec<Array2<f64>> = rngs
+        .iter_mut()
+        .map(|rng| {
+            let mut centroids = Array2::zeros((k, x.ncols()));
+            let first = WeightedIndex::new(std::iter::repeat_n(1.0f64, n))
+                .map_or(0, |uniform| uniform.sample(rng));
+            centroids.row_mut(0).assign(&x.row(first));
+            centroids
+        })
+        .collect();
+    // Row i's squared distance to run r's nearest centroid: `nearest[i * runs + r]`.
+    let mut nearest = vec![f64::INFINITY; n * runs];
     for chosen in 1..k {
-        let newest = centroids.row(chosen - 1);
+        let newest: Vec<_> = starts.iter().map(|c| c.row(chosen - 1)).collect();
         nearest
-            .par_chunks_mut(SEEDING_BLOCK)
+            .par_chunks_mut(SEEDING_BLOCK * runs)
             .enumerate()
             .for_each(|(b, block)| {
-                for (i, d) in block.iter_mut().enumerate() {
+                for (i, near) in block.chunks_exact_mut(runs).enumerate() {
                     let row = x.row(b * SEEDING_BLOCK + i);
-                    let to_newest = ContiguousL2.rdistance(newest, row);
-                    // linfa's `closest_centroid`: a strictly smaller distance wins.
-                    if to_newest < *d {
-                        *d = to_newest;
+                    for (d, centroid) in near.iter_mut().zip(&newest) {
+                        let to_newest = ContiguousL2.rdistance(*centroid, row);
+                        // linfa's `closest_centroid`: a strictly smaller distance wins.
+                        if to_newest < *d {
+                            *d = to_newest;
+                        }
                     }
                 }
             });
-        // All zero (every row on a centroid): linfa takes row 0.
-        let next = WeightedIndex::new(nearest.iter()).map_or(0, |w| w.sample(rng));
-        centroids.row_mut(chosen).assign(&x.row(next));
+        (starts.par_iter_mut().zip(rngs.par_iter_mut()).enumerate()).for_each(
+            |(r, (start, rng))| {
+                let weights = nearest.iter().skip(r).step_by(runs);
+                // All zero (every row on a centroid): linfa takes row 0.
+                let next = WeightedIndex::new(weights).map_or(0, |w| w.sample(rng));
+                start.row_mut(chosen).assign(&x.row(next));
+            },
+        );
     }
-    centroids
+    starts
 }
 
 /// Fits k-means; `x` has one row per observation.
@@ -616,12 +649,13 @@ pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> 
     }
     let tol_sq = spec.tolerance * mean_variance(x);
     let dataset = DatasetBase::from(x.to_owned());
-    let runs: Vec<Result<(f64, usize, Clustering), String>> = (0..spec.n_runs.max(1))
-        .into_par_iter()
-        .map(|run| {
-            let mut rng =
-                Xoshiro256Plus::seed_from_u64(spec.seed.wrapping_add(run as u64 * 0x9E37_79B9));
-            let start = kmeans_plusplus(dataset.records().view(), spec.k, &mut rng);
+    let mut rngs: Vec<Xoshiro256Plus> = (0..spec.n_runs.max(1))
+        .map(|run| Xoshiro256Plus::seed_from_u64(spec.seed.wrapping_add(run as u64 * 0x9E37_79B9)))
+        .collect();
+    let starts = kmeans_plusplus_runs(dataset.records().view(), spec.k, &mut rngs);
+    let runs: Vec<Result<(f64, usize, Clustering), String>> = (rngs.into_par_iter().zip(starts))
+        .enumerate()
+        .map(|(run, (rng, start))| {
             let model = KMeans::params_with(spec.k, rng, ContiguousL2)
                 .n_runs(1)
                 .max_n_iterations(spec.max_iterations.min(LINFA_ITERATIONS))
@@ -997,6 +1031,15 @@ mod tests {
                         "k = {k}, seed {seed}, {:?}",
                         x.dim()
                     );
+                }
+                // Runs drawn side by side draw what each draws alone.
+                let seeds = [3u64, 4, 5];
+                let mut rngs = seeds.map(Xoshiro256Plus::seed_from_u64);
+                let together = kmeans_plusplus_runs(x.view(), k, &mut rngs);
+                for (seed, start) in seeds.into_iter().zip(&together) {
+                    let alone =
+                        kmeans_plusplus(x.view(), k, &mut Xoshiro256Plus::seed_from_u64(seed));
+                    assert_eq!(start, &alone, "k = {k}, seed {seed} among {seeds:?}");
                 }
             }
         }
