@@ -11,12 +11,14 @@
 //!   point-centroid pair at a time) is slow. linfa takes one step from the
 //!   k-means++ start; plain Lloyd steps, with a vectorised nearest-centroid
 //!   pass that also sums the clusters (one read of the data per step), run
-//!   to a fixed point.
+//!   to a fixed point, measuring only the rows whose distance bounds do not
+//!   already show their centroid (Hamerly's; see `lloyd_polish`).
 //! - **The k-means++ start, drawn in k passes.** linfa's draws each next
 //!   centroid after measuring every row against all centroids so far, k^2/2
 //!   passes over the data; `kmeans_plusplus` draws the same centroids
 //!   from the same random numbers, measuring each row against the newest
-//!   centroid only.
+//!   centroid only, and the restarts draw side by side (one read of the
+//!   data per draw for all of them).
 //! - **scikit-learn's tolerance.** linfa stops when the centroid shift is
 //!   below `tolerance` in absolute units; we pass `sqrt(tol x mean feature
 //!   variance)`, which is scikit-learn's relative criterion.
