@@ -15,7 +15,7 @@
 //!   already show their centroid (Hamerly's; see `lloyd_polish`).
 //! - **The k-means++ start, drawn in k passes.** linfa's draws each next
 //!   centroid after measuring every row against all centroids so far, k^2/2
-//!   passes over the data; `kmeans_plusplus` draws the same centroids
+//!   passes over the data; `kmeans_plusplus_runs` draws the same centroids
 //!   from the same random numbers, measuring each row against the newest
 //!   centroid only, and the restarts draw side by side (one read of the
 //!   data per draw for all of them).
