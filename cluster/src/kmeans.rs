@@ -366,8 +366,7 @@ fn lloyd_polish(
 ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
     let (k, d) = centroids.dim();
     if d == 0 || k == 0 || x.nrows() == 0 {
-        let (labels, dist) = assign(x, &centroids);
-        return (centroids, labels, dist, 0);
+        return lloyd_plain(x, centroids, tol_sq, max_iter);
     }
     let x = x.as_standard_layout();
     let xs = x.as_slice().unwrap_or(&[]);
@@ -395,8 +394,9 @@ fn lloyd_polish(
             let mut moved_sq = 0.0;
             for j in 0..d {
                 let v = sums[c * d + j] / counts[c] as f64;
-                shift += (v - centroids[[c, j]]).powi(2);
-                moved_sq += (v - centroids[[c, j]]).powi(2);
+                let step = (v - centroids[[c, j]]).powi(2);
+                shift += step;
+                moved_sq += step;
                 centroids[[c, j]] = v;
             }
             moved[c] = moved_sq.sqrt();
@@ -404,6 +404,41 @@ fn lloyd_polish(
         iters += 1;
         if shift <= tol_sq {
             let (labels, dist) = assign(x.view(), &centroids);
+            return (centroids, labels, dist, iters);
+        }
+    }
+}
+
+/// [`lloyd_polish`] with every row measured against every centroid at
+/// every step: for shapes the bounds have nothing to say of (no rows, no
+/// columns, no centroids), and the tests' reference.
+fn lloyd_plain(
+    x: ArrayView2<f64>,
+    mut centroids: Array2<f64>,
+    tol_sq: f64,
+    max_iter: usize,
+) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
+    let (k, d) = centroids.dim();
+    let mut iters = 0;
+    loop {
+        let pass = assign_and_sum(x, &centroids, true);
+        if iters >= max_iter {
+            return (centroids, pass.labels, pass.dist, iters);
+        }
+        let mut shift = 0.0;
+        for c in 0..k {
+            if pass.counts.get(c).is_none_or(|&n| n == 0) {
+                continue; // an empty cluster keeps its centroid
+            }
+            for j in 0..d {
+                let v = pass.sums[c * d + j] / pass.counts[c] as f64;
+                shift += (v - centroids[[c, j]]).powi(2);
+                centroids[[c, j]] = v;
+            }
+        }
+        iters += 1;
+        if shift <= tol_sq {
+            let (labels, dist) = assign(x, &centroids);
             return (centroids, labels, dist, iters);
         }
     }
@@ -486,9 +521,8 @@ struct BoundedShared<'a> {
     d: usize,
 }
 
-/// The Euclidean distance of two rows, for the bounds: through the
-/// partial sums of [`squared_distance`], as one chain of additions made a
-/// row's bound cost as much as its distances to eight centroids.
+/// The Euclidean distance of two rows, for the bounds (through the
+/// partial sums of [`squared_distance`] rather than one chain of additions).
 #[inline]
 fn plain_distance(a: &[f64], b: &[f64]) -> f64 {
     squared_distance(a, b).sqrt()
@@ -895,6 +929,11 @@ mod tests {
         (x, truth)
     }
 
+    /// The bits of a run of floats, to compare results exactly.
+    fn bits<'a>(values: impl IntoIterator<Item = &'a f64>) -> Vec<u64> {
+        values.into_iter().map(|v| v.to_bits()).collect()
+    }
+
     fn spec(k: usize) -> KMeansSpec {
         KMeansSpec {
             k,
@@ -924,40 +963,6 @@ mod tests {
         model.centroids().clone()
     }
 
-    /// Plain Lloyd steps, every row measured against every centroid at
-    /// every step: what [`lloyd_polish`] must equal bit for bit.
-    fn lloyd_reference(
-        x: ArrayView2<f64>,
-        mut centroids: Array2<f64>,
-        tol_sq: f64,
-        max_iter: usize,
-    ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
-        let (k, d) = centroids.dim();
-        let mut iters = 0;
-        loop {
-            let pass = assign_and_sum(x, &centroids, true);
-            if iters >= max_iter {
-                return (centroids, pass.labels, pass.dist, iters);
-            }
-            let mut shift = 0.0;
-            for c in 0..k {
-                if pass.counts[c] == 0 {
-                    continue;
-                }
-                for j in 0..d {
-                    let v = pass.sums[c * d + j] / pass.counts[c] as f64;
-                    shift += (v - centroids[[c, j]]).powi(2);
-                    centroids[[c, j]] = v;
-                }
-            }
-            iters += 1;
-            if shift <= tol_sq {
-                let (labels, dist) = assign(x, &centroids);
-                return (centroids, labels, dist, iters);
-            }
-        }
-    }
-
     #[test]
     fn bounded_steps_are_plain_lloyd_steps_bit_for_bit() {
         // Overlapping blobs (rows near two centroids), separated ones,
@@ -983,23 +988,12 @@ mod tests {
                         for max_iter in [0, 2, 300] {
                             let tol = 1e-4 * mean_variance(x.view());
                             let ours = lloyd_polish(x.view(), start.clone(), tol, max_iter);
-                            let theirs = lloyd_reference(x.view(), start.clone(), tol, max_iter);
-                            let bits = |v: &mut dyn Iterator<Item = &f64>| {
-                                v.map(|f| f.to_bits()).collect::<Vec<_>>()
-                            };
+                            let theirs = lloyd_plain(x.view(), start.clone(), tol, max_iter);
                             let what =
                                 format!("k = {k}, seed {seed}, max_iter {max_iter}, {:?}", x.dim());
-                            assert_eq!(
-                                bits(&mut ours.0.iter()),
-                                bits(&mut theirs.0.iter()),
-                                "{what}"
-                            );
+                            assert_eq!(bits(&ours.0), bits(&theirs.0), "{what}");
                             assert_eq!(ours.1, theirs.1, "{what}");
-                            assert_eq!(
-                                bits(&mut ours.2.iter()),
-                                bits(&mut theirs.2.iter()),
-                                "{what}"
-                            );
+                            assert_eq!(bits(&ours.2), bits(&theirs.2), "{what}");
                             assert_eq!(ours.3, theirs.3, "{what}");
                         }
                     }
@@ -1026,7 +1020,6 @@ mod tests {
                 for seed in [0u64, 1, 99] {
                     let theirs = one_linfa_step(x, k, seed, false);
                     let ours = one_linfa_step(x, k, seed, true);
-                    let bits = |c: &Array2<f64>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                     assert_eq!(
                         bits(&ours),
                         bits(&theirs),
