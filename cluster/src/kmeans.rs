@@ -486,15 +486,8 @@ fn bounded_pass(
         .par_chunks(ASSIGN_ROWS * d)
         .zip(bounds.par_chunks_mut(ASSIGN_ROWS))
         .map(|(rows, bounds)| {
-            bounded_block(rows, bounds, &shared);
-            let mut sums = vec![0.0; k * d];
-            let mut counts = vec![0; k];
-            for (row, b) in rows.chunks_exact(d).zip(bounds.iter()) {
-                counts[b.label] += 1;
-                for (s, v) in sums[b.label * d..(b.label + 1) * d].iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
+            let (mut sums, mut counts) = (vec![0.0; k * d], vec![0; k]);
+            bounded_block(rows, bounds, &shared, &mut sums, &mut counts);
             (sums, counts)
         })
         .collect();
@@ -528,53 +521,84 @@ fn plain_distance(a: &[f64], b: &[f64]) -> f64 {
     squared_distance(a, b).sqrt()
 }
 
-/// The bounds of one block's rows brought up to date, and the rows they
-/// cannot vouch for measured against every centroid.
+/// The bounds of one block's rows brought up to date, the rows they cannot
+/// vouch for measured against every centroid, and each row added to its
+/// cluster's sum (`sums`, k x d) and size while it is at hand.
 #[inline(always)]
-fn bounded_block_body<const FMA: bool>(rows: &[f64], bounds: &mut [RowBounds], s: &BoundedShared) {
+fn bounded_block_body<const FMA: bool>(
+    rows: &[f64],
+    bounds: &mut [RowBounds],
+    s: &BoundedShared,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) {
     let d = s.d;
     for (row, b) in rows.chunks_exact(d).zip(bounds.iter_mut()) {
-        // The centroids moved: the bounds widen by as much, and a little.
-        let up = b.upper + s.moved[b.label];
-        b.upper = up + BOUND_SLACK * up;
-        let slack = BOUND_SLACK * (b.lower.abs() + s.moved_most);
-        b.lower = b.lower - s.moved_most - slack;
-        let keep_below = s.half_gap[b.label].max(b.lower);
-        if b.upper < keep_below {
-            continue;
+        row_bounds::<FMA>(row, b, s);
+        counts[b.label] += 1;
+        for (sum, v) in sums[b.label * d..(b.label + 1) * d].iter_mut().zip(row) {
+            *sum += v;
         }
-        let own = plain_distance(row, &s.centroids[b.label * d..(b.label + 1) * d]);
-        b.upper = own * (1.0 + BOUND_SLACK);
-        if b.upper < keep_below {
-            continue;
-        }
-        let (label, nearest, next) = row_nearest::<FMA, true>(row, s.groups, s.k, d);
-        *b = RowBounds {
-            label,
-            upper: nearest.sqrt() * (1.0 + BOUND_SLACK),
-            lower: next.sqrt() * (1.0 - BOUND_SLACK),
-        };
     }
+}
+
+/// One row's bounds brought up to date, and the row measured against every
+/// centroid where they cannot vouch for its centroid.
+#[inline(always)]
+fn row_bounds<const FMA: bool>(row: &[f64], b: &mut RowBounds, s: &BoundedShared) {
+    let d = s.d;
+    // The centroids moved: the bounds widen by as much, and a little.
+    let up = b.upper + s.moved[b.label];
+    b.upper = up + BOUND_SLACK * up;
+    let slack = BOUND_SLACK * (b.lower.abs() + s.moved_most);
+    b.lower = b.lower - s.moved_most - slack;
+    let keep_below = s.half_gap[b.label].max(b.lower);
+    if b.upper < keep_below {
+        return;
+    }
+    let own = plain_distance(row, &s.centroids[b.label * d..(b.label + 1) * d]);
+    b.upper = own * (1.0 + BOUND_SLACK);
+    if b.upper < keep_below {
+        return;
+    }
+    let (label, nearest, next) = row_nearest::<FMA, true>(row, s.groups, s.k, d);
+    *b = RowBounds {
+        label,
+        upper: nearest.sqrt() * (1.0 + BOUND_SLACK),
+        lower: next.sqrt() * (1.0 - BOUND_SLACK),
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn bounded_block_avx2(rows: &[f64], bounds: &mut [RowBounds], shared: &BoundedShared) {
-    bounded_block_body::<true>(rows, bounds, shared)
+fn bounded_block_avx2(
+    rows: &[f64],
+    bounds: &mut [RowBounds],
+    shared: &BoundedShared,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) {
+    bounded_block_body::<true>(rows, bounds, shared, sums, counts)
 }
 
 /// [`bounded_block_body`] with the distances [`nearest`] would compute on
 /// this CPU.
-fn bounded_block(rows: &[f64], bounds: &mut [RowBounds], shared: &BoundedShared) {
+fn bounded_block(
+    rows: &[f64],
+    bounds: &mut [RowBounds],
+    shared: &BoundedShared,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
         #[allow(unsafe_code)]
         unsafe {
-            return bounded_block_avx2(rows, bounds, shared);
+            return bounded_block_avx2(rows, bounds, shared, sums, counts);
         }
     }
-    bounded_block_body::<false>(rows, bounds, shared)
+    bounded_block_body::<false>(rows, bounds, shared, sums, counts)
 }
 
 /// Mean of the per-feature variances (scikit-learn scales `tol` by it).
