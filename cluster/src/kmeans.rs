@@ -685,22 +685,25 @@ fn kmeans_plusplus_runs(
     starts
 }
 
+/// How many distinct rows `x` has, counted up to `limit` (enough to say
+/// whether `limit` clusters fit).
+pub fn distinct_rows(x: ArrayView2<f64>, limit: usize) -> usize {
+    let mut seen: Vec<ndarray::ArrayView1<f64>> = Vec::with_capacity(limit.min(x.nrows()));
+    for row in x.outer_iter() {
+        if seen.len() >= limit {
+            break;
+        }
+        if !seen.contains(&row) {
+            seen.push(row);
+        }
+    }
+    seen.len()
+}
+
 /// Fits k-means; `x` has one row per observation.
 pub fn fit(x: ArrayView2<f64>, spec: &KMeansSpec) -> Result<Clustering, String> {
     let n = x.nrows();
-    // Distinct rows, counted only up to k: enough to say whether k fits.
-    let distinct = {
-        let mut seen: Vec<ndarray::ArrayView1<f64>> = Vec::with_capacity(spec.k);
-        for row in x.outer_iter() {
-            if seen.len() >= spec.k {
-                break;
-            }
-            if !seen.contains(&row) {
-                seen.push(row);
-            }
-        }
-        seen.len()
-    };
+    let distinct = distinct_rows(x, spec.k);
     if spec.k == 0 || spec.k > distinct {
         return Err(format!(
             "k = {} but the data have only {distinct} distinct users ({n} rows): choose k <= {distinct}",

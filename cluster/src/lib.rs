@@ -190,9 +190,16 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     idx.truncate(params.silhouette_sample.min(n));
     idx.sort_unstable();
     let sample = x.select(ndarray::Axis(0), &idx);
+    // `k: auto` tries no more segments than there are distinct users (its
+    // first k still does, and fails saying so).
+    let [k_min, k_max] = params.k_range;
+    let k_top = match params.k {
+        KChoice::Fixed(_) => k_max,
+        KChoice::Auto(_) => kmeans::distinct_rows(x.view(), k_max).clamp(k_min, k_max),
+    };
     let ks: Vec<usize> = match params.k {
         KChoice::Fixed(k) => vec![k],
-        KChoice::Auto(_) => (params.k_range[0]..=params.k_range[1]).collect(),
+        KChoice::Auto(_) => (k_min..=k_top).collect(),
     };
     // Several k share one distance matrix of the sample; a single k reads
     // the sample's rows instead and needs no m x m matrix.
@@ -459,6 +466,11 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         ari.map(|a| format!(", ARI vs planted segments {a:.3}"))
             .unwrap_or_default()
     ));
+    if k_top < k_max {
+        outcome.line(format!(
+            "k tried from {k_min} to {k_top}, not {k_max}: the data have only {k_top} distinct users"
+        ));
+    }
     Ok(outcome)
 }
 

@@ -502,6 +502,45 @@ fn json_logs_are_json_lines_on_both_streams_with_stage_and_run_events() {
 }
 
 #[test]
+fn k_auto_stops_at_the_distinct_users_and_says_so() {
+    // 300 users: k = 299 and 300 fit, 301 and 302 cannot.
+    let env = Env::new(&crate::SMALL.replace(
+        "with: {k: 3, n_runs: 3}",
+        "with: {k: auto, k_range: [299, 302], n_runs: 1}",
+    ));
+    let out = env.ok(&["run", "cluster"]);
+    assert!(
+        out.contains("k tried from 299 to 300, not 302: the data have only 300 distinct users"),
+        "{out}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path().join(".recpipe/out/cluster/cluster_report.json"))
+            .expect("report"),
+    )
+    .expect("json");
+    let ks: Vec<u64> = (report["curve"].as_array().expect("curve").iter())
+        .map(|p| p["k"].as_u64().expect("k"))
+        .collect();
+    assert_eq!(ks, [299, 300]);
+    // A range that starts past them still fails, saying why.
+    std::fs::write(
+        env.path().join("pipeline.yaml"),
+        crate::SMALL.replace(
+            "with: {k: 3, n_runs: 3}",
+            "with: {k: auto, k_range: [301, 302]}",
+        ),
+    )
+    .expect("edit");
+    let out = env.run(&["run", "cluster"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = crate::stdout(&out) + &crate::stderr(&out);
+    assert!(
+        said.contains("k = 301 but the data have only 300 distinct users"),
+        "{said}"
+    );
+}
+
+#[test]
 fn status_and_show_tell_a_stage_whose_last_run_failed_why() {
     let env = Env::new(&crate::SMALL.replace("with: {k: 3, n_runs: 3}", "with: {k: 400}"));
     let out = env.run(&["run", "cluster"]);
