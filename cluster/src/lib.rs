@@ -159,21 +159,28 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         return Err(ClusterError::NoColumns(params.groups.clone(), groups));
     }
     let d = chosen.len();
-    let mut x = Array2::<f64>::zeros((n, d));
-    for (jj, &j) in chosen.iter().enumerate() {
-        for r in 0..n {
-            x[[r, jj]] = all[j][r] as f64;
-        }
-    }
+    // Filled and standardized a row at a time: a pass per column strode
+    // through the rows (42 MB for 100,000 users x 52 columns) four times.
+    let mut x = Array2::from_shape_fn((n, d), |(r, jj)| all[chosen[jj]][r] as f64);
     let (mut mean, mut std) = (vec![0.0; d], vec![1.0; d]);
     if params.standardize {
-        for j in 0..d {
-            let col = x.column(j);
-            let m = col.sum() / n.max(1) as f64;
-            let v = col.iter().map(|a| (a - m).powi(2)).sum::<f64>() / n.max(1) as f64;
-            mean[j] = m;
-            std[j] = if v > 0.0 { v.sqrt() } else { 1.0 };
-            x.column_mut(j).mapv_inplace(|a| (a - m) / std[j]);
+        for (jj, &j) in chosen.iter().enumerate() {
+            let sum = if d > 1 && n > 1 {
+                // ndarray sums a strided column one value after another from
+                // zero: the same sum, from the column's own contiguous values.
+                0.0 + all[j].iter().fold(0.0, |acc, &a| acc + a as f64)
+            } else {
+                x.column(jj).sum()
+            };
+            let m = sum / n.max(1) as f64;
+            let v = all[j].iter().map(|&a| (a as f64 - m).powi(2)).sum::<f64>() / n.max(1) as f64;
+            mean[jj] = m;
+            std[jj] = if v > 0.0 { v.sqrt() } else { 1.0 };
+        }
+        for mut row in x.rows_mut() {
+            for ((a, m), s) in row.iter_mut().zip(&mean).zip(&std) {
+                *a = (*a - m) / s;
+            }
         }
     }
     let pca = match params.dims {
