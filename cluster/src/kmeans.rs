@@ -360,7 +360,7 @@ struct RowBounds {
 /// distances once the centroids settle.
 fn lloyd_polish(
     x: ArrayView2<f64>,
-    mut centroids: Array2<f64>,
+    centroids: Array2<f64>,
     tol_sq: f64,
     max_iter: usize,
 ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
@@ -376,37 +376,9 @@ fn lloyd_polish(
         lower: 0.0,
     };
     let mut bounds = vec![unknown; x.nrows()];
-    // How far each centroid moved in the last step.
-    let mut moved = vec![0.0; k];
-    let mut iters = 0;
-    loop {
-        let (sums, counts) = bounded_pass(xs, d, &centroids, &moved, &mut bounds);
-        if iters >= max_iter {
-            let (labels, dist) = assign(x.view(), &centroids);
-            return (centroids, labels, dist, iters);
-        }
-        let mut shift = 0.0;
-        for c in 0..k {
-            moved[c] = 0.0;
-            if counts[c] == 0 {
-                continue; // an empty cluster keeps its centroid
-            }
-            let mut moved_sq = 0.0;
-            for j in 0..d {
-                let v = sums[c * d + j] / counts[c] as f64;
-                let step = (v - centroids[[c, j]]).powi(2);
-                shift += step;
-                moved_sq += step;
-                centroids[[c, j]] = v;
-            }
-            moved[c] = moved_sq.sqrt();
-        }
-        iters += 1;
-        if shift <= tol_sq {
-            let (labels, dist) = assign(x.view(), &centroids);
-            return (centroids, labels, dist, iters);
-        }
-    }
+    lloyd_steps(x.view(), centroids, tol_sq, max_iter, |centroids, moved| {
+        bounded_pass(xs, d, centroids, moved, &mut bounds)
+    })
 }
 
 /// [`lloyd_polish`] with every row measured against every centroid at
@@ -414,27 +386,51 @@ fn lloyd_polish(
 /// columns, no centroids), and the tests' reference.
 fn lloyd_plain(
     x: ArrayView2<f64>,
-    mut centroids: Array2<f64>,
+    centroids: Array2<f64>,
     tol_sq: f64,
     max_iter: usize,
 ) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
+    lloyd_steps(x, centroids, tol_sq, max_iter, |centroids, _| {
+        let pass = assign_and_sum(x, centroids, true);
+        (pass.sums, pass.counts)
+    })
+}
+
+/// The Lloyd loop of [`lloyd_polish`] around `pass`, which assigns the
+/// rows to the centroids (told how far each moved in the last step) and
+/// returns the cluster sums (k x d) and sizes; then the final assignment.
+fn lloyd_steps(
+    x: ArrayView2<f64>,
+    mut centroids: Array2<f64>,
+    tol_sq: f64,
+    max_iter: usize,
+    mut pass: impl FnMut(&Array2<f64>, &[f64]) -> (Vec<f64>, Vec<usize>),
+) -> (Array2<f64>, Vec<usize>, Vec<f64>, usize) {
     let (k, d) = centroids.dim();
+    // How far each centroid moved in the last step.
+    let mut moved = vec![0.0; k];
     let mut iters = 0;
     loop {
-        let pass = assign_and_sum(x, &centroids, true);
+        let (sums, counts) = pass(&centroids, &moved);
         if iters >= max_iter {
-            return (centroids, pass.labels, pass.dist, iters);
+            let (labels, dist) = assign(x, &centroids);
+            return (centroids, labels, dist, iters);
         }
         let mut shift = 0.0;
         for c in 0..k {
-            if pass.counts.get(c).is_none_or(|&n| n == 0) {
+            moved[c] = 0.0;
+            let Some(&n) = counts.get(c).filter(|&&n| n > 0) else {
                 continue; // an empty cluster keeps its centroid
-            }
+            };
+            let mut moved_sq = 0.0;
             for j in 0..d {
-                let v = pass.sums[c * d + j] / pass.counts[c] as f64;
-                shift += (v - centroids[[c, j]]).powi(2);
+                let v = sums[c * d + j] / n as f64;
+                let step = (v - centroids[[c, j]]).powi(2);
+                shift += step;
+                moved_sq += step;
                 centroids[[c, j]] = v;
             }
+            moved[c] = moved_sq.sqrt();
         }
         iters += 1;
         if shift <= tol_sq {
