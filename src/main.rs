@@ -44,6 +44,11 @@ use recpipe_core::progress::ProgressMode;
 
 use crate::cli::{Cli, Command, LogFormat};
 
+/// glibc's allocator, with huge pages under large blocks (see [`allocator`]).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static GLOBAL: allocator::HugePages = allocator::HugePages;
+
 /// Exit code: a stage failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the configuration is wrong.
