@@ -42,8 +42,10 @@
 //! 203 ms (two series of 21 runs); its implicit ALS 1.53 -> 1.30 s and
 //! export 0.29 -> 0.27 s (5 runs); a 1M-rating ingest 269 -> 255 ms (5);
 //! K-means on 100,000 users 2.23 -> 2.07 s (3). Peaks moved by 0-5 MiB.
-//! Where huge pages are off (or not built in), the request does nothing
-//! and the allocator is glibc's.
+//! Where huge pages are off (`never` in
+//! `/sys/kernel/mm/transparent_hugepage/enabled`, the switch for hosts
+//! whose administrators keep them off) or not built in, the request does
+//! nothing and the allocator is glibc's.
 
 /// Serves blocks under 16 MiB from the allocator's heaps, and keeps up to
 /// 32 MiB free at a heap's top. Runs first thing in `main`.
