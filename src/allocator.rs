@@ -212,11 +212,13 @@ mod tests {
                 }
                 let big = Layout::from_size_align(2 * size + HUGE_PAGE, 8).expect("a valid layout");
                 let shrunk = a.realloc(grown, big, size);
+                assert!(!shrunk.is_null());
                 for i in (0..size).step_by(997) {
                     assert_eq!(*shrunk.add(i), (i % 251) as u8);
                 }
                 a.dealloc(shrunk, layout);
                 let z = a.alloc_zeroed(layout);
+                assert!(!z.is_null());
                 assert!((0..size).step_by(991).all(|i| *z.add(i) == 0));
                 a.dealloc(z, layout);
             }
