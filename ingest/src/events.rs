@@ -15,11 +15,10 @@ use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::parquet_table::{ParquetLog, parquet_as_csv};
 use crate::records::{
     Format, Record, check_line_count, decode_text, header, numbered_columns, par_parse,
-    raw_records, split_fields,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, RawLine, Reason, Row, RowText, SourceData,
-    UserRecord, field_count_detail,
+    UserRecord, field_count_detail, parse_side_records,
 };
 use crate::source_file::{SourceBytes, is_parquet, log_files, read_file};
 use crate::text::{LastTime, NumberFormat, THOUSANDS, TimeFormat};
@@ -669,28 +668,14 @@ fn side_table<const N: usize>(
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
     let file = (inter.files.len() - 1) as u16;
-    let mut rows = Vec::new();
-    let mut rejects = ChunkRows::default();
-    for (line, raw) in raw_records(&buf, start, line, format) {
-        let fields = split_fields(&raw, format);
-        if fields.len() != names.len() {
-            rejects.reject(
-                file,
-                line,
-                &raw,
-                Reason::WrongFieldCount,
-                field_count_detail(names.len(), fields.len(), &raw),
-            );
-            continue;
-        }
-        let fields: Vec<String> = (fields.iter())
-            .map(|f| decode_text(f).trim().to_string())
-            .collect();
-        if !fields[id].is_empty() {
-            rows.push(fields);
-        }
-    }
-    inter.rejects.extend(rejects.rejects);
+    let (rows, rejects) =
+        parse_side_records(&buf, (start, line), format, (file, names.len()), |rec| {
+            let fields: Vec<String> = (rec.fields.iter())
+                .map(|f| decode_text(f).trim().to_string())
+                .collect();
+            Ok((!fields[id].is_empty()).then_some(fields))
+        });
+    inter.rejects.extend(rejects);
     Ok((rows, id, positions))
 }
 

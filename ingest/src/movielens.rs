@@ -4,18 +4,17 @@
 //! - 100K: `u.data` (tab), `u.user` and `u.item` (`|`), `u.genre` names the 19 genre flags.
 //! - latest/25M: `ratings.csv`, `movies.csv` (quoted titles), optional `tags.csv`; no demographics.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
-use crate::ids::normalize_id;
+use crate::ids::{FastMap, normalize_id};
 use crate::params::IngestParams;
-use crate::records::{
-    Format, Record, check_line_count, decode_text, header, par_parse, raw_records,
-};
+use crate::records::{Format, Record, check_line_count, decode_text, header, par_parse};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
-    field_count_detail,
+    field_count_detail, parse_side_records,
 };
 use crate::source_file::{SourceBytes, read_file};
 use crate::text::{parse_f64, parse_i64, year_from_title};
@@ -295,16 +294,18 @@ fn read_ratings(
     Ok(())
 }
 
-/// Parses a catalog file sequentially (users/items files are small), rejecting
-/// rows with the wrong field count. `fields` is the expected count (or a minimum if `at_least`).
-fn read_catalog<T>(
+/// Parses a catalog file on every core ([`parse_side_records`]): a record
+/// of `fields` fields goes to `make`, which gives its value, nothing (a
+/// record to pass over) or why it is rejected; one of another field count
+/// is rejected.
+fn read_catalog<T: Send>(
     inter: &mut Interactions,
     path: &Path,
     what: &str,
     format: Format,
     has_header: bool,
     fields: usize,
-    mut make: impl FnMut(&Record<'_, '_>) -> std::result::Result<T, (Reason, String)>,
+    make: impl Fn(&Record<'_, '_>) -> std::result::Result<Option<T>, (Reason, String)> + Sync,
 ) -> Result<Vec<T>> {
     let buf = read_file(path, what)?;
     let file = add_file(inter, path, None);
@@ -316,32 +317,8 @@ fn read_catalog<T>(
     } else {
         (0, 1)
     };
-    let mut out = Vec::new();
-    let mut rejects = ChunkRows::default();
-    for (line, raw) in raw_records(&buf, start, line, format) {
-        let unquoted = crate::records::split_fields(&raw, format);
-        let split = crate::records::field_slices(&unquoted);
-        let rec = Record {
-            line,
-            raw: &raw,
-            fields: &split,
-        };
-        if rec.fields.len() != fields {
-            rejects.reject(
-                file,
-                line,
-                &raw,
-                Reason::WrongFieldCount,
-                field_count_detail(fields, rec.fields.len(), &raw),
-            );
-            continue;
-        }
-        match make(&rec) {
-            Ok(v) => out.push(v),
-            Err((reason, detail)) => rejects.reject(file, line, &raw, reason, detail),
-        }
-    }
-    inter.rejects.extend(rejects.rejects);
+    let (out, rejects) = parse_side_records(&buf, (start, line), format, (file, fields), make);
+    inter.rejects.extend(rejects);
     Ok(out)
 }
 
@@ -356,11 +333,20 @@ fn id_of(
     i: usize,
     reason: Reason,
 ) -> std::result::Result<String, (Reason, String)> {
+    id_text(rec, i, reason).map(Cow::into_owned)
+}
+
+/// Field `i` of `rec` as an id, or `reason` if it is empty.
+fn id_text<'a>(
+    rec: &Record<'a, '_>,
+    i: usize,
+    reason: Reason,
+) -> std::result::Result<Cow<'a, str>, (Reason, String)> {
     let id = normalize_id(rec.fields[i], false);
     if id.is_empty() {
         return Err((reason, "empty id".into()));
     }
-    Ok(decode_text(id).into_owned())
+    Ok(decode_text(id))
 }
 
 /// users.dat / u.user; `order` gives the field index of gender, age, occupation, zip.
@@ -371,14 +357,14 @@ fn read_users(
     order: [usize; 4],
 ) -> Result<Vec<UserRecord>> {
     read_catalog(inter, path, "users", format, false, 5, |rec| {
-        Ok(UserRecord {
+        Ok(Some(UserRecord {
             id: id_of(rec, 0, Reason::MissingUser)?,
             gender: opt_text(rec.fields[order[0]]),
             age: opt_text(rec.fields[order[1]]),
             occupation: opt_text(rec.fields[order[2]]),
             zip: opt_text(rec.fields[order[3]]),
             country: None,
-        })
+        }))
     })
 }
 
@@ -412,22 +398,22 @@ fn read_movies_dat(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
         false,
         3,
         |rec| {
-            Ok(movie(
+            Ok(Some(movie(
                 id_of(rec, 0, Reason::MissingItem)?,
                 rec.fields[1],
                 genres_of(rec.fields[2]),
-            ))
+            )))
         },
     )
 }
 
 fn read_movies_csv(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemRecord>> {
     read_catalog(inter, path, "movies", Format::Csv(b','), true, 3, |rec| {
-        Ok(movie(
+        Ok(Some(movie(
             id_of(rec, 0, Reason::MissingItem)?,
             rec.fields[1],
             genres_of(rec.fields[2]),
-        ))
+        )))
     })
 }
 
@@ -484,29 +470,34 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
                     .and_then(|y| y.trim().parse().ok())
                     .filter(|y| *y > 1800);
             }
-            Ok(item)
+            Ok(Some(item))
         },
     )
 }
 
 /// tags.csv: the tag text of each movie is appended to the item's text.
 fn add_tags(inter: &mut Interactions, path: &Path, items: &mut [ItemRecord]) -> Result<()> {
-    let tags = read_catalog(inter, path, "tags", Format::Csv(b','), true, 4, |rec| {
-        Ok((id_of(rec, 1, Reason::MissingItem)?, opt_text(rec.fields[2])))
-    })?;
-    let index: std::collections::HashMap<String, usize> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (it.id.clone(), i))
-        .collect();
-    for (item, tag) in tags {
-        if let (Some(&i), Some(tag)) = (index.get(&item), tag) {
-            let text = items[i].text.get_or_insert_with(String::new);
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(&tag);
+    // Each tag goes to its item's index as it is parsed; tags of items the
+    // movies file does not list, and empty ones, are passed over.
+    let tags = {
+        let index: FastMap<&str, usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.id.as_str(), i))
+            .collect();
+        read_catalog(inter, path, "tags", Format::Csv(b','), true, 4, |rec| {
+            let item = id_text(rec, 1, Reason::MissingItem)?;
+            Ok(index
+                .get(&*item)
+                .and_then(|&i| Some((i, opt_text(rec.fields[2])?))))
+        })?
+    };
+    for (i, tag) in tags {
+        let text = items[i].text.get_or_insert_with(String::new);
+        if !text.is_empty() {
+            text.push(' ');
         }
+        text.push_str(&tag);
     }
     Ok(())
 }

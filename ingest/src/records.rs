@@ -578,28 +578,6 @@ where
     }
 }
 
-/// The records of a small file (a users or items table) as (line, raw
-/// bytes), in file order: split on every core, parsed by the caller.
-pub fn raw_records(
-    buf: &[u8],
-    start: usize,
-    first_line: u64,
-    format: Format,
-) -> Vec<(u64, Vec<u8>)> {
-    par_parse(
-        buf,
-        start,
-        first_line,
-        format,
-        Vec::with_capacity,
-        |st: &mut Vec<(u64, Vec<u8>)>, r| st.push((r.line, r.raw.to_vec())),
-        |st, by| shift_lines(st, by),
-    )
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
 /// A clear error if interaction file `path` has more lines than a
 /// [`crate::rows::Row`] can number ([`too_many_lines`]).
 pub fn check_line_count(path: &std::path::Path, buf: &[u8]) -> crate::error::Result<()> {

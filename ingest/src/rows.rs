@@ -531,6 +531,59 @@ impl Interactions {
     }
 }
 
+/// The records of a side file (users, items, tags) from `buf[start..]`
+/// (which begins on line `line`), parsed on every core: a record of
+/// `fields` fields goes to `make`, which gives its value, nothing (a row
+/// to pass over) or why it is rejected; one of another field count is
+/// rejected. Returns the values and the rejects (raw lines as text, lines
+/// counted from the file's start), both in file order: the same as one
+/// pass over the file. (Read on one core, ML-25M style `tags.csv` files
+/// held up the stage: 200,000 tags of a 10M-rating set took 70 ms.)
+pub fn parse_side_records<T, F>(
+    buf: &[u8],
+    (start, line): (usize, u64),
+    format: crate::records::Format,
+    (file, fields): (u16, usize),
+    make: F,
+) -> (Vec<T>, Vec<Reject>)
+where
+    T: Send,
+    F: Fn(&crate::records::Record<'_, '_>) -> Result<Option<T>, (Reason, String)> + Sync,
+{
+    let chunks = crate::records::par_parse(
+        buf,
+        start,
+        line,
+        format,
+        |_| (Vec::new(), ChunkRows::default()),
+        |(values, rejects): &mut (Vec<T>, ChunkRows), rec| {
+            let (line, raw) = (rec.line, rec.raw);
+            if rec.fields.len() != fields {
+                let detail = field_count_detail(fields, rec.fields.len(), raw);
+                rejects.reject(file, line, raw, Reason::WrongFieldCount, detail);
+                return;
+            }
+            match make(&rec) {
+                Ok(Some(value)) => values.push(value),
+                Ok(None) => {}
+                Err((reason, detail)) => rejects.reject(file, line, raw, reason, detail),
+            }
+        },
+        |(_, rejects), by| rejects.shift_lines(by),
+    );
+    let mut values = Vec::new();
+    let mut rejected = Vec::new();
+    for (part, rejects) in chunks {
+        values.extend(part);
+        let base = rejects.line_base;
+        rejected.extend(rejects.rejects.into_iter().map(|mut x| {
+            x.line += base;
+            x
+        }));
+    }
+    (values, rejected)
+}
+
 /// Frees `value` on a helper thread, so that unmapping its pages does not
 /// hold up the stage (or here, if no thread can be started).
 pub fn free_later<T: Send + 'static>(value: T) {
@@ -957,6 +1010,53 @@ mod tests {
             let all = gather_by_user(sources, ranks, rank_of, |_, r| r);
             assert_eq!(all.len(), want.len());
         }
+    }
+
+    #[test]
+    fn side_records_over_many_chunks_keep_file_order_and_line_numbers() {
+        // 3 MB of `id,name,tag` lines (several parse chunks), a quoted
+        // field with a newline among them, bad rows here and there.
+        let mut buf = b"id,name,tag\n".to_vec();
+        let (mut line, mut want_values, mut want_rejects) = (2u64, Vec::new(), Vec::new());
+        for i in 0..60_000u64 {
+            if i % 7_919 == 5 {
+                buf.extend_from_slice(format!("{i},only two\n").as_bytes());
+                want_rejects.push((line, Reason::WrongFieldCount));
+            } else if i % 10_007 == 3 {
+                buf.extend_from_slice(format!("{i},\"two\nlines\",x\n").as_bytes());
+                want_values.push(i);
+                line += 1;
+            } else if i % 5_003 == 1 {
+                buf.extend_from_slice(format!("{i},bad,x\n").as_bytes());
+                want_rejects.push((line, Reason::BadRating));
+            } else if i % 3_001 == 2 {
+                // An empty id: passed over, neither kept nor rejected.
+                buf.extend_from_slice(b",nobody,x\n");
+            } else {
+                buf.extend_from_slice(
+                    format!("{i},name {i} padded to some length,tag\n").as_bytes(),
+                );
+                want_values.push(i);
+            }
+            line += 1;
+        }
+        let format = crate::records::Format::Csv(b',');
+        let (values, rejects) = parse_side_records(&buf, (12, 2), format, (3, 3), |rec| {
+            if rec.fields[0].is_empty() {
+                return Ok(None);
+            }
+            if rec.fields[1] == b"bad" {
+                return Err((Reason::BadRating, "bad".into()));
+            }
+            let id = std::str::from_utf8(rec.fields[0]).expect("an ASCII id");
+            Ok(Some(id.parse::<u64>().expect("a number")))
+        });
+        assert_eq!(values, want_values);
+        let got: Vec<(u64, Reason)> = rejects.iter().map(|x| (x.line, x.reason)).collect();
+        assert_eq!(got, want_rejects);
+        assert!(rejects.iter().all(|x| x.file == 3));
+        assert_eq!(raw_text(&[], &rejects[0]), "1,bad,x");
+        assert!(buf.len() > 2 << 20, "several chunks");
     }
 
     #[test]
