@@ -608,7 +608,9 @@ const GATHER_STEP_ROWS: usize = 1 << 20;
 /// the rows taken one source after another, with a count per rank of its
 /// own (4 pieces per core, fewer where users are many: the counts take at
 /// most 4 bytes per row in all). Run on one core, they left the other
-/// idle for a sixth of a 10M-rating ingest.
+/// idle for about 0.15 s of a 10M-rating ingest's 2.1 s (perf samples per
+/// 0.1 s); side by side both cores stay busy there, though the stage's
+/// time moved less than the host's noise.
 ///
 /// The gather fills the result in steps of a million rows and frees
 /// each source once its last row is in: when the sources come in user
