@@ -607,14 +607,6 @@ fn lines_beyond(buf: &[u8], max: u64) -> Option<u64> {
     (lines > max).then_some(lines)
 }
 
-/// Adds `by` to the line of every `(line, ..)` pair: the `shift` of
-/// [`par_parse`] for states that list their records.
-pub fn shift_lines<T>(records: &mut [(u64, T)], by: u64) {
-    for (line, _) in records {
-        *line += by;
-    }
-}
-
 /// Decodes text that is UTF-8, or else ISO-8859-1 (as MovieLens 1M/100K are).
 pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
@@ -626,6 +618,14 @@ pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adds `by` to the line of every `(line, ..)` pair: the `shift` of
+    /// [`par_parse`] for states that list their records.
+    fn shift_lines<T>(records: &mut [(u64, T)], by: u64) {
+        for (line, _) in records {
+            *line += by;
+        }
+    }
 
     fn collect(buf: &[u8], format: Format) -> Vec<(u64, Vec<String>)> {
         let states = par_parse(
