@@ -469,11 +469,12 @@ def row(stage, ours_s, ours_mb, theirs_s, theirs_mb, tool, quality_ours="", qual
     return {"stage": stage, "ours_s": ours_s, "ours_mb": ours_mb, "theirs_s": theirs_s, "theirs_mb": theirs_mb, "ratio": ratio, "tool": tool, "quality_ours": quality_ours, "quality_theirs": quality_theirs}
 
 
-def stage_runs(stage, d, n):
-    """The stage rerun n times: its `show` records by time, and the median one."""
+def stage_runs(stage, d, n, threads=None):
+    """The stage rerun n times (on `threads` worker threads, else all
+    cores): its `show` records by time, and the median one."""
     ours = []
     for _ in range(n):
-        recpipe(["run", stage, f"--force={stage}"], d)
+        recpipe((["--threads", str(threads)] if threads else []) + ["run", stage, f"--force={stage}"], d)
         ours.append(show(stage, d))
     ours.sort(key=lambda s: s["seconds"])
     return ours, ours[n // 2]
@@ -481,7 +482,8 @@ def stage_runs(stage, d, n):
 
 def ingest_retail_row(retail, ours, mid, n=5):
     """Online Retail ingest (`ours`, `mid`: the stage's n runs and their
-    median) vs the issue's pandas script, median of n runs."""
+    median) vs the issue's pandas script, median of n runs; also returns
+    the script's median run."""
     theirs = sorted((child("ingest_retail", retail) for _ in range(n)), key=lambda t: t["seconds"])
     tm = theirs[n // 2]
     full = sorted(t["seconds_full"] for t in theirs)[n // 2]
@@ -489,7 +491,27 @@ def ingest_retail_row(retail, ours, mid, n=5):
     return row("ingest Online Retail (541,909 rows)", mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"],
                "pandas read_csv + to_datetime + filters + drop_duplicates + groupby + to_parquet (the issue's script)",
                f"median of {n} ({spread([o['seconds'] for o in ours])}): " + phases(mid, ["read", "clean", "write"]),
-               f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['rejected']} rejected rows; with a rejects file (line, raw, reason, detail) and users.parquet as the stage writes: {full:.3f} s = {full / mid['seconds']:.1f}x ours")
+               f"median of {n} ({spread([t['seconds'] for t in theirs])}); {tm['rejected']} rejected rows; with a rejects file (line, raw, reason, detail) and users.parquet as the stage writes: {full:.3f} s = {full / mid['seconds']:.1f}x ours"), tm
+
+
+def ingest_retail_threads_row(d, tm, n=5):
+    """The stage on one worker thread against the same pandas runs
+    (`tm`, their median; pandas runs on one core), each one-thread run
+    beside a run on all cores: how much of the ratio the second core
+    brings, and so how the ratio moves with the core count."""
+    one, all_cores = [], []
+    for _ in range(n):
+        one.extend(stage_runs("ingest", d, 1, threads=1)[0])
+        all_cores.extend(stage_runs("ingest", d, 1)[0])
+    one.sort(key=lambda s: s["seconds"])
+    all_cores.sort(key=lambda s: s["seconds"])
+    mid, mid_all = one[n // 2], all_cores[n // 2]
+    spread = lambda v: f"{min(v):.3f}-{max(v):.3f} s"
+    cores = os.cpu_count()
+    return row("ingest Online Retail, 1 worker thread", mid["seconds"], mid["peak_rss_mib"], tm["seconds"], tm["peak_mb"],
+               "the same pandas runs as the row above (pandas uses one core)",
+               f"median of {n} ({spread([o['seconds'] for o in one])}): " + phases(mid, ["read", "clean", "write"])
+               + f"; the {n} runs on all {cores} cores interleaved with them: median {mid_all['seconds']:.3f} s, {mid['seconds'] / mid_all['seconds']:.2f}x faster")
 
 
 def ingest_retail_engines(retail, ours, mid, n=5):
@@ -587,7 +609,9 @@ def suite(args):
         d = project("retail", open(os.path.join(ROOT, "pipelines", "online-retail.yaml")).read().replace("../../shared/data/online-retail/online-retail.csv", retail).replace("../.recpipe-retail", ".recpipe"))
         recpipe(["run"], d)
         ours, mid = stage_runs("ingest", d, 5)
-        rows.append(ingest_retail_row(retail, ours, mid))
+        retail_row, pandas_median = ingest_retail_row(retail, ours, mid)
+        rows.append(retail_row)
+        rows.append(ingest_retail_threads_row(d, pandas_median))
         rows.extend(ingest_retail_engines(retail, ours, mid))
         rows.append(ingest_retail_parquet_row(d, retail))
         rows.append(ingest_retail_folder_row(d, retail))
