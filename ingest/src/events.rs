@@ -114,6 +114,26 @@ struct Positions {
 }
 
 impl Positions {
+    /// The columns read only as numbers (rating, quantity, price, where no
+    /// other role reads their text), which a Parquet log may hand over as
+    /// numbers ([`crate::records::Record::numbers`]). None where the number
+    /// format's thousands separator is `.`: a float's text such as `2.55`
+    /// does not read as 2.55 then.
+    fn numeric(&self, format: NumberFormat) -> Vec<usize> {
+        if format.thousands == Some(b'.') {
+            return Vec::new();
+        }
+        let as_text = [Some(self.user), Some(self.item), Some(self.ts)]
+            .into_iter()
+            .chain([self.event, self.title, self.text, self.country]);
+        let as_text: Vec<usize> = as_text.flatten().collect();
+        [self.rating, self.quantity, self.price]
+            .into_iter()
+            .flatten()
+            .filter(|i| !as_text.contains(i))
+            .collect()
+    }
+
     fn new(path: &Path, header: &[String], c: &EventColumns) -> Result<Self> {
         let opt = |name: &Option<String>| {
             name.as_deref()
@@ -417,7 +437,7 @@ impl<'p> LogSettings<'p> {
                 empty_item,
                 last_time,
             } = state;
-            let (line, raw) = (rec.line, rec.raw);
+            let (line, raw, typed) = (rec.line, rec.raw, rec.numbers);
             if rec.fields.len() != pos.n {
                 st.reject(
                     file,
@@ -476,10 +496,10 @@ impl<'p> LogSettings<'p> {
             };
             // The rating, quantity and price fields, or why the row goes.
             let numbers = || -> std::result::Result<(f32, f64, f64), (Reason, String)> {
-                let number = |i: usize, bad: Reason, what: &str| {
-                    number_format
-                        .parse(f[i])
-                        .ok_or_else(|| (bad, not_a_number(what, f[i], number_format)))
+                let number = |i: usize, bad: Reason, what: &str| match typed.get(i) {
+                    Some(&Some(v)) => Ok(v),
+                    _ => (number_format.parse(f[i]))
+                        .ok_or_else(|| (bad, not_a_number(what, f[i], number_format))),
                 };
                 let mut value = value;
                 if let Some(i) = pos.rating {
@@ -581,6 +601,7 @@ impl<'p> LogSettings<'p> {
                     }
                 };
                 log.par_rows(
+                    &pos.numeric(number_format),
                     |rows| chunk_state(ChunkRows::with_capacity(rows)),
                     parse,
                     quote,

@@ -30,6 +30,10 @@ pub struct Record<'a, 'f> {
     pub raw: &'a [u8],
     /// Its fields, unquoted (a buffer reused from record to record).
     pub fields: &'f [&'a [u8]],
+    /// The numbers a typed source (a Parquet log) holds for some fields, by
+    /// field index: where one is `Some`, it is the number the field's text
+    /// reads as, and the field's text is left empty. Empty for text files.
+    pub numbers: &'f [Option<f64>],
 }
 
 /// Chunks per worker thread: enough to even out the load, few enough that
@@ -566,7 +570,16 @@ where
             } else {
                 &fields
             };
-            parse(&mut state, Record { line, raw, fields });
+            let numbers = &[];
+            parse(
+                &mut state,
+                Record {
+                    line,
+                    raw,
+                    fields,
+                    numbers,
+                },
+            );
         }
         line += lines_in_record;
         pos = end + 1;

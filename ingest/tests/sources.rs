@@ -1543,3 +1543,106 @@ fn side_files_without_a_header_give_the_tables_of_their_named_twins() {
         .to_string();
     assert!(err.contains("column_1"), "{err}");
 }
+
+#[test]
+fn numbers_of_a_parquet_log_read_as_the_text_of_its_csv_twin() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Floats and integers a parse must read as their text reads: NaN,
+    // infinities, nulls, -0, the shortest texts of 0.1 + 0.2 and of the
+    // smallest subnormal, and an integer past 2^53.
+    let floats = [
+        Some(2.0),
+        Some(f64::NAN),
+        None,
+        Some(f64::INFINITY),
+        Some(-0.0),
+        Some(1e20),
+        Some(0.1 + 0.2),
+        Some(5e-324),
+        Some(2.55),
+        Some(-3.5),
+        Some(f64::NEG_INFINITY),
+        Some(12_345_678_901_234_567.0),
+    ];
+    let ints = [
+        Some(1),
+        Some((1i64 << 53) + 1),
+        Some(-2),
+        None,
+        Some(0),
+        Some(i64::MAX),
+        Some(3),
+        Some(4),
+        Some(5),
+        Some(6),
+        Some(7),
+        Some(8),
+    ];
+    let prices = [
+        1.5, 2.0, 0.25, 1.0, 1.0, 1e-7, 7.0, 3.0, 2.55, 1.0, 1.0, 0.1,
+    ];
+    let n = floats.len();
+    let users: Vec<String> = (0..n).map(|r| format!("u{}", r % 4)).collect();
+    let items: Vec<String> = (0..n).map(|r| format!("i{}", r % 5)).collect();
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("user", Arc::new(StringArray::from(users.clone()))),
+        ("item", Arc::new(StringArray::from(items.clone()))),
+        ("ts", Arc::new(Int64Array::from_iter_values(0..n as i64))),
+        ("qf", Arc::new(Float64Array::from(floats.to_vec()))),
+        ("qi", Arc::new(Int64Array::from(ints.to_vec()))),
+        ("price", Arc::new(Float64Array::from(prices.to_vec()))),
+    ];
+    let parquet = tmp.path().join("events.parquet");
+    write_parquet_log(&parquet, cols);
+    let text = |v: Option<String>| v.unwrap_or_default();
+    let lines: Vec<String> = (0..n)
+        .map(|r| {
+            let (qf, qi) = (
+                text(floats[r].map(|v| v.to_string())),
+                text(ints[r].map(|v| v.to_string())),
+            );
+            format!("{},{},{r},{qf},{qi},{}", users[r], items[r], prices[r])
+        })
+        .collect();
+    let csv = tmp.path().join("events.csv");
+    let body = format!("user,item,ts,qf,qi,price\n{}\n", lines.join("\n"));
+    std::fs::write(&csv, body).expect("csv");
+    for quantity in ["qf", "qi"] {
+        let ingest = |file: &Path, name: &str| {
+            let out = tmp.path().join(format!("{quantity}-{name}"));
+            run(
+                &format!(
+                    "{{source: events, path: {}, max_rejected_fraction: 1, columns: {{user: user, item: item, timestamp: ts, quantity: {quantity}, price: price}}}}",
+                    file.display()
+                ),
+                &out,
+            )
+            .expect("ingest");
+            out
+        };
+        let (from_parquet, from_csv) = (ingest(&parquet, "parquet"), ingest(&csv, "csv"));
+        // The same interactions, to the byte, and the same rows rejected
+        // for the same reasons with the same details.
+        let bytes = |dir: &Path| std::fs::read(dir.join("interactions.parquet")).expect("read");
+        assert!(bytes(&from_parquet) == bytes(&from_csv), "{quantity}");
+        let rejects = |dir: &Path| {
+            let t = ParquetTable::read(&dir.join("rejects.parquet")).expect("rejects");
+            (
+                t.u64s_for_test(),
+                t.strings("reason").expect("reason"),
+                t.strings("detail").expect("detail"),
+            )
+        };
+        let (mut parquet_rejects, csv_rejects) = (rejects(&from_parquet), rejects(&from_csv));
+        // (A Parquet row is named by its number, a CSV line counts the header.)
+        parquet_rejects.0.iter_mut().for_each(|line| *line += 1);
+        assert_eq!(parquet_rejects, csv_rejects, "{quantity}");
+        assert!(
+            parquet_rejects.0.len() >= 3,
+            "{quantity}: {parquet_rejects:?}"
+        );
+    }
+}
