@@ -385,7 +385,8 @@ impl ParquetLog {
                     .unwrap_or_else(|| Cells::of(part))
             })
             .collect();
-        let numeric: Vec<(usize, &[Option<f64>])> = (cells.iter().enumerate())
+        // The columns that came as numbers, and their values.
+        let typed: Vec<(usize, &[Option<f64>])> = (cells.iter().enumerate())
             .filter_map(|(i, c)| match c {
                 Cells::Numbers(values, ..) => Some((i, &values[..])),
                 _ => None,
@@ -396,14 +397,14 @@ impl ParquetLog {
         for (row, line) in (rows.start as u64 + 1..).take(rows.len()).enumerate() {
             fields.clear();
             fields.extend(cells.iter().map(|c| c.get(row)));
-            for &(i, values) in &numeric {
+            for &(i, values) in &typed {
                 numbers[i] = values[row];
             }
             let record = Record {
                 line,
                 raw: &[],
                 fields: &fields,
-                numbers: if numeric.is_empty() { &[] } else { &numbers },
+                numbers: if typed.is_empty() { &[] } else { &numbers },
             };
             parse(state, record);
         }

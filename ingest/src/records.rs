@@ -571,15 +571,13 @@ where
                 &fields
             };
             let numbers = &[];
-            parse(
-                &mut state,
-                Record {
-                    line,
-                    raw,
-                    fields,
-                    numbers,
-                },
-            );
+            let record = Record {
+                line,
+                raw,
+                fields,
+                numbers,
+            };
+            parse(&mut state, record);
         }
         line += lines_in_record;
         pos = end + 1;

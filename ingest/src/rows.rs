@@ -305,6 +305,16 @@ impl ChunkRows {
         self.line_base += by;
     }
 
+    /// Takes the chunk's rejects out, their lines counted from the file's
+    /// start.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        let mut rejects = std::mem::take(&mut self.rejects);
+        for x in &mut rejects {
+            x.line += self.line_base;
+        }
+        rejects
+    }
+
     /// Records a parsed row.
     pub fn push(&mut self, row: Row) {
         self.row_users.push(row.user);
@@ -467,13 +477,10 @@ impl Interactions {
                     .reserve(parts.iter().map(|c| c.rejects.len()).sum());
                 self.item_text.resize(self.items.len(), (None, None));
                 self.user_country.resize(self.users.len(), None);
-                for ((chunk, len), (umap, imap)) in parts.into_iter().zip(chunk_lens).zip(&maps) {
+                for ((mut chunk, len), (umap, imap)) in parts.into_iter().zip(chunk_lens).zip(&maps)
+                {
                     self.rows_read += (len + chunk.rejects.len()) as u64;
-                    let base = chunk.line_base;
-                    self.rejects.extend(chunk.rejects.into_iter().map(|mut x| {
-                        x.line += base;
-                        x
-                    }));
+                    self.rejects.extend(chunk.take_rejects());
                     for (item, title, text) in chunk.item_text {
                         let entry = &mut self.item_text[imap[item as usize] as usize];
                         if entry.0.is_none() {
@@ -573,13 +580,9 @@ where
     );
     let mut values = Vec::new();
     let mut rejected = Vec::new();
-    for (part, rejects) in chunks {
+    for (part, mut rejects) in chunks {
         values.extend(part);
-        let base = rejects.line_base;
-        rejected.extend(rejects.rejects.into_iter().map(|mut x| {
-            x.line += base;
-            x
-        }));
+        rejected.extend(rejects.take_rejects());
     }
     (values, rejected)
 }
