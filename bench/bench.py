@@ -180,7 +180,8 @@ def base_ingest_retail(csv):
     detail = np.full(len(rows_rejected), "duplicate", dtype=object)
     detail[code == 1] = "empty `CustomerID`"
     for c, label, column in [(2, "quantity ", raw.Quantity), (3, "price ", raw.UnitPrice)]:
-        detail[code == c] = label + column.to_numpy()[rows_rejected[code == c]].astype(str).astype(object)
+        these = code == c
+        detail[these] = label + column.to_numpy()[rows_rejected[these]].astype(str).astype(object)
     line = rows_rejected + 2
     text = [lines[i].decode("utf-8", "replace") for i in (line - 1).tolist()]
     pd.DataFrame({"file": "online-retail.csv", "line": line, "raw": text,
