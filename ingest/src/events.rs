@@ -526,6 +526,10 @@ impl<'p> LogSettings<'p> {
                         return Err((Reason::NonPositivePrice, format!("price {price}")));
                     }
                     amount = price * quantity;
+                    if !amount.is_finite() {
+                        let detail = format!("price {price} x quantity {quantity} overflows");
+                        return Err((Reason::BadPrice, detail));
+                    }
                 }
                 Ok((value, quantity, amount))
             };

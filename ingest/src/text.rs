@@ -202,8 +202,11 @@ impl TimeFormat {
                     return Some(v.div_euclid(per_second));
                 }
                 // (ISO dates were read above: `YYYY-` is their only shape.)
-                let v = s.parse::<f64>().ok()? / per_second as f64;
-                v.is_finite().then_some(v.floor() as i64)
+                // A float cast to i64 saturates: a time past the range of
+                // i64 seconds (`1e30`, 20 digits) is unparseable, not
+                // `i64::MAX`. 2^63 is exact as an f64; NaN fails both tests.
+                let v = (s.parse::<f64>().ok()? / per_second as f64).floor();
+                (v >= -(2f64.powi(63)) && v < 2f64.powi(63)).then_some(v as i64)
             }
             TimeFormat::Chrono(fmt) => NaiveDateTime::parse_from_str(s, fmt)
                 .map(|d| d.and_utc().timestamp())
@@ -571,6 +574,22 @@ mod tests {
         );
         assert_eq!(ms.parse(b"2020-01-01T00:00:00Z"), Some(1_577_836_800));
         assert_eq!(ms.parse(b"soon"), None);
+        // Past i64 seconds: no time at all, not a clamped one.
+        for out_of_range in [
+            &b"99999999999999999999"[..],
+            b"-1e30",
+            b"1e19",
+            b"inf",
+            b"NaN",
+        ] {
+            assert_eq!(
+                TimeFormat::Auto.parse(out_of_range),
+                None,
+                "{out_of_range:?}"
+            );
+        }
+        assert_eq!(TimeFormat::Auto.parse(b"1e9"), Some(1_000_000_000));
+        assert_eq!(ms.parse(b"1.5e12"), Some(1_500_000_000));
         let us = TimeFormat::Chrono("%m/%d/%Y %H:%M".into());
         assert_eq!(
             us.parse(b"12/1/2010 8:26"),

@@ -222,7 +222,9 @@ fn events_with_mapping_weights_and_sum_policy() {
          ,B,2020-01-02T00:00:00Z,view,1,2.0,Pear\n\
          u2,B,not a date,view,1,2.0,Pear\n\
          u2,B,2020-01-03T00:00:00Z,cart,-1,2.0,Pear\n\
-         u2,B,1577923200,cart,3,1.5,\"Pear, green\"\n",
+         u2,B,1577923200,cart,3,1.5,\"Pear, green\"\n\
+         u3,C,1577923200,cart,1e300,1e10,Plum\n\
+         u3,C,99999999999999999999,cart,1,2.0,Plum\n",
     )
     .expect("write");
     let out = tmp.path().join("out");
@@ -238,11 +240,13 @@ fn events_with_mapping_weights_and_sum_policy() {
             r["unknown_event"],
             r["missing_user"],
             r["bad_timestamp"],
-            r["non_positive_quantity"]
+            r["non_positive_quantity"],
+            r["bad_price"]
         ),
-        (1, 1, 1, 1)
+        (1, 1, 2, 1, 1),
+        "a time past i64 seconds is no time, and an amount past f64 no amount"
     );
-    assert_eq!(report["rows_read"], 7);
+    assert_eq!(report["rows_read"], 9);
     assert_eq!(report["rows_kept"], 3);
     assert_eq!(report["rows_merged"], 1);
     let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
