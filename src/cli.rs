@@ -303,7 +303,7 @@ pub struct GenerateArgs {
     /// Items.
     #[arg(long, default_value_t = 3706, value_parser = clap::value_parser!(u32).range(1..))]
     pub items: u32,
-    /// Ratings: at most half of users x items, so that pairs do not repeat.
+    /// Ratings: at least one per user, at most half of the items per user (pairs do not repeat).
     #[arg(long, default_value_t = 1_000_000)]
     pub ratings: u64,
     /// Planted segments.

@@ -279,6 +279,37 @@ pub struct SyntheticSpec {
     pub segments: u16,
 }
 
+impl SyntheticSpec {
+    /// The most ratings the generator can draw: each user rates at most half
+    /// of the items (at least one), each once.
+    pub fn max_ratings(&self) -> u64 {
+        u64::from(self.users) * u64::from((self.items / 2).max(1))
+    }
+
+    /// Why the generator cannot draw exactly `ratings` ratings, if it cannot
+    /// (users, items and segments are at least 1 where this is called).
+    pub fn check_ratings(&self) -> std::result::Result<(), String> {
+        let (users, items, ratings) = (self.users, self.items, self.ratings);
+        if ratings < u64::from(users) {
+            return Err(format!(
+                "`ratings` {ratings} is fewer than `users` {users}: every user rates at least one item"
+            ));
+        }
+        if ratings > self.max_ratings() {
+            return Err(format!(
+                "`ratings` {ratings} is more than `users` {users} x half of `items` {items} ({}): a user rates at most half of the items, each once",
+                self.max_ratings()
+            ));
+        }
+        if ratings >= u64::from(u32::MAX) {
+            return Err(format!(
+                "`ratings` {ratings} must be below 4,294,967,295 (one line each)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl IngestParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self> {
@@ -331,11 +362,8 @@ impl IngestParams {
                 if s.users == 0 || s.items == 0 || s.ratings == 0 || s.segments == 0 {
                     return bad("synthetic users, items, ratings and segments must be positive");
                 }
-                if s.ratings > s.users as u64 * s.items as u64 / 2 {
-                    return bad("synthetic `ratings` must be at most half of users x items");
-                }
-                if s.ratings >= u64::from(u32::MAX) {
-                    return bad("synthetic `ratings` must be below 4,294,967,295 (one line each)");
+                if let Err(why) = s.check_ratings() {
+                    return bad(&format!("synthetic: {why}"));
                 }
             }
             SourceKind::Movielens | SourceKind::Events => {

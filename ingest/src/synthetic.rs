@@ -134,6 +134,42 @@ fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
         .collect()
 }
 
+/// Moves `counts` (each in `1..=cap`) to add up to `total`, in passes
+/// over the users from the first: each user that can still move takes a
+/// step of the difference over their number (at least 1), within its
+/// bounds. A difference smaller than the number of users (the rounding of
+/// shares) is one pass, one rating to each user from the first. `total`
+/// must lie in `counts.len()..=counts.len() * cap`
+/// ([`SyntheticSpec::check_ratings`]); outside, the counts stop at the
+/// nearest bound.
+fn spread_difference(counts: &mut [u64], total: u64, cap: u64) {
+    let mut diff = total as i128 - counts.iter().map(|&c| c as i128).sum::<i128>();
+    while diff != 0 {
+        let open = counts
+            .iter()
+            .filter(|&&c| if diff > 0 { c < cap } else { c > 1 })
+            .count() as i128;
+        if open == 0 {
+            return;
+        }
+        let step = (diff.abs() / open).max(1);
+        for c in counts.iter_mut() {
+            let room = if diff > 0 { cap - *c } else { *c - 1 } as i128;
+            let moved = step.min(room).min(diff.abs());
+            if diff > 0 {
+                *c += moved as u64;
+                diff -= moved;
+            } else {
+                *c -= moved as u64;
+                diff += moved;
+            }
+            if diff == 0 {
+                break;
+            }
+        }
+    }
+}
+
 /// Generates a data set from `spec`.
 pub fn generate(spec: &SyntheticSpec) -> SyntheticData {
     let n_genres = GENRES.len();
@@ -256,20 +292,7 @@ pub fn generate(spec: &SyntheticSpec) -> SyntheticData {
         .iter()
         .map(|a| ((a / total * spec.ratings as f64).round() as u64).clamp(1, cap))
         .collect();
-    let mut diff = spec.ratings as i64 - counts.iter().sum::<u64>() as i64;
-    let mut u = 0;
-    let mut guard = 0;
-    while diff != 0 && guard < 64 * n_users {
-        if diff > 0 && counts[u] < cap {
-            counts[u] += 1;
-            diff -= 1;
-        } else if diff < 0 && counts[u] > 1 {
-            counts[u] -= 1;
-            diff += 1;
-        }
-        u = (u + 1) % n_users;
-        guard += 1;
-    }
+    spread_difference(&mut counts, spec.ratings, cap);
     let users: Vec<UserDraw> = (0..n_users)
         .into_par_iter()
         .map(|u| {
@@ -613,6 +636,60 @@ mod tests {
                 .all(|r| (1.0..=5.0).contains(&r.2) && r.2.fract() == 0.0)
         );
         assert!(d.segment.iter().all(|&s| s < 4));
+    }
+
+    #[test]
+    fn any_count_the_checks_allow_is_drawn_exactly() {
+        // The bounds (one rating a user; half the items a user, rounded
+        // down) and a skew that leaves most users at the cap or at one.
+        for (users, items, ratings) in [
+            (10, 1000, 5000),
+            (100, 1000, 40_000),
+            (10, 7, 30),
+            (40, 1, 40),
+            (50, 300, 50),
+            (3, 3, 3),
+        ] {
+            let s = SyntheticSpec {
+                users,
+                items,
+                ratings,
+                ..spec()
+            };
+            assert_eq!(s.check_ratings(), Ok(()), "{users} x {items}: {ratings}");
+            let d = generate(&s);
+            assert_eq!(d.ratings.len() as u64, ratings, "{users} x {items}");
+            let pairs: HashSet<(u32, u32)> = d.ratings.iter().map(|r| (r.0, r.1)).collect();
+            assert_eq!(pairs.len(), d.ratings.len());
+        }
+        let s = |users, items, ratings| SyntheticSpec {
+            users,
+            items,
+            ratings,
+            ..spec()
+        };
+        assert!(s(10, 7, 31).check_ratings().is_err(), "3 a user at most");
+        assert!(s(10, 7, 9).check_ratings().is_err(), "one a user at least");
+    }
+
+    #[test]
+    fn a_difference_is_spread_within_the_bounds() {
+        for (counts, total, cap) in [
+            (vec![1, 1, 5, 5], 16, 5),
+            (vec![5, 5, 5, 1], 4, 5),
+            (vec![2, 3, 4], 10, 9),
+            (vec![9, 9, 9], 5, 9),
+            (vec![1; 1000], 9000, 9),
+        ] {
+            let mut c = counts.clone();
+            spread_difference(&mut c, total, cap);
+            assert_eq!(c.iter().sum::<u64>(), total, "{counts:?} -> {c:?}");
+            assert!(c.iter().all(|&x| (1..=cap).contains(&x)), "{c:?}");
+        }
+        // Rounding's difference: one each from the first user.
+        let mut c = vec![2, 2, 2, 2];
+        spread_difference(&mut c, 10, 9);
+        assert_eq!(c, [3, 3, 2, 2]);
     }
 
     #[test]

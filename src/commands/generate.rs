@@ -17,17 +17,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         segments: args.segments,
     };
     // (clap has checked that users, items and segments are at least 1.)
-    let most = spec.users as u64 * spec.items as u64 / 2;
-    if spec.ratings > most {
+    if let Err(why) = spec.check_ratings() {
         // A usage error, as clap's own: exit code 2.
-        clap::Error::raw(
-            clap::error::ErrorKind::ValueValidation,
-            format!(
-                "--ratings {} is more than half of --users {} x --items {} ({most}): the ratings of a user are of distinct items\n",
-                spec.ratings, spec.users, spec.items
-            ),
-        )
-        .exit();
+        clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{why}\n")).exit();
     }
     if args.out.exists() && !args.out.is_dir() {
         clap::Error::raw(

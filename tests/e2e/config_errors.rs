@@ -237,7 +237,7 @@ fn generate_refuses_impossible_sizes_as_a_usage_error() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--ratings 11 is more than half of --users 5 x --items 4 (10)"),
+        err.contains("`ratings` 11 is more than `users` 5 x half of `items` 4 (10)"),
         "{err}"
     );
     let out = env.run(&args("0", "1"));
