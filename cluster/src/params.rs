@@ -83,15 +83,18 @@ impl ClusterParams {
         if let KChoice::Fixed(k) = p.k
             && (k < 1 || k > u16::MAX as usize)
         {
-            return Err("k must be at least 1".into());
+            return Err(format!("k must be from 1 to {} (got {k})", u16::MAX));
         }
         if p.exclude_prefixes.iter().any(String::is_empty) {
             return Err(
                 "`exclude_prefixes` holds an empty prefix, which every column starts with".into(),
             );
         }
-        if p.k_range[0] < 2 || p.k_range[1] < p.k_range[0] {
-            return Err("k_range must be [min, max] with 2 <= min <= max".into());
+        if p.k_range[0] < 2 || p.k_range[1] < p.k_range[0] || p.k_range[1] > u16::MAX as usize {
+            return Err(format!(
+                "k_range must be [min, max] with 2 <= min <= max <= {}",
+                u16::MAX
+            ));
         }
         if p.n_runs == 0
             || p.max_iterations == 0
@@ -108,5 +111,39 @@ impl ClusterParams {
             return Err("groups must name at least one user feature group".into());
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<ClusterParams, String> {
+        ClusterParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn k_and_its_range_are_checked_with_their_bounds_named() {
+        assert_eq!(parse("k: 8").map(|p| p.k), Ok(KChoice::Fixed(8)));
+        assert_eq!(
+            parse("k: auto").map(|p| p.k),
+            Ok(KChoice::Auto(AutoWord::Auto))
+        );
+        for (yaml, says) in [
+            ("k: 0", "k must be from 1 to 65535 (got 0)"),
+            ("k: 100000", "k must be from 1 to 65535 (got 100000)"),
+            (
+                "k_range: [1, 8]",
+                "k_range must be [min, max] with 2 <= min",
+            ),
+            (
+                "k_range: [9, 8]",
+                "k_range must be [min, max] with 2 <= min",
+            ),
+            ("k_range: [2, 70000]", "<= max <= 65535"),
+        ] {
+            let err = parse(yaml).expect_err(yaml);
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
     }
 }
