@@ -345,9 +345,10 @@ pub struct RecommendArgs {
     /// A cold-start profile instead of a user: all, segment=N, gender=F, age=25, ...
     #[arg(long, conflicts_with = "user")]
     pub profile: Option<String>,
-    /// How many items.
-    #[arg(short, default_value_t = 10)]
-    pub n: usize,
+    /// How many items [default: 10]; asking for more than the bundle keeps
+    /// says so.
+    #[arg(short)]
+    pub n: Option<usize>,
     /// Sample from the top candidates in proportion to score, with this seed.
     #[arg(long, value_name = "SEED")]
     pub explore: Option<u64>,
@@ -373,9 +374,10 @@ pub struct SimilarArgs {
     /// The item's id, given without `--item`.
     #[arg(value_name = "ITEM", conflicts_with = "item")]
     pub item_arg: Option<String>,
-    /// How many items.
-    #[arg(short, default_value_t = 10)]
-    pub n: usize,
+    /// How many items [default: 10]; asking for more than the bundle keeps
+    /// says so.
+    #[arg(short)]
+    pub n: Option<usize>,
     /// Similar by factors or by content.
     #[arg(long, value_enum, default_value_t = SimilarBy::Factors)]
     pub by: SimilarBy,
@@ -392,9 +394,10 @@ pub struct AlsoLikedArgs {
     /// The item's id, given without `--item`.
     #[arg(value_name = "ITEM", conflicts_with = "item")]
     pub item_arg: Option<String>,
-    /// How many items.
-    #[arg(short, default_value_t = 10)]
-    pub n: usize,
+    /// How many items [default: 10]; asking for more than the bundle keeps
+    /// says so.
+    #[arg(short)]
+    pub n: Option<usize>,
 }
 
 /// `recpipe segment`.

@@ -95,12 +95,41 @@ fn given<'a>(flag: &'a Option<String>, positional: &'a Option<String>) -> anyhow
     either(flag, positional).ok_or_else(|| anyhow::anyhow!("no id given"))
 }
 
+/// How many items a query lists when `-n` is not given.
+const DEFAULT_N: usize = 10;
+
+/// `answer`, with a note when its list is shorter than the `-n` given and
+/// nothing else was said: the bundle keeps as many as the export's
+/// `settings` allowed, and a reader who asked for 50 and got 10 should know
+/// that more takes a rerun, not another flag.
+fn short_of(mut answer: Answer, asked: Option<usize>, settings: &str) -> Answer {
+    let len = answer.lines.len();
+    if let Some(n) = asked
+        && answer.note.is_none()
+        && len > 0
+        && len < n
+    {
+        answer.note = Some(format!(
+            "the bundle holds {len} here, fewer than the {n} asked for \
+             (how many it keeps is set by the serve-export stage's {settings})"
+        ));
+    }
+    answer
+}
+
 /// `recpipe recommend`.
 pub fn recommend(args: RecommendArgs) -> anyhow::Result<ExitCode> {
     let b = bundle(&args.bundle)?;
+    let n = args.n.unwrap_or(DEFAULT_N);
     let answer = match (either(&args.user, &args.user_arg), &args.profile) {
-        (Some(u), _) => b.recommend(u, args.n, args.explore)?,
-        (None, Some(p)) => b.cold_start(p, args.n)?,
+        (Some(u), _) => {
+            let settings = match args.explore {
+                Some(_) => "`candidates_n`",
+                None => "`top_n`",
+            };
+            short_of(b.recommend(u, n, args.explore)?, args.n, settings)
+        }
+        (None, Some(p)) => short_of(b.cold_start(p, n)?, args.n, "`cold_start_n`"),
         (None, None) => anyhow::bail!("give --user ID or --profile KEY=VALUE"),
     };
     print(&answer, args.bundle.json)
@@ -112,18 +141,17 @@ pub fn similar(args: SimilarArgs) -> anyhow::Result<ExitCode> {
         SimilarBy::Factors => "factors",
         SimilarBy::Content => "content",
     };
-    print(
-        &bundle(&args.bundle)?.similar(given(&args.item, &args.item_arg)?, args.n, by)?,
-        args.bundle.json,
-    )
+    let n = args.n.unwrap_or(DEFAULT_N);
+    let answer = bundle(&args.bundle)?.similar(given(&args.item, &args.item_arg)?, n, by)?;
+    print(&short_of(answer, args.n, "`similar_n`"), args.bundle.json)
 }
 
 /// `recpipe also-liked`.
 pub fn also_liked(args: AlsoLikedArgs) -> anyhow::Result<ExitCode> {
-    print(
-        &bundle(&args.bundle)?.also_liked(given(&args.item, &args.item_arg)?, args.n)?,
-        args.bundle.json,
-    )
+    let n = args.n.unwrap_or(DEFAULT_N);
+    let answer = bundle(&args.bundle)?.also_liked(given(&args.item, &args.item_arg)?, n)?;
+    let settings = "`also_liked_n` and `also_liked_min_users`";
+    print(&short_of(answer, args.n, settings), args.bundle.json)
 }
 
 /// `recpipe segment`: the segment's size, then its profile by kind, each

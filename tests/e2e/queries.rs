@@ -20,6 +20,20 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         .map(|l| l["score"].as_f64().expect("score"))
         .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(
+        json.get("note").is_none(),
+        "the 5 asked for by default: {json}"
+    );
+    // Asking for more than the bundle keeps says so and names the setting.
+    let more: serde_json::Value =
+        serde_json::from_str(&env.ok(&["recommend", "--user", "5", "-n", "50", "--json"]))
+            .expect("json");
+    assert_eq!(more["lines"].as_array().map(Vec::len), Some(5));
+    let note = more["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("holds 5 here, fewer than the 50 asked for") && note.contains("`top_n`"),
+        "{more}"
+    );
     // The id may also come as the first argument, but not both ways at once.
     for (flag, positional) in [
         (
