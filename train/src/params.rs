@@ -181,6 +181,50 @@ pub struct Resolved {
     pub seed: u64,
 }
 
+impl Resolved {
+    /// Each setting the model uses within its range, the first one that is
+    /// not named with its value. NaN is outside every range.
+    fn check(&self, model: ModelKind, confidence: ConfidenceKind) -> Result<(), String> {
+        let implicit = model == ModelKind::ImplicitAls;
+        let counts = [
+            ("factors", self.factors, true),
+            ("iterations", self.iterations, true),
+            ("cg_steps", self.cg_steps, implicit),
+        ];
+        if let Some((name, _, _)) = counts.iter().find(|(_, v, used)| *used && *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        let non_negative = [
+            ("regularization", self.regularization, true),
+            ("bias_regularization", self.bias_regularization, true),
+            ("alpha", f64::from(self.alpha), implicit),
+        ];
+        let positive = [
+            ("learning_rate", f64::from(self.learning_rate), true),
+            ("init_std", self.init_std, true),
+            (
+                "epsilon",
+                f64::from(self.epsilon),
+                implicit && confidence == ConfidenceKind::Log,
+            ),
+        ];
+        let bad = |v: f64, least: f64, strict: bool| {
+            !v.is_finite() || v < least || (strict && v == least)
+        };
+        for (name, v, used) in non_negative {
+            if used && bad(v, 0.0, false) {
+                return Err(format!("{name} must be a finite number >= 0 (got {v})"));
+            }
+        }
+        for (name, v, used) in positive {
+            if used && bad(v, 0.0, true) {
+                return Err(format!("{name} must be a finite number > 0 (got {v})"));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl TrainParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
@@ -204,14 +248,7 @@ impl TrainParams {
             }
         }
 
-        if r.factors == 0
-            || r.iterations == 0
-            || r.regularization < 0.0
-            || r.alpha < 0.0
-            || r.learning_rate <= 0.0
-        {
-            return Err("factors and iterations must be positive; regularization and alpha non-negative; learning_rate positive".into());
-        }
+        r.check(p.model, p.confidence)?;
         if !(0.0..1.0).contains(&p.cold_users_fraction)
             || !(0.0..1.0).contains(&p.cold_items_fraction)
             || p.cold_start_lambda <= 0.0
@@ -248,5 +285,60 @@ impl TrainParams {
             }),
             seed: self.seed.unwrap_or(42),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<TrainParams, String> {
+        TrainParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn a_setting_out_of_its_range_is_named_with_its_value() {
+        assert!(parse("model: implicit_als").is_ok());
+        assert!(parse("{model: implicit_als, confidence: log, epsilon: 0.5}").is_ok());
+        for (yaml, says) in [
+            ("factors: 0", "factors must be at least 1"),
+            (
+                "{model: implicit_als, cg_steps: 0}",
+                "cg_steps must be at least 1",
+            ),
+            (
+                "init_std: 0",
+                "init_std must be a finite number > 0 (got 0)",
+            ),
+            (
+                "regularization: .nan",
+                "regularization must be a finite number >= 0 (got NaN)",
+            ),
+            (
+                "bias_regularization: -0.1",
+                "bias_regularization must be a finite number >= 0",
+            ),
+            (
+                "{model: implicit_als, alpha: .inf}",
+                "alpha must be a finite number >= 0 (got inf)",
+            ),
+            (
+                "{model: implicit_als, confidence: log, epsilon: 0}",
+                "epsilon must be a finite number > 0 (got 0)",
+            ),
+            (
+                "learning_rate: -1",
+                "learning_rate must be a finite number > 0",
+            ),
+        ] {
+            let err = parse(yaml).expect_err(yaml);
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
+        // Settings a model does not use are not its errors.
+        assert!(parse("{model: explicit_als, cg_steps: 0, alpha: -1}").is_ok());
+        assert!(
+            parse("{model: implicit_als, epsilon: 0}").is_ok(),
+            "linear confidence"
+        );
     }
 }
