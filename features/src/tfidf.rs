@@ -316,8 +316,11 @@ impl<'a> Counted<'a> {
     }
 }
 
-/// Fits TF-IDF on `docs` and transforms them.
-pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
+/// Fits TF-IDF on `docs` and transforms them. As scikit-learn's
+/// `TfidfVectorizer.fit`, fails when `max_df` comes to fewer documents than
+/// `min_df`, or when they leave no term of a text that had some; text with
+/// no terms at all (a log without item names) gives an empty vocabulary.
+pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Result<Tfidf, String> {
     let n = docs.len();
     let texts: Vec<Cow<'_, str>> = docs.par_iter().map(|d| prepared(d, params)).collect();
     let parts: Vec<Counted<'_>> = texts
@@ -336,11 +339,23 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
     let mut vocab: Vec<(&str, (u32, u64))> = vocab.into_iter().collect();
     vocab.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let (min_docs, max_docs) = (params.min_df.docs(n), params.max_df.docs(n));
+    if max_docs < min_docs {
+        return Err(format!(
+            "tfidf.max_df comes to fewer documents ({max_docs}) than tfidf.min_df ({min_docs}) of {n}"
+        ));
+    }
+    let seen = vocab.len();
     let mut kept: Vec<(&str, u32, u64)> = vocab
         .into_iter()
         .filter(|(_, (df, _))| (*df as f64) >= min_docs && (*df as f64) <= max_docs)
         .map(|(t, (df, tf))| (t, df, tf))
         .collect();
+    if kept.is_empty() && seen > 0 {
+        return Err(format!(
+            "tfidf.min_df and tfidf.max_df leave none of the {seen} terms of the {n} documents: \
+             lower min_df or raise max_df"
+        ));
+    }
     if let Some(limit) = params.max_features
         && kept.len() > limit
     {
@@ -389,12 +404,12 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Tfidf {
             })
         })
         .collect();
-    Tfidf {
+    Ok(Tfidf {
         terms: kept.iter().map(|(t, _, _)| t.to_string()).collect(),
         df: kept.iter().map(|(_, df, _)| *df).collect(),
         idf,
         rows,
-    }
+    })
 }
 
 /// Normalises a sparse row in place.
@@ -475,7 +490,7 @@ mod tests {
             min_df: DfBound::Count(2),
             ..Default::default()
         };
-        let t = fit_transform(&docs, &params);
+        let t = fit_transform(&docs, &params).expect("fit");
         // One pass, the way the formula reads.
         let n = docs.len() as f64;
         let mut df: std::collections::BTreeMap<String, u32> = Default::default();
@@ -514,7 +529,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let t = fit_transform(&docs, &TfidfParams::default());
+        let t = fit_transform(&docs, &TfidfParams::default()).expect("fit");
         assert_eq!(t.terms, vec!["apple", "banana", "cherry"]);
         assert_eq!(t.df, vec![3, 2, 1]);
         assert!((t.idf[0] - ((5.0f64 / 4.0).ln() + 1.0)).abs() < 1e-12);
@@ -529,7 +544,8 @@ mod tests {
                 min_df: DfBound::Count(2),
                 ..Default::default()
             },
-        );
+        )
+        .expect("fit");
         assert_eq!(min2.terms, vec!["apple", "banana"]);
         let max = fit_transform(
             &docs,
@@ -537,7 +553,8 @@ mod tests {
                 max_df: DfBound::Fraction(0.5),
                 ..Default::default()
             },
-        );
+        )
+        .expect("fit");
         assert_eq!(
             max.terms,
             vec!["banana", "cherry"],
@@ -549,11 +566,37 @@ mod tests {
                 max_features: Some(1),
                 ..Default::default()
             },
-        );
+        )
+        .expect("fit");
         assert_eq!(
             top.terms,
             vec!["apple"],
             "apple and banana tie at 3 occurrences; term order breaks it"
         );
+        // scikit-learn's two errors: bounds that cross, bounds that leave nothing.
+        let fit = |min_df, max_df| {
+            fit_transform(
+                &docs,
+                &TfidfParams {
+                    min_df,
+                    max_df,
+                    ..Default::default()
+                },
+            )
+        };
+        let crossed = fit(DfBound::Count(3), DfBound::Fraction(0.5)).expect_err("3 > 2");
+        assert!(
+            crossed.contains("fewer documents (2) than tfidf.min_df (3)"),
+            "{crossed}"
+        );
+        let none = fit(DfBound::Count(4), DfBound::Count(4)).expect_err("no term in 4");
+        assert!(
+            none.contains("leave none of the 3 terms of the 4 documents"),
+            "{none}"
+        );
+        // No text at all is not an error: an empty vocabulary.
+        let blank = vec![String::new(); 3];
+        let t = fit_transform(&blank, &TfidfParams::default()).expect("no text");
+        assert!(t.terms.is_empty() && t.rows.iter().all(Vec::is_empty));
     }
 }

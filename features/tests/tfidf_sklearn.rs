@@ -49,7 +49,7 @@ fn weights_equal_scikit_learn() {
     let settings = fixture["settings"].as_object().expect("settings");
     assert_eq!(settings.len(), 4);
     for (name, s) in settings {
-        let t = fit_transform(&corpus, &params(&s["params"]));
+        let t = fit_transform(&corpus, &params(&s["params"])).expect("fit");
         let vocab: Vec<String> = s["vocabulary"]
             .as_array()
             .expect("vocab")
