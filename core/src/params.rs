@@ -17,6 +17,11 @@ pub fn from_with<T: DeserializeOwned + Default>(with: &serde_yaml::Value) -> Res
     if with.is_null() {
         return Ok(T::default());
     }
+    if let Some((path, value)) = non_finite(with, String::new()) {
+        // No setting means anything by them, and a fingerprint cannot
+        // hold them (JSON has no NaN): refused by name, as a type error.
+        return Err(format!("`{path}`: {value} is not a finite number"));
+    }
     serde_path_to_error::deserialize(with.clone()).map_err(|e| {
         // serde_path_to_error writes `split.fraction`, `k_range[1]`, and `.`
         // for the block itself.
@@ -32,6 +37,37 @@ pub fn from_with<T: DeserializeOwned + Default>(with: &serde_yaml::Value) -> Res
             path => format!("`{path}`: {message}"),
         }
     })
+}
+
+/// The path (as [`from_with`] writes it) and text of the first NaN or
+/// infinity in `value`, if any.
+fn non_finite(value: &serde_yaml::Value, path: String) -> Option<(String, String)> {
+    let key = |k: &str| match path.is_empty() {
+        true => k.to_string(),
+        false => format!("{path}.{k}"),
+    };
+    match value {
+        serde_yaml::Value::Number(n) => n
+            .as_f64()
+            .filter(|v| !v.is_finite())
+            .map(|v| (path, format!("{v}"))),
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| non_finite(v, format!("{path}[{i}]"))),
+        serde_yaml::Value::Mapping(map) => map.iter().find_map(|(k, v)| {
+            let name = match k {
+                serde_yaml::Value::String(k) => k.clone(),
+                other => serde_yaml::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            };
+            non_finite(v, key(&name))
+        }),
+        serde_yaml::Value::Tagged(t) => non_finite(&t.value, path),
+        _ => None,
+    }
 }
 
 /// What serde calls the types a value may have, in a YAML writer's words
@@ -147,5 +183,11 @@ mod tests {
         assert!(e.starts_with("`split`: unknown field `fractoin`"), "{e}");
         let e = read("{nn: 3}").expect_err("unknown");
         assert!(e.starts_with("unknown field `nn`"), "{e}");
+        // NaN and infinities, wherever they sit, before any type check.
+        let e = starts("{split: {fraction: .nan}}", "split.fraction");
+        assert!(e.ends_with("NaN is not a finite number"), "{e}");
+        let e = starts("{n: 2, range: [1, -.inf]}", "range[1]");
+        assert!(e.ends_with("-inf is not a finite number"), "{e}");
+        starts("{nn: .inf}", "nn");
     }
 }

@@ -310,9 +310,10 @@ mod tests {
                 "init_std: 0",
                 "init_std must be a finite number > 0 (got 0)",
             ),
+            // (NaN and infinities are refused while the block is read.)
             (
                 "regularization: .nan",
-                "regularization must be a finite number >= 0 (got NaN)",
+                "`regularization`: NaN is not a finite number",
             ),
             (
                 "bias_regularization: -0.1",
@@ -320,7 +321,7 @@ mod tests {
             ),
             (
                 "{model: implicit_als, alpha: .inf}",
-                "alpha must be a finite number >= 0 (got inf)",
+                "`alpha`: inf is not a finite number",
             ),
             (
                 "{model: implicit_als, confidence: log, epsilon: 0}",
