@@ -128,7 +128,13 @@ pub fn locate_key(text: &str, stage: &str, key: &str) -> Option<(usize, usize)> 
 pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, ConfigError> {
     serde_yaml::from_str::<RawPipeline>(text).map_err(|e| {
         let loc = e.location().map(|l| (l.line(), l.column()));
-        ConfigError::at(path, loc, with_suggestion(&e.to_string()))
+        let mut message = with_suggestion(&e.to_string());
+        // YAML refuses tabs in indentation with a scanner's words.
+        let line = loc.and_then(|(line, _)| text.lines().nth(line.saturating_sub(1)));
+        if line.is_some_and(|l| l.trim_start_matches(' ').starts_with('\t')) {
+            message.push_str(" (a tab: YAML indents with spaces only)");
+        }
+        ConfigError::at(path, loc, message)
     })
 }
 

@@ -250,6 +250,12 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
         };
         ConfigError::at(file, None, message)
     })?;
+    // A byte-order mark (Windows editors write one) is not YAML's: left in,
+    // it makes the first key `\u{feff}version`.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let raw = config::parse(file, &text)?;
     if raw.version != 1 {
         return Err(ConfigError::at(
@@ -393,8 +399,14 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
                     file,
                     config::locate_key(&text, &s.name, "needs"),
                     format!(
-                        "stage `{}` ({}) must need a `{req}` stage, directly or through another stage",
-                        s.name, s.kind.name
+                        "stage `{}` ({}) must need {} `{req}` stage, directly or through another stage",
+                        s.name,
+                        s.kind.name,
+                        if req.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        }
                     ),
                 ));
             }

@@ -60,6 +60,23 @@ fn missing_need() {
 }
 
 #[test]
+fn a_tab_in_the_indentation_is_named_as_such() {
+    fails_with(
+        "version: 1\nstages:\n\ta: {uses: ingest}\n",
+        3,
+        "(a tab: YAML indents with spaces only)",
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_key() {
+    let env = Env::new("\u{feff}version: 1\nstages:\n  a: {uses: ingest}\n");
+    let out = env.run(&["status"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("never run"), "{}", stdout(&out));
+}
+
+#[test]
 fn type_error() {
     fails_with(
         "version: 1\nstages:\n  a: {uses: ingest}\n  f: {uses: features, needs: [a]}\n  c:\n    uses: cluster\n    needs: [f]\n    with:\n      n_runs: many\n",
