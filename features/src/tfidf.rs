@@ -339,7 +339,8 @@ pub fn fit_transform(docs: &[String], params: &TfidfParams) -> Result<Tfidf, Str
     let mut vocab: Vec<(&str, (u32, u64))> = vocab.into_iter().collect();
     vocab.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let (min_docs, max_docs) = (params.min_df.docs(n), params.max_df.docs(n));
-    if max_docs < min_docs {
+    // (No documents at all: an empty vocabulary, as for documents without text.)
+    if n > 0 && max_docs < min_docs {
         return Err(format!(
             "tfidf.max_df comes to fewer documents ({max_docs}) than tfidf.min_df ({min_docs}) of {n}"
         ));
@@ -598,5 +599,7 @@ mod tests {
         let blank = vec![String::new(); 3];
         let t = fit_transform(&blank, &TfidfParams::default()).expect("no text");
         assert!(t.terms.is_empty() && t.rows.iter().all(Vec::is_empty));
+        let t = fit_transform(&[], &TfidfParams::default()).expect("no documents");
+        assert!(t.terms.is_empty() && t.rows.is_empty());
     }
 }
