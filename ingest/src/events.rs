@@ -654,11 +654,11 @@ struct EventChunk {
 /// those of its optional columns.
 type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Option<usize>; N]);
 
-/// The rows of a users or items file whose `id` column is set, each its
-/// trimmed fields, with the positions of `id` and of the `optional`
-/// columns that are named. A CSV file without a header (`has_header`
-/// false) has columns `column_1`, ...; rows of the wrong field count are
-/// rejected.
+/// The rows of a users or items file, each its trimmed fields, with the
+/// positions of `id` and of the `optional` columns that are named. A CSV
+/// file without a header (`has_header` false) has columns `column_1`, ...;
+/// rows of the wrong field count, without an id, or with the id of an
+/// earlier row are rejected.
 fn side_table<const N: usize>(
     inter: &mut Interactions,
     path: &Path,
@@ -693,13 +693,28 @@ fn side_table<const N: usize>(
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
     let file = (inter.files.len() - 1) as u16;
-    let (rows, rejects) =
-        parse_side_records(&buf, (start, line), format, (file, names.len()), |rec| {
-            let fields: Vec<String> = (rec.fields.iter())
-                .map(|f| decode_text(f).trim().to_string())
-                .collect();
-            Ok((!fields[id].is_empty()).then_some(fields))
-        });
+    let missing = match what {
+        "users" => Reason::MissingUser,
+        _ => Reason::MissingItem,
+    };
+    let fields_of = |rec: &Record<'_, '_>| {
+        let fields: Vec<String> = (rec.fields.iter())
+            .map(|f| decode_text(f).trim().to_string())
+            .collect();
+        match fields[id].is_empty() {
+            true => Err((missing, format!("empty `{}`", names[id]))),
+            false => Ok(Some(fields)),
+        }
+    };
+    let key = |fields: &Vec<String>| Some(side_id(&fields[id]));
+    let (rows, rejects) = parse_side_records(
+        &buf,
+        (start, line),
+        format,
+        (file, names.len()),
+        fields_of,
+        key,
+    );
     inter.rejects.extend(rejects);
     Ok((rows, id, positions))
 }

@@ -303,9 +303,9 @@ fn read_catalog<T: Send>(
     path: &Path,
     what: &str,
     format: Format,
-    has_header: bool,
-    fields: usize,
+    (has_header, fields): (bool, usize),
     make: impl Fn(&Record<'_, '_>) -> std::result::Result<Option<T>, (Reason, String)> + Sync,
+    key: impl Fn(&T) -> Option<String>,
 ) -> Result<Vec<T>> {
     let buf = read_file(path, what)?;
     let file = add_file(inter, path, None);
@@ -317,7 +317,7 @@ fn read_catalog<T: Send>(
     } else {
         (0, 1)
     };
-    let (out, rejects) = parse_side_records(&buf, (start, line), format, (file, fields), make);
+    let (out, rejects) = parse_side_records(&buf, (start, line), format, (file, fields), make, key);
     inter.rejects.extend(rejects);
     Ok(out)
 }
@@ -356,16 +356,34 @@ fn read_users(
     format: Format,
     order: [usize; 4],
 ) -> Result<Vec<UserRecord>> {
-    read_catalog(inter, path, "users", format, false, 5, |rec| {
-        Ok(Some(UserRecord {
-            id: id_of(rec, 0, Reason::MissingUser)?,
-            gender: opt_text(rec.fields[order[0]]),
-            age: opt_text(rec.fields[order[1]]),
-            occupation: opt_text(rec.fields[order[2]]),
-            zip: opt_text(rec.fields[order[3]]),
-            country: None,
-        }))
-    })
+    read_catalog(
+        inter,
+        path,
+        "users",
+        format,
+        (false, 5),
+        |rec| {
+            Ok(Some(UserRecord {
+                id: id_of(rec, 0, Reason::MissingUser)?,
+                gender: opt_text(rec.fields[order[0]]),
+                age: opt_text(rec.fields[order[1]]),
+                occupation: opt_text(rec.fields[order[2]]),
+                zip: opt_text(rec.fields[order[3]]),
+                country: None,
+            }))
+        },
+        user_id,
+    )
+}
+
+/// A user's id, the key of a users file.
+fn user_id(user: &UserRecord) -> Option<String> {
+    Some(user.id.clone())
+}
+
+/// An item's id, the key of an items file.
+fn item_id(item: &ItemRecord) -> Option<String> {
+    Some(item.id.clone())
 }
 
 fn genres_of(field: &[u8]) -> Vec<String> {
@@ -395,8 +413,7 @@ fn read_movies_dat(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
         path,
         "movies",
         Format::Separated("::"),
-        false,
-        3,
+        (false, 3),
         |rec| {
             Ok(Some(movie(
                 id_of(rec, 0, Reason::MissingItem)?,
@@ -404,17 +421,26 @@ fn read_movies_dat(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
                 genres_of(rec.fields[2]),
             )))
         },
+        item_id,
     )
 }
 
 fn read_movies_csv(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemRecord>> {
-    read_catalog(inter, path, "movies", Format::Csv(b','), true, 3, |rec| {
-        Ok(Some(movie(
-            id_of(rec, 0, Reason::MissingItem)?,
-            rec.fields[1],
-            genres_of(rec.fields[2]),
-        )))
-    })
+    read_catalog(
+        inter,
+        path,
+        "movies",
+        Format::Csv(b','),
+        (true, 3),
+        |rec| {
+            Ok(Some(movie(
+                id_of(rec, 0, Reason::MissingItem)?,
+                rec.fields[1],
+                genres_of(rec.fields[2]),
+            )))
+        },
+        item_id,
+    )
 }
 
 fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> {
@@ -440,8 +466,7 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
         &dir.join("u.item"),
         "items",
         Format::Separated("|"),
-        false,
-        5 + n,
+        (false, 5 + n),
         |rec| {
             let id = id_of(rec, 0, Reason::MissingItem)?;
             let mut genres = Vec::new();
@@ -472,25 +497,37 @@ fn read_u_item(inter: &mut Interactions, dir: &Path) -> Result<Vec<ItemRecord>> 
             }
             Ok(Some(item))
         },
+        item_id,
     )
 }
 
 /// tags.csv: the tag text of each movie is appended to the item's text.
 fn add_tags(inter: &mut Interactions, path: &Path, items: &mut [ItemRecord]) -> Result<()> {
-    // Each tag goes to its item's index as it is parsed; tags of items the
-    // movies file does not list, and empty ones, are passed over.
+    // Each tag goes to its item's index as it is parsed; a tag of an item
+    // the movies file does not list is rejected, an empty one passed over.
     let tags = {
         let index: FastMap<&str, usize> = items
             .iter()
             .enumerate()
             .map(|(i, it)| (it.id.as_str(), i))
             .collect();
-        read_catalog(inter, path, "tags", Format::Csv(b','), true, 4, |rec| {
+        let tag = |rec: &Record<'_, '_>| {
             let item = id_text(rec, 1, Reason::MissingItem)?;
-            Ok(index
-                .get(&*item)
-                .and_then(|&i| Some((i, opt_text(rec.fields[2])?))))
-        })?
+            let Some(&i) = index.get(&*item) else {
+                let detail = format!("item `{item}` is not in the movies file");
+                return Err((Reason::UnknownItem, detail));
+            };
+            Ok(opt_text(rec.fields[2]).map(|text| (i, text)))
+        };
+        read_catalog(
+            inter,
+            path,
+            "tags",
+            Format::Csv(b','),
+            (true, 4),
+            tag,
+            |_| None,
+        )?
     };
     for (i, tag) in tags {
         let text = items[i].text.get_or_insert_with(String::new);

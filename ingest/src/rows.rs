@@ -1,7 +1,7 @@
 //! The raw interactions a source yields, and the rows it rejects.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -46,11 +46,14 @@ pub enum Reason {
     KCoreUser,
     /// The item has too few interactions (k-core filter).
     KCoreItem,
+    /// An earlier row of the same users or items file gave this id (the
+    /// first row of an id describes it).
+    DuplicateId,
 }
 
 impl Reason {
     /// Every reason, in declaration order (so `ALL[r as usize] == r`).
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::WrongFieldCount,
         Reason::MissingUser,
         Reason::MissingItem,
@@ -68,6 +71,7 @@ impl Reason {
         Reason::DuplicatePair,
         Reason::KCoreUser,
         Reason::KCoreItem,
+        Reason::DuplicateId,
     ];
 
     /// Whether the row was dropped by a policy the configuration chose
@@ -99,6 +103,7 @@ impl Reason {
             Reason::DuplicatePair => "duplicate_pair",
             Reason::KCoreUser => "k_core_user",
             Reason::KCoreItem => "k_core_item",
+            Reason::DuplicateId => "duplicate_id",
         }
     }
 }
@@ -542,48 +547,98 @@ impl Interactions {
 /// (which begins on line `line`), parsed on every core: a record of
 /// `fields` fields goes to `make`, which gives its value, nothing (a row
 /// to pass over) or why it is rejected; one of another field count is
-/// rejected. Returns the values and the rejects (raw lines as text, lines
-/// counted from the file's start), both in file order: the same as one
-/// pass over the file. (Read on one core, ML-25M style `tags.csv` files
+/// rejected. Where `key` gives a value's id, the first row of an id is
+/// kept and a later one rejected as [`Reason::DuplicateId`], naming the
+/// first's line. Returns the values and the rejects (raw lines as text,
+/// lines counted from the file's start), both in file order: the same as
+/// one pass over the file. (Read on one core, ML-25M style `tags.csv` files
 /// held up the stage: 200,000 tags of a 10M-rating set took 70 ms.)
-pub fn parse_side_records<T, F>(
+pub fn parse_side_records<T, F, K>(
     buf: &[u8],
     (start, line): (usize, u64),
     format: crate::records::Format,
     (file, fields): (u16, usize),
     make: F,
+    key: K,
 ) -> (Vec<T>, Vec<Reject>)
 where
     T: Send,
     F: Fn(&crate::records::Record<'_, '_>) -> Result<Option<T>, (Reason, String)> + Sync,
+    K: Fn(&T) -> Option<String>,
 {
+    /// A chunk's values, each with its line (counted from the chunk's
+    /// first until `line_base` is added) and where its row lies in `buf`.
+    struct SideChunk<T> {
+        values: Vec<(T, u64, usize, usize)>,
+        rejects: ChunkRows,
+        line_base: u64,
+    }
+    let base = buf.as_ptr() as usize;
     let chunks = crate::records::par_parse(
         buf,
         start,
         line,
         format,
-        |_| (Vec::new(), ChunkRows::default()),
-        |(values, rejects): &mut (Vec<T>, ChunkRows), rec| {
+        |_| SideChunk {
+            values: Vec::new(),
+            rejects: ChunkRows::default(),
+            line_base: 0,
+        },
+        |chunk: &mut SideChunk<T>, rec| {
             let (line, raw) = (rec.line, rec.raw);
             if rec.fields.len() != fields {
                 let detail = field_count_detail(fields, rec.fields.len(), raw);
-                rejects.reject(file, line, raw, Reason::WrongFieldCount, detail);
+                chunk
+                    .rejects
+                    .reject(file, line, raw, Reason::WrongFieldCount, detail);
                 return;
             }
             match make(&rec) {
-                Ok(Some(value)) => values.push(value),
+                Ok(Some(value)) => {
+                    // (A record's bytes lie in `buf`; `raw_at` checks.)
+                    let at = (raw.as_ptr() as usize).wrapping_sub(base);
+                    chunk.values.push((value, line, at, raw.len()));
+                }
                 Ok(None) => {}
-                Err((reason, detail)) => rejects.reject(file, line, raw, reason, detail),
+                Err((reason, detail)) => chunk.rejects.reject(file, line, raw, reason, detail),
             }
         },
-        |(_, rejects), by| rejects.shift_lines(by),
+        |chunk, by| {
+            chunk.line_base += by;
+            chunk.rejects.shift_lines(by);
+        },
     );
+    let raw_at = |at: usize, len: usize| buf.get(at..at.saturating_add(len)).unwrap_or_default();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut duplicates = ChunkRows::default();
     let mut values = Vec::new();
     let mut rejected = Vec::new();
-    for (part, mut rejects) in chunks {
-        values.extend(part);
-        rejected.extend(rejects.take_rejects());
+    for mut chunk in chunks {
+        for (value, line, at, len) in chunk.values {
+            let line = line + chunk.line_base;
+            if let Some(id) = key(&value) {
+                match first_line.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let detail = format!(
+                            "id `{}` is given by line {} already",
+                            first.key(),
+                            first.get()
+                        );
+                        duplicates.reject(file, line, raw_at(at, len), Reason::DuplicateId, detail);
+                        continue;
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(line);
+                    }
+                }
+            }
+            values.push(value);
+        }
+        rejected.extend(chunk.rejects.take_rejects());
     }
+    // In file order with the rest (a stable sort: each list is in order).
+    rejected.extend(duplicates.take_rejects());
+    rejected.sort_by_key(|x| x.line);
     (values, rejected)
 }
 
@@ -1046,22 +1101,69 @@ mod tests {
             line += 1;
         }
         let format = crate::records::Format::Csv(b',');
-        let (values, rejects) = parse_side_records(&buf, (12, 2), format, (3, 3), |rec| {
-            if rec.fields[0].is_empty() {
-                return Ok(None);
-            }
-            if rec.fields[1] == b"bad" {
-                return Err((Reason::BadRating, "bad".into()));
-            }
-            let id = std::str::from_utf8(rec.fields[0]).expect("an ASCII id");
-            Ok(Some(id.parse::<u64>().expect("a number")))
-        });
+        let (values, rejects) = parse_side_records(
+            &buf,
+            (12, 2),
+            format,
+            (3, 3),
+            |rec| {
+                if rec.fields[0].is_empty() {
+                    return Ok(None);
+                }
+                if rec.fields[1] == b"bad" {
+                    return Err((Reason::BadRating, "bad".into()));
+                }
+                let id = std::str::from_utf8(rec.fields[0]).expect("an ASCII id");
+                Ok(Some(id.parse::<u64>().expect("a number")))
+            },
+            |_| None,
+        );
         assert_eq!(values, want_values);
         let got: Vec<(u64, Reason)> = rejects.iter().map(|x| (x.line, x.reason)).collect();
         assert_eq!(got, want_rejects);
         assert!(rejects.iter().all(|x| x.file == 3));
         assert_eq!(raw_text(&[], &rejects[0]), "1,bad,x");
         assert!(buf.len() > 2 << 20, "several chunks");
+    }
+
+    #[test]
+    fn a_side_file_keeps_the_first_row_of_an_id_and_rejects_the_later_ones() {
+        // Enough rows for several chunks, so that a repeat can lie in a
+        // chunk after its first.
+        let mut buf = b"id,name\n".to_vec();
+        let (mut want, mut seen, mut repeats) = (Vec::new(), HashMap::new(), 0);
+        for i in 0..120_000u64 {
+            let id = if i % 1000 == 999 { i / 2 } else { i };
+            buf.extend_from_slice(format!("{id},name {i} padded to some length\n").as_bytes());
+            match seen.insert(id, ()) {
+                None => want.push(id),
+                Some(()) => repeats += 1,
+            }
+        }
+        let format = crate::records::Format::Csv(b',');
+        let parse = |rec: &crate::records::Record<'_, '_>| {
+            let id = std::str::from_utf8(rec.fields[0]).expect("an ASCII id");
+            Ok(Some(id.parse::<u64>().expect("a number")))
+        };
+        let (values, rejects) =
+            parse_side_records(&buf, (8, 2), format, (1, 2), parse, |v: &u64| {
+                Some(v.to_string())
+            });
+        assert!(values == want, "the first row of each id, in file order");
+        assert_eq!(rejects.len(), repeats);
+        assert!(repeats > 50, "{repeats}");
+        let first = &rejects[0];
+        assert_eq!((first.line, first.reason), (1001, Reason::DuplicateId));
+        assert_eq!(&*first.detail, "id `499` is given by line 501 already");
+        assert_eq!(raw_text(&[], first), "499,name 999 padded to some length");
+        assert!(
+            rejects.windows(2).all(|w| w[0].line < w[1].line),
+            "in file order"
+        );
+        assert!(buf.len() > 2 << 20, "several chunks");
+        // Without a key, every row is a value.
+        let (values, rejects) = parse_side_records(&buf, (8, 2), format, (1, 2), parse, |_| None);
+        assert_eq!((values.len(), rejects.len()), (120_000, 0));
     }
 
     #[test]

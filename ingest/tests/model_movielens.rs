@@ -188,7 +188,7 @@ fn data_set(seed: u64, rows: usize, layout: Layout) -> DataSet {
         });
     }
     // Tags, some with a comma or blanks around them, some of movies that
-    // are not listed (they are dropped).
+    // are not listed (they are rejected as unknown items).
     let tags = match layout {
         Layout::Ml1m | Layout::Ml100k => Vec::new(),
         Layout::Csv => (0..rows / 10)
@@ -274,6 +274,13 @@ fn model(data: &DataSet) -> Outputs {
         kept.push((pair, last.2, last.0));
     }
     rejects.sort_by_key(|r| r.0);
+    // Then tags.csv's: a tag of a movie the movies file does not list.
+    for (k, (movie, tag)) in data.tags.iter().enumerate() {
+        if !known_movies.contains(movie.as_str()) {
+            let raw = tag_line(movie, tag);
+            rejects.push((k as u64 + 2, "unknown_item".into(), raw));
+        }
+    }
     // Every user and movie of the files is listed, rated or not; without a
     // users file, the users who rated.
     let users = match &known_users {
@@ -330,6 +337,15 @@ fn model(data: &DataSet) -> Outputs {
         rows_read,
         rows_kept: kept.len() as u64,
     }
+}
+
+/// A line of tags.csv: user 7 tagged `movie` with `tag`.
+fn tag_line(movie: &str, tag: &str) -> String {
+    let quoted = match tag.contains([',', '"']) {
+        true => format!("\"{}\"", tag.replace('"', "\"\"")),
+        false => tag.to_string(),
+    };
+    format!("7,{movie},{quoted},1100000000")
 }
 
 /// What the stage wrote into `dir`.
@@ -476,12 +492,8 @@ fn write_files(data: &DataSet, dir: &std::path::Path) {
                 header("userId,movieId,rating,timestamp") + &ratings,
             )
             .expect("write");
-            let quoted = |t: &str| match t.contains([',', '"']) {
-                true => format!("\"{}\"", t.replace('"', "\"\"")),
-                false => t.to_string(),
-            };
             let tags: Vec<String> = (data.tags.iter())
-                .map(|(movie, tag)| format!("7,{movie},{},1100000000", quoted(tag)))
+                .map(|(movie, tag)| tag_line(movie, tag))
                 .collect();
             std::fs::write(
                 dir.join("tags.csv"),

@@ -1650,3 +1650,89 @@ fn numbers_of_a_parquet_log_read_as_the_text_of_its_csv_twin() {
         );
     }
 }
+
+#[test]
+fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // An events log with an items file: `A` twice (the first describes
+    // it; `17850.0` is `17850` as ids are read), one row without an id.
+    write(
+        dir,
+        "events.csv",
+        b"uid,sku,when\n1,A,1577836800\n2,17850,1577923200\n",
+    );
+    write(
+        dir,
+        "items.csv",
+        b"sku,name\nA,Lamp\n17850,Mug\nA,Lamp again\n,Nameless\n17850.0,Mug again\n",
+    );
+    let out = dir.join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, items_file: {{path: {}, id: sku, title: name}}, columns: {{user: uid, item: sku, timestamp: when}}}}",
+        dir.join("events.csv").display(),
+        dir.join("items.csv").display()
+    );
+    run(&yaml, &out).expect("ingest");
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    let lines = rejects.u64s_for_test();
+    let why = rejects.strings("detail").expect("detail");
+    assert_eq!(lines, [4, 5, 6]);
+    assert_eq!(
+        why,
+        [
+            Some("id `A` is given by line 2 already".to_string()),
+            Some("empty `sku`".to_string()),
+            Some("id `17850` is given by line 3 already".to_string()),
+        ]
+    );
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("title").expect("title"),
+        [Some("Mug".to_string()), Some("Lamp".to_string())],
+        "the first row of each id; numeric ids sort first"
+    );
+
+    // MovieLens' CSV layout: a movie listed twice, a tag of a movie that
+    // movies.csv does not list.
+    let ml = dir.join("ml");
+    std::fs::create_dir(&ml).expect("dir");
+    write(
+        &ml,
+        "movies.csv",
+        b"movieId,title,genres\n1,Heat (1995),Action\n1,Heat again (1995),Drama\n",
+    );
+    write(
+        &ml,
+        "ratings.csv",
+        b"userId,movieId,rating,timestamp\n1,1,4.5,978300760\n",
+    );
+    write(
+        &ml,
+        "tags.csv",
+        b"userId,movieId,tag,timestamp\n1,1,noir,1\n1,9,orphan,1\n",
+    );
+    let out = dir.join("ml-out");
+    run(
+        &format!("{{source: movielens, path: {}}}", ml.display()),
+        &out,
+    )
+    .expect("ingest");
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(
+        rejects.strings("reason").expect("reason"),
+        [
+            Some("duplicate_id".to_string()),
+            Some("unknown_item".to_string())
+        ]
+    );
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("title").expect("t"),
+        [Some("Heat (1995)".to_string())]
+    );
+    assert_eq!(
+        items.strings("text").expect("text"),
+        [Some("noir".to_string())]
+    );
+}
