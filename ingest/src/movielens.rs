@@ -414,15 +414,20 @@ fn read_movies_dat(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
         "movies",
         Format::Separated("::"),
         (false, 3),
-        |rec| {
-            Ok(Some(movie(
-                id_of(rec, 0, Reason::MissingItem)?,
-                rec.fields[1],
-                genres_of(rec.fields[2]),
-            )))
-        },
+        movie_of_record,
         item_id,
     )
+}
+
+/// A movie of movies.dat or movies.csv: id, title, `|`-separated genres.
+fn movie_of_record(
+    rec: &Record<'_, '_>,
+) -> std::result::Result<Option<ItemRecord>, (Reason, String)> {
+    Ok(Some(movie(
+        id_of(rec, 0, Reason::MissingItem)?,
+        rec.fields[1],
+        genres_of(rec.fields[2]),
+    )))
 }
 
 fn read_movies_csv(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemRecord>> {
@@ -432,13 +437,7 @@ fn read_movies_csv(inter: &mut Interactions, path: &Path) -> Result<Vec<ItemReco
         "movies",
         Format::Csv(b','),
         (true, 3),
-        |rec| {
-            Ok(Some(movie(
-                id_of(rec, 0, Reason::MissingItem)?,
-                rec.fields[1],
-                genres_of(rec.fields[2]),
-            )))
-        },
+        movie_of_record,
         item_id,
     )
 }
