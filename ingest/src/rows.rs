@@ -1131,13 +1131,13 @@ mod tests {
         // Enough rows for several chunks, so that a repeat can lie in a
         // chunk after its first.
         let mut buf = b"id,name\n".to_vec();
-        let (mut want, mut seen, mut repeats) = (Vec::new(), HashMap::new(), 0);
+        let (mut want, mut seen, mut repeats) = (Vec::new(), HashMap::new(), Vec::new());
         for i in 0..120_000u64 {
             let id = if i % 1000 == 999 { i / 2 } else { i };
             buf.extend_from_slice(format!("{id},name {i} padded to some length\n").as_bytes());
             match seen.insert(id, ()) {
                 None => want.push(id),
-                Some(()) => repeats += 1,
+                Some(()) => repeats.push(i + 2),
             }
         }
         let format = crate::records::Format::Csv(b',');
@@ -1150,8 +1150,11 @@ mod tests {
                 Some(v.to_string())
             });
         assert!(values == want, "the first row of each id, in file order");
-        assert_eq!(rejects.len(), repeats);
-        assert!(repeats > 50, "{repeats}");
+        let lines: Vec<u64> = rejects.iter().map(|x| x.line).collect();
+        assert!(
+            lines == repeats && repeats.len() > 50,
+            "each repeat at its line"
+        );
         let first = &rejects[0];
         assert_eq!((first.line, first.reason), (1001, Reason::DuplicateId));
         assert_eq!(&*first.detail, "id `499` is given by line 501 already");
