@@ -347,7 +347,7 @@ pub struct RecommendArgs {
     pub profile: Option<String>,
     /// How many items [default: 10]; asking for more than the bundle keeps
     /// says so.
-    #[arg(short)]
+    #[arg(short, value_parser = at_least_one)]
     pub n: Option<usize>,
     /// Sample from the top candidates in proportion to score, with this seed.
     #[arg(long, value_name = "SEED")]
@@ -376,7 +376,7 @@ pub struct SimilarArgs {
     pub item_arg: Option<String>,
     /// How many items [default: 10]; asking for more than the bundle keeps
     /// says so.
-    #[arg(short)]
+    #[arg(short, value_parser = at_least_one)]
     pub n: Option<usize>,
     /// Similar by factors or by content.
     #[arg(long, value_enum, default_value_t = SimilarBy::Factors)]
@@ -396,7 +396,7 @@ pub struct AlsoLikedArgs {
     pub item_arg: Option<String>,
     /// How many items [default: 10]; asking for more than the bundle keeps
     /// says so.
-    #[arg(short)]
+    #[arg(short, value_parser = at_least_one)]
     pub n: Option<usize>,
 }
 
@@ -422,7 +422,7 @@ pub struct LookalikeArgs {
     #[arg(long, value_name = "FILE")]
     pub users: PathBuf,
     /// How many users.
-    #[arg(short, default_value_t = 1000)]
+    #[arg(short, default_value_t = 1000, value_parser = at_least_one)]
     pub n: usize,
 }
 
@@ -434,4 +434,12 @@ pub enum BundleCommand {
         /// The bundle folder.
         dir: PathBuf,
     },
+}
+
+/// A count of lines to list: 1 or more (`-n 0` would list nothing).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a count of 1 or more")),
+    }
 }

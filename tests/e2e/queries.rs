@@ -34,6 +34,10 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         note.contains("holds 5 here, fewer than the 50 asked for") && note.contains("`top_n`"),
         "{more}"
     );
+    // -n 0 would list nothing: a usage error.
+    let zero = env.run(&["recommend", "--user", "5", "-n", "0"]);
+    assert_eq!(zero.status.code(), Some(2), "{}", crate::stderr(&zero));
+    assert!(crate::stderr(&zero).contains("not a count of 1 or more"));
     // The id may also come as the first argument, but not both ways at once.
     for (flag, positional) in [
         (
