@@ -657,13 +657,13 @@ type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Option<usize>; N]);
 /// The rows of a users or items file, each its trimmed fields, with the
 /// positions of `id` and of the `optional` columns that are named. A CSV
 /// file without a header (`has_header` false) has columns `column_1`, ...;
-/// rows of the wrong field count, without an id, or with the id of an
-/// earlier row are rejected.
+/// rows of the wrong field count, without an id (as `missing`), or with the
+/// id of an earlier row are rejected.
 fn side_table<const N: usize>(
     inter: &mut Interactions,
     path: &Path,
     (delim, has_header): (u8, bool),
-    what: &str,
+    (what, missing): (&str, Reason),
     id: &String,
     optional: [&Option<String>; N],
 ) -> Result<SideTable<N>> {
@@ -693,10 +693,6 @@ fn side_table<const N: usize>(
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
     let file = (inter.files.len() - 1) as u16;
-    let missing = match what {
-        "users" => Reason::MissingUser,
-        _ => Reason::MissingItem,
-    };
     let fields_of = |rec: &Record<'_, '_>| {
         let fields: Vec<String> = (rec.fields.iter())
             .map(|f| decode_text(f).trim().to_string())
@@ -738,8 +734,14 @@ fn read_items_file(
 ) -> Result<Vec<ItemRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
     let optional = [&spec.title, &spec.text, &spec.genres];
-    let (rows, id, [title, text, genres]) =
-        side_table(inter, path, format, "items", &spec.id, optional)?;
+    let (rows, id, [title, text, genres]) = side_table(
+        inter,
+        path,
+        format,
+        ("items", Reason::MissingItem),
+        &spec.id,
+        optional,
+    )?;
     Ok(rows
         .into_iter()
         .map(|f| {
@@ -771,8 +773,14 @@ fn read_users_file(
 ) -> Result<Vec<UserRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
     let optional = [&spec.gender, &spec.age, &spec.country];
-    let (rows, id, [gender, age, country]) =
-        side_table(inter, path, format, "users", &spec.id, optional)?;
+    let (rows, id, [gender, age, country]) = side_table(
+        inter,
+        path,
+        format,
+        ("users", Reason::MissingUser),
+        &spec.id,
+        optional,
+    )?;
     Ok(rows
         .into_iter()
         .map(|f| UserRecord {

@@ -280,10 +280,16 @@ pub struct SyntheticSpec {
 }
 
 impl SyntheticSpec {
-    /// The most ratings the generator can draw: each user rates at most half
-    /// of the items (at least one), each once.
+    /// The most ratings the generator draws for one user: half of the items
+    /// (at least one), each once.
+    pub fn max_per_user(&self) -> u64 {
+        u64::from((self.items / 2).max(1))
+    }
+
+    /// The most ratings the generator can draw: [`Self::max_per_user`] for
+    /// every user.
     pub fn max_ratings(&self) -> u64 {
-        u64::from(self.users) * u64::from((self.items / 2).max(1))
+        u64::from(self.users) * self.max_per_user()
     }
 
     /// Why the generator cannot draw exactly `ratings` ratings, if it cannot

@@ -566,12 +566,11 @@ where
     F: Fn(&crate::records::Record<'_, '_>) -> Result<Option<T>, (Reason, String)> + Sync,
     K: Fn(&T) -> Option<String>,
 {
-    /// A chunk's values, each with its line (counted from the chunk's
-    /// first until `line_base` is added) and where its row lies in `buf`.
+    /// A chunk's values, each with its line (counted as its rejects' are,
+    /// from the chunk's `line_base`) and where its row lies in `buf`.
     struct SideChunk<T> {
         values: Vec<(T, u64, usize, usize)>,
         rejects: ChunkRows,
-        line_base: u64,
     }
     let base = buf.as_ptr() as usize;
     let chunks = crate::records::par_parse(
@@ -582,7 +581,6 @@ where
         |_| SideChunk {
             values: Vec::new(),
             rejects: ChunkRows::default(),
-            line_base: 0,
         },
         |chunk: &mut SideChunk<T>, rec| {
             let (line, raw) = (rec.line, rec.raw);
@@ -603,10 +601,7 @@ where
                 Err((reason, detail)) => chunk.rejects.reject(file, line, raw, reason, detail),
             }
         },
-        |chunk, by| {
-            chunk.line_base += by;
-            chunk.rejects.shift_lines(by);
-        },
+        |chunk, by| chunk.rejects.shift_lines(by),
     );
     let raw_at = |at: usize, len: usize| buf.get(at..at.saturating_add(len)).unwrap_or_default();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -615,22 +610,14 @@ where
     let mut rejected = Vec::new();
     for mut chunk in chunks {
         for (value, line, at, len) in chunk.values {
-            let line = line + chunk.line_base;
+            let line = line + chunk.rejects.line_base;
             if let Some(id) = key(&value) {
-                match first_line.entry(id) {
-                    std::collections::hash_map::Entry::Occupied(first) => {
-                        let detail = format!(
-                            "id `{}` is given by line {} already",
-                            first.key(),
-                            first.get()
-                        );
-                        duplicates.reject(file, line, raw_at(at, len), Reason::DuplicateId, detail);
-                        continue;
-                    }
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(line);
-                    }
+                if let Some(first) = first_line.get(&id) {
+                    let detail = format!("id `{id}` is given by line {first} already");
+                    duplicates.reject(file, line, raw_at(at, len), Reason::DuplicateId, detail);
+                    continue;
                 }
+                first_line.insert(id, line);
             }
             values.push(value);
         }

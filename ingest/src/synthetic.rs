@@ -287,7 +287,7 @@ pub fn generate(spec: &SyntheticSpec) -> SyntheticData {
         .map(|u| (Rng::derive(spec.seed, 2 << 40 | u as u64).normal() * 0.9).exp())
         .collect();
     let total: f64 = activity.iter().sum();
-    let cap = (n_items / 2).max(1) as u64;
+    let cap = spec.max_per_user();
     let mut counts: Vec<u64> = activity
         .iter()
         .map(|a| ((a / total * spec.ratings as f64).round() as u64).clamp(1, cap))

@@ -208,16 +208,13 @@ impl Resolved {
                 implicit && confidence == ConfidenceKind::Log,
             ),
         ];
-        let bad = |v: f64, least: f64, strict: bool| {
-            !v.is_finite() || v < least || (strict && v == least)
-        };
         for (name, v, used) in non_negative {
-            if used && bad(v, 0.0, false) {
+            if used && !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{name} must be a finite number >= 0 (got {v})"));
             }
         }
         for (name, v, used) in positive {
-            if used && bad(v, 0.0, true) {
+            if used && !(v.is_finite() && v > 0.0) {
                 return Err(format!("{name} must be a finite number > 0 (got {v})"));
             }
         }
