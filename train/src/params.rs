@@ -222,10 +222,25 @@ impl Resolved {
     }
 }
 
+/// `with` with a `split:` that names no `kind:` given the default kind
+/// (`random`), so that `split: {fraction: 0.1}` and `--set
+/// train.split.fraction=0.1` change the default split's fraction instead of
+/// failing on a missing tag.
+fn split_kind_defaulted(with: &serde_yaml::Value) -> serde_yaml::Value {
+    let mut with = with.clone();
+    if let Some(split) = with.get_mut("split").and_then(|s| s.as_mapping_mut()) {
+        let kind = serde_yaml::Value::from("kind");
+        if !split.contains_key(&kind) {
+            split.insert(kind, serde_yaml::Value::from("random"));
+        }
+    }
+    with
+}
+
 impl TrainParams {
     /// Parses and checks a `with:` block.
     pub fn from_yaml(with: &serde_yaml::Value) -> Result<Self, String> {
-        let p: TrainParams = recpipe_core::params::from_with(with)?;
+        let p: TrainParams = recpipe_core::params::from_with(&split_kind_defaulted(with))?;
         p.split.check()?;
         let r = p.resolved();
         // The canonical form carries every default, so a change of default changes the fingerprint.
@@ -291,6 +306,23 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<TrainParams, String> {
         TrainParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn a_split_without_a_kind_is_the_default_kind() {
+        let p = parse("split: {fraction: 0.1}").expect("parses");
+        assert_eq!(
+            p.split,
+            SplitSpec::Random {
+                fraction: 0.1,
+                seed: 42
+            }
+        );
+        // A named kind is kept, and a setting of another kind still fails.
+        let p = parse("split: {kind: user_temporal, fraction: 0.3}").expect("parses");
+        assert_eq!(p.split, SplitSpec::UserTemporal { fraction: 0.3 });
+        let e = parse("split: {cutoff: 2000-01-01}").unwrap_err();
+        assert!(e.contains("unknown field `cutoff`"), "{e}");
     }
 
     #[test]
