@@ -56,6 +56,12 @@ pub enum ClusterError {
         .1.join(", ")
     )]
     AllExcluded(Vec<String>, Vec<String>),
+    /// `dims` asks for more principal components than there are columns.
+    #[error(
+        "`dims` {0} is more than the {1} columns clustered on: set `dims` to at most {1}, or \
+         leave it out for no projection"
+    )]
+    TooManyDims(usize, usize),
     /// K-means could not run.
     #[error("k-means: {0}")]
     KMeans(String),
@@ -159,6 +165,11 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         return Err(ClusterError::NoColumns(params.groups.clone(), groups));
     }
     let d = chosen.len();
+    // As scikit-learn's PCA: components past the column count do not exist,
+    // and all of them would only rotate the space k-means measures.
+    if let Some(dims) = params.dims.filter(|&dims| dims > d) {
+        return Err(ClusterError::TooManyDims(dims, d));
+    }
     // Filled and standardized a row at a time: a pass per column strode
     // through the rows (42 MB for 100,000 users x 52 columns) four times.
     let mut x = Array2::from_shape_fn((n, d), |(r, jj)| all[chosen[jj]][r] as f64);

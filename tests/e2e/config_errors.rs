@@ -136,6 +136,32 @@ fn a_split_that_leaves_nothing_to_train_on_fails_the_stage_saying_why() {
 }
 
 #[test]
+fn more_principal_components_than_columns_fail_the_cluster_stage_naming_both() {
+    let yaml = crate::SMALL.replace(
+        "with: {k: 3, n_runs: 3}",
+        "with: {k: 3, n_runs: 3, dims: 500}",
+    );
+    let env = Env::new(&yaml);
+    let out = env.run(&["run", "cluster"]);
+    let err = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let columns = err
+        .split("`dims` 500 is more than the ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no column count in: {err}"));
+    assert!((1..500).contains(&columns), "{err}");
+    // The count it names is one that runs.
+    let yaml = crate::SMALL.replace(
+        "with: {k: 3, n_runs: 3}",
+        &format!("with: {{k: 3, n_runs: 3, dims: {columns}}}"),
+    );
+    let out = Env::new(&yaml).run(&["run", "cluster"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn an_event_type_without_a_weight_is_a_configuration_error_at_its_line() {
     let yaml = "version: 1\nstages:\n  a:\n    uses: ingest\n    with:\n      source: events\n      path: log.csv\n      columns: {user: u, item: i, timestamp: t}\n      weights: {view: 1}\n";
     fails_with(
