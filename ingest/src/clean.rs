@@ -346,8 +346,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                 );
                 // Title / text found in the interaction file itself fill what
                 // the catalog lacks.
-                for ((title, text), &d) in item_text.into_iter().zip(&ikeys) {
-                    if d == u32::MAX || (title.is_none() && text.is_none()) {
+                for ((title, texts), &d) in item_text.into_iter().zip(&ikeys) {
+                    if d == u32::MAX || (title.is_none() && texts.is_empty()) {
                         continue;
                     }
                     let it = &mut items[d as usize];
@@ -355,8 +355,8 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                         it.year = title.as_deref().and_then(crate::text::year_from_title);
                         it.title = title;
                     }
-                    if it.text.is_none() {
-                        it.text = text;
+                    if it.text.is_none() && !texts.is_empty() {
+                        it.text = Some(distinct_lines(texts));
                     }
                 }
                 (items, ikeys)
@@ -801,6 +801,19 @@ macro_rules! catalog_record {
     )*};
 }
 catalog_record!(UserRecord, ItemRecord);
+
+/// An item's texts from the log, each once (where it first came), one a
+/// line: the comments of a live stream, or a description every row repeats.
+fn distinct_lines(mut texts: Vec<String>) -> String {
+    if texts.len() == 1 {
+        return texts.pop().unwrap_or_default();
+    }
+    let mut seen = std::collections::HashSet::with_capacity(texts.len());
+    let distinct: Vec<&str> = (texts.iter().map(String::as_str))
+        .filter(|t| seen.insert(*t))
+        .collect();
+    distinct.join("\n")
+}
 
 /// The dense catalog: ids that remain, in dense order, with their records;
 /// and each interned id's dense id (`u32::MAX` where it did not remain).

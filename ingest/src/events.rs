@@ -156,6 +156,13 @@ impl Positions {
     }
 }
 
+/// A field's text, trimmed, if any is left.
+fn non_empty_text(field: &[u8]) -> Option<String> {
+    let text = decode_text(field);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
 /// A side table's bytes as CSV text: a CSV file as it is, a Parquet file
 /// rendered by [`parquet_as_csv`] (the `wanted` columns, or all of them if
 /// one is missing), and whether the file is Parquet. `what` names the file
@@ -541,22 +548,32 @@ impl<'p> LogSettings<'p> {
                 }
             };
             let item = st.items.intern(item);
-            // Title and text: the first non-empty per item (only looked at until found).
+            // Title: the first non-empty per item (looked at until found).
+            // Text: every non-empty one, as a log may hold a comment a row;
+            // a text the item's last one repeats (a description on every
+            // row) is passed over here, other repeats when they are joined.
             let slot = item as usize;
-            if st.text_seen.len() <= slot {
-                st.text_seen.resize(slot + 1, false);
+            if st.title_seen.len() <= slot {
+                st.title_seen.resize(slot + 1, pos.title.is_none());
+                st.last_text.resize(slot + 1, u32::MAX);
             }
-            if !st.text_seen[slot] {
-                let field = |i: Option<usize>| {
-                    i.and_then(|i| {
-                        Some(decode_text(f[i]).trim().to_string()).filter(|s| !s.is_empty())
-                    })
-                };
-                let (title, text) = (field(pos.title), field(pos.text));
-                if title.is_some() || text.is_some() {
-                    st.text_seen[slot] = title.is_some() && (text.is_some() || pos.text.is_none());
-                    st.item_text.push((item, title, text));
-                }
+            let title = match st.title_seen[slot] {
+                true => None,
+                false => pos.title.and_then(|i| non_empty_text(f[i])),
+            };
+            st.title_seen[slot] = st.title_seen[slot] || title.is_some();
+            let text = pos.text.and_then(|i| {
+                let last = st.item_text.get(st.last_text[slot] as usize);
+                let text = decode_text(f[i]);
+                let text = text.trim();
+                let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(text));
+                (!text.is_empty() && !repeat).then(|| text.to_string())
+            });
+            if text.is_some() {
+                st.last_text[slot] = st.item_text.len() as u32;
+            }
+            if title.is_some() || text.is_some() {
+                st.item_text.push((item, title, text));
             }
             // Country: the last non-empty per user, allocated only when it changes.
             if let Some(i) = pos.country {

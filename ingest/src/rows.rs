@@ -266,10 +266,14 @@ pub struct ChunkRows {
     pub users: Interner,
     /// This chunk's item ids.
     pub items: Interner,
-    /// Per-item title / text seen in this chunk (events with text columns).
+    /// Per-item title / text seen in this chunk (events with text columns),
+    /// in line order.
     pub item_text: Vec<(u32, Option<String>, Option<String>)>,
-    /// Items of this chunk whose title (and text) were found.
-    pub text_seen: Vec<bool>,
+    /// Items of this chunk whose title was found (or that have none to find).
+    pub title_seen: Vec<bool>,
+    /// Per item of this chunk, the index in `item_text` of its last text
+    /// (`u32::MAX`: none yet).
+    pub last_text: Vec<u32>,
     /// Last country per user of this chunk (index = chunk-local user id).
     pub country: Vec<Option<String>>,
     /// Each row's user beside the rows: the gather by user reads these 4
@@ -397,9 +401,10 @@ pub struct Interactions {
     pub rows_read: u64,
     /// Distinct non-empty user ids seen in the raw rows, kept or not.
     pub raw_users: usize,
-    /// First title / text per item id (index = [`Row::item`]) from the
-    /// interaction file itself.
-    pub item_text: Vec<(Option<String>, Option<String>)>,
+    /// First title, and every text in line order (repeats not yet
+    /// removed), per item id (index = [`Row::item`]) from the interaction
+    /// file itself.
+    pub item_text: Vec<(Option<String>, Vec<String>)>,
     /// Last country per user id (index = [`Row::user`]) from the interaction
     /// file itself.
     pub user_country: Vec<Option<String>>,
@@ -480,7 +485,7 @@ impl Interactions {
             || {
                 self.rejects
                     .reserve(parts.iter().map(|c| c.rejects.len()).sum());
-                self.item_text.resize(self.items.len(), (None, None));
+                self.item_text.resize(self.items.len(), (None, Vec::new()));
                 self.user_country.resize(self.users.len(), None);
                 for ((mut chunk, len), (umap, imap)) in parts.into_iter().zip(chunk_lens).zip(&maps)
                 {
@@ -491,9 +496,7 @@ impl Interactions {
                         if entry.0.is_none() {
                             entry.0 = title;
                         }
-                        if entry.1.is_none() {
-                            entry.1 = text;
-                        }
+                        entry.1.extend(text);
                     }
                     for (user, country) in chunk.country.into_iter().enumerate() {
                         if country.is_some() {

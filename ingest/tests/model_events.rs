@@ -6,8 +6,8 @@
 //! policy, k-core thresholds and users file chosen from the seed; the stage's
 //! five outputs (or, when it keeps nothing, its error) must say the same.
 //! Large logs are parsed in several chunks, so the merging of chunks
-//! (interned ids, first titles, last countries, line numbers, rejects) is
-//! checked too. The same logs also go in as Parquet (the rows a table can
+//! (interned ids, first titles, gathered texts, last countries, line
+//! numbers, rejects) is checked too. The same logs also go in as Parquet (the rows a table can
 //! hold), whose rows are named by row number.
 
 mod common;
@@ -18,7 +18,7 @@ use common::{Rng, dense, dense_index, rejects_written, run_on};
 use proptest::prelude::*;
 use recpipe_core::ParquetTable;
 
-const HEADER: &str = "user,item,ts,event,qty,price,title,country";
+const HEADER: &str = "user,item,ts,event,qty,price,title,country,text";
 /// Event types and their default weights.
 const EVENTS: [(&str, f32); 4] = [
     ("view", 1.0),
@@ -44,6 +44,8 @@ struct Event {
     amount: f64,
     title: Option<String>,
     country: Option<String>,
+    /// A comment: items gather every distinct one.
+    text: Option<String>,
 }
 
 /// What a record of the log means.
@@ -135,6 +137,16 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
         _ => (format!("Item {j}"), Some(format!("Item {j}"))),
     };
     let country = (!rng.percent(25)).then(|| rng.pick(&COUNTRIES).to_string());
+    let (comment_field, comment) = match rng.below(5) {
+        0 => (String::new(), None),
+        1 => (" great ".into(), Some("great".into())),
+        2 => ("too small, sadly".into(), Some("too small, sadly".into())),
+        3 => (
+            "say \"wow\"\nagain".into(),
+            Some("say \"wow\"\nagain".into()),
+        ),
+        _ => (format!("about {j}"), Some(format!("about {j}"))),
+    };
     let mut fields = [
         user_text,
         item_text,
@@ -144,6 +156,7 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
         price_text.to_string(),
         title_text,
         country.clone().unwrap_or_default(),
+        comment_field,
     ];
     let (mut reason, mut shape) = (None, 0i8);
     if rng.percent(20) {
@@ -177,7 +190,7 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
     let encoded: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     let text = match shape {
         1 => format!("{},extra", encoded.join(",")),
-        -1 => encoded[..7].join(","),
+        -1 => encoded[..8].join(","),
         _ => encoded.join(","),
     };
     let values = (shape == 0).then(|| fields.to_vec());
@@ -193,6 +206,7 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
             amount: q as f64 * price,
             title,
             country,
+            text: comment,
         }),
     };
     Record {
@@ -335,8 +349,9 @@ struct Expected {
     rejects: Vec<(u64, String, String)>,
     /// Users in dense order, with the last country a parsed row gave.
     users: Vec<(String, Option<String>)>,
-    /// Items in dense order, with the first title a parsed row gave.
-    items: Vec<(String, Option<String>)>,
+    /// Items in dense order, with the first title a parsed row gave and
+    /// the distinct texts they gave, one a line.
+    items: Vec<(String, Option<String>, Option<String>)>,
     /// (user_idx, item_idx, value, ts, event, quantity, amount) sorted by
     /// (user_idx, ts, item_idx).
     interactions: Vec<(u32, u32, f32, i64, String, f64, f64)>,
@@ -355,6 +370,7 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
     let (known_users, known_items) = (by_id(&config.known_users), by_id(&config.known_items));
     let mut pairs: BTreeMap<(&str, &str), PairRows<'_>> = BTreeMap::new();
     let (mut title, mut country) = (HashMap::new(), HashMap::new());
+    let mut texts: HashMap<String, Vec<&str>> = HashMap::new();
     // A CSV row's line is the line it starts on (the header is line 1); a
     // Parquet row's, its row number.
     let (mut line, mut rows_read) = (if parquet { 1u64 } else { 2 }, 0u64);
@@ -369,6 +385,12 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
                 }
                 if let Some(c) = &e.country {
                     country.insert(e.user.clone(), c.clone());
+                }
+                if let Some(t) = &e.text {
+                    let seen = texts.entry(e.item.clone()).or_default();
+                    if !seen.contains(&t.as_str()) {
+                        seen.push(t);
+                    }
                 }
                 // Copies first, then unknown users, then unknown items.
                 let unknown = |file: &Option<HashMap<&str, Option<&str>>>, id: &str| {
@@ -532,7 +554,10 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
             .collect(),
         items: items
             .iter()
-            .map(|i| (i.clone(), value(&known_items, i, &title)))
+            .map(|i| {
+                let text = texts.get(i).map(|t| t.join("\n"));
+                (i.clone(), value(&known_items, i, &title), text)
+            })
             .collect(),
         rows_read,
         rows_kept: rows_kept as u64,
@@ -570,6 +595,8 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
             .collect(),
         items: ids(&items, "item_id")
             .zip(strings(&items, "title"))
+            .zip(strings(&items, "text"))
+            .map(|((id, title), text)| (id, title, text))
             .collect(),
         interactions: (0..u.len())
             .map(|k| {
@@ -635,7 +662,7 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
     }
     let config = Config::of(seed, pool_sizes(rows));
     let mut yaml = format!(
-        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, max_rejected_fraction: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country}}",
+        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, max_rejected_fraction: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country, text: text}}",
         path.display(),
         config.policy,
         config.min_user,
