@@ -321,7 +321,7 @@ mod tests {
         // A named kind is kept, and a setting of another kind still fails.
         let p = parse("split: {kind: user_temporal, fraction: 0.3}").expect("parses");
         assert_eq!(p.split, SplitSpec::UserTemporal { fraction: 0.3 });
-        let e = parse("split: {cutoff: 2000-01-01}").unwrap_err();
+        let e = parse("split: {cutoff: 2000-01-01}").expect_err("a setting of another kind");
         assert!(e.contains("unknown field `cutoff`"), "{e}");
     }
 
