@@ -222,15 +222,23 @@ impl Resolved {
     }
 }
 
-/// `with` with a `split:` that names no `kind:` given the default kind
-/// (`random`), so that `split: {fraction: 0.1}` and `--set
-/// train.split.fraction=0.1` change the default split's fraction instead of
-/// failing on a missing tag.
+/// `with` with its `split:` written out in full: a kind alone (`split:
+/// none`) is that kind with its defaults, and a `split:` that names no
+/// `kind:` is the default kind (`random`), so that `split: {fraction: 0.1}`
+/// and `--set train.split.fraction=0.1` change the default split's fraction
+/// instead of failing on a missing tag.
 fn split_kind_defaulted(with: &serde_yaml::Value) -> serde_yaml::Value {
     let mut with = with.clone();
-    if let Some(split) = with.get_mut("split").and_then(|s| s.as_mapping_mut()) {
-        let kind = serde_yaml::Value::from("kind");
-        if !split.contains_key(&kind) {
+    let kind = serde_yaml::Value::from("kind");
+    if let Some(split) = with.get_mut("split") {
+        if split.is_string() {
+            let mut full = serde_yaml::Mapping::new();
+            full.insert(kind.clone(), split.clone());
+            *split = serde_yaml::Value::Mapping(full);
+        }
+        if let Some(split) = split.as_mapping_mut()
+            && !split.contains_key(&kind)
+        {
             split.insert(kind, serde_yaml::Value::from("random"));
         }
     }
@@ -309,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn a_split_without_a_kind_is_the_default_kind() {
+    fn a_split_without_a_kind_is_the_default_kind_and_a_kind_alone_has_its_defaults() {
         let p = parse("split: {fraction: 0.1}").expect("parses");
         assert_eq!(
             p.split,
@@ -323,6 +331,14 @@ mod tests {
         assert_eq!(p.split, SplitSpec::UserTemporal { fraction: 0.3 });
         let e = parse("split: {cutoff: 2000-01-01}").expect_err("a setting of another kind");
         assert!(e.contains("unknown field `cutoff`"), "{e}");
+        // A kind alone is that kind with its defaults.
+        assert_eq!(parse("split: none").expect("parses").split, SplitSpec::None);
+        assert_eq!(
+            parse("split: user_temporal").expect("parses").split,
+            SplitSpec::UserTemporal { fraction: 0.2 }
+        );
+        let e = parse("split: holdout").expect_err("no such kind");
+        assert!(e.contains("unknown variant `holdout`"), "{e}");
     }
 
     #[test]
