@@ -74,6 +74,7 @@ fn non_finite(value: &serde_yaml::Value, path: String) -> Option<(String, String
 /// (`expected u32` is `expected a whole number from 0 to 4294967295`).
 const PLAIN_TYPES: &[(&str, &str)] = &[
     ("a Value::Tagged enum", "one of its names"),
+    ("variant identifier", "one of its names"),
     ("u8", "a whole number from 0 to 255"),
     ("u16", "a whole number from 0 to 65535"),
     ("u32", "a whole number from 0 to 4294967295"),
@@ -90,7 +91,7 @@ const PLAIN_TYPES: &[(&str, &str)] = &[
 
 /// serde's error in a YAML writer's words: the types it expected as
 /// [`PLAIN_TYPES`] says, and a nested block (`expected struct
-/// TfidfParams`) as a mapping.
+/// TfidfParams`, `expected internally tagged enum SplitSpec`) as a mapping.
 fn plain_words(message: &str) -> String {
     const EXPECTED: &str = "expected ";
     let Some(at) = message.rfind(EXPECTED) else {
@@ -100,10 +101,11 @@ fn plain_words(message: &str) -> String {
     if let Some(&(_, plain)) = PLAIN_TYPES.iter().find(|(t, _)| *t == what) {
         return format!("{head}{plain}");
     }
-    if what
-        .strip_prefix("struct ")
-        .is_some_and(|name| !name.contains(' '))
-    {
+    let named = |prefix: &str| {
+        what.strip_prefix(prefix)
+            .is_some_and(|name| !name.contains(' '))
+    };
+    if named("struct ") || named("internally tagged enum ") {
         return format!("{head}a mapping of keys to values");
     }
     match what.strip_prefix("an array of length ") {
@@ -124,6 +126,15 @@ mod tests {
         split: Split,
         policy: Policy,
         range: [u32; 2],
+        holdout: Holdout,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    enum Holdout {
+        #[default]
+        None,
+        Random,
     }
 
     #[derive(Debug, Default, Deserialize, PartialEq)]
@@ -176,6 +187,10 @@ mod tests {
         assert!(e.ends_with("expected a list of 2 values"), "{e}");
         let e = starts("{policy: 1}", "policy");
         assert!(e.ends_with("expected one of its names"), "{e}");
+        let e = starts("{holdout: {kind: [1]}}", "holdout.kind");
+        assert!(e.ends_with("expected one of its names"), "{e}");
+        let e = starts("{holdout: 5}", "holdout");
+        assert!(e.ends_with("expected a mapping of keys to values"), "{e}");
         let e = starts("{policy: first}", "policy");
         assert!(e.contains("`last`") && e.contains("`sum`"), "{e}");
         // An unknown key is reported at the block that does not know it.
