@@ -96,13 +96,20 @@ impl ClusterParams {
                 u16::MAX
             ));
         }
-        if p.n_runs == 0
-            || p.max_iterations == 0
-            || p.tolerance.is_nan()
-            || p.tolerance < 0.0
-            || p.silhouette_sample < 2
-        {
-            return Err("n_runs, max_iterations and silhouette_sample must be positive, tolerance non-negative".into());
+        let least = [
+            ("n_runs", p.n_runs as u64, 1),
+            ("max_iterations", p.max_iterations, 1),
+            // A silhouette compares each user with the others.
+            ("silhouette_sample", p.silhouette_sample as u64, 2),
+        ];
+        if let Some((name, got, min)) = least.iter().find(|(_, v, min)| v < min) {
+            return Err(format!("{name} must be at least {min} (got {got})"));
+        }
+        if p.tolerance.is_nan() || p.tolerance < 0.0 {
+            return Err(format!(
+                "tolerance must be a number >= 0 (got {})",
+                p.tolerance
+            ));
         }
         if p.dims == Some(0) {
             return Err("dims must be at least 1 (or null for no projection)".into());
@@ -123,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn k_and_its_range_are_checked_with_their_bounds_named() {
+    fn settings_out_of_range_are_named_with_their_bounds() {
         assert_eq!(parse("k: 8").map(|p| p.k), Ok(KChoice::Fixed(8)));
         assert_eq!(
             parse("k: auto").map(|p| p.k),
@@ -141,6 +148,19 @@ mod tests {
                 "k_range must be [min, max] with 2 <= min",
             ),
             ("k_range: [2, 70000]", "<= max <= 65535"),
+            ("n_runs: 0", "n_runs must be at least 1 (got 0)"),
+            (
+                "max_iterations: 0",
+                "max_iterations must be at least 1 (got 0)",
+            ),
+            (
+                "silhouette_sample: 1",
+                "silhouette_sample must be at least 2 (got 1)",
+            ),
+            (
+                "tolerance: -0.1",
+                "tolerance must be a number >= 0 (got -0.1)",
+            ),
         ] {
             let err = parse(yaml).expect_err(yaml);
             assert!(err.contains(says), "{yaml}: {err}");
