@@ -127,7 +127,10 @@ impl TfidfParams {
             if let DfBound::Fraction(f) = b
                 && !(0.0..=1.0).contains(&f)
             {
-                return Err(format!("tfidf.{name} as a fraction must be in [0, 1]"));
+                return Err(format!(
+                    "tfidf.{name} must be a count of documents (a whole number, 0 or more) or a \
+                     fraction of them in [0, 1] (got {f})"
+                ));
             }
         }
         if self.max_features == Some(0) {
@@ -430,6 +433,28 @@ pub fn normalize(row: &mut [(u32, f64)], norm: Norm) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_out_of_range_are_named_with_what_they_may_be() {
+        let with = |yaml: &str| -> TfidfParams { serde_yaml::from_str(yaml).expect(yaml) };
+        assert!(with("{min_df: 2, max_df: 0.5}").check().is_ok());
+        for (yaml, says) in [
+            (
+                "{min_df: -1}",
+                "tfidf.min_df must be a count of documents (a whole number, 0 or more) or a \
+                 fraction of them in [0, 1] (got -1)",
+            ),
+            ("{max_df: 1.5}", "tfidf.max_df must be a count of documents"),
+            (
+                "{ngram_range: [2, 1]}",
+                "tfidf.ngram_range must be [min, max]",
+            ),
+            ("{max_features: 0}", "tfidf.max_features must be positive"),
+        ] {
+            let err = with(yaml).check().expect_err(yaml);
+            assert!(err.starts_with(says), "{yaml}: {err}");
+        }
+    }
 
     #[test]
     fn tokenizer_matches_the_sklearn_pattern() {
