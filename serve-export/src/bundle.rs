@@ -17,11 +17,12 @@ pub struct Line {
     pub id: String,
     /// Title (items) or empty.
     pub title: String,
-    /// Score, lift or similarity.
-    pub score: f64,
+    /// Score, lift or similarity, as the bundle stores it (f32, so that
+    /// `--json` writes 0.1 where the bundle holds 0.1, not 0.10000000149).
+    pub score: f32,
     /// A second figure where the list has one ([`Answer::second_name`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub second: Option<f64>,
+    pub second: Option<f32>,
 }
 
 /// An answer to a query.
@@ -456,7 +457,7 @@ impl Bundle {
                 rank: r + 1,
                 id: user_ids[u as usize].to_string(),
                 title: String::new(),
-                score: s as f64,
+                score: s,
                 second: None,
             })
             .collect();
@@ -508,8 +509,8 @@ fn ranked_items(
             rank: r + 1,
             id: ids[i].clone().unwrap_or_default(),
             title: titles[i].clone().unwrap_or_default(),
-            score: scores[i] as f64,
-            second: seconds.as_ref().map(|s| s[i] as f64),
+            score: scores[i],
+            second: seconds.as_ref().map(|s| s[i]),
         })
         .collect();
     Ok(Answer {

@@ -70,13 +70,13 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     for l in &answer.lines {
         let second = l
             .second
-            .map(|s| format!("  {:>9.4}", four_places(s)))
+            .map(|s| format!("  {:>9.4}", four_places(f64::from(s))))
             .unwrap_or_default();
         let line = format!(
             "{:>4}  {:idw$}  {:>10.4}{second}  {}",
             l.rank,
             l.id,
-            four_places(l.score),
+            four_places(f64::from(l.score)),
             l.title
         );
         outln!("{}", line.trim_end())?;

@@ -88,6 +88,12 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         })
         .collect();
     assert!(!figures.is_empty());
+    // The bundle's f32 figures as written, not widened: 0.1, not 0.10000000149.
+    let as_stored = |x: f64| (x as f32).to_string().parse::<f64>().ok() == Some(x);
+    assert!(
+        figures.iter().all(|&(s, l)| as_stored(s) && as_stored(l)),
+        "{figures:?}"
+    );
     assert!(figures.windows(2).all(|w| w[0].0 >= w[1].0), "{figures:?}");
     assert!(
         figures
