@@ -147,7 +147,7 @@ pub fn fit(
             train,
             init,
             sgd::Sgd {
-                lr: r.learning_rate,
+                lr: r.learning_rate as f32,
                 reg: r.regularization as f32,
                 seed: r.seed,
             },
@@ -170,12 +170,14 @@ pub fn fit(
 pub fn implicit_settings(params: &TrainParams) -> als::ImplicitAls {
     let r = params.resolved();
     als::ImplicitAls {
-        alpha: r.alpha,
+        alpha: r.alpha as f32,
         lambda: r.regularization as f32,
         cg_steps: r.cg_steps,
         confidence: match params.confidence {
             params::ConfidenceKind::Linear => als::Confidence::Linear,
-            params::ConfidenceKind::Log => als::Confidence::Log { epsilon: r.epsilon },
+            params::ConfidenceKind::Log => als::Confidence::Log {
+                epsilon: r.epsilon as f32,
+            },
         },
     }
 }

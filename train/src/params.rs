@@ -87,18 +87,18 @@ pub struct TrainParams {
     pub bias_regularization: Option<f64>,
     /// Confidence weight (implicit ALS).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alpha: Option<f32>,
+    pub alpha: Option<f64>,
     /// Confidence scaling (implicit ALS).
     pub confidence: ConfidenceKind,
     /// Epsilon of log confidence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub epsilon: Option<f32>,
+    pub epsilon: Option<f64>,
     /// Conjugate-gradient steps (implicit ALS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cg_steps: Option<usize>,
     /// Learning rate (SGD).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub learning_rate: Option<f32>,
+    pub learning_rate: Option<f64>,
     /// Standard deviation of the initial factors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_std: Option<f64>,
@@ -168,13 +168,13 @@ pub struct Resolved {
     /// Bias regularisation.
     pub bias_regularization: f64,
     /// Alpha.
-    pub alpha: f32,
+    pub alpha: f64,
     /// Epsilon.
-    pub epsilon: f32,
+    pub epsilon: f64,
     /// CG steps.
     pub cg_steps: usize,
     /// Learning rate.
-    pub learning_rate: f32,
+    pub learning_rate: f64,
     /// Initial std.
     pub init_std: f64,
     /// Seed.
@@ -197,14 +197,14 @@ impl Resolved {
         let non_negative = [
             ("regularization", self.regularization, true),
             ("bias_regularization", self.bias_regularization, true),
-            ("alpha", f64::from(self.alpha), implicit),
+            ("alpha", self.alpha, implicit),
         ];
         let positive = [
-            ("learning_rate", f64::from(self.learning_rate), true),
+            ("learning_rate", self.learning_rate, true),
             ("init_std", self.init_std, true),
             (
                 "epsilon",
-                f64::from(self.epsilon),
+                self.epsilon,
                 implicit && confidence == ConfidenceKind::Log,
             ),
         ];
