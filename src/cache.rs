@@ -227,6 +227,35 @@ impl Workdir {
         Ok(())
     }
 
+    /// Removes what interrupted runs left: their temporary folders in
+    /// `tmp/` and half-made links in `out/`. Only for the holder of the
+    /// [`WorkdirLock`], when no other run can be writing them. Returns how
+    /// many were removed and the bytes they held.
+    pub fn clear_leftovers(&self) -> Result<(usize, u64)> {
+        let (mut removed, mut bytes) = (0, 0);
+        if let Ok(rd) = fs::read_dir(self.root.join("tmp")) {
+            for e in rd.flatten() {
+                let path = e.path();
+                bytes += dir_size(&path);
+                fs::remove_dir_all(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+                removed += 1;
+            }
+        }
+        if let Ok(rd) = fs::read_dir(self.root.join("out")) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    fs::remove_file(e.path())
+                        .with_context(|| format!("removing {}", e.path().display()))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok((removed, bytes))
+    }
+
     /// A fresh temporary folder for a stage run.
     pub fn temp_entry(&self, fingerprint: &str) -> Result<PathBuf> {
         let dir = self
@@ -373,6 +402,24 @@ impl InputState {
         self.dirty = true;
         Ok((hash, meta.len()))
     }
+}
+
+/// The bytes of the files under `path` (links not followed).
+pub fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![path.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        if let Ok(rd) = fs::read_dir(&d) {
+            for e in rd.flatten() {
+                match e.metadata() {
+                    Ok(m) if m.is_dir() => todo.push(e.path()),
+                    Ok(m) => total += m.len(),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    total
 }
 
 /// An exclusive lock on the work folder, released on drop.

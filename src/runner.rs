@@ -426,6 +426,22 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
     };
     if !opts.dry_run {
         wd.create()?;
+        // A run killed mid-stage (a scheduler's timeout) leaves its
+        // temporary outputs; the lock says none is still being written.
+        let (removed, bytes) = wd.clear_leftovers()?;
+        if removed > 0 {
+            let mib = bytes as f64 / (1u64 << 20) as f64;
+            match opts.progress {
+                ProgressMode::Quiet => {}
+                ProgressMode::Json => eprintln!(
+                    "{}",
+                    serde_json::json!({"event": "leftovers_removed", "removed": removed, "bytes": bytes})
+                ),
+                ProgressMode::Bars | ProgressMode::Plain => eprintln!(
+                    "removed {removed} temporary outputs left by interrupted runs ({mib:.1} MiB)"
+                ),
+            }
+        }
     }
     let lock_file = lock_path(&plan.file);
     let mut lock = LockFile::read(&lock_file)?;

@@ -3,26 +3,9 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use crate::cache::Workdir;
+use crate::cache::{Workdir, dir_size};
 use crate::cli::GcArgs;
 use crate::lock::{LockFile, lock_path};
-
-fn dir_size(path: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut todo = vec![path.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            for e in rd.flatten() {
-                match e.metadata() {
-                    Ok(m) if m.is_dir() => todo.push(e.path()),
-                    Ok(m) => total += m.len(),
-                    Err(_) => {}
-                }
-            }
-        }
-    }
-    total
-}
 
 /// Deletes cache entries that neither the lock, the current outputs nor the last `keep` runs use.
 pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
@@ -66,12 +49,8 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             wd.evict(&fp)?;
         }
     }
-    if !args.dry_run
-        && let Ok(rd) = std::fs::read_dir(wd.root().join("tmp"))
-    {
-        for e in rd.flatten() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
+    if !args.dry_run {
+        wd.clear_leftovers()?;
     }
     let verb = if args.dry_run {
         "would delete"

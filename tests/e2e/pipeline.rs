@@ -299,11 +299,29 @@ fn a_killed_run_leaves_no_partial_cache_entry() {
             e.path().display()
         );
     }
-    let out = env.ok(&["run"]);
+    // What a kill leaves (planted, as the kill's moment varies): a stage's
+    // temporary outputs and a half-made link. The next run removes them.
+    let wd = env.path().join(".recpipe");
+    let leftover = wd.join("tmp/feedface-1/outputs");
+    std::fs::create_dir_all(&leftover).expect("mkdir");
+    std::fs::write(leftover.join("interactions.parquet"), vec![0u8; 4096]).expect("write");
+    std::os::unix::fs::symlink("../cache-v1/feedface/outputs", wd.join("out/.ingest.1.tmp"))
+        .expect("link");
+    let run = env.run(&["run", "--log-format", "plain"]);
+    let (out, err) = (stdout(&run), crate::stderr(&run));
+    assert!(run.status.success(), "{err}");
     assert!(
         ran(&out) == vec!["ingest"] || out.contains("cached"),
         "{out}"
     );
+    assert!(
+        err.contains("temporary outputs left by interrupted runs"),
+        "{err}"
+    );
+    let left = |dir: &str| std::fs::read_dir(wd.join(dir)).expect(dir).count();
+    assert_eq!(left("tmp"), 0);
+    assert!(std::fs::symlink_metadata(wd.join("out/.ingest.1.tmp")).is_err());
+    assert_eq!(left("out"), 1, "the ingest link alone");
     env.ok(&["verify"]);
 }
 
