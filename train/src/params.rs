@@ -156,6 +156,10 @@ impl Default for TrainParams {
     }
 }
 
+/// The most factors a model may have: far past what matrix factorization
+/// is used with (8 to a few hundred), short of what memory cannot hold.
+pub const MAX_FACTORS: usize = 4096;
+
 /// Parameters with every default resolved for the chosen model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Resolved {
@@ -193,6 +197,15 @@ impl Resolved {
         ];
         if let Some((name, _, _)) = counts.iter().find(|(_, v, used)| *used && *v == 0) {
             return Err(format!("{name} must be at least 1"));
+        }
+        // A typo such as 6400 for 64 would ask for k x k normal equations
+        // per thread and k^3 work per user and item: stopped here with its
+        // bound, not by the allocator.
+        if self.factors > MAX_FACTORS {
+            return Err(format!(
+                "factors must be at most {MAX_FACTORS} (got {})",
+                self.factors
+            ));
         }
         let non_negative = [
             ("regularization", self.regularization, true),
@@ -347,6 +360,10 @@ mod tests {
         assert!(parse("{model: implicit_als, confidence: log, epsilon: 0.5}").is_ok());
         for (yaml, says) in [
             ("factors: 0", "factors must be at least 1"),
+            (
+                "factors: 100000",
+                "factors must be at most 4096 (got 100000)",
+            ),
             (
                 "{model: implicit_als, cg_steps: 0}",
                 "cg_steps must be at least 1",
