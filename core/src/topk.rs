@@ -20,6 +20,9 @@ pub const BLOCK: usize = 128;
 /// When skipped or non-finite scores leave fewer than `n` candidates above
 /// the bound, the exact one-pass [`top_n_bounded`] decides.
 pub fn top_n(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
+    // No list is longer than its scores: a setting of 100,000,000 must not
+    // reserve room for that many.
+    let n = n.min(scores.len());
     if n == 0 {
         return Vec::new();
     }
@@ -98,7 +101,9 @@ impl<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering> BestN<T, F> {
     pub fn new(n: usize, cmp: F) -> Self {
         BestN {
             n,
-            buf: Vec::with_capacity(2 * n),
+            // Room grows with what is pushed: `n` is a setting, and may be
+            // far more than there are candidates.
+            buf: Vec::with_capacity(n.saturating_mul(2).min(1 << 12)),
             last: None,
             cmp,
         }
@@ -114,7 +119,7 @@ impl<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering> BestN<T, F> {
             return;
         }
         self.buf.push(item);
-        if self.buf.len() == 2 * self.n {
+        if self.buf.len() == self.n.saturating_mul(2) {
             self.buf.select_nth_unstable_by(self.n - 1, &self.cmp);
             self.buf.truncate(self.n);
             self.last = Some(self.buf[self.n - 1]);
@@ -133,6 +138,7 @@ impl<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering> BestN<T, F> {
 /// held, an item must beat the current n-th best to be looked at (items come
 /// in index order, so an equal score never displaces an earlier item).
 pub fn top_n_bounded(scores: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(u32, f32)> {
+    let n = n.min(scores.len());
     if n == 0 {
         return Vec::new();
     }
@@ -252,6 +258,22 @@ pub fn top_n_all<'a>(
 mod tests {
     use super::*;
     use ndarray::Array2;
+
+    #[test]
+    fn an_n_past_the_scores_lists_them_all_and_reserves_no_more() {
+        let scores: Vec<f32> = (0..100).map(|i| ((i * 37) % 100) as f32).collect();
+        let all = top_n(&scores, usize::MAX, |i| i == 5);
+        assert_eq!(all.len(), 99);
+        assert!(all.windows(2).all(|w| w[0].1 > w[1].1), "{all:?}");
+        assert_eq!(top_n_bounded(&scores, usize::MAX, |i| i == 5), all);
+        let mut best = BestN::new(usize::MAX, |a: &(u32, f32), b: &(u32, f32)| {
+            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+        });
+        for (i, &s) in scores.iter().enumerate() {
+            best.push((i as u32, s));
+        }
+        assert_eq!(best.finish().len(), 100);
+    }
 
     #[test]
     fn top_n_equals_a_full_sort_with_ties_by_index() {
