@@ -428,19 +428,29 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunReport> {
         wd.create()?;
         // A run killed mid-stage (a scheduler's timeout) leaves its
         // temporary outputs; the lock says none is still being written.
-        let (removed, bytes) = wd.clear_leftovers()?;
-        if removed > 0 {
-            let mib = bytes as f64 / (1u64 << 20) as f64;
-            match opts.progress {
-                ProgressMode::Quiet => {}
-                ProgressMode::Json => eprintln!(
-                    "{}",
-                    serde_json::json!({"event": "leftovers_removed", "removed": removed, "bytes": bytes})
+        // One that cannot be removed is in no run's way (each run writes
+        // under its own name): said, and the run goes on.
+        let said = match wd.clear_leftovers() {
+            Ok((0, _)) => None,
+            Ok((removed, bytes)) => Some((
+                serde_json::json!({"event": "leftovers_removed", "removed": removed, "bytes": bytes}),
+                format!(
+                    "removed {removed} temporary outputs left by interrupted runs ({:.1} MiB)",
+                    bytes as f64 / (1u64 << 20) as f64
                 ),
-                ProgressMode::Bars | ProgressMode::Plain => eprintln!(
-                    "removed {removed} temporary outputs left by interrupted runs ({mib:.1} MiB)"
-                ),
+            )),
+            Err(e) => {
+                let message = format!("warning: {}", crate::error_text(&e));
+                Some((
+                    serde_json::json!({"event": "warning", "message": &message}),
+                    message,
+                ))
             }
+        };
+        match (said, opts.progress) {
+            (None, _) | (_, ProgressMode::Quiet) => {}
+            (Some((json, _)), ProgressMode::Json) => eprintln!("{json}"),
+            (Some((_, text)), ProgressMode::Bars | ProgressMode::Plain) => eprintln!("{text}"),
         }
     }
     let lock_file = lock_path(&plan.file);
