@@ -355,6 +355,24 @@ mod tests {
     }
 
     #[test]
+    fn the_canonical_form_writes_decimal_settings_as_given() {
+        // The runner keeps the parameters as a JSON value (for the lock and
+        // model.json): held as f32, 0.005 became 0.004999999888241291.
+        let canonical = |p: TrainParams| {
+            let value = serde_json::to_value(&p).expect("json value");
+            serde_yaml::to_string(&value).expect("yaml")
+        };
+        let text = canonical(parse("{model: sgd, learning_rate: 0.005}").expect("parses"));
+        assert!(text.contains("learning_rate: 0.005\n"), "{text}");
+        let p = parse("{model: implicit_als, alpha: 0.3, confidence: log, epsilon: 0.1}");
+        let text = canonical(p.expect("parses"));
+        assert!(
+            text.contains("alpha: 0.3\n") && text.contains("epsilon: 0.1\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_setting_out_of_its_range_is_named_with_its_value() {
         assert!(parse("model: implicit_als").is_ok());
         assert!(parse("{model: implicit_als, confidence: log, epsilon: 0.5}").is_ok());
