@@ -14,7 +14,8 @@ use crate::ids::normalize_id;
 use crate::params::{EventColumns, IngestParams, default_weights};
 use crate::parquet_table::{ParquetLog, parquet_as_csv};
 use crate::records::{
-    Format, Record, check_line_count, decode_text, header, numbered_columns, par_parse,
+    Format, Record, check_line_count, decode_text, decode_trimmed, header, non_empty_text,
+    numbered_columns, par_parse,
 };
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, RawLine, Reason, Row, RowText, SourceData,
@@ -154,13 +155,6 @@ impl Positions {
             country: opt(&c.country)?,
         })
     }
-}
-
-/// A field's text, trimmed, if any is left.
-fn non_empty_text(field: &[u8]) -> Option<String> {
-    let text = decode_text(field);
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// A side table's bytes as CSV text: a CSV file as it is, a Parquet file
@@ -484,7 +478,7 @@ impl<'p> LogSettings<'p> {
             let (event, value) = match (constant_event, pos.event) {
                 (Some(c), _) => c,
                 (None, Some(i)) => {
-                    let name = decode_text(f[i]).trim().to_lowercase();
+                    let name = decode_trimmed(f[i]).to_lowercase();
                     match weight_of.get(&name) {
                         Some(&c) => c,
                         None => {
@@ -564,10 +558,9 @@ impl<'p> LogSettings<'p> {
             st.title_seen[slot] = st.title_seen[slot] || title.is_some();
             let text = pos.text.and_then(|i| {
                 let last = st.item_text.get(st.last_text[slot] as usize);
-                let text = decode_text(f[i]);
-                let text = text.trim();
-                let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(text));
-                (!text.is_empty() && !repeat).then(|| text.to_string())
+                let text = decode_trimmed(f[i]);
+                let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(&*text));
+                (!text.is_empty() && !repeat).then(|| text.into_owned())
             });
             if text.is_some() {
                 st.last_text[slot] = st.item_text.len() as u32;
@@ -712,7 +705,7 @@ fn side_table<const N: usize>(
     let file = (inter.files.len() - 1) as u16;
     let fields_of = |rec: &Record<'_, '_>| {
         let fields: Vec<String> = (rec.fields.iter())
-            .map(|f| decode_text(f).trim().to_string())
+            .map(|f| decode_trimmed(f).into_owned())
             .collect();
         match fields[id].is_empty() {
             true => Err((missing, format!("empty `{}`", names[id]))),

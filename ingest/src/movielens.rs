@@ -11,7 +11,9 @@ use std::sync::Arc;
 use crate::error::{IngestError, Result};
 use crate::ids::{FastMap, normalize_id};
 use crate::params::IngestParams;
-use crate::records::{Format, Record, check_line_count, decode_text, header, par_parse};
+use crate::records::{
+    Format, Record, check_line_count, decode_text, header, non_empty_text, par_parse,
+};
 use crate::rows::{
     ChunkRows, Columns, Interactions, ItemRecord, Reason, Row, SourceData, UserRecord,
     field_count_detail, parse_side_records,
@@ -322,12 +324,6 @@ fn read_catalog<T: Send>(
     Ok(out)
 }
 
-fn opt_text(bytes: &[u8]) -> Option<String> {
-    let s = decode_text(bytes);
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
 fn id_of(
     rec: &Record<'_, '_>,
     i: usize,
@@ -365,10 +361,10 @@ fn read_users(
         |rec| {
             Ok(Some(UserRecord {
                 id: id_of(rec, 0, Reason::MissingUser)?,
-                gender: opt_text(rec.fields[order[0]]),
-                age: opt_text(rec.fields[order[1]]),
-                occupation: opt_text(rec.fields[order[2]]),
-                zip: opt_text(rec.fields[order[3]]),
+                gender: non_empty_text(rec.fields[order[0]]),
+                age: non_empty_text(rec.fields[order[1]]),
+                occupation: non_empty_text(rec.fields[order[2]]),
+                zip: non_empty_text(rec.fields[order[3]]),
                 country: None,
             }))
         },
@@ -396,7 +392,7 @@ fn genres_of(field: &[u8]) -> Vec<String> {
 }
 
 fn movie(id: String, title: &[u8], genres: Vec<String>) -> ItemRecord {
-    let title = opt_text(title);
+    let title = non_empty_text(title);
     let year = title.as_deref().and_then(year_from_title);
     ItemRecord {
         id,
@@ -516,7 +512,7 @@ fn add_tags(inter: &mut Interactions, path: &Path, items: &mut [ItemRecord]) -> 
                 let detail = format!("item `{item}` is not in the movies file");
                 return Err((Reason::UnknownItem, detail));
             };
-            Ok(opt_text(rec.fields[2]).map(|text| (i, text)))
+            Ok(non_empty_text(rec.fields[2]).map(|text| (i, text)))
         };
         read_catalog(
             inter,

@@ -626,6 +626,20 @@ pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// [`decode_text`] without the whitespace around it.
+pub fn decode_trimmed(bytes: &[u8]) -> Cow<'_, str> {
+    match decode_text(bytes) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+/// A field's text, trimmed, if any is left.
+pub fn non_empty_text(bytes: &[u8]) -> Option<String> {
+    let text = decode_trimmed(bytes);
+    (!text.is_empty()).then(|| text.into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,27 +143,21 @@ fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
 /// ([`SyntheticSpec::check_ratings`]); outside, the counts stop at the
 /// nearest bound.
 fn spread_difference(counts: &mut [u64], total: u64, cap: u64) {
-    let mut diff = total as i128 - counts.iter().map(|&c| c as i128).sum::<i128>();
-    while diff != 0 {
-        let open = counts
-            .iter()
-            .filter(|&&c| if diff > 0 { c < cap } else { c > 1 })
-            .count() as i128;
+    let diff = total as i128 - counts.iter().map(|&c| c as i128).sum::<i128>();
+    // Counts move one way only: up towards `cap`, or down towards 1.
+    let (sign, mut left) = (diff.signum(), diff.unsigned_abs());
+    let room = |c: u64| if sign > 0 { cap - c } else { c - 1 } as u128;
+    while left > 0 {
+        let open = counts.iter().filter(|&&c| room(c) > 0).count() as u128;
         if open == 0 {
             return;
         }
-        let step = (diff.abs() / open).max(1);
+        let step = (left / open).max(1);
         for c in counts.iter_mut() {
-            let room = if diff > 0 { cap - *c } else { *c - 1 } as i128;
-            let moved = step.min(room).min(diff.abs());
-            if diff > 0 {
-                *c += moved as u64;
-                diff -= moved;
-            } else {
-                *c -= moved as u64;
-                diff += moved;
-            }
-            if diff == 0 {
+            let moved = step.min(room(*c)).min(left);
+            *c = (*c as i128 + sign * moved as i128) as u64;
+            left -= moved;
+            if left == 0 {
                 break;
             }
         }
