@@ -23,7 +23,8 @@ use arrow::array::{ArrayRef, Float32Array, Float64Array, StringArray, UInt16Arra
 use ndarray::Array2;
 use recpipe_core::parquet_io::batch;
 use recpipe_core::schema::{
-    EVENT, INTERACTIONS_FILE, ITEM_IDX, ITEMS_FILE, TITLE, USER_ID, USER_IDX, USERS_FILE, VALUE,
+    EVENT, INTERACTIONS_FILE, ITEM_ID, ITEM_IDX, ITEMS_FILE, TITLE, USER_ID, USER_IDX, USERS_FILE,
+    VALUE,
 };
 use recpipe_core::{
     ParquetTable, Rng, StageContext, StageOutcome, write_json_atomic, write_parquet,
@@ -34,7 +35,7 @@ pub use params::{ClusterParams, KChoice};
 use profiles::ProfileRow;
 
 /// Version of the cluster stage's output semantics.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 
 /// Why the cluster stage failed.
 #[derive(Debug, thiserror::Error)]
@@ -357,7 +358,9 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
             liked[iu[r] as usize].push(ii[r]);
         }
     }
-    let titles = ParquetTable::read(&ingest.join(ITEMS_FILE))?.strings(TITLE)?;
+    // An item is named by its title, or by its id where it has none.
+    let items = ParquetTable::read_columns(&ingest.join(ITEMS_FILE), &[ITEM_ID, TITLE])?;
+    let (ids, titles) = (items.strings(ITEM_ID)?, items.strings(TITLE)?);
     // An item must be liked by at least 3 users and 2% of the segment to be listed.
     let seg_sizes: Vec<f64> = rows.iter().take(k).map(|r| r.segment_value).collect();
     let lifts = profiles::item_lift(&liked, labels, k, 3, params.profile_items * 4);
@@ -369,10 +372,9 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
             .take(params.profile_items)
             .enumerate()
         {
-            let title = titles
-                .get(i as usize)
-                .cloned()
-                .flatten()
+            let i = i as usize;
+            let title = (titles.get(i).cloned().flatten())
+                .or_else(|| ids.get(i).cloned().flatten())
                 .unwrap_or_else(|| format!("item {i}"));
             rows.push(row(s, "item", title, support, pop, rank));
         }

@@ -340,3 +340,39 @@ stages:
         "{err}"
     );
 }
+
+#[test]
+fn a_segments_items_without_titles_are_named_by_their_ids() {
+    let env = Env::new(
+        "version: 1
+stages:
+  ingest: {uses: ingest, with: {source: events, path: log.csv, columns: {user: user, item: item, timestamp: ts}}}
+  features: {uses: features, needs: [ingest]}
+  cluster: {uses: cluster, needs: [features], with: {k: 1}}
+  train: {uses: train, needs: [ingest], with: {model: implicit_als, factors: 4}}
+  export: {uses: serve-export, needs: [train, cluster, features]}
+",
+    );
+    // 12 users, each with two or three of three items, none with a title.
+    let mut log = String::from("user,item,ts\n");
+    for u in 0..12 {
+        for i in 0..3 {
+            if (u + i) % 4 != 0 {
+                log.push_str(&format!("u{u},sku-{i},2020-01-{:02}\n", u + 1));
+            }
+        }
+    }
+    std::fs::write(env.path().join("log.csv"), log).expect("log");
+    env.ok(&["run"]);
+    let answer: serde_json::Value =
+        serde_json::from_str(&env.ok(&["segment", "--user", "u1", "--json"])).expect("json");
+    let mut items: Vec<&str> = answer["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["kind"] == "item")
+        .map(|l| l["name"].as_str().expect("name"))
+        .collect();
+    items.sort_unstable();
+    assert_eq!(items, ["sku-0", "sku-1", "sku-2"], "{answer}");
+}
