@@ -480,9 +480,14 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
     if let Some(a) = ari {
         outcome.metric("adjusted_rand_index", a);
     }
+    // One segment has no silhouette (no other segment to be nearer to).
+    let silhouette = match k {
+        1 => "one segment: no silhouette".to_string(),
+        _ => format!("silhouette {silhouette:.3}"),
+    };
     outcome.line(format!(
-        "{k} segments of {n} users on {d} columns, silhouette {:.3}{}",
-        silhouette,
+        "{k} segment{} of {n} users on {d} columns, {silhouette}{}",
+        if k == 1 { "" } else { "s" },
         ari.map(|a| format!(", ARI vs planted segments {a:.3}"))
             .unwrap_or_default()
     ));
