@@ -152,12 +152,52 @@ fn normalized(name: &str) -> String {
         .collect()
 }
 
+/// Names too general to tell a column by its last words: `customer_type`
+/// is no event type, `category_name` no title, `dwell_time` no timestamp.
+const NOT_BY_LAST_WORDS: &[&str] = &["type", "name", "time", "score", "units"];
+
+/// The normalized ends of a column name from each of its word boundaries
+/// past the first (`_`, `-`, space, `.`, or a lower-case letter followed by
+/// an upper-case one): `session_user` ends in `user`, `buyerUserId` in
+/// `userid` and `id`.
+fn last_words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let starts = (1..chars.len()).filter(|&i| {
+        let (prev, c) = (chars[i - 1], chars[i]);
+        (matches!(prev, '_' | '-' | ' ' | '.') && !matches!(c, '_' | '-' | ' ' | '.'))
+            || (prev.is_lowercase() && c.is_uppercase())
+    });
+    starts
+        .map(|i| normalized(&chars[i..].iter().collect::<String>()))
+        .filter(|tail| !tail.is_empty())
+        .collect()
+}
+
+/// A column name and what it can be matched by.
+struct ColumnName {
+    /// The whole name as the lists above write it.
+    whole: String,
+    /// Its ends from each word boundary ([`last_words`]).
+    last_words: Vec<String>,
+}
+
 /// The first column (by the order of `names`, then the header's) that no
-/// earlier guess took.
-fn pick(header: &[String], normal: &[String], names: &[&str], taken: &[usize]) -> Option<usize> {
-    names
+/// earlier guess took: by its whole name, else by its last words
+/// (`session_user`, `order_date`, `product_category`).
+fn pick(columns: &[ColumnName], names: &[&str], taken: &[usize]) -> Option<usize> {
+    let free = |i: &usize| !taken.contains(i);
+    let by_whole = names
         .iter()
-        .find_map(|want| (0..header.len()).find(|&i| !taken.contains(&i) && normal[i] == *want))
+        .find_map(|want| (0..columns.len()).find(|i| free(i) && columns[*i].whole == *want));
+    by_whole.or_else(|| {
+        names
+            .iter()
+            .filter(|want| !NOT_BY_LAST_WORDS.contains(want))
+            .find_map(|want| {
+                (0..columns.len())
+                    .find(|i| free(i) && columns[*i].last_words.iter().any(|t| t == want))
+            })
+    })
 }
 
 /// Looks at the header and first rows of the events log at `path` (CSV,
@@ -216,10 +256,16 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
             .collect();
         (names, Some(delim as char), rows, headerless)
     };
-    let normal: Vec<String> = header.iter().map(|h| normalized(h)).collect();
+    let columns: Vec<ColumnName> = header
+        .iter()
+        .map(|h| ColumnName {
+            whole: normalized(h),
+            last_words: last_words(h),
+        })
+        .collect();
     let mut taken = Vec::new();
     let mut take = |names: &[&str]| {
-        let i = pick(&header, &normal, names, &taken)?;
+        let i = pick(&columns, names, &taken)?;
         taken.push(i);
         Some(i)
     };
@@ -547,6 +593,29 @@ mod tests {
         assert_eq!(g.columns.event, None);
         // Names, even with digits in them, are a header.
         assert!(!guess("user_id,item2,ts\n1,2,3\n").headerless);
+    }
+
+    #[test]
+    fn columns_are_told_by_their_last_words_when_no_whole_name_is_known() {
+        let g = guess(
+            "session_user,productSku,order_date,customer_type,sale_price,product_category,dwell_time\n\
+             u1,A-1,2024-03-01T10:00:00+09:00,new,9.5,shoes,12\n",
+        );
+        let c = &g.columns;
+        assert_eq!(
+            (c.user.as_str(), c.item.as_str(), c.timestamp.as_str()),
+            ("session_user", "productSku", "order_date")
+        );
+        assert_eq!(c.price.as_deref(), Some("sale_price"));
+        assert_eq!(c.text.as_deref(), Some("product_category"));
+        // Too general a last word: no event type, and a duration is no time.
+        assert_eq!(c.event, None, "customer_type");
+        // A whole name wins over last words.
+        let g = guess("visitor_user,user_id,item,last_ts,ts\nu1,1,a,1,2\n");
+        assert_eq!(g.columns.user, "user_id");
+        assert_eq!(g.columns.timestamp, "ts");
+        assert_eq!(last_words("buyerUserId"), ["userid", "id"]);
+        assert!(last_words("products").is_empty(), "no word ends inside a word");
     }
 
     #[test]
