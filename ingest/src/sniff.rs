@@ -615,7 +615,10 @@ mod tests {
         assert_eq!(g.columns.user, "user_id");
         assert_eq!(g.columns.timestamp, "ts");
         assert_eq!(last_words("buyerUserId"), ["userid", "id"]);
-        assert!(last_words("products").is_empty(), "no word ends inside a word");
+        assert!(
+            last_words("products").is_empty(),
+            "no word ends inside a word"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use recpipe_serve_export::bundle::{Answer, Bundle};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::cli::{
     AlsoLikedArgs, BundleArg, LookalikeArgs, RecommendArgs, SegmentArgs, SimilarArgs, SimilarBy,
@@ -48,7 +49,7 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     let idw = answer
         .lines
         .iter()
-        .map(|l| l.id.chars().count())
+        .map(|l| l.id.width())
         .max()
         .unwrap_or(2)
         .max(2);
@@ -59,9 +60,9 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     // Logs without item names leave the column out rather than blank.
     let titled = answer.lines.iter().any(|l| !l.title.is_empty());
     let header = format!(
-        "{:>4}  {:idw$}  {:>10}{}{}",
+        "{:>4}  {}  {:>10}{}{}",
         "rank",
-        "id",
+        padded("id", idw),
         answer.score_name,
         second.unwrap_or_default(),
         if titled { "  title" } else { "" }
@@ -73,15 +74,32 @@ fn print(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
             .map(|s| format!("  {:>9.4}", four_places(f64::from(s))))
             .unwrap_or_default();
         let line = format!(
-            "{:>4}  {:idw$}  {:>10.4}{second}  {}",
+            "{:>4}  {}  {:>10.4}{second}  {}",
             l.rank,
-            l.id,
+            padded(&l.id, idw),
             four_places(f64::from(l.score)),
             l.title
         );
         outln!("{}", line.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `text` cut to at most `width` terminal columns and padded to exactly
+/// that many: a CJK character takes two columns, a combining mark none.
+fn padded(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + width);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
+    out
 }
 
 /// An id given as `--user ID` / `--item ID` or as the first argument (clap
@@ -177,8 +195,8 @@ pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
     ];
     let width = KINDS
         .iter()
-        .map(|(_, heading)| heading.chars().count())
-        .chain(answer.lines.iter().map(|l| l.name.chars().count() + 2))
+        .map(|(_, heading)| heading.width())
+        .chain(answer.lines.iter().map(|l| l.name.width() + 2))
         .max()
         .unwrap_or(0)
         .min(60);
@@ -188,19 +206,19 @@ pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         outln!(
-            "\n{heading:width$}  {:>9}  {:>9}  {:>7}",
+            "\n{}  {:>9}  {:>9}  {:>7}",
+            padded(heading, width),
             "segment",
             "all",
             "lift"
         )?;
         for l in lines {
-            let name: String = l.name.chars().take(width - 2).collect();
             outln!(
-                "  {name:w$}  {:>9.4}  {:>9.4}  {:>7.2}",
+                "  {}  {:>9.4}  {:>9.4}  {:>7.2}",
+                padded(&l.name, width - 2),
                 l.segment,
                 l.overall,
                 l.lift,
-                w = width - 2
             )?;
         }
     }
@@ -263,7 +281,19 @@ fn four_places(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::four_places;
+    use super::{four_places, padded};
+
+    #[test]
+    fn padded_counts_terminal_columns_not_characters() {
+        assert_eq!(padded("ab", 4), "ab  ");
+        // Two columns a character: "테스트" is 6 wide.
+        assert_eq!(padded("테스트", 8), "테스트  ");
+        // Cut before a wide character that would not fit.
+        assert_eq!(padded("테스트", 5), "테스 ");
+        assert_eq!(padded("abcdef", 3), "abc");
+        // A combining accent takes no column.
+        assert_eq!(padded("e\u{301}", 2), "e\u{301} ");
+    }
 
     #[test]
     fn four_places_never_prints_a_negative_zero() {
