@@ -512,8 +512,13 @@ impl<'p> LogSettings<'p> {
                     }
                     value = rating;
                 }
+                // An empty quantity or price (a view has none) is not
+                // recorded: the row counts as a log without that column's.
+                let recorded = |i: &usize| {
+                    matches!(typed.get(*i), Some(Some(_))) || !f[*i].trim_ascii().is_empty()
+                };
                 let mut quantity = 1.0;
-                if let Some(i) = pos.quantity {
+                if let Some(i) = pos.quantity.filter(recorded) {
                     quantity = number(i, Reason::BadQuantity, "quantity")?;
                     if quantity <= 0.0 {
                         let detail = format!("quantity {quantity}");
@@ -521,7 +526,7 @@ impl<'p> LogSettings<'p> {
                     }
                 }
                 let mut amount = 0.0;
-                if let Some(i) = pos.price {
+                if let Some(i) = pos.price.filter(recorded) {
                     let price = number(i, Reason::BadPrice, "price")?;
                     if price <= 0.0 && positive_price {
                         return Err((Reason::NonPositivePrice, format!("price {price}")));

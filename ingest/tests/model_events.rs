@@ -121,13 +121,20 @@ fn record(rng: &mut Rng, users: u64, items: u64) -> Record {
         1 => format!("{}{}", event[..1].to_uppercase(), &event[1..]),
         _ => event.to_string(),
     };
-    let q = 1 + rng.below(4);
-    let qty_text = if rng.percent(20) {
-        format!("{q}.0")
-    } else {
-        q.to_string()
+    // An empty quantity or price is not recorded: quantity 1, no amount.
+    let mut q = 1 + rng.below(4);
+    let qty_text = match rng.below(10) {
+        0 => {
+            q = 1;
+            String::new()
+        }
+        1 | 2 => format!("{q}.0"),
+        _ => q.to_string(),
     };
-    let &(price_text, price) = rng.pick(&PRICES);
+    let &(price_text, price) = match rng.percent(10) {
+        true => &("", 0.0),
+        false => rng.pick(&PRICES),
+    };
     let (title_text, title) = match rng.below(6) {
         0 => (String::new(), None),
         1 => (format!(" Mug {j} "), Some(format!("Mug {j}"))),
