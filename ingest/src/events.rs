@@ -171,7 +171,10 @@ fn table_text(
         return Ok((read_file(path, what)?, false));
     }
     check_exists(path, what)?;
-    Ok((Arc::new(parquet_as_csv(path, wanted, delim)?.into()), true))
+    Ok((
+        Arc::new(parquet_as_csv(path, wanted, delim, None)?.into()),
+        true,
+    ))
 }
 
 /// A missing Parquet file as the error a missing CSV file gives (polars'

@@ -32,15 +32,16 @@ struct Decoded {
 /// timestamps in any unit or zone, decimals, categoricals). Dates, times and
 /// integers come as whole ticks, written out as unix seconds; 64-bit floats
 /// as they are, written as polars writes them; everything else as polars'
-/// text of it.
+/// text of it. With `first_rows`, only that many rows are read.
 fn decode(
     path: &Path,
     wanted: &[&str],
     every_column: bool,
     numeric_time: Option<(&str, i64)>,
+    first_rows: Option<usize>,
 ) -> Result<Decoded> {
     use polars::prelude::{
-        DataType, HiveOptions, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit,
+        DataType, HiveOptions, IdxSize, LazyFrame, PlRefPath, ScanArgsParquet, TimeUnit, col, lit,
     };
     let pe = |source| IngestError::Polars {
         path: path.to_path_buf(),
@@ -56,6 +57,9 @@ fn decode(
         ..ScanArgsParquet::default()
     };
     let mut lazy = LazyFrame::scan_parquet(pl_path, args).map_err(pe)?;
+    if let Some(rows) = first_rows {
+        lazy = lazy.slice(0, rows.try_into().unwrap_or(IdxSize::MAX));
+    }
     let schema = lazy.collect_schema().map_err(pe)?;
     let all: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let names: Vec<&String> = if every_column || !wanted.iter().all(|w| all.iter().any(|n| n == w))
@@ -177,14 +181,20 @@ fn decode(
 /// Reads a Parquet file's `wanted` columns (all of them if one is missing)
 /// as CSV text: a header, then the rows, values separated by `delim`, so
 /// that a users or items file goes through the same validation as a CSV
-/// one. The rows are rendered in ranges of [`RENDER_ROWS`] side by side.
-pub(crate) fn parquet_as_csv(path: &Path, wanted: &[&str], delim: u8) -> Result<Vec<u8>> {
+/// one (or its `first_rows`, for a first look at a log). The rows are
+/// rendered in ranges of [`RENDER_ROWS`] side by side.
+pub(crate) fn parquet_as_csv(
+    path: &Path,
+    wanted: &[&str],
+    delim: u8,
+    first_rows: Option<usize>,
+) -> Result<Vec<u8>> {
     use rayon::prelude::*;
     let Decoded {
         names,
         columns,
         height,
-    } = decode(path, wanted, false, None)?;
+    } = decode(path, wanted, false, None, first_rows)?;
     let special = Special::new(delim);
     let mut header = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -302,7 +312,7 @@ impl ParquetLog {
         delim: u8,
     ) -> Result<Self> {
         Ok(ParquetLog {
-            decoded: decode(path, wanted, every_column, numeric_time)?,
+            decoded: decode(path, wanted, every_column, numeric_time, None)?,
             special: Special::new(delim),
             delim,
         })
@@ -989,7 +999,7 @@ mod tests {
         let path = dir.path().join("log.parquet");
         let rows = 4 * 2 * RENDER_ROWS + 123;
         awkward_table(&path, rows);
-        let csv = parquet_as_csv(&path, &["id", "n", "x", "t"], b',').expect("csv");
+        let csv = parquet_as_csv(&path, &["id", "n", "x", "t"], b',', None).expect("csv");
         let (names, start, _) = header(&csv, Format::Csv(b',')).expect("header");
         // (fields, raw) of each row, as the CSV parser gives them.
         type Rows = Vec<(Vec<Vec<u8>>, String)>;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{IngestError, Result, parquet_error};
+use crate::error::{IngestError, Result};
 use crate::params::EventColumns;
 use crate::records::{Format, header, numbered_columns, split_fields};
 use crate::text::TimeFormat;
@@ -38,7 +38,7 @@ pub struct LogGuess {
     /// of first appearance.
     pub event_types: Vec<String>,
     /// Sampled timestamps, and how many of them the default parser (unix
-    /// seconds or ISO-8601) read (a Parquet log's typed times as ISO text).
+    /// seconds or ISO-8601) read (a Parquet log's typed times as unix seconds).
     pub timestamps: (usize, usize),
     /// A sampled timestamp the default parser did not read.
     pub unread_timestamp: Option<String>,
@@ -287,7 +287,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     // for their unit).
     let sample = if parquet {
         let columns: Vec<usize> = event.into_iter().chain(timestamp).collect();
-        parquet_sample(path, &columns, header.len())?
+        parquet_sample(path, &header, &columns)?
     } else {
         csv_rows
     };
@@ -497,42 +497,40 @@ fn delimiter_of(head: &[u8]) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Rows of a Parquet file's first batch holding only the top-level
-/// `columns` (of `width`) as text, the others empty.
-fn parquet_sample(path: &Path, columns: &[usize], width: usize) -> Result<Vec<Vec<String>>> {
-    use arrow::array::{Array, AsArray};
+/// The first [`SAMPLE_ROWS`] rows of a Parquet log's `columns` (indices
+/// into its `header`), each value as the run reads it: read by polars, as
+/// the stage reads the log (any codec, times in any zone), and rendered as
+/// its CSV text (typed times as unix seconds, which tell no unit). Rows are
+/// `header.len()` wide, the other columns empty.
+fn parquet_sample(path: &Path, header: &[String], columns: &[usize]) -> Result<Vec<Vec<String>>> {
     if columns.is_empty() {
         return Ok(Vec::new());
     }
-    let parquet_err = |source| parquet_error(path, source);
-    let (builder, _) = recpipe_core::parquet_io::open_footer(path)?;
-    let mask =
-        parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
-    let mut reader = builder
-        .with_projection(mask)
-        .with_batch_size(SAMPLE_ROWS)
-        .build()
-        .map_err(parquet_err)?;
-    let Some(batch) = reader.next() else {
+    let wanted: Vec<&str> = columns.iter().map(|&i| header[i].as_str()).collect();
+    let text = crate::parquet_table::parquet_as_csv(path, &wanted, b',', Some(SAMPLE_ROWS))?;
+    let format = Format::Csv(b',');
+    let Some((names, start, _)) = crate::records::header(&text, format) else {
         return Ok(Vec::new());
     };
-    let batch = batch.map_err(|e| parquet_err(e.into()))?;
-    let mut rows = vec![vec![String::new(); width]; batch.num_rows()];
-    // The batch holds the projected columns in the file's order.
-    let mut order = columns.to_vec();
-    order.sort_unstable();
-    order.dedup();
-    for (array, &column) in batch.columns().iter().zip(&order) {
-        let text = arrow::compute::cast(array, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| parquet_err(e.into()))?;
-        let text = text.as_string::<i32>();
-        for (i, row) in rows.iter_mut().enumerate() {
-            if text.is_valid(i) {
-                row[column] = text.value(i).trim().to_string();
+    let at: Vec<Option<usize>> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == n))
+        .collect();
+    // (Records split at newlines: a quoted newline in a sampled event type
+    // or time only costs that row.)
+    Ok(text[start..]
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut row = vec![String::new(); header.len()];
+            for (field, at) in split_fields(l, format).iter().zip(&at) {
+                if let Some(&i) = at.as_ref() {
+                    row[i] = String::from_utf8_lossy(field).trim().to_string();
+                }
             }
-        }
-    }
-    Ok(rows)
+            row
+        })
+        .collect())
 }
 
 /// A Parquet file's column names, from its footer.
@@ -759,10 +757,27 @@ mod tests {
         assert_eq!(g.columns.timestamp, "ts");
         assert_eq!(g.event_types, ["pv", "buy"]);
         assert_eq!(g.timestamps, (3, 3));
-        // Typed times of any unit and zone read as they are; whole numbers
-        // in milliseconds are told by their size.
-        use arrow::array::{Int64Array, TimestampMillisecondArray, TimestampNanosecondArray};
-        let typed: [(arrow::array::ArrayRef, Option<&str>); 4] = [
+        // Typed times of any unit and zone (an offset or a name) read as
+        // they are; whole numbers in milliseconds are told by their size.
+        use arrow::array::{
+            Int64Array, TimestampMicrosecondArray, TimestampMillisecondArray,
+            TimestampNanosecondArray,
+        };
+        let typed: [(arrow::array::ArrayRef, Option<&str>); 6] = [
+            (
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![1_433_221_332_117_000])
+                        .with_timezone("UTC"),
+                ),
+                None,
+            ),
+            (
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![1_433_221_332_000_000])
+                        .with_timezone("Asia/Seoul"),
+                ),
+                None,
+            ),
             (
                 Arc::new(TimestampNanosecondArray::from(vec![
                     1_433_221_332_117_000_123,
@@ -796,6 +811,34 @@ mod tests {
             let g = sniff(&path).expect("sniff");
             assert_eq!(g.timestamps, (1, 1), "{:?}", g.unread_timestamp);
             assert_eq!(g.timestamp_unit, unit);
+        }
+    }
+
+    #[test]
+    fn a_parquet_log_in_any_codec_the_run_reads_is_sampled() {
+        use polars::prelude::{NamedFrom, ParquetCompression, ParquetWriter, Series};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.parquet");
+        let mut frame = polars::prelude::DataFrame::new_infer_height(vec![
+            Series::new("user_id".into(), ["1", "2"]).into(),
+            Series::new("item_id".into(), ["a", "b"]).into(),
+            Series::new("event_type".into(), ["view", "cart"]).into(),
+            Series::new("ts".into(), [1_433_221_332i64, 1_433_221_333]).into(),
+        ])
+        .expect("frame");
+        // polars' default codec, and gzip (pyarrow's option, Hive's).
+        for codec in [
+            ParquetCompression::Zstd(None),
+            ParquetCompression::Gzip(None),
+        ] {
+            let file = std::fs::File::create(&path).expect("create");
+            ParquetWriter::new(file)
+                .with_compression(codec)
+                .finish(&mut frame)
+                .expect("write");
+            let g = sniff(&path).expect("sniff");
+            assert_eq!(g.event_types, ["view", "cart"], "{codec:?}");
+            assert_eq!(g.timestamps, (2, 2));
         }
     }
 
