@@ -802,9 +802,10 @@ macro_rules! catalog_record {
 }
 catalog_record!(UserRecord, ItemRecord);
 
-/// An item's texts from the log, each once (where it first came), one a
-/// line: the comments of a live stream, or a description every row repeats.
-fn distinct_lines(mut texts: Vec<String>) -> String {
+/// An item's texts from a log or an items file, each once (where it first
+/// came), one a line: the comments of a live stream, or a description every
+/// row repeats.
+pub(crate) fn distinct_lines(mut texts: Vec<String>) -> String {
     if texts.len() == 1 {
         return texts.pop().unwrap_or_default();
     }

@@ -3,7 +3,7 @@
 //! in the configuration, with optional items and users files of the same
 //! kinds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -675,14 +675,15 @@ type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Option<usize>; N]);
 /// The rows of a users or items file, each its trimmed fields, with the
 /// positions of `id` and of the `optional` columns that are named. A CSV
 /// file without a header (`has_header` false) has columns `column_1`, ...;
-/// rows of the wrong field count, without an id (as `missing`), or with the
-/// id of an earlier row are rejected.
+/// rows of the wrong field count, without an id (as `missing`), or (unless
+/// `repeats` are gathered by the caller) with the id of an earlier row are
+/// rejected.
 fn side_table<const N: usize>(
     inter: &mut Interactions,
     path: &Path,
     (delim, has_header): (u8, bool),
     (what, missing): (&str, Reason),
-    id: &String,
+    (id, repeats): (&String, bool),
     optional: [&Option<String>; N],
 ) -> Result<SideTable<N>> {
     let wanted = named(std::iter::once(Some(id)).chain(optional.map(Option::as_ref)));
@@ -720,7 +721,7 @@ fn side_table<const N: usize>(
             false => Ok(Some(fields)),
         }
     };
-    let key = |fields: &Vec<String>| Some(side_id(&fields[id]));
+    let key = |fields: &Vec<String>| (!repeats).then(|| side_id(&fields[id]));
     let (rows, rejects) = parse_side_records(
         &buf,
         (start, line),
@@ -752,33 +753,62 @@ fn read_items_file(
 ) -> Result<Vec<ItemRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
     let optional = [&spec.title, &spec.text, &spec.genres];
+    // With a text column, an id may come on several rows (a comment a
+    // row), gathered as a log's texts are.
+    let repeats = spec.text.is_some();
     let (rows, id, [title, text, genres]) = side_table(
         inter,
         path,
         format,
         ("items", Reason::MissingItem),
-        &spec.id,
+        (&spec.id, repeats),
         optional,
     )?;
-    Ok(rows
+    let genres_of = |f: &[String]| -> Vec<String> {
+        genres
+            .map(|i| {
+                f[i].split('|')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Each id's record, its texts in line order, in the order ids come.
+    let mut items: Vec<(ItemRecord, Vec<String>)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for f in rows {
+        let item_id = side_id(&f[id]);
+        let i = *at.entry(item_id).or_insert_with_key(|item_id| {
+            items.push((
+                ItemRecord {
+                    id: item_id.clone(),
+                    year: None,
+                    title: None,
+                    text: None,
+                    genres: Vec::new(),
+                },
+                Vec::new(),
+            ));
+            items.len() - 1
+        });
+        let (item, texts) = &mut items[i];
+        // The first non-empty title and genres.
+        if item.title.is_none() {
+            item.title = present(&f, title);
+        }
+        if item.genres.is_empty() {
+            item.genres = genres_of(&f);
+        }
+        texts.extend(present(&f, text));
+    }
+    Ok(items
         .into_iter()
-        .map(|f| {
-            let title_s = present(&f, title);
-            ItemRecord {
-                id: side_id(&f[id]),
-                year: title_s.as_deref().and_then(crate::text::year_from_title),
-                title: title_s,
-                text: present(&f, text),
-                genres: genres
-                    .map(|i| {
-                        f[i].split('|')
-                            .map(str::trim)
-                            .filter(|g| !g.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }
+        .map(|(mut item, texts)| {
+            item.year = item.title.as_deref().and_then(crate::text::year_from_title);
+            item.text = (!texts.is_empty()).then(|| crate::clean::distinct_lines(texts));
+            item
         })
         .collect())
 }
@@ -796,7 +826,7 @@ fn read_users_file(
         path,
         format,
         ("users", Reason::MissingUser),
-        &spec.id,
+        (&spec.id, false),
         optional,
     )?;
     Ok(rows

@@ -1652,6 +1652,52 @@ fn numbers_of_a_parquet_log_read_as_the_text_of_its_csv_twin() {
 }
 
 #[test]
+fn an_items_file_with_a_text_column_gathers_the_texts_of_an_ids_rows() {
+    // A live stream's comments, a row each: an item's text gathers each
+    // distinct one in line order; its title and genres are its first
+    // non-empty ones. A row without an id is still rejected.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "events.csv",
+        b"uid,sku,when\n1,A,1577836800\n2,B,1577923200\n",
+    );
+    write(
+        dir,
+        "comments.csv",
+        "sku,name,cat,comment\nA,,,so cheap!\nB,Mug,Kitchen,\nA,Lamp,Home|Light,\"wow, bright\"\n\
+         A,Lamp 2,Garden,so cheap!\n,Nameless,,orphan\nA,,,\"ask \"\"price\"\"\nagain\"\n"
+            .as_bytes(),
+    );
+    let out = dir.join("out");
+    let yaml = format!(
+        "{{source: events, path: {}, items_file: {{path: {}, id: sku, title: name, genres: cat, text: comment}}, columns: {{user: uid, item: sku, timestamp: when}}}}",
+        dir.join("events.csv").display(),
+        dir.join("comments.csv").display()
+    );
+    run(&yaml, &out).expect("ingest");
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("item_id").expect("ids"),
+        [Some("A".to_string()), Some("B".to_string())]
+    );
+    assert_eq!(
+        items.strings("title").expect("title"),
+        [Some("Lamp".to_string()), Some("Mug".to_string())]
+    );
+    assert_eq!(
+        items.strings("text").expect("text"),
+        [
+            Some("so cheap!\nwow, bright\nask \"price\"\nagain".to_string()),
+            None
+        ]
+    );
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    assert_eq!(rejects.u64s_for_test(), [6], "only the row without an id");
+}
+
+#[test]
 fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
