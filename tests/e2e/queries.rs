@@ -286,18 +286,20 @@ fn recommendations_exclude_seen_items_and_are_ranked() {
     }
 }
 
-#[test]
-fn a_one_item_log_answers_every_query_saying_why_a_list_is_empty() {
-    let env = Env::new(
-        "version: 1
+/// Every stage on a small events log, `log.csv` (user, item, ts), with one
+/// segment.
+const LOG_PIPELINE: &str = "version: 1
 stages:
   ingest: {uses: ingest, with: {source: events, path: log.csv, columns: {user: user, item: item, timestamp: ts}}}
   features: {uses: features, needs: [ingest]}
   cluster: {uses: cluster, needs: [features], with: {k: 1}}
   train: {uses: train, needs: [ingest], with: {model: implicit_als, factors: 4}}
   export: {uses: serve-export, needs: [train, cluster, features]}
-",
-    );
+";
+
+#[test]
+fn a_one_item_log_answers_every_query_saying_why_a_list_is_empty() {
+    let env = Env::new(LOG_PIPELINE);
     std::fs::write(
         env.path().join("log.csv"),
         "user,item,ts\nu1,i1,2020-01-01\nu2,i1,2020-01-02\n",
@@ -343,16 +345,7 @@ stages:
 
 #[test]
 fn a_segments_items_without_titles_are_named_by_their_ids() {
-    let env = Env::new(
-        "version: 1
-stages:
-  ingest: {uses: ingest, with: {source: events, path: log.csv, columns: {user: user, item: item, timestamp: ts}}}
-  features: {uses: features, needs: [ingest]}
-  cluster: {uses: cluster, needs: [features], with: {k: 1}}
-  train: {uses: train, needs: [ingest], with: {model: implicit_als, factors: 4}}
-  export: {uses: serve-export, needs: [train, cluster, features]}
-",
-    );
+    let env = Env::new(LOG_PIPELINE);
     // 12 users, each with two or three of three items, none with a title.
     let mut log = String::from("user,item,ts\n");
     for u in 0..12 {
