@@ -462,16 +462,18 @@ impl Bundle {
             })
             .collect();
         let note = (!missing.is_empty()).then(|| {
-            format!(
-                "{} seed ids are not in the bundle: {}",
-                missing.len(),
-                missing
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let shown: Vec<&str> = missing.iter().take(5).map(|m| m.as_str()).collect();
+            let more = match missing.len() - shown.len() {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            match missing.len() {
+                1 => format!("1 seed id is not in the bundle: {}", shown.join(", ")),
+                n => format!(
+                    "{n} seed ids are not in the bundle: {}{more}",
+                    shown.join(", ")
+                ),
+            }
         });
         Ok(Answer {
             title: format!("users most like {} seed users", found.len()),

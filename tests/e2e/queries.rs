@@ -155,6 +155,24 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
     let ids = answer_ids(&piped);
     assert_eq!(ids.len(), 3);
     assert!(!ids.contains(&"1") && !ids.contains(&"2"), "{ids:?}");
+    // Seeds not in the bundle are named, five at most.
+    std::fs::write(env.path().join("some.txt"), "1\nx1\n").expect("seeds");
+    let note = env.ok(&["lookalike", "--users", "some.txt", "-n", "1"]);
+    assert!(
+        note.contains("note: 1 seed id is not in the bundle: x1\n"),
+        "{note}"
+    );
+    let unknown: Vec<String> = (1..=7).map(|i| format!("x{i}")).collect();
+    std::fs::write(
+        env.path().join("some.txt"),
+        format!("1\n{}\n", unknown.join("\n")),
+    )
+    .expect("seeds");
+    let note = env.ok(&["lookalike", "--users", "some.txt", "-n", "1"]);
+    assert!(
+        note.contains("note: 7 seed ids are not in the bundle: x1, x2, x3, x4, x5 and 2 more\n"),
+        "{note}"
+    );
     let missing = env.run(&["lookalike", "--users", "absent.txt"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
