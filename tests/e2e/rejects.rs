@@ -82,4 +82,15 @@ fn rejects_lists_counts_by_reason_and_the_rows_with_their_lines() {
             && err.ends_with("did you mean `missing_item`?\n"),
         "{err}"
     );
+
+    // One row: said as one.
+    let one_bad: String = LOG
+        .lines()
+        .filter(|l| !l.ends_with("never"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(env.path().join("log.csv"), one_bad.replace("3,,", "3,c,")).expect("write");
+    env.ok(&["run"]);
+    let text = env.ok(&["rejects"]);
+    assert!(text.starts_with("1 row rejected by load\n"), "{text}");
 }
