@@ -439,10 +439,10 @@ impl Bundle {
             }
         }
         if found.is_empty() {
-            return Err(ExportError::Unknown(format!(
-                "none of the {} seed users is in the bundle",
-                seeds.len()
-            )));
+            return Err(ExportError::Unknown(match seeds.len() {
+                1 => format!("seed user `{}` is not in the bundle", seeds[0]),
+                n => format!("none of the {n} seed users is in the bundle"),
+            }));
         }
         found.sort_unstable();
         let scores: Vec<f32> = (0..rows)
@@ -476,7 +476,10 @@ impl Bundle {
             }
         });
         Ok(Answer {
-            title: format!("users most like {} seed users", found.len()),
+            title: match found.len() {
+                1 => "users most like 1 seed user".to_string(),
+                n => format!("users most like {n} seed users"),
+            },
             score_name: "cosine".into(),
             second_name: None,
             lines,

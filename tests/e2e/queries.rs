@@ -159,9 +159,12 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
     std::fs::write(env.path().join("some.txt"), "1\nx1\n").expect("seeds");
     let note = env.ok(&["lookalike", "--users", "some.txt", "-n", "1"]);
     assert!(
-        note.contains("note: 1 seed id is not in the bundle: x1\n"),
+        note.starts_with("users most like 1 seed user\nnote: 1 seed id is not in the bundle: x1\n"),
         "{note}"
     );
+    std::fs::write(env.path().join("some.txt"), "x1\n").expect("seeds");
+    let err = crate::stderr(&env.run(&["lookalike", "--users", "some.txt"]));
+    assert!(err.contains("seed user `x1` is not in the bundle"), "{err}");
     let unknown: Vec<String> = (1..=7).map(|i| format!("x{i}")).collect();
     std::fs::write(
         env.path().join("some.txt"),
