@@ -486,8 +486,9 @@ pub fn run(params: &ClusterParams, ctx: &StageContext) -> Result<StageOutcome> {
         _ => format!("silhouette {silhouette:.3}"),
     };
     outcome.line(format!(
-        "{k} segment{} of {n} users on {d} columns, {silhouette}{}",
-        if k == 1 { "" } else { "s" },
+        "{} of {} on {d} columns, {silhouette}{}",
+        recpipe_core::names::counted(k as u64, "segment"),
+        recpipe_core::names::counted(n as u64, "user"),
         ari.map(|a| format!(", ARI vs planted segments {a:.3}"))
             .unwrap_or_default()
     ));
@@ -622,8 +623,8 @@ fn write_markdown(ctx: &StageContext, rows: &[ProfileRow], k: usize) -> Result<(
         if let Some(size) = of("size").next() {
             let _ = write!(
                 md,
-                "\n## Segment {s}: {} users ({:.1}%)\n",
-                size.segment_value,
+                "\n## Segment {s}: {} ({:.1}%)\n",
+                recpipe_core::names::counted(size.segment_value as u64, "user"),
                 size.lift * 100.0
             );
         }

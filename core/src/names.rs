@@ -1,4 +1,14 @@
-//! "Did you mean" help for misspelt names (columns, keys, stages).
+//! "Did you mean" help for misspelt names (columns, keys, stages), and
+//! counts written with their noun.
+
+/// `n` and `noun`, plural unless `n` is 1: `1 user`, `12 users` (for nouns
+/// whose plural takes an `s`).
+pub fn counted(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
 
 /// Levenshtein distance between two strings (in characters).
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -47,6 +57,13 @@ pub fn likely_meant<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(counted(1, "user"), "1 user");
+        assert_eq!(counted(0, "row"), "0 rows");
+        assert_eq!(counted(12, "seed user"), "12 seed users");
+    }
 
     #[test]
     fn an_id_is_meant_when_it_differs_in_case_or_is_the_one_nearest() {

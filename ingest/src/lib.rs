@@ -129,8 +129,12 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
         .seconds("seconds_clean", clean_seconds)
         .seconds("seconds_write", write_seconds)
         .line(format!(
-            "{} interactions, {} users, {} items ({} rows read, {} rejected)",
-            report.interactions, report.users, report.items, report.rows_read, report.rows_rejected
+            "{}, {}, {} ({} read, {} rejected)",
+            recpipe_core::names::counted(report.interactions as u64, "interaction"),
+            recpipe_core::names::counted(report.users as u64, "user"),
+            recpipe_core::names::counted(report.items as u64, "item"),
+            recpipe_core::names::counted(report.rows_read, "row"),
+            report.rows_rejected
         ));
     if report.max_ts > FAR_FUTURE {
         outcome.line(format!(

@@ -476,10 +476,10 @@ impl Bundle {
             }
         });
         Ok(Answer {
-            title: match found.len() {
-                1 => "users most like 1 seed user".to_string(),
-                n => format!("users most like {n} seed users"),
-            },
+            title: format!(
+                "users most like {}",
+                recpipe_core::names::counted(found.len() as u64, "seed user")
+            ),
             score_name: "cosine".into(),
             second_name: None,
             lines,

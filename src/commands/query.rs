@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use recpipe_core::names::counted;
 use recpipe_serve_export::bundle::{Answer, Bundle};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -181,10 +182,10 @@ pub fn segment(args: SegmentArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
-        "user {} is in segment {}: {} users, {:.1}% of all",
+        "user {} is in segment {}: {}, {:.1}% of all",
         answer.user,
         answer.segment,
-        answer.users,
+        counted(answer.users, "user"),
         answer.share * 100.0
     )?;
     const KINDS: [(&str, &str); 4] = [

@@ -73,8 +73,8 @@ pub fn run(args: RejectsArgs) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = if summary.rejected == 1 { "row" } else { "rows" };
-    outln!("{} {rows} rejected by {stage}", summary.rejected)?;
+    let rows = recpipe_core::names::counted(summary.rejected, "row");
+    outln!("{rows} rejected by {stage}")?;
     let width = summary
         .by_reason
         .iter()
