@@ -764,33 +764,17 @@ fn read_items_file(
         (&spec.id, repeats),
         optional,
     )?;
-    let genres_of = |f: &[String]| -> Vec<String> {
-        genres
-            .map(|i| {
-                f[i].split('|')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     // Each id's record, its texts in line order, in the order ids come.
     let mut items: Vec<(ItemRecord, Vec<String>)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for f in rows {
         let item_id = side_id(&f[id]);
         let i = *at.entry(item_id).or_insert_with_key(|item_id| {
-            items.push((
-                ItemRecord {
-                    id: item_id.clone(),
-                    year: None,
-                    title: None,
-                    text: None,
-                    genres: Vec::new(),
-                },
-                Vec::new(),
-            ));
+            let item = ItemRecord {
+                id: item_id.clone(),
+                ..ItemRecord::default()
+            };
+            items.push((item, Vec::new()));
             items.len() - 1
         });
         let (item, texts) = &mut items[i];
@@ -798,8 +782,10 @@ fn read_items_file(
         if item.title.is_none() {
             item.title = present(&f, title);
         }
-        if item.genres.is_empty() {
-            item.genres = genres_of(&f);
+        if let Some(g) = genres.filter(|_| item.genres.is_empty()) {
+            item.genres = crate::records::pipe_list(&f[g])
+                .map(str::to_string)
+                .collect();
         }
         texts.extend(present(&f, text));
     }

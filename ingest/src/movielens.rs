@@ -383,10 +383,8 @@ fn item_id(item: &ItemRecord) -> Option<String> {
 }
 
 fn genres_of(field: &[u8]) -> Vec<String> {
-    let s = decode_text(field);
-    s.split('|')
-        .map(str::trim)
-        .filter(|g| !g.is_empty() && *g != "(no genres listed)")
+    crate::records::pipe_list(&decode_text(field))
+        .filter(|g| *g != "(no genres listed)")
         .map(str::to_string)
         .collect()
 }

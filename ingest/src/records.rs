@@ -640,6 +640,11 @@ pub fn non_empty_text(bytes: &[u8]) -> Option<String> {
     (!text.is_empty()).then(|| text.into_owned())
 }
 
+/// A list field's values (`Action|Comedy`), trimmed, the empty ones left out.
+pub fn pipe_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split('|').map(str::trim).filter(|v| !v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

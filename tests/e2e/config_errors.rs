@@ -14,6 +14,16 @@ fn fails_with(yaml: &str, line: usize, needle: &str) {
     assert!(err.contains(needle), "`{needle}` in: {err}");
 }
 
+/// Runs `stage` of [`crate::SMALL`] with its `with:` block `with` given as
+/// `instead`; asserts that the stage fails (exit 1) and returns what the
+/// run printed, stdout then stderr.
+fn stage_fails(stage: &str, with: &str, instead: &str) -> String {
+    let out = Env::new(&crate::SMALL.replace(with, instead)).run(&["run", stage]);
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    printed
+}
+
 #[test]
 fn unknown_top_level_key() {
     fails_with(
@@ -107,15 +117,12 @@ fn a_nested_value_is_named_by_its_path_at_its_block_line() {
 
 #[test]
 fn a_split_that_leaves_nothing_to_train_on_fails_the_stage_saying_why() {
-    let yaml = crate::SMALL.replace(
+    // The summary on stdout gives each failed stage's error.
+    let err = stage_fails(
+        "train",
         "with: {factors: 8, iterations: 5}",
         "with: {factors: 8, iterations: 5, split: {kind: time_cutoff, cutoff: 1970-01-01}}",
     );
-    let env = Env::new(&yaml);
-    let out = env.run(&["run", "train"]);
-    // The summary on stdout gives each failed stage's error.
-    let err = format!("{}{}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains(
             "`split` leaves nothing to train on: every one of the 6000 interactions is at or \
@@ -137,14 +144,11 @@ fn a_split_that_leaves_nothing_to_train_on_fails_the_stage_saying_why() {
 
 #[test]
 fn more_principal_components_than_columns_fail_the_cluster_stage_naming_both() {
-    let yaml = crate::SMALL.replace(
+    let err = stage_fails(
+        "cluster",
         "with: {k: 3, n_runs: 3}",
         "with: {k: 3, n_runs: 3, dims: 500}",
     );
-    let env = Env::new(&yaml);
-    let out = env.run(&["run", "cluster"]);
-    let err = format!("{}{}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "{err}");
     let columns = err
         .split("`dims` 500 is more than the ")
         .nth(1)
