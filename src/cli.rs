@@ -59,7 +59,7 @@ pub struct PipelineArg {
 pub enum Command {
     /// Write a starter pipeline.yaml: built-in synthetic data, MovieLens, or an events log.
     #[command(
-        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init --template movielens --data ~/data/ml-1m\n  recpipe init --template online-retail --data online-retail.csv -p retail.yaml\n  recpipe init --template events --data logs/events.csv   # then check `columns`"
+        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init ~/data/ml-1m                  # a MovieLens folder: the movielens template\n  recpipe init logs/events.csv               # an events log: columns guessed, then check them\n  recpipe init --template online-retail online-retail.csv -p retail.yaml"
     )]
     Init(InitArgs),
     /// Run what is stale, in dependency order.
@@ -137,12 +137,17 @@ pub struct InitArgs {
     /// The pipeline file to write.
     #[arg(short = 'p', long = "pipeline", default_value = "pipeline.yaml")]
     pub pipeline: PathBuf,
-    /// What the pipeline reads.
-    #[arg(long, value_enum, default_value_t = Template::Synthetic)]
-    pub template: Template,
+    /// What the pipeline reads (default: guessed from DATA: a folder that
+    /// holds a MovieLens layout gets `movielens`, any other data `events`;
+    /// without DATA, `synthetic`).
+    #[arg(long, value_enum)]
+    pub template: Option<Template>,
     /// The data: a MovieLens folder (any of its three layouts), or the events log (CSV, .csv.gz, .csv.zst or Parquet, or a folder of them: its first file is read).
-    #[arg(long, required_if_eq_any = [("template", "movielens"), ("template", "online-retail"), ("template", "events")])]
+    #[arg(value_name = "DATA")]
     pub data: Option<PathBuf>,
+    /// The data, as an option: the same as DATA.
+    #[arg(long = "data", value_name = "DATA", conflicts_with = "data")]
+    pub data_option: Option<PathBuf>,
     /// Replace an existing pipeline file.
     #[arg(long)]
     pub force: bool,

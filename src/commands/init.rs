@@ -18,40 +18,74 @@ const ONLINE_RETAIL: &str = include_str!("../../pipelines/online-retail.yaml");
 /// file unless `--force`.
 pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let file = &args.pipeline;
-    if args.template == Template::Synthetic && args.data.is_some() {
-        return Err(ConfigError::at(
-            file,
-            None,
-            "--data is for the movielens, online-retail and events templates; the synthetic one generates its data",
-        )
-        .into());
+    let given = args.data.or(args.data_option);
+    let (template, guessed) = match (args.template, &given) {
+        (Some(template), _) => (template, false),
+        (None, None) => (Template::Synthetic, false),
+        (None, Some(data)) => (guess_template(file, data)?, true),
+    };
+    match (template, &given) {
+        (Template::Synthetic, Some(_)) => {
+            return Err(ConfigError::at(
+                file,
+                None,
+                "DATA is for the movielens, online-retail and events templates; the synthetic one generates its data",
+            )
+            .into());
+        }
+        (Template::Synthetic, None) | (_, Some(_)) => {}
+        (_, None) => {
+            let name = template.name();
+            return Err(ConfigError::at(
+                file,
+                None,
+                format!("the {name} template needs the data: recpipe init --template {name} DATA"),
+            )
+            .into());
+        }
     }
     if file.exists() && !args.force {
         return Err(ConfigError::at(file, None, "already exists; --force replaces it").into());
     }
     let folder = file.parent().filter(|p| !p.as_os_str().is_empty());
-    let data = args.data.as_deref().map(|d| data_path(d, folder));
-    let (text, notes) = match (args.template, &args.data, &data) {
+    let data = given.as_deref().map(|d| data_path(d, folder));
+    let (text, notes) = match (template, &given, &data) {
         (Template::Events, Some(log), Some(data)) => {
             let guess = recpipe_ingest::sniff::sniff(log)?;
-            (events_text(&guess, data), events_notes(&guess))
+            let mut notes = events_notes(&guess);
+            if let Some(layout) = log
+                .is_dir()
+                .then(|| recpipe_ingest::movielens::detect(log).ok())
+                .flatten()
+            {
+                notes.push(format!(
+                    "{} holds the MovieLens {} layout, which --template movielens reads as ratings",
+                    log.display(),
+                    layout.name()
+                ));
+            }
+            (events_text(&guess, data), notes)
         }
         // A folder that is there must hold a layout the stage reads (one
         // not there yet is noted below).
         (Template::Movielens, Some(folder), _) if folder.exists() => {
             let layout = recpipe_ingest::movielens::detect(folder)?;
             let note = format!("{} holds the {} layout", folder.display(), layout.name());
-            (template_text(args.template, data.as_deref()), vec![note])
+            (template_text(template, data.as_deref()), vec![note])
         }
-        _ => (template_text(args.template, data.as_deref()), Vec::new()),
+        _ => (template_text(template, data.as_deref()), Vec::new()),
     };
     if let Some(folder) = folder {
         std::fs::create_dir_all(folder).map_err(|e| recpipe_core::CoreError::io(folder, e))?;
     }
     recpipe_core::fsutil::write_atomic(file, text.as_bytes())?;
     if !quiet {
-        outln!("wrote {} ({})", file.display(), args.template.about())?;
-        if let Some(d) = &args.data
+        outln!("wrote {} ({})", file.display(), template.about())?;
+        if guessed {
+            let name = template.name();
+            outln!("note: the {name} template, guessed from the data (--template names another)")?;
+        }
+        if let Some(d) = &given
             && !d.exists()
         {
             outln!("note: {} does not exist yet", d.display())?;
@@ -69,7 +103,33 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The template for `data` when `--template` is not given: `movielens` for a
+/// folder that holds one of its layouts, `events` for any other data (whose
+/// sniff then says what it finds). Data that is not there cannot be told.
+fn guess_template(file: &Path, data: &Path) -> anyhow::Result<Template> {
+    if !data.exists() {
+        let message = format!(
+            "{} does not exist, so its template cannot be guessed: name it with --template",
+            data.display()
+        );
+        return Err(ConfigError::at(file, None, message).into());
+    }
+    let movielens = data.is_dir() && recpipe_ingest::movielens::detect(data).is_ok();
+    Ok(if movielens {
+        Template::Movielens
+    } else {
+        Template::Events
+    })
+}
+
 impl Template {
+    /// The template's name on the command line.
+    fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+
     /// The comment that opens the written file.
     fn header(self) -> &'static str {
         match self {
@@ -108,7 +168,7 @@ impl Template {
 }
 
 /// The data path as the pipeline file must name it: relative paths in a
-/// pipeline resolve against its folder, so a relative `--data` (given from
+/// pipeline resolve against its folder, so a relative DATA path (given from
 /// the current folder) is kept as is only when the file is written here.
 fn data_path(data: &Path, pipeline_folder: Option<&Path>) -> String {
     let path: PathBuf = match pipeline_folder {

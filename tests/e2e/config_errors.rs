@@ -340,14 +340,23 @@ fn a_folder_without_a_pipeline_is_pointed_to_init_which_writes_one_and_keeps_it(
     );
 
     let out = env.run(&["init", "--template", "movielens"]);
-    assert_eq!(out.status.code(), Some(2), "--data is required");
-    let out = env.run(&["init", "--force", "--data", "ml"]);
+    assert_eq!(out.status.code(), Some(2), "the data is required");
+    assert!(
+        stderr(&out).contains("recpipe init --template movielens DATA"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["init", "--force", "--template", "synthetic", "--data", "ml"]);
     assert_eq!(
         out.status.code(),
         Some(2),
         "the synthetic template reads no data"
     );
-    assert!(stderr(&out).contains("--data"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("generates its data"),
+        "{}",
+        stderr(&out)
+    );
     env.ok(&[
         "init",
         "--template",
@@ -401,6 +410,71 @@ fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
     let said = crate::stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(said.contains("holds the ml-100k layout"), "{said}");
+}
+
+#[test]
+fn init_without_a_template_takes_it_from_the_data() {
+    let env = Env::new(crate::SMALL);
+    env.ok(&[
+        "generate",
+        "--layout",
+        "csv",
+        "--users",
+        "20",
+        "--items",
+        "10",
+        "--ratings",
+        "60",
+        "--out",
+        "ml",
+    ]);
+    std::fs::write(
+        env.path().join("events.csv"),
+        "user_id,item_id,event_type,event_time\nu1,i1,view,1433221332\nu1,i2,purchase,1433221392\n",
+    )
+    .expect("write");
+    let written = |file: &str| std::fs::read_to_string(env.path().join(file)).expect("read");
+
+    // A MovieLens folder (its ratings.csv could pass for a log).
+    let said = env.ok(&["init", "ml", "-p", "ml.yaml"]);
+    assert!(
+        said.contains("the movielens template, guessed from the data"),
+        "{said}"
+    );
+    assert!(written("ml.yaml").contains("source: movielens"));
+    // Any other data: an events log, its columns guessed.
+    let said = env.ok(&["init", "--data", "events.csv", "-p", "events.yaml"]);
+    assert!(said.contains("the events template, guessed"), "{said}");
+    let text = written("events.yaml");
+    assert!(
+        text.contains("source: events") && text.contains("user: \"user_id\""),
+        "{text}"
+    );
+    // A template named is taken as named, and told what the folder holds.
+    let said = env.ok(&["init", "--template", "events", "ml", "-p", "forced.yaml"]);
+    assert!(!said.contains("guessed from the data"), "{said}");
+    assert!(
+        said.contains("holds the MovieLens csv layout, which --template movielens reads"),
+        "{said}"
+    );
+    assert!(written("forced.yaml").contains("source: events"));
+    // Data not there yet cannot tell its template; nothing is written.
+    let out = env.run(&["init", "later", "-p", "later.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "later does not exist, so its template cannot be guessed: name it with --template"
+        ),
+        "{err}"
+    );
+    assert!(!env.path().join("later.yaml").exists());
+    let out = env.run(&["init", "ml", "--data", "ml", "-p", "twice.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "DATA and --data are one argument"
+    );
 }
 
 #[test]
