@@ -8,6 +8,7 @@
 //! - [`stage`]: what the runner hands a stage (its output folder, its upstream folders, progress).
 //! - [`progress`]: progress bars on a terminal, plain lines elsewhere.
 //! - [`rng`]: a small seeded RNG whose stream is fixed forever (artifacts depend on it).
+//! - [`titles`]: the release year at the end of an item's title.
 //! - [`topk`]: blocked top-k scoring with deterministic tie-breaking.
 //! - [`error`]: the error type of this crate.
 
@@ -21,6 +22,7 @@ pub mod progress;
 pub mod rng;
 pub mod schema;
 pub mod stage;
+pub mod titles;
 pub mod topk;
 
 pub use error::{CoreError, Result};

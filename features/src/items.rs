@@ -2,6 +2,7 @@
 
 use recpipe_core::ParquetTable;
 use recpipe_core::schema::{GENRES, TEXT, TITLE, YEAR};
+use recpipe_core::titles::title_without_year;
 
 use crate::error::Result;
 use crate::onehot::OneHot;
@@ -145,21 +146,6 @@ pub fn item_features(inter: &Interactions, items: &ItemInfo) -> Matrix {
     m
 }
 
-/// A title without its trailing `(year)`.
-pub fn strip_year(title: &str) -> &str {
-    let t = title.trim_end();
-    if let Some(open) = t.rfind('(') {
-        let inner = &t[open + 1..];
-        if inner.len() == 5
-            && inner.ends_with(')')
-            && inner[..4].bytes().all(|b| b.is_ascii_digit())
-        {
-            return t[..open].trim_end();
-        }
-    }
-    t
-}
-
 /// One document per item from the chosen text fields.
 pub fn documents(items: &ItemInfo, fields: &[TextField]) -> Vec<String> {
     (0..items.len())
@@ -167,7 +153,9 @@ pub fn documents(items: &ItemInfo, fields: &[TextField]) -> Vec<String> {
             let mut parts: Vec<&str> = Vec::new();
             for f in fields {
                 match f {
-                    TextField::Title => parts.extend(items.titles[i].as_deref().map(strip_year)),
+                    TextField::Title => {
+                        parts.extend(items.titles[i].as_deref().map(title_without_year))
+                    }
                     TextField::Genres => parts.extend(items.genres[i].iter().map(String::as_str)),
                     TextField::Text => parts.extend(items.text[i].as_deref()),
                 }
@@ -175,16 +163,4 @@ pub fn documents(items: &ItemInfo, fields: &[TextField]) -> Vec<String> {
             parts.join(" ")
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_years() {
-        assert_eq!(strip_year("Heat (1995)"), "Heat");
-        assert_eq!(strip_year("Heat (director's cut)"), "Heat (director's cut)");
-        assert_eq!(strip_year("Babylon 5"), "Babylon 5");
-    }
 }

@@ -30,7 +30,7 @@ use recpipe_core::schema::{INTERACTIONS_FILE, ITEMS_FILE, USERS_FILE};
 use recpipe_core::{ParquetTable, StageContext, StageOutcome};
 
 /// Version of the features stage's output semantics.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The columns of a feature matrix: names, groups, and z-score parameters.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]

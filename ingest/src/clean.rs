@@ -352,7 +352,9 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     }
                     let it = &mut items[d as usize];
                     if it.title.is_none() {
-                        it.year = title.as_deref().and_then(crate::text::year_from_title);
+                        it.year = title
+                            .as_deref()
+                            .and_then(recpipe_core::titles::year_from_title);
                         it.title = title;
                     }
                     if it.text.is_none() && !texts.is_empty() {

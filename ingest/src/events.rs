@@ -792,7 +792,10 @@ fn read_items_file(
     Ok(items
         .into_iter()
         .map(|(mut item, texts)| {
-            item.year = item.title.as_deref().and_then(crate::text::year_from_title);
+            item.year = item
+                .title
+                .as_deref()
+                .and_then(recpipe_core::titles::year_from_title);
             item.text = (!texts.is_empty()).then(|| crate::clean::distinct_lines(texts));
             item
         })

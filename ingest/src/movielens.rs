@@ -19,7 +19,8 @@ use crate::rows::{
     field_count_detail, parse_side_records,
 };
 use crate::source_file::{SourceBytes, read_file};
-use crate::text::{parse_f64, parse_i64, year_from_title};
+use crate::text::{parse_f64, parse_i64};
+use recpipe_core::titles::year_from_title;
 
 /// A MovieLens layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

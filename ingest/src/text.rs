@@ -335,15 +335,6 @@ pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
     }
 }
 
-/// The release year at the end of a MovieLens title, e.g. `Heat (1995)`.
-pub fn year_from_title(title: &str) -> Option<i32> {
-    let t = title.trim_end();
-    let inner = t.strip_suffix(')')?;
-    let open = inner.rfind('(')?;
-    let y = inner[open + 1..].trim();
-    (y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())).then(|| y.parse().ok())?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,20 +598,6 @@ mod tests {
             days.parse(b"20101201"),
             parse_iso8601(b"2010-12-01 00:00"),
             "the format first: these digits are a date"
-        );
-    }
-
-    #[test]
-    fn years_from_titles() {
-        assert_eq!(year_from_title("Heat (1995)"), Some(1995));
-        assert_eq!(
-            year_from_title("City of Lost Children, The (Cité des enfants perdus, La) (1995) "),
-            Some(1995)
-        );
-        assert_eq!(year_from_title("Babylon 5"), None);
-        assert_eq!(
-            year_from_title("Marlene Dietrich: Shadow and Light (1996) "),
-            Some(1996)
         );
     }
 }
