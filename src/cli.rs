@@ -373,10 +373,11 @@ pub enum SimilarBy {
 pub struct SimilarArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
-    /// The item's id as in the source data.
+    /// The item's id as in the source data, or else its title (or a part
+    /// of it that only its title holds).
     #[arg(long, required_unless_present = "item_arg")]
     pub item: Option<String>,
-    /// The item's id, given without `--item`.
+    /// The item's id or title, given without `--item`.
     #[arg(value_name = "ITEM", conflicts_with = "item")]
     pub item_arg: Option<String>,
     /// How many items [default: 10]; asking for more than the bundle keeps
@@ -393,10 +394,11 @@ pub struct SimilarArgs {
 pub struct AlsoLikedArgs {
     #[command(flatten)]
     pub bundle: BundleArg,
-    /// The item's id as in the source data.
+    /// The item's id as in the source data, or else its title (or a part
+    /// of it that only its title holds).
     #[arg(long, required_unless_present = "item_arg")]
     pub item: Option<String>,
-    /// The item's id, given without `--item`.
+    /// The item's id or title, given without `--item`.
     #[arg(value_name = "ITEM", conflicts_with = "item")]
     pub item_arg: Option<String>,
     /// How many items [default: 10]; asking for more than the bundle keeps

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use recpipe_core::schema::{ITEM_ID, TITLE};
 use recpipe_core::{ParquetTable, Rng};
 use serde::Serialize;
 
@@ -289,10 +290,98 @@ impl Bundle {
         ranked_items(title, (&t, &rows), n, ("score", "score"), None)
     }
 
-    /// Items like `item`, by factors or content.
+    /// The item whose title `text` names, for a query's item that is no
+    /// item's id: the item whose title equals it (case aside, with or
+    /// without its year, `The Matrix` for `Matrix, The (1999)`), else the
+    /// one whose title contains it. Returns its id and title; none where no
+    /// title does, and an error listing them where several do. Titles are
+    /// those of the similar-item lists (every item with neighbours).
+    pub fn item_titled(&self, text: &str) -> Result<Option<(String, String)>> {
+        let wanted = text.trim().to_lowercase();
+        let Ok(path) = self.path_of("similar_items.parquet") else {
+            return Ok(None);
+        };
+        let t = ParquetTable::read_columns(&path, &[ITEM_ID, TITLE])?;
+        if wanted.is_empty() || !t.has(TITLE) {
+            return Ok(None);
+        }
+        let mut items: Vec<(String, String)> = t
+            .strings(ITEM_ID)?
+            .into_iter()
+            .zip(t.strings(TITLE)?)
+            .filter_map(|(id, title)| Some((id?, title?)))
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        let forms = |title: &str| {
+            let stem = recpipe_core::titles::title_without_year(title);
+            [title.to_string(), stem.to_string(), reading_order(stem)].map(|f| f.to_lowercase())
+        };
+        let equal: Vec<&(String, String)> = items
+            .iter()
+            .filter(|(_, title)| forms(title).contains(&wanted))
+            .collect();
+        let matches = if equal.is_empty() {
+            items
+                .iter()
+                .filter(|(_, title)| forms(title).iter().any(|f| f.contains(&wanted)))
+                .collect()
+        } else {
+            equal
+        };
+        match matches[..] {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            _ => {
+                const SHOWN: usize = 8;
+                let shown: Vec<String> = matches
+                    .iter()
+                    .take(SHOWN)
+                    .map(|(id, title)| format!("`{id}` {title}"))
+                    .collect();
+                let more = match matches.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                Err(ExportError::Unknown(format!(
+                    "`{text}` is no item's id and matches the titles of {} items: {}{more}; give the id",
+                    matches.len(),
+                    shown.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The answer `ask` gives for the item whose title `item` names, when
+    /// it is no item's id ([`Bundle::item_titled`]), with a note that says
+    /// which item that is.
+    fn by_title(
+        &self,
+        item: &str,
+        ask: impl FnOnce(&str) -> Result<Answer>,
+    ) -> Result<Option<Answer>> {
+        if self.knows("item", item) {
+            return Ok(None);
+        }
+        let Some((id, title)) = self.item_titled(item)? else {
+            return Ok(None);
+        };
+        let mut answer = ask(&id)?;
+        let named = format!("`{item}` is taken as the title of item {id}: {title}");
+        answer.note = Some(match answer.note {
+            Some(note) => format!("{named}; {note}"),
+            None => named,
+        });
+        Ok(Some(answer))
+    }
+
+    /// Items like `item` (an id, or else a title), by factors or content.
     pub fn similar(&self, item: &str, n: usize, by: &str) -> Result<Answer> {
         let (t, all) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
         if all.is_empty() {
+            if let Some(answer) = self.by_title(item, |id| self.similar(id, n, by))? {
+                return Ok(answer);
+            }
             return Err(self.item_without_list(&t, "source_item_id", item, "similar items"));
         }
         let kinds = t.strings("kind")?;
@@ -332,10 +421,13 @@ impl Bundle {
         }
     }
 
-    /// "People who liked this also liked".
+    /// "People who liked this also liked", for `item` (an id, or else a title).
     pub fn also_liked(&self, item: &str, n: usize) -> Result<Answer> {
         let (t, rows) = self.rows_of("also_liked.parquet", "source_item_id", item)?;
         if rows.is_empty() {
+            if let Some(answer) = self.by_title(item, |id| self.also_liked(id, n))? {
+                return Ok(answer);
+            }
             let (t, known) = self.rows_of("similar_items.parquet", "source_item_id", item)?;
             if known.is_empty() && !self.knows("item", item) {
                 let hint = Self::did_you_mean(&t, "source_item_id", item);
@@ -525,4 +617,35 @@ fn ranked_items(
         lines,
         note: None,
     })
+}
+
+/// A title MovieLens writes with its article last, in reading order:
+/// `Matrix, The` as `The Matrix`; any other title as it is.
+fn reading_order(stem: &str) -> String {
+    for article in ["The", "A", "An"] {
+        if let Some(rest) = stem.strip_suffix(article)
+            && let Some(rest) = rest.strip_suffix(", ")
+        {
+            return format!("{article} {rest}");
+        }
+    }
+    stem.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reading_order;
+
+    #[test]
+    fn titles_with_their_article_last_read_in_order() {
+        assert_eq!(reading_order("Matrix, The"), "The Matrix");
+        assert_eq!(reading_order("Fish Called Wanda, A"), "A Fish Called Wanda");
+        assert_eq!(
+            reading_order("Officer and a Gentleman, An"),
+            "An Officer and a Gentleman"
+        );
+        assert_eq!(reading_order("Heat"), "Heat");
+        assert_eq!(reading_order("Them, Theme"), "Them, Theme");
+        assert_eq!(reading_order("The"), "The");
+    }
 }

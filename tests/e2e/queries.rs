@@ -390,3 +390,72 @@ fn a_segments_items_without_titles_are_named_by_their_ids() {
     items.sort_unstable();
     assert_eq!(items, ["sku-0", "sku-1", "sku-2"], "{answer}");
 }
+
+#[test]
+fn an_item_that_is_no_id_is_found_by_its_title() {
+    let env = Env::new(&LOG_PIPELINE.replace("timestamp: ts}", "timestamp: ts, title: title}"));
+    let titles = [
+        "Matrix, The (1999)",
+        "Matrix Reloaded, The (2003)",
+        "Heat (1995)",
+        "Fish Called Wanda, A (1988)",
+        "Casino (1995)",
+    ];
+    let mut log = String::from("user,item,title,ts\n");
+    for u in 0..30 {
+        for (i, title) in titles.iter().enumerate() {
+            if (u + i) % 3 != 0 {
+                log.push_str(&format!(
+                    "u{u},m{i},\"{title}\",2020-01-{:02}\n",
+                    u % 28 + 1
+                ));
+            }
+        }
+    }
+    std::fs::write(env.path().join("log.csv"), log).expect("log");
+    env.ok(&["run"]);
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&env.ok(&[args, &["--json"]].concat())).expect("json")
+    };
+    for (command, list) in [("similar", "more like item m3"), ("also-liked", "liked m3")] {
+        let by_id = json(&[command, "m3"]);
+        assert!(by_id.get("note").is_none(), "{by_id}");
+        // The title with or without its year, its article first, any case.
+        for text in [
+            "Fish Called Wanda, A (1988)",
+            "a fish called wanda",
+            "WANDA",
+        ] {
+            let by_title = json(&[command, text]);
+            assert_eq!(by_title["lines"], by_id["lines"], "{command} {text}");
+            assert!(by_title["title"].as_str().is_some_and(|t| t.contains(list)));
+            let note = by_title["note"].as_str().unwrap_or_default();
+            assert_eq!(
+                note,
+                format!("`{text}` is taken as the title of item m3: Fish Called Wanda, A (1988)"),
+                "{by_title}"
+            );
+        }
+    }
+    // A title equal to the text wins over those that contain it.
+    let matrix = json(&["similar", "the matrix"]);
+    assert!(
+        matrix["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("item m0:")),
+        "{matrix}"
+    );
+    // Text in several titles is an error that lists them; in none, the
+    // unknown id's error.
+    let out = env.run(&["similar", "matrix reloaded, the (2003"]);
+    assert_eq!(out.status.code(), Some(0), "a unique part of a title");
+    let out = env.run(&["similar", "(1995)"]);
+    let err = crate::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`(1995)` is no item's id and matches the titles of 2 items: `m2` Heat (1995), `m4` Casino (1995); give the id"),
+        "{err}"
+    );
+    let err = crate::stderr(&env.run(&["also-liked", "Titanic"]));
+    assert!(err.contains("item `Titanic` is not in the bundle"), "{err}");
+}
