@@ -599,8 +599,9 @@ impl ParquetTable {
         self.typed::<Float64Type>(name)
     }
 
-    /// A string column (plain or dictionary-encoded) as a plain one.
-    fn utf8(&self, name: &str) -> Result<ArrayRef> {
+    /// A string column (plain or dictionary-encoded) as a plain `Utf8`
+    /// array, to read its values in place (`as_string::<i32>()`).
+    pub fn utf8(&self, name: &str) -> Result<ArrayRef> {
         arrow::compute::cast(self.column(name)?, &DataType::Utf8).map_err(|source| {
             CoreError::Arrow {
                 path: self.path.clone(),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow::array::{Array, AsArray};
 use recpipe_core::schema::{ITEM_ID, TITLE};
 use recpipe_core::{ParquetTable, Rng};
 use serde::Serialize;
@@ -152,7 +153,16 @@ impl Bundle {
     /// an id absent from a list table may still be known, with an empty
     /// list (a user who already has every item, the only item of a log).
     fn knows(&self, kind: &str, id: &str) -> bool {
-        self.catalogue(kind).iter().any(|i| i == id)
+        let Ok(t) = self.table("embeddings/ids.parquet") else {
+            return false;
+        };
+        let (Ok(kinds), Ok(ids)) = (t.utf8("kind"), t.utf8("id")) else {
+            return false;
+        };
+        let (kinds, ids) = (kinds.as_string::<i32>(), ids.as_string::<i32>());
+        (0..ids.len()).any(|i| {
+            !ids.is_null(i) && ids.value(i) == id && !kinds.is_null(i) && kinds.value(i) == kind
+        })
     }
 
     /// The ids of `kind` (`user`, `item`) in the bundle's catalogue
@@ -305,19 +315,21 @@ impl Bundle {
         if wanted.is_empty() || !t.has(TITLE) {
             return Ok(None);
         }
-        let mut items: Vec<(String, String)> = t
-            .strings(ITEM_ID)?
-            .into_iter()
-            .zip(t.strings(TITLE)?)
-            .filter_map(|(id, title)| Some((id?, title?)))
+        // Each item once (a list table repeats its items over many rows).
+        let (ids, titles) = (t.utf8(ITEM_ID)?, t.utf8(TITLE)?);
+        let (ids, titles) = (ids.as_string::<i32>(), titles.as_string::<i32>());
+        let mut seen = std::collections::HashSet::new();
+        let mut items: Vec<(&str, &str)> = (0..ids.len())
+            .filter(|&i| !ids.is_null(i) && !titles.is_null(i))
+            .map(|i| (ids.value(i), titles.value(i)))
+            .filter(|&(id, _)| seen.insert(id))
             .collect();
         items.sort_unstable();
-        items.dedup();
         let forms = |title: &str| {
             let stem = recpipe_core::titles::title_without_year(title);
             [title.to_string(), stem.to_string(), reading_order(stem)].map(|f| f.to_lowercase())
         };
-        let equal: Vec<&(String, String)> = items
+        let equal: Vec<&(&str, &str)> = items
             .iter()
             .filter(|(_, title)| forms(title).contains(&wanted))
             .collect();
@@ -331,7 +343,7 @@ impl Bundle {
         };
         match matches[..] {
             [] => Ok(None),
-            [one] => Ok(Some(one.clone())),
+            [&(id, title)] => Ok(Some((id.to_string(), title.to_string()))),
             _ => {
                 const SHOWN: usize = 8;
                 let shown: Vec<String> = matches
