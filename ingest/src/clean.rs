@@ -1,7 +1,7 @@
 //! Cleaning: unknown references, duplicate pairs, k-core filtering, dense ids.
 
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::error::{IngestError, Result};
@@ -34,10 +34,15 @@ pub struct Cleaned {
     pub rows_merged: u64,
     /// Planted segments by dense user index (synthetic only).
     pub true_segments: Option<Vec<u16>>,
+    /// What `exclude_users` and `exclude_items` named that no valid row gives.
+    pub unmatched_exclusions: Vec<String>,
 }
 
-fn first_error(rejects: &[Reject], inter: &Interactions) -> IngestError {
-    let first = rejects.iter().min_by_key(|r| (r.file, r.line));
+fn first_error<'a>(
+    rejects: impl IntoIterator<Item = &'a Reject>,
+    inter: &Interactions,
+) -> IngestError {
+    let first = rejects.into_iter().min_by_key(|r| (r.file, r.line));
     IngestError::BadRow {
         path: first
             .and_then(|r| inter.files.get(r.file as usize).cloned())
@@ -123,6 +128,35 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     if params.on_error == OnError::Fail && !inter.rejects.is_empty() {
         return Err(first_error(&inter.rejects, inter));
     }
+    // The ids `exclude_users` and `exclude_items` name, by interned id,
+    // with the detail their rows' rejects share; and those of them that no
+    // valid row gives (a typo excludes nothing, and says so).
+    let mut unmatched_exclusions = Vec::new();
+    let mut excluded = |ids: &crate::ids::Interner, names: &[String], what: &str| {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let mut unmatched: HashSet<&str> = names.iter().map(String::as_str).collect();
+        let flags = (ids.keys().iter())
+            .map(|k| {
+                let id = String::from_utf8_lossy(k);
+                unmatched
+                    .remove(id.as_ref())
+                    .then(|| Arc::<str>::from(format!("{what} `{id}` is in `exclude_{what}s`")))
+            })
+            .collect::<Vec<_>>();
+        let mut unmatched: Vec<&str> = unmatched.into_iter().collect();
+        unmatched.sort_unstable();
+        if !unmatched.is_empty() {
+            unmatched_exclusions.push(format!(
+                "`exclude_{what}s` matched no valid row for {}",
+                unmatched.join(", ")
+            ));
+        }
+        flags
+    };
+    let user_excluded = excluded(&inter.users, &params.exclude_users, "user");
+    let item_excluded = excluded(&inter.items, &params.exclude_items, "item");
     let rows_read = inter.rows_read;
 
     // Catalogs: first record of each id wins.
@@ -214,6 +248,13 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     {
         let inter: &Interactions = inter;
         let unknown = |row: &Row| {
+            let exclusion = |flags: &[Option<Arc<str>>], idx: u32| flags.get(idx as usize)?.clone();
+            if let Some(detail) = exclusion(&user_excluded, row.user) {
+                return Some(inter.reject_row(row, Reason::ExcludedUser, detail));
+            }
+            if let Some(detail) = exclusion(&item_excluded, row.item) {
+                return Some(inter.reject_row(row, Reason::ExcludedItem, detail));
+            }
             let (ids, idx, reason, what) =
                 if user_catalog.is_some() && user_rec[row.user as usize].is_none() {
                     (&inter.users, row.user, Reason::UnknownUser, "user")
@@ -255,8 +296,13 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             pairs.push(r.pairs);
         }
     }
-    if params.on_error == OnError::Fail && !late.is_empty() {
-        return Err(first_error(&late, inter));
+    // Duplicates and exclusions are what the configuration asked for, not
+    // errors: `on_error: fail` stops at the first invalid row only.
+    if params.on_error == OnError::Fail && late.iter().any(|r| !r.reason.is_policy()) {
+        return Err(first_error(
+            late.iter().filter(|r| !r.reason.is_policy()),
+            inter,
+        ));
     }
     check_invalid_share(inter, &late, params)?;
 
@@ -326,6 +372,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     data.users.as_deref(),
                     user_catalog.as_ref(),
                     min_u > 1,
+                    &params.exclude_users,
                 );
                 for (country, &d) in user_country.into_iter().zip(&ukeys) {
                     if let Some(country) = country
@@ -343,6 +390,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     data.items.as_deref(),
                     item_catalog.as_ref(),
                     min_i > 1,
+                    &params.exclude_items,
                 );
                 // Title / text found in the interaction file itself fill what
                 // the catalog lacks.
@@ -450,6 +498,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
         rows_kept,
         rows_merged: merged,
         true_segments,
+        unmatched_exclusions,
     })
 }
 
@@ -826,6 +875,7 @@ fn dense_catalog<T: CatalogRecord>(
     catalog: Option<&[T]>,
     index: Option<&HashMap<String, usize>>,
     filtered: bool,
+    excluded: &[String],
 ) -> (Vec<T>, Vec<u32>) {
     let texts: Vec<std::borrow::Cow<'_, str>> =
         keys.iter().map(|k| String::from_utf8_lossy(k)).collect();
@@ -837,7 +887,11 @@ fn dense_catalog<T: CatalogRecord>(
         .map(|(id, _)| (id.as_ref(), lookup(id)))
         .collect();
     if let (Some(cat), Some(_), false) = (catalog, index, filtered) {
-        list.extend(cat.iter().map(|r| (r.id(), lookup(r.id()))));
+        list.extend(
+            (cat.iter())
+                .filter(|r| !excluded.iter().any(|e| e == r.id()))
+                .map(|r| (r.id(), lookup(r.id()))),
+        );
     }
     // In dense order, each id once (an id's record comes from the index, so
     // copies of an id agree).

@@ -108,12 +108,13 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
     let read_seconds = started.elapsed().as_secs_f64();
     progress.phase(&format!("cleaning {} rows", data.interactions.rows_read));
     let started = std::time::Instant::now();
-    let cleaned = clean::clean(data, params)?;
+    let mut cleaned = clean::clean(data, params)?;
     let clean_seconds = started.elapsed().as_secs_f64();
     progress.phase("writing parquet");
     let started = std::time::Instant::now();
     let report = output::write(&ctx.out_dir, &cleaned, meta)?;
     let write_seconds = started.elapsed().as_secs_f64();
+    let unmatched_exclusions = std::mem::take(&mut cleaned.unmatched_exclusions);
     // Freeing ~100 MB of rows and rejects takes 4-5 ms: a helper thread
     // does it while the runner hashes and commits the outputs.
     rows::free_later(cleaned);
@@ -136,6 +137,9 @@ pub fn run(params: &IngestParams, ctx: &StageContext) -> Result<StageOutcome> {
             recpipe_core::names::counted(report.rows_read, "row"),
             report.rows_rejected
         ));
+    for unmatched in unmatched_exclusions {
+        outcome.line(format!("note: {unmatched}"));
+    }
     if report.max_ts > FAR_FUTURE {
         outcome.line(format!(
             "note: the latest time is {}: if the log counts milliseconds, set `timestamp_unit: ms` (or us, ns)",

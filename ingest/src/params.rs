@@ -182,6 +182,16 @@ pub struct IngestParams {
     /// Duplicates and k-core drops do not count: they are policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rejected_fraction: Option<f64>,
+    /// Users whose interactions are dropped (test accounts, bots), by id
+    /// as the outputs write it; each row goes to rejects as `excluded_user`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_users: Vec<String>,
+    /// Items whose interactions are dropped (Online Retail's `POST`
+    /// postage, `M` manual entries), and left out of items.parquet even
+    /// where an items file lists them; each row goes to rejects as
+    /// `excluded_item`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_items: Vec<String>,
 
     /// synthetic: RNG seed (default 42).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -49,11 +49,15 @@ pub enum Reason {
     /// An earlier row of the same users or items file gave this id (the
     /// first row of an id describes it).
     DuplicateId,
+    /// The user is in `exclude_users`.
+    ExcludedUser,
+    /// The item is in `exclude_items`.
+    ExcludedItem,
 }
 
 impl Reason {
     /// Every reason, in declaration order (so `ALL[r as usize] == r`).
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 20] = [
         Reason::WrongFieldCount,
         Reason::MissingUser,
         Reason::MissingItem,
@@ -72,14 +76,21 @@ impl Reason {
         Reason::KCoreUser,
         Reason::KCoreItem,
         Reason::DuplicateId,
+        Reason::ExcludedUser,
+        Reason::ExcludedItem,
     ];
 
     /// Whether the row was dropped by a policy the configuration chose
-    /// (duplicates, k-core) rather than for being invalid.
+    /// (duplicates, k-core, exclusions) rather than for being invalid.
     pub fn is_policy(self) -> bool {
         matches!(
             self,
-            Reason::DuplicateRow | Reason::DuplicatePair | Reason::KCoreUser | Reason::KCoreItem
+            Reason::DuplicateRow
+                | Reason::DuplicatePair
+                | Reason::KCoreUser
+                | Reason::KCoreItem
+                | Reason::ExcludedUser
+                | Reason::ExcludedItem
         )
     }
 
@@ -104,6 +115,8 @@ impl Reason {
             Reason::KCoreUser => "k_core_user",
             Reason::KCoreItem => "k_core_item",
             Reason::DuplicateId => "duplicate_id",
+            Reason::ExcludedUser => "excluded_user",
+            Reason::ExcludedItem => "excluded_item",
         }
     }
 }

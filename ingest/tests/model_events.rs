@@ -369,8 +369,8 @@ struct Expected {
 
 /// What the documented rules give for `log` under `config`, read one
 /// record at a time; and the (line, reason) `on_error: fail` stops at: the
-/// first row parsing rejects, else the first the cleaning rejects before
-/// k-core (which drops rows for being few, not bad).
+/// first row parsing rejects, else the first the cleaning rejects as
+/// invalid (duplicates and k-core drops are policy, not errors).
 fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u64, String)>) {
     let mut rejects = Vec::new();
     let mut parsed_texts: HashSet<&str> = HashSet::new();
@@ -446,15 +446,12 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
             *rows = vec![rows[keep]];
         }
     }
+    // Duplicates are policy, not errors: `on_error: fail` goes past them.
     let first_bad = |parsing: bool| {
-        let late = [
-            "duplicate_row",
-            "unknown_user",
-            "unknown_item",
-            "duplicate_pair",
-        ];
+        let late = ["unknown_user", "unknown_item"];
         let is_parse = |why: &str| !late.contains(&why);
         (rejects.iter())
+            .filter(|(_, why, _)| !POLICY_REASONS.contains(&why.as_str()))
             .filter(|(_, why, _)| is_parse(why) == parsing)
             .min_by_key(|r| r.0)
             .map(|(line, why, _)| (*line, why.clone()))

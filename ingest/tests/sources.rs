@@ -1782,3 +1782,104 @@ fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
         [Some("noir".to_string())]
     );
 }
+
+#[test]
+fn excluded_users_and_items_go_to_rejects_and_out_of_the_catalog() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // POST (postage) is no product; `bot` is no customer. Line 6 repeats
+    // line 5's pair, line 7 has no user: invalid, not excluded.
+    write(
+        dir,
+        "events.csv",
+        b"uid,sku,qty,when\n1,A,2,1577836800\n1,POST,1,1577836800\nbot,A,9,1577836900\n\
+          2,B,1,1577923200\n2,B,1,1577923300\n,A,1,1577923400\n3.0,POST,1,1577923500\n",
+    );
+    write(
+        dir,
+        "items.csv",
+        b"sku,name\nA,Lamp\nB,Mug\nPOST,Postage\nC,Vase\n",
+    );
+    let yaml = |extra: &str| {
+        format!(
+            "{{source: events, path: {}, duplicates: last, {extra} items_file: {{path: {}, id: sku, title: name}}, columns: {{user: uid, item: sku, timestamp: when, quantity: qty}}}}",
+            dir.join("events.csv").display(),
+            dir.join("items.csv").display()
+        )
+    };
+    let excluding = yaml("exclude_users: [bot, nobody], exclude_items: [POST],");
+    let out = dir.join("out");
+    let outcome =
+        recpipe_ingest::run(&common::params(&excluding), &common::ctx(&out)).expect("ingest");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("ingest_report.json")).expect("report"))
+            .expect("json");
+    let by_reason = reasons(&report);
+    assert_eq!(by_reason.get("excluded_item"), Some(&2), "{by_reason:?}");
+    assert_eq!(by_reason.get("excluded_user"), Some(&1), "{by_reason:?}");
+    assert_eq!(by_reason.get("duplicate_pair"), Some(&1), "{by_reason:?}");
+    assert_eq!(report["rows_read"], 7);
+    let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+    let lines = rejects.u64s_for_test();
+    let details = rejects.strings("detail").expect("detail");
+    let detail_of = |line: u64| {
+        let at = lines.iter().position(|&l| l == line).expect("rejected");
+        details[at].clone().unwrap_or_default()
+    };
+    assert_eq!(detail_of(3), "item `POST` is in `exclude_items`");
+    assert_eq!(
+        detail_of(8),
+        "item `POST` is in `exclude_items`",
+        "`3.0` is `3`"
+    );
+    assert_eq!(detail_of(4), "user `bot` is in `exclude_users`");
+    // Out of items.parquet too, though the items file lists it; the
+    // catalogue's other unrated item stays.
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    let ids: Vec<String> = items
+        .strings("item_id")
+        .expect("ids")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ids, ["A", "B", "C"]);
+    let users = ParquetTable::read(&out.join("users.parquet")).expect("users");
+    let ids: Vec<String> = users
+        .strings("user_id")
+        .expect("ids")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+    // A name that matches no valid row is said, not silently ignored.
+    assert!(
+        outcome
+            .summary
+            .iter()
+            .any(|l| l == "note: `exclude_users` matched no valid row for nobody"),
+        "{:?}",
+        outcome.summary
+    );
+    assert!(!outcome.summary.iter().any(|l| l.contains("exclude_items")));
+
+    // Exclusions and duplicates are what the configuration asked for, not
+    // errors: `on_error: fail` goes past them, and stops at an invalid row
+    // (here an item the items file does not list).
+    let strict = |log: &[u8], out: &str| {
+        write(dir, "events.csv", log);
+        run(
+            &yaml("on_error: fail, exclude_users: [bot], exclude_items: [POST],"),
+            &dir.join(out),
+        )
+    };
+    let log = b"uid,sku,qty,when\n1,A,2,1577836800\n1,POST,1,1577836800\nbot,A,9,1577836900\n\
+                2,B,1,1577923200\n2,B,1,1577923300\n";
+    let report = strict(log, "strict").expect("nothing invalid");
+    assert_eq!(report["rows_rejected"], 3, "{report}");
+    let err = strict(&[&log[..], b"2,Z,1,1577923400\n"].concat(), "stops")
+        .expect_err("Z is in no items file");
+    assert!(
+        err.to_string().contains("events.csv:7: unknown_item"),
+        "{err}"
+    );
+}
