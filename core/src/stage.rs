@@ -48,9 +48,11 @@ impl StageContext {
         self.out_dir.join(file)
     }
 
-    /// Resolves a path from the config against the pipeline's folder.
+    /// Resolves a path from the config against the pipeline's folder (a
+    /// pipeline in the current folder leaves it as written: errors name
+    /// `../data/u.data`, not `./../data/u.data`).
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
+        if path.is_absolute() || self.base_dir == Path::new(".") {
             path.to_path_buf()
         } else {
             self.base_dir.join(path)
