@@ -1,4 +1,5 @@
-//! Cleaning: unknown references, duplicate pairs, k-core filtering, dense ids.
+//! Cleaning: exclusions, unknown references, duplicate pairs, k-core
+//! filtering, dense ids.
 
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -237,9 +238,10 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     }
 
     // Then, on parts of whole users side by side: the duplicates and the
-    // rows with unknown references dropped (the rest moved up within their
-    // part, in place: a copy of every row costs more in page faults than
-    // the tests), and the kept pairs formed from runs of equal (user, item).
+    // rows of excluded ids or unknown references dropped (the rest moved up
+    // within their part, in place: a copy of every row costs more in page
+    // faults than the tests), and the kept pairs formed from runs of equal
+    // (user, item).
     let policy = params.duplicate_policy();
     let parts = user_parts(&rows, rayon::current_num_threads() * 4);
     let (mut pairs, mut merged, mut rows_kept) = (Vec::with_capacity(parts.len()), 0u64, 0u64);
@@ -247,7 +249,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let mut item_used = vec![false; inter.items.len()];
     {
         let inter: &Interactions = inter;
-        let unknown = |row: &Row| {
+        let refused = |row: &Row| {
             let exclusion = |flags: &[Option<Arc<str>>], idx: u32| flags.get(idx as usize)?.clone();
             if let Some(detail) = exclusion(&user_excluded, row.user) {
                 return Some(inter.reject_row(row, Reason::ExcludedUser, detail));
@@ -277,7 +279,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     part,
                     range.start,
                     &duplicates[from..to],
-                    &unknown,
+                    &refused,
                     policy,
                     inter,
                 )
@@ -730,14 +732,14 @@ struct PartPairs {
 }
 
 /// One part's rows (`base` its first row's index among all rows): the
-/// `duplicates` (indices, ascending) and the rows `unknown` rejects dropped,
+/// `duplicates` (indices, ascending) and the rows `refused` rejects dropped,
 /// the rest moved up in place; then the runs of equal (user, item) become
 /// pairs under `policy`.
 fn part_pairs(
     rows: &mut [Row],
     base: usize,
     duplicates: &[usize],
-    unknown: &(dyn Fn(&Row) -> Option<Reject> + Sync),
+    refused: &(dyn Fn(&Row) -> Option<Reject> + Sync),
     policy: DuplicatePolicy,
     inter: &Interactions,
 ) -> PartPairs {
@@ -748,7 +750,7 @@ fn part_pairs(
         if next.next_if_eq(&i).is_some() {
             continue;
         }
-        if let Some(reject) = unknown(&rows[i]) {
+        if let Some(reject) = refused(&rows[i]) {
             late.push(reject);
             continue;
         }
