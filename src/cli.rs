@@ -102,13 +102,13 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// Items similar to an item, by factors or by content.
     #[command(
-        after_help = "Examples:\n  recpipe similar --item 1\n  recpipe similar 1                            # the same\n  recpipe similar --item 1 --by content -n 5\n  recpipe similar \"the matrix\"                # by title, where no id is that text"
+        after_help = "Examples:\n  recpipe similar --item 1\n  recpipe similar 1                            # the same\n  recpipe similar --item 1 --by content -n 5\n  recpipe similar \"the matrix\"                 # by title, where no id is that text"
     )]
     Similar(SimilarArgs),
     /// "People who liked this also liked".
     #[command(
         name = "also-liked",
-        after_help = "Examples:\n  recpipe also-liked --item 50\n  recpipe also-liked 50                        # the same\n  recpipe also-liked \"star wars (1977)\"       # by title"
+        after_help = "Examples:\n  recpipe also-liked --item 50\n  recpipe also-liked 50                        # the same\n  recpipe also-liked \"star wars (1977)\"        # by title"
     )]
     AlsoLiked(AlsoLikedArgs),
     /// A user's segment and its profile summary.
