@@ -393,19 +393,7 @@ fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
         !env.path().join("pipeline.yaml").exists(),
         "nothing written"
     );
-    env.ok(&[
-        "generate",
-        "--layout",
-        "ml-100k",
-        "--users",
-        "20",
-        "--items",
-        "10",
-        "--ratings",
-        "60",
-        "--out",
-        "ml",
-    ]);
+    env.generate("ml-100k", "ml", (20, 10, 60));
     let out = init("ml");
     let said = crate::stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -415,19 +403,7 @@ fn init_movielens_checks_a_folder_that_is_there_for_a_layout() {
 #[test]
 fn init_without_a_template_takes_it_from_the_data() {
     let env = Env::new(crate::SMALL);
-    env.ok(&[
-        "generate",
-        "--layout",
-        "csv",
-        "--users",
-        "20",
-        "--items",
-        "10",
-        "--ratings",
-        "60",
-        "--out",
-        "ml",
-    ]);
+    env.generate("csv", "ml", (20, 10, 60));
     std::fs::write(
         env.path().join("events.csv"),
         "user_id,item_id,event_type,event_time\nu1,i1,view,1433221332\nu1,i2,purchase,1433221392\n",

@@ -67,6 +67,25 @@ impl Env {
         stdout(&out)
     }
 
+    /// Writes a synthetic MovieLens data set of `layout` into `out` with
+    /// `recpipe generate`: (users, items, ratings).
+    pub fn generate(&self, layout: &str, out: &str, (users, items, ratings): (u32, u32, u32)) {
+        let (users, items, ratings) = (users.to_string(), items.to_string(), ratings.to_string());
+        self.ok(&[
+            "generate",
+            "--layout",
+            layout,
+            "--users",
+            &users,
+            "--items",
+            &items,
+            "--ratings",
+            &ratings,
+            "--out",
+            out,
+        ]);
+    }
+
     /// The current output folder of a stage.
     pub fn out(&self, stage: &str) -> PathBuf {
         self.path().join(".recpipe/out").join(stage)

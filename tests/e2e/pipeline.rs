@@ -188,19 +188,7 @@ fn touching_an_input_reruns_nothing_but_editing_it_does() {
     let env = Env::new(
         "version: 1\nstages:\n  ingest: {uses: ingest, with: {source: movielens, path: data}}\n  features: {uses: features, needs: [ingest]}\n",
     );
-    env.ok(&[
-        "generate",
-        "--layout",
-        "ml-100k",
-        "--users",
-        "60",
-        "--items",
-        "40",
-        "--ratings",
-        "600",
-        "--out",
-        "data",
-    ]);
+    env.generate("ml-100k", "data", (60, 40, 600));
     env.ok(&["run"]);
     let f = env.path().join("data/u.data");
     let bytes = std::fs::read(&f).expect("read");
