@@ -85,6 +85,11 @@ pub enum Command {
     /// Show a stage's outputs, row counts, metrics and timings.
     #[command(after_help = "Examples:\n  recpipe show ingest\n  recpipe show train --json")]
     Show(ShowArgs),
+    /// The runs of a stage the cache holds: their parameters beside the locked run's, and their headlines.
+    #[command(
+        after_help = "Tuning compares runs: each `recpipe run train --set train.factors=32` leaves one\nin the cache, and rerunning a setting seen before restores it at once.\n\nExamples:\n  recpipe history train\n  recpipe history implicit --json"
+    )]
+    History(ShowArgs),
     /// What an ingest stage rejected: counts by reason, then the rows with their file, line and reason.
     #[command(
         after_help = "Examples:\n  recpipe rejects\n  recpipe rejects --reason bad_timestamp -n 50\n  recpipe rejects ingest --json"

@@ -126,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dag(args) => commands::dag::run(args),
         Command::Verify(args) => commands::verify::run(args, mode),
         Command::Show(args) => commands::show::run(args),
+        Command::History(args) => commands::history::run(args),
         Command::Rejects(args) => commands::rejects::run(args),
         Command::Gc(args) => commands::gc::run(args),
         Command::Generate(args) => commands::generate::run(args),

@@ -3,6 +3,7 @@
 pub mod dag;
 pub mod gc;
 pub mod generate;
+pub mod history;
 pub mod init;
 pub mod query;
 pub mod rejects;

@@ -169,6 +169,50 @@ fn a_param_change_reruns_exactly_that_stage_and_its_dependants() {
 }
 
 #[test]
+fn history_lists_a_stages_cached_runs_by_what_they_changed() {
+    let env = Env::new(SMALL);
+    assert!(
+        env.ok(&["history", "train"])
+            .contains("no run of `train` is in the cache")
+    );
+    env.ok(&["run"]);
+    env.ok(&[
+        "run",
+        "--set",
+        "train.factors=4",
+        "--set",
+        "train.iterations=3",
+    ]);
+    let out = env.ok(&["run", "--set", "cluster.k=2"]);
+    assert_eq!(ran(&out), vec!["cluster", "train", "export"], "{out}");
+    env.ok(&["run"]); // back to the file's settings: every stage from the cache
+    let history = env.ok(&["history", "train"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 4, "{history}");
+    assert!(
+        lines[0].starts_with("train: 3 runs in the cache"),
+        "{history}"
+    );
+    // Newest first; the first run is pipeline.lock's again (*).
+    assert!(lines[1].contains("other `cluster` outputs"), "{history}");
+    assert!(lines[2].contains("factors 4, iterations 3"), "{history}");
+    assert!(
+        lines[3].starts_with("* ") && lines[3].contains("(the same)"),
+        "{history}"
+    );
+    assert!(
+        lines[2].contains("ExplicitAls k=4: RMSE"),
+        "the run's headline: {history}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["history", "train", "--json"])).expect("json");
+    let runs = json.as_array().expect("runs");
+    assert_eq!(runs.iter().filter(|r| r["locked"] == true).count(), 1);
+    assert_eq!(runs[1]["params"]["factors"], 4);
+    assert!(runs[1]["metrics"]["rmse"].is_number(), "{json}");
+}
+
+#[test]
 fn set_overrides_reach_the_lock_and_dry_run_runs_nothing() {
     let env = Env::new(SMALL);
     env.ok(&["run"]);
