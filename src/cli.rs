@@ -446,6 +446,16 @@ pub enum BundleCommand {
         /// The bundle folder.
         dir: PathBuf,
     },
+    /// Copy a bundle, checked against its manifest, into a new folder, whole or not at all.
+    #[command(
+        after_help = "The copy is made in a hidden folder beside DEST and renamed to DEST last, so a\nserver reading DEST never sees half a bundle; a DEST that exists is refused. The\npipeline's own outputs live in its cache, which `recpipe gc` prunes: serve a copy.\n\nExamples:\n  recpipe bundle publish /srv/recs/2026-12-02 && ln -sfn 2026-12-02 /srv/recs/current\n  recpipe bundle publish --bundle old/export backup/export"
+    )]
+    Publish {
+        #[command(flatten)]
+        bundle: BundleArg,
+        /// The folder to create.
+        dest: PathBuf,
+    },
 }
 
 /// A count of lines to list: 1 or more (`-n 0` would list nothing).

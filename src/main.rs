@@ -136,6 +136,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Segment(args) => commands::query::segment(args),
         Command::Lookalike(args) => commands::query::lookalike(args),
         Command::Bundle(cli::BundleCommand::Verify { dir }) => commands::query::verify_bundle(&dir),
+        Command::Bundle(cli::BundleCommand::Publish { bundle, dest }) => {
+            commands::query::publish_bundle(&bundle, &dest)
+        }
     }
 }
 

@@ -99,6 +99,11 @@ impl Bundle {
         })
     }
 
+    /// The bundle's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path_of(&self, name: &str) -> Result<std::path::PathBuf> {
         let p = self.dir.join(name);
         if !p.is_file() {

@@ -1,5 +1,5 @@
 //! `manifest.json`: every artifact with its size, rows, schema and sha256,
-//! and `recpipe bundle verify`.
+//! `recpipe bundle verify`, and `recpipe bundle publish`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -131,4 +131,91 @@ pub fn verify(dir: &Path) -> Result<Verification> {
         }
     }
     Ok(v)
+}
+
+/// What [`publish`] copied.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// Files copied: the artifacts and manifest.json.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Copies the bundle in `src` (its manifest's artifacts and the manifest)
+/// into the new folder `dest`, whole or not at all: the files go into a
+/// hidden folder beside `dest`, are synced to disk, and the folder is
+/// renamed to `dest` last, so that a server never sees half a bundle. A
+/// `dest` that exists is refused (publish each run to a new folder, a dated
+/// one, and point a link at it). Checking the bundle against its manifest
+/// first is the caller's part ([`verify`]).
+pub fn publish(src: &Path, dest: &Path) -> Result<Published> {
+    let manifest: Manifest =
+        recpipe_core::fsutil::read_json(&src.join("manifest.json")).map_err(|e| {
+            ExportError::Bundle(format!("{e} (is {} an export bundle?)", src.display()))
+        })?;
+    if dest.exists() {
+        return Err(ExportError::Bundle(format!(
+            "{} exists: publish to a new folder (such as one named for the day) and point a link at it",
+            dest.display()
+        )));
+    }
+    let io = |path: &Path, e: std::io::Error| -> ExportError {
+        recpipe_core::CoreError::io(path, e).into()
+    };
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| ExportError::Bundle(format!("{} names no folder", dest.display())))?;
+    let temp = parent.join(format!(".{name}.publishing-{}", std::process::id()));
+    let copied = copy_files(src, &temp, &manifest, &io).and_then(|published| {
+        std::fs::rename(&temp, dest).map_err(|e| io(dest, e))?;
+        // The rename itself, on disk.
+        std::fs::File::open(&parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(&parent, e))?;
+        Ok(published)
+    });
+    if copied.is_err() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    copied
+}
+
+/// Copies the manifest's artifacts and manifest.json from `src` into the
+/// new folder `to`, each synced to disk.
+fn copy_files(
+    src: &Path,
+    to: &Path,
+    manifest: &Manifest,
+    io: &dyn Fn(&Path, std::io::Error) -> ExportError,
+) -> Result<Published> {
+    std::fs::create_dir(to).map_err(|e| io(to, e))?;
+    let mut published = Published::default();
+    let paths = manifest.artifacts.iter().map(|a| a.path.as_str());
+    for rel in paths.chain(["manifest.json"]) {
+        let inside = Path::new(rel)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(ExportError::Bundle(format!(
+                "manifest.json lists `{rel}`, a path outside the bundle"
+            )));
+        }
+        let (from, copy) = (src.join(rel), to.join(rel));
+        if let Some(folder) = copy.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
+        }
+        published.bytes += std::fs::copy(&from, &copy).map_err(|e| io(&from, e))?;
+        std::fs::File::open(&copy)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(&copy, e))?;
+        published.files += 1;
+    }
+    Ok(published)
 }

@@ -274,6 +274,44 @@ pub fn verify_bundle(dir: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `recpipe bundle publish`: the bundle checked against its manifest
+/// (drift exits 3 and copies nothing), then copied into `dest`.
+pub fn publish_bundle(arg: &BundleArg, dest: &Path) -> anyhow::Result<ExitCode> {
+    if dest.exists() {
+        let why = "exists: publish to a new folder (such as one named for the day) and point a link at it";
+        return Err(crate::config::ConfigError::at(dest, None, why).into());
+    }
+    let src = bundle(arg)?.dir().to_path_buf();
+    let v = recpipe_serve_export::manifest::verify(&src)?;
+    if !v.problems.is_empty() {
+        eprintln!(
+            "error: {} differs from its manifest in {} of {} artifacts; nothing was published:",
+            src.display(),
+            v.problems.len(),
+            v.checked
+        );
+        for p in &v.problems {
+            eprintln!("  {p}");
+        }
+        return Ok(ExitCode::from(crate::EXIT_DRIFT));
+    }
+    let published = recpipe_serve_export::manifest::publish(&src, dest)?;
+    if arg.json {
+        let doc = serde_json::json!({
+            "published": dest, "from": src, "files": published.files, "bytes": published.bytes,
+        });
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        outln!(
+            "published {} ({:.1} MiB, checked against manifest.json) to {}",
+            counted(published.files as u64, "file"),
+            published.bytes as f64 / (1u64 << 20) as f64,
+            dest.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `x` rounded to the four places a table shows, a value that rounds to
 /// zero from below as 0 (a cosine of -5e-8 prints 0.0000, not -0.0000).
 fn four_places(x: f64) -> f64 {

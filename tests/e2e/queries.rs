@@ -208,6 +208,29 @@ fn queries_answer_from_the_bundle_and_verify_catches_a_flipped_byte() {
         "{}",
         stdout(&out)
     );
+
+    // Publishing: a bundle that differs from its manifest is not copied;
+    // a sound one is, whole, into a new folder only.
+    let out = env.run(&["bundle", "publish", "--bundle", "copy", "srv/bad"]);
+    assert_eq!(out.status.code(), Some(3), "{}", crate::stderr(&out));
+    assert!(crate::stderr(&out).contains("nothing was published"));
+    let said = env.ok(&["bundle", "publish", "srv/day-1"]);
+    assert!(said.contains("published 12 files"), "{said}");
+    let served: Vec<_> = std::fs::read_dir(env.path().join("srv"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(served, ["day-1"], "no half copy nor hidden temp left");
+    let ok = env.ok(&["bundle", "verify", "srv/day-1"]);
+    assert!(ok.contains("bundle ok: 11 artifacts"), "{ok}");
+    assert_eq!(
+        env.ok(&["recommend", "5", "--bundle", "srv/day-1"]),
+        env.ok(&["recommend", "5"])
+    );
+    let again = env.run(&["bundle", "publish", "srv/day-1"]);
+    assert_eq!(again.status.code(), Some(2), "{}", crate::stderr(&again));
+    assert!(crate::stderr(&again).contains("srv/day-1: exists"));
 }
 
 /// The ids of a query's JSON answer, in rank order.
