@@ -379,7 +379,13 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Plan, ConfigError> {
         });
     }
     let stages = topo_sort(file, stages)?;
-    let workdir = base_dir.join(raw.workdir.as_deref().unwrap_or(".recpipe"));
+    // Beside a pipeline in the current folder, paths are shown as written
+    // (`.recpipe/out/train`, not `./.recpipe/out/train`).
+    let workdir = Path::new(raw.workdir.as_deref().unwrap_or(".recpipe"));
+    let workdir = match base_dir == Path::new(".") {
+        true => workdir.to_path_buf(),
+        false => base_dir.join(workdir),
+    };
     let plan = Plan {
         file: file.to_path_buf(),
         base_dir,
