@@ -309,7 +309,8 @@ impl Bundle {
     /// item's id: the item whose title equals it (case aside, with or
     /// without its year, `The Matrix` for `Matrix, The (1999)`), else the
     /// one whose title contains it. Returns its id and title; none where no
-    /// title does, and an error listing them where several do. Titles are
+    /// title does, and an error listing them (the shortest titles first)
+    /// where several do. Titles are
     /// those of the similar-item lists (every item with neighbours).
     pub fn item_titled(&self, text: &str) -> Result<Option<(String, String)>> {
         let wanted = text.trim().to_lowercase();
@@ -350,7 +351,10 @@ impl Bundle {
             [] => Ok(None),
             [&(id, title)] => Ok(Some((id.to_string(), title.to_string()))),
             _ => {
+                // The shortest titles first: the nearest to the text given.
                 const SHOWN: usize = 8;
+                let mut matches = matches;
+                matches.sort_by_key(|&&(id, title)| (title.chars().count(), id));
                 let shown: Vec<String> = matches
                     .iter()
                     .take(SHOWN)
