@@ -310,8 +310,8 @@ impl Bundle {
     /// without its year, `The Matrix` for `Matrix, The (1999)`), else the
     /// one whose title contains it. Returns its id and title; none where no
     /// title does, and an error listing them (the shortest titles first)
-    /// where several do. Titles are
-    /// those of the similar-item lists (every item with neighbours).
+    /// where several do. Titles are those of the similar-item lists (every
+    /// item with neighbours).
     pub fn item_titled(&self, text: &str) -> Result<Option<(String, String)>> {
         let wanted = text.trim().to_lowercase();
         let Ok(path) = self.path_of("similar_items.parquet") else {
