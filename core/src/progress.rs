@@ -49,13 +49,14 @@ impl Progress {
         );
     }
 
-    /// Writes a progress line, `  [stage] text (seconds)`, or in JSON mode
+    /// Writes a progress line, `  [stage] text (at 1.25s)`: the time since
+    /// the stage began, when the phase begins; or in JSON mode
     /// `fields` with the stage and the seconds.
     fn emit(&self, text: &str, mut fields: serde_json::Value) {
         let secs = self.start.elapsed().as_secs_f64();
         match self.mode {
             ProgressMode::Bars | ProgressMode::Plain => {
-                eprintln!("  [{}] {text} ({secs:.2}s)", self.stage)
+                eprintln!("  [{}] {text} (at {secs:.2}s)", self.stage)
             }
             ProgressMode::Json => {
                 fields["stage"] = serde_json::json!(&*self.stage);
@@ -98,7 +99,7 @@ impl Progress {
         }
     }
 
-    /// A bar's count as a progress line: `[stage] message: pos/len (seconds)`.
+    /// A bar's count as a progress line: `[stage] message: pos/len (at 12.50s)`.
     fn count(&self, message: &str, pos: u64, len: u64) {
         self.emit(
             &format!("{message}: {pos}/{len}"),
