@@ -133,6 +133,10 @@ pub fn verify(dir: &Path) -> Result<Verification> {
     Ok(v)
 }
 
+/// Why [`publish`] refuses a destination that exists.
+pub const DEST_EXISTS: &str =
+    "exists: publish to a new folder (such as one named for the day) and point a link at it";
+
 /// What [`publish`] copied.
 #[derive(Debug, Clone, Default)]
 pub struct Published {
@@ -156,7 +160,7 @@ pub fn publish(src: &Path, dest: &Path) -> Result<Published> {
         })?;
     if dest.exists() {
         return Err(ExportError::Bundle(format!(
-            "{} exists: publish to a new folder (such as one named for the day) and point a link at it",
+            "{}: {DEST_EXISTS}",
             dest.display()
         )));
     }

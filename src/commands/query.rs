@@ -278,7 +278,7 @@ pub fn verify_bundle(dir: &Path) -> anyhow::Result<ExitCode> {
 /// (drift exits 3 and copies nothing), then copied into `dest`.
 pub fn publish_bundle(arg: &BundleArg, dest: &Path) -> anyhow::Result<ExitCode> {
     if dest.exists() {
-        let why = "exists: publish to a new folder (such as one named for the day) and point a link at it";
+        let why = recpipe_serve_export::manifest::DEST_EXISTS;
         return Err(crate::config::ConfigError::at(dest, None, why).into());
     }
     let src = bundle(arg)?.dir().to_path_buf();
