@@ -184,13 +184,21 @@ pub struct IngestParams {
     pub max_rejected_fraction: Option<f64>,
     /// Users whose interactions are dropped (test accounts, bots), by id
     /// as the outputs write it; each row goes to rejects as `excluded_user`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
     pub exclude_users: Vec<String>,
     /// Items whose interactions are dropped (Online Retail's `POST`
     /// postage, `M` manual entries), and left out of items.parquet even
     /// where an items file lists them; each row goes to rejects as
     /// `excluded_item`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
     pub exclude_items: Vec<String>,
 
     /// synthetic: RNG seed (default 42).
@@ -256,6 +264,34 @@ pub struct IngestParams {
     /// events: a users file (CSV or Parquet) with demographics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_file: Option<UsersFile>,
+}
+
+/// A list of ids, or one id alone (`exclude_items: POST`, as `--set
+/// ingest.exclude_items=POST` writes it). Numbers are ids too (`12346`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    use serde::de::Error;
+    use serde_yaml::Value;
+    let id = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => {
+            let found = match other {
+                Value::Null => "nothing",
+                Value::Bool(_) => "true or false",
+                Value::Sequence(_) => "a list within the list",
+                _ => "a mapping",
+            };
+            Err(D::Error::custom(format!(
+                "expected an id or a list of ids, found {found}"
+            )))
+        }
+    };
+    match Value::deserialize(d)? {
+        Value::Sequence(ids) => ids.iter().map(id).collect(),
+        one => Ok(vec![id(&one)?]),
+    }
 }
 
 /// The share of invalid interaction rows above which ingest fails.
@@ -557,6 +593,26 @@ mod tests {
     }
 
     /// An events log's parameters with `extra` keys.
+    #[test]
+    fn excluded_ids_are_a_list_or_one_id_and_numbers_are_ids() {
+        let ids = |yaml: &str| events_with(yaml).map(|p| (p.exclude_users, p.exclude_items));
+        let (users, items) = ids("exclude_users: [12346, u7], exclude_items: POST").expect("ids");
+        assert_eq!(
+            (users, items),
+            (vec!["12346".into(), "u7".into()], vec!["POST".into()])
+        );
+        assert_eq!(
+            ids("exclude_items: []").expect("none").1,
+            Vec::<String>::new()
+        );
+        let err = ids("exclude_items: {POST: 1}").expect_err("a mapping");
+        assert!(
+            err.to_string()
+                .contains("expected an id or a list of ids, found a mapping"),
+            "{err}"
+        );
+    }
+
     fn events_with(extra: &str) -> Result<IngestParams> {
         parse(&format!(
             "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t}}, {extra}}}"
