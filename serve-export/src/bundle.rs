@@ -158,33 +158,23 @@ impl Bundle {
     /// an id absent from a list table may still be known, with an empty
     /// list (a user who already has every item, the only item of a log).
     fn knows(&self, kind: &str, id: &str) -> bool {
-        let Ok(t) = self.table("embeddings/ids.parquet") else {
-            return false;
-        };
-        let (Ok(kinds), Ok(ids)) = (t.utf8("kind"), t.utf8("id")) else {
-            return false;
-        };
-        let (kinds, ids) = (kinds.as_string::<i32>(), ids.as_string::<i32>());
-        (0..ids.len()).any(|i| {
-            !ids.is_null(i) && ids.value(i) == id && !kinds.is_null(i) && kinds.value(i) == kind
-        })
+        self.catalogue(kind, id).1
     }
 
-    /// The ids of `kind` (`user`, `item`) in the bundle's catalogue
-    /// (`embeddings/ids.parquet`); none if it cannot be read.
-    fn catalogue(&self, kind: &str) -> Vec<String> {
+    /// How many ids of `kind` the bundle's catalogue holds, and whether
+    /// `id` is one of them (none, and no, if it cannot be read).
+    fn catalogue(&self, kind: &str, id: &str) -> (usize, bool) {
         let Ok(t) = self.table("embeddings/ids.parquet") else {
-            return Vec::new();
+            return (0, false);
         };
-        let (Ok(kinds), Ok(ids)) = (t.strings("kind"), t.strings("id")) else {
-            return Vec::new();
+        let (Ok(kinds), Ok(ids)) = (t.utf8("kind"), t.utf8("id")) else {
+            return (0, false);
         };
-        kinds
-            .into_iter()
-            .zip(ids)
-            .filter(|(k, _)| k.as_deref() == Some(kind))
-            .filter_map(|(_, i)| i)
-            .collect()
+        let (kinds, ids) = (kinds.as_string::<i32>(), ids.as_string::<i32>());
+        let of_kind = (0..ids.len()).filter(|&i| !kinds.is_null(i) && kinds.value(i) == kind);
+        of_kind.fold((0, false), |(n, found), i| {
+            (n + 1, found || (!ids.is_null(i) && ids.value(i) == id))
+        })
     }
 
     /// The error for an item without a `list` (`similar items`) in the list
@@ -197,9 +187,9 @@ impl Bundle {
         item: &str,
         list: &str,
     ) -> ExportError {
-        let items = self.catalogue("item");
-        if items.iter().any(|i| i == item) {
-            let why = match items.len() {
+        let (items, known) = self.catalogue("item", item);
+        if known {
+            let why = match items {
                 1 => "it is the bundle's only item".to_string(),
                 _ => "the bundle lists none for it".to_string(),
             };
@@ -325,36 +315,40 @@ impl Bundle {
         let (ids, titles) = (t.utf8(ITEM_ID)?, t.utf8(TITLE)?);
         let (ids, titles) = (ids.as_string::<i32>(), titles.as_string::<i32>());
         let mut seen = std::collections::HashSet::new();
-        let mut items: Vec<(&str, &str)> = (0..ids.len())
+        // Each title in the forms it matches by, lower-cased.
+        let items: Vec<(&str, &str, [String; 3])> = (0..ids.len())
             .filter(|&i| !ids.is_null(i) && !titles.is_null(i))
             .map(|i| (ids.value(i), titles.value(i)))
             .filter(|&(id, _)| seen.insert(id))
+            .map(|(id, title)| {
+                let stem = recpipe_core::titles::title_without_year(title);
+                let forms = [title.to_string(), stem.to_string(), reading_order(stem)];
+                (id, title, forms.map(|f| f.to_lowercase()))
+            })
             .collect();
-        items.sort_unstable();
-        let forms = |title: &str| {
-            let stem = recpipe_core::titles::title_without_year(title);
-            [title.to_string(), stem.to_string(), reading_order(stem)].map(|f| f.to_lowercase())
-        };
-        let equal: Vec<&(&str, &str)> = items
-            .iter()
-            .filter(|(_, title)| forms(title).contains(&wanted))
-            .collect();
-        let matches = if equal.is_empty() {
-            items
-                .iter()
-                .filter(|(_, title)| forms(title).iter().any(|f| f.contains(&wanted)))
+        let matching = |equal: bool| -> Vec<(&str, &str)> {
+            (items.iter())
+                .filter(|(_, _, forms)| match equal {
+                    true => forms.contains(&wanted),
+                    false => forms.iter().any(|f| f.contains(&wanted)),
+                })
+                .map(|&(id, title, _)| (id, title))
                 .collect()
+        };
+        let equal = matching(true);
+        let matches = if equal.is_empty() {
+            matching(false)
         } else {
             equal
         };
         match matches[..] {
             [] => Ok(None),
-            [&(id, title)] => Ok(Some((id.to_string(), title.to_string()))),
+            [(id, title)] => Ok(Some((id.to_string(), title.to_string()))),
             _ => {
                 // The shortest titles first: the nearest to the text given.
                 const SHOWN: usize = 8;
                 let mut matches = matches;
-                matches.sort_by_key(|&&(id, title)| (title.chars().count(), id));
+                matches.sort_by_key(|&(id, title)| (title.chars().count(), id));
                 let shown: Vec<String> = matches
                     .iter()
                     .take(SHOWN)
