@@ -3,6 +3,7 @@
 //! in the configuration, with optional items and users files of the same
 //! kinds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{IngestError, Result};
 use crate::ids::normalize_id;
-use crate::params::{EventColumns, IngestParams, default_weights};
+use crate::params::{ColumnList, EventColumns, IngestParams, default_weights};
 use crate::parquet_table::{ParquetLog, parquet_as_csv};
 use crate::records::{
     Format, Record, check_line_count, decode_text, decode_trimmed, header, non_empty_text,
@@ -47,6 +48,22 @@ pub fn input_files(
 /// The column names among `columns` that are set (those a file is read for).
 fn named<'a>(columns: impl IntoIterator<Item = Option<&'a String>>) -> Vec<&'a str> {
     columns.into_iter().flatten().map(String::as_str).collect()
+}
+
+/// A row's item text: the text columns' values, trimmed, the non-empty
+/// ones joined by a space (`electronics.smartphone samsung`); None when
+/// all are empty. One column's text is borrowed where it can be.
+fn joined_text<'a>(fields: &[&'a [u8]], columns: &[usize]) -> Option<Cow<'a, str>> {
+    let text = match columns {
+        [] => return None,
+        [one] => decode_trimmed(fields[*one]),
+        many => {
+            let parts = many.iter().map(|&i| decode_trimmed(fields[i]));
+            let parts: Vec<Cow<str>> = parts.filter(|t| !t.is_empty()).collect();
+            Cow::Owned(parts.join(" "))
+        }
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// The index of column `name` in `header`, or an error naming the nearest one.
@@ -110,7 +127,8 @@ struct Positions {
     quantity: Option<usize>,
     price: Option<usize>,
     title: Option<usize>,
-    text: Option<usize>,
+    /// The text columns, whose values a row joins.
+    text: Vec<usize>,
     country: Option<usize>,
 }
 
@@ -126,8 +144,8 @@ impl Positions {
         }
         let as_text = [Some(self.user), Some(self.item), Some(self.ts)]
             .into_iter()
-            .chain([self.event, self.title, self.text, self.country]);
-        let as_text: Vec<usize> = as_text.flatten().collect();
+            .chain([self.event, self.title, self.country]);
+        let as_text: Vec<usize> = as_text.flatten().chain(self.text.clone()).collect();
         [self.rating, self.quantity, self.price]
             .into_iter()
             .flatten()
@@ -151,7 +169,9 @@ impl Positions {
             quantity: opt(&c.quantity)?,
             price: opt(&c.price)?,
             title: opt(&c.title)?,
-            text: opt(&c.text)?,
+            text: (c.text.iter().flat_map(ColumnList::names))
+                .map(|n| column_index(path, header, n))
+                .collect::<Result<_>>()?,
             country: opt(&c.country)?,
         })
     }
@@ -289,18 +309,21 @@ struct LogSettings<'p> {
 impl<'p> LogSettings<'p> {
     fn new(params: &'p IngestParams, columns: &'p EventColumns) -> Result<Self> {
         let delim = params.delimiter.map_or(b',', |c| c as u8);
-        let wanted = named([
-            Some(&columns.user),
-            Some(&columns.item),
-            Some(&columns.timestamp),
-            columns.event.as_ref(),
-            columns.rating.as_ref(),
-            columns.quantity.as_ref(),
-            columns.price.as_ref(),
-            columns.title.as_ref(),
-            columns.text.as_ref(),
-            columns.country.as_ref(),
-        ]);
+        let wanted = named(
+            [
+                Some(&columns.user),
+                Some(&columns.item),
+                Some(&columns.timestamp),
+                columns.event.as_ref(),
+                columns.rating.as_ref(),
+                columns.quantity.as_ref(),
+                columns.price.as_ref(),
+                columns.title.as_ref(),
+                columns.country.as_ref(),
+            ]
+            .into_iter()
+            .chain(columns.text.iter().flat_map(ColumnList::names).map(Some)),
+        );
         let weights = params.weights.clone().unwrap_or_else(default_weights);
         let event_names: Vec<String> = weights.keys().cloned().collect();
         let weight_of: BTreeMap<String, (u8, f32)> = weights
@@ -564,9 +587,8 @@ impl<'p> LogSettings<'p> {
                 false => pos.title.and_then(|i| non_empty_text(f[i])),
             };
             st.title_seen[slot] = st.title_seen[slot] || title.is_some();
-            let text = pos.text.and_then(|i| {
+            let text = joined_text(f, &pos.text).and_then(|text| {
                 let last = st.item_text.get(st.last_text[slot] as usize);
-                let text = decode_trimmed(f[i]);
                 let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(&*text));
                 (!text.is_empty() && !repeat).then(|| text.into_owned())
             });
@@ -670,7 +692,7 @@ struct EventChunk {
 
 /// A side table's rows (their fields), the position of its id column and
 /// those of its optional columns.
-type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Option<usize>; N]);
+type SideTable<const N: usize> = (Vec<Vec<String>>, usize, [Vec<usize>; N]);
 
 /// The rows of a users or items file, each its trimmed fields, with the
 /// positions of `id` and of the `optional` columns that are named. A CSV
@@ -684,9 +706,13 @@ fn side_table<const N: usize>(
     (delim, has_header): (u8, bool),
     (what, missing): (&str, Reason),
     (id, repeats): (&String, bool),
-    optional: [&Option<String>; N],
+    optional: [&[String]; N],
 ) -> Result<SideTable<N>> {
-    let wanted = named(std::iter::once(Some(id)).chain(optional.map(Option::as_ref)));
+    let wanted = named(
+        std::iter::once(id)
+            .chain(optional.into_iter().flatten())
+            .map(Some),
+    );
     let (buf, parquet) = table_text(path, what, &wanted, delim)?;
     let format = Format::Csv(delim);
     let first = if parquet || has_header {
@@ -702,12 +728,11 @@ fn side_table<const N: usize>(
         line = 1;
     }
     let id = column_index(path, &names, id)?;
-    let mut positions = [None; N];
-    for (at, name) in positions.iter_mut().zip(optional) {
-        *at = name
-            .as_deref()
-            .map(|n| column_index(path, &names, n))
-            .transpose()?;
+    let mut positions: [Vec<usize>; N] = std::array::from_fn(|_| Vec::new());
+    for (at, columns) in positions.iter_mut().zip(optional) {
+        for name in columns {
+            at.push(column_index(path, &names, name)?);
+        }
     }
     inter.files.push(path.to_path_buf());
     inter.buffers.push(None);
@@ -734,10 +759,15 @@ fn side_table<const N: usize>(
     Ok((rows, id, positions))
 }
 
-/// Field `i` of a side table's row, if the column is named and the field
-/// not empty.
-fn present(fields: &[String], i: Option<usize>) -> Option<String> {
-    i.and_then(|i| (!fields[i].is_empty()).then(|| fields[i].clone()))
+/// The fields of a side table's row in `columns` that are not empty,
+/// joined by a space; None if none is left.
+fn present(fields: &[String], columns: &[usize]) -> Option<String> {
+    let mut parts = columns
+        .iter()
+        .map(|&i| &fields[i])
+        .filter(|f| !f.is_empty());
+    let first = parts.next()?.clone();
+    Some(parts.fold(first, |text, part| text + " " + part))
 }
 
 /// A side table's id as the log's ids are written.
@@ -752,7 +782,8 @@ fn read_items_file(
     delim: u8,
 ) -> Result<Vec<ItemRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
-    let optional = [&spec.title, &spec.text, &spec.genres];
+    let text = spec.text.as_ref().map_or(&[][..], ColumnList::names);
+    let optional = [spec.title.as_slice(), text, spec.genres.as_slice()];
     // With a text column, an id may come on several rows (a comment a
     // row), gathered as a log's texts are.
     let repeats = spec.text.is_some();
@@ -780,14 +811,14 @@ fn read_items_file(
         let (item, texts) = &mut items[i];
         // The first non-empty title and genres.
         if item.title.is_none() {
-            item.title = present(&f, title);
+            item.title = present(&f, &title);
         }
-        if let Some(g) = genres.filter(|_| item.genres.is_empty()) {
+        if let Some(&g) = genres.first().filter(|_| item.genres.is_empty()) {
             item.genres = crate::records::pipe_list(&f[g])
                 .map(str::to_string)
                 .collect();
         }
-        texts.extend(present(&f, text));
+        texts.extend(present(&f, &text));
     }
     Ok(items
         .into_iter()
@@ -809,7 +840,11 @@ fn read_users_file(
     delim: u8,
 ) -> Result<Vec<UserRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
-    let optional = [&spec.gender, &spec.age, &spec.country];
+    let optional = [
+        spec.gender.as_slice(),
+        spec.age.as_slice(),
+        spec.country.as_slice(),
+    ];
     let (rows, id, [gender, age, country]) = side_table(
         inter,
         path,
@@ -822,11 +857,11 @@ fn read_users_file(
         .into_iter()
         .map(|f| UserRecord {
             id: side_id(&f[id]),
-            gender: present(&f, gender),
-            age: present(&f, age),
+            gender: present(&f, &gender),
+            age: present(&f, &age),
             occupation: None,
             zip: None,
-            country: present(&f, country),
+            country: present(&f, &country),
         })
         .collect())
 }

@@ -96,12 +96,77 @@ pub struct EventColumns {
     /// Item title column in the events file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Item free-text column in the events file (description, comments).
+    /// Item free-text column in the events file (description, comments),
+    /// or several whose values a row joins (`[category_code, brand]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<ColumnList>,
     /// User country column in the events file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+}
+
+/// One column, or several read as one (`text: [category_code, brand]`):
+/// written back as it was given, so that a single name keeps its form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnList {
+    /// One column (`text: description`).
+    One(String),
+    /// Several columns, in the order their values are joined.
+    Many(Vec<String>),
+}
+
+impl ColumnList {
+    /// The column names, in order.
+    pub fn names(&self) -> &[String] {
+        match self {
+            ColumnList::One(name) => std::slice::from_ref(name),
+            ColumnList::Many(names) => names,
+        }
+    }
+
+    /// The list of `names`: one alone as [`ColumnList::One`].
+    pub fn of(mut names: Vec<String>) -> Self {
+        match names.len() {
+            1 => ColumnList::One(names.remove(0)),
+            _ => ColumnList::Many(names),
+        }
+    }
+}
+
+impl Serialize for ColumnList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            ColumnList::One(name) => name.serialize(s),
+            ColumnList::Many(names) => names.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_yaml::Value;
+        let name = |v: Value| match v {
+            Value::String(s) if !s.trim().is_empty() => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(D::Error::custom(
+                "expected a column name or a list of column names",
+            )),
+        };
+        match Value::deserialize(d)? {
+            Value::Sequence(names) if names.is_empty() => Err(D::Error::custom(
+                "an empty list of columns: name one, or leave the key out",
+            )),
+            Value::Sequence(names) => {
+                let names = names
+                    .into_iter()
+                    .map(name)
+                    .collect::<std::result::Result<_, _>>()?;
+                Ok(ColumnList::Many(names))
+            }
+            one => Ok(ColumnList::One(name(one)?)),
+        }
+    }
 }
 
 /// Columns of an optional items file for events.
@@ -119,9 +184,9 @@ pub struct ItemsFile {
     /// Title column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Free-text column.
+    /// Free-text column, or several whose values a row joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<ColumnList>,
     /// Genres / categories column (`|` separated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genres: Option<String>,
@@ -611,6 +676,44 @@ mod tests {
                 .contains("expected an id or a list of ids, found a mapping"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn text_columns_are_one_name_or_a_list_and_keep_their_form() {
+        let text = |cols: &str| {
+            parse(&format!(
+                "{{source: events, path: x, columns: {{user: u, item: i, timestamp: t, text: {cols}}}}}"
+            ))
+            .map(|p| p.columns.and_then(|c| c.text))
+        };
+        let one = text("description").expect("one").expect("text");
+        let many = text("[category_code, brand]").expect("many").expect("text");
+        assert_eq!(one.names(), ["description"]);
+        assert_eq!(many.names(), ["category_code", "brand"]);
+        // The canonical parameters (the cache key) write one name as a
+        // name, as before lists were read, and a list as a list.
+        assert_eq!(
+            serde_json::to_string(&one).expect("json"),
+            "\"description\""
+        );
+        assert_eq!(
+            serde_json::to_string(&many).expect("json"),
+            "[\"category_code\",\"brand\"]"
+        );
+        let back: ColumnList = serde_json::from_str("[\"a\",\"b\"]").expect("back");
+        assert_eq!(back, many_of(&["a", "b"]));
+        for (bad, why) in [
+            ("[]", "an empty list of columns"),
+            ("[a, [b]]", "expected a column name or a list"),
+            ("''", "expected a column name or a list"),
+        ] {
+            let err = text(bad).expect_err(bad);
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+    }
+
+    fn many_of(names: &[&str]) -> ColumnList {
+        ColumnList::Many(names.iter().map(|n| n.to_string()).collect())
     }
 
     fn events_with(extra: &str) -> Result<IngestParams> {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::error::{IngestError, Result};
-use crate::params::EventColumns;
+use crate::params::{ColumnList, EventColumns};
 use crate::records::{Format, header, numbered_columns, split_fields};
 use crate::text::TimeFormat;
 
@@ -142,6 +142,8 @@ const TEXT: &[&str] = &[
     "categorycode",
     "category",
 ];
+/// A brand is words of the item's text, joined to the text column's.
+const BRAND: &[&str] = &["brand", "brandname", "manufacturer"];
 const COUNTRY: &[&str] = &["country", "region"];
 
 /// A column name as the lists above write it.
@@ -282,6 +284,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     // (`column_N`, the names of a log without a header, match none.)
     let (quantity, price) = (take(QUANTITY), take(PRICE));
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
+    let brand = take(BRAND);
     // A Parquet log's sample: the event types and times of a first batch
     // of rows (typed times come as ISO text; whole numbers as they are,
     // for their unit).
@@ -387,7 +390,14 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
             quantity: name(quantity),
             price: name(price),
             title: name(title),
-            text: name(text),
+            text: {
+                let names: Vec<String> = text
+                    .into_iter()
+                    .chain(brand)
+                    .flat_map(|i| name(Some(i)))
+                    .collect();
+                (!names.is_empty()).then(|| ColumnList::of(names))
+            },
             country: name(country),
         },
         header,
@@ -548,6 +558,11 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
+    /// The text columns a guess names, in order.
+    fn text_of(c: &EventColumns) -> Option<Vec<&str>> {
+        (c.text.as_ref()).map(|t| t.names().iter().map(String::as_str).collect())
+    }
+
     fn guess(text: &str) -> LogGuess {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log.csv");
@@ -605,7 +620,7 @@ mod tests {
             ("session_user", "productSku", "order_date")
         );
         assert_eq!(c.price.as_deref(), Some("sale_price"));
-        assert_eq!(c.text.as_deref(), Some("product_category"));
+        assert_eq!(text_of(c), Some(vec!["product_category"]));
         // Too general a last word: no event type, and a duration is no time.
         assert_eq!(c.event, None, "customer_type");
         // A whole name wins over last words.
@@ -721,7 +736,11 @@ mod tests {
         );
         assert_eq!(c.event.as_deref(), Some("event_type"));
         assert_eq!(c.price.as_deref(), Some("price"));
-        assert_eq!(c.text.as_deref(), Some("category_code"));
+        assert_eq!(
+            text_of(c),
+            Some(vec!["category_code", "brand"]),
+            "the brand joins the category path"
+        );
         assert_eq!(g.timestamps, (2, 2), "` UTC` times are read as they are");
         assert_eq!(g.time_format, None);
     }
@@ -869,7 +888,7 @@ mod tests {
             "user,item,ts,description\n1,a,1,\"{long}\"\n2,b,2,\"{long}\"\n"
         ));
         assert_eq!(g.columns.title, None);
-        assert_eq!(g.columns.text.as_deref(), Some("description"));
+        assert_eq!(text_of(&g.columns), Some(vec!["description"]));
         let g = guess("user,item,ts,description\n1,a,1,WHITE HANGING HEART\n");
         assert_eq!(g.columns.title.as_deref(), Some("description"));
         assert_eq!(g.columns.text, None);

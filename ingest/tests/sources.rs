@@ -1698,6 +1698,96 @@ fn an_items_file_with_a_text_column_gathers_the_texts_of_an_ids_rows() {
 }
 
 #[test]
+fn several_text_columns_are_joined_in_a_log_its_parquet_twin_and_an_items_file() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    // REES46's category path and brand, either of which may be empty: a
+    // row's text is the non-empty ones joined by a space, in the order
+    // the list names them.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write(
+        dir,
+        "events.csv",
+        b"user_id,product_id,event_time,category_code,brand\n\
+          1,A,1577836800,electronics.smartphone,samsung\n\
+          2,B,1577923200,,lg\n\
+          2,C,1577923300,apparel.shoes,\n\
+          3,D,1577923400,,\n",
+    );
+    let text = |v: [&str; 4]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
+    write_parquet_log(
+        &dir.join("events.parquet"),
+        vec![
+            (
+                "user_id",
+                Arc::new(Int64Array::from(vec![1, 2, 2, 3])) as ArrayRef,
+            ),
+            ("product_id", text(["A", "B", "C", "D"])),
+            (
+                "event_time",
+                Arc::new(Int64Array::from(vec![
+                    1577836800, 1577923200, 1577923300, 1577923400,
+                ])),
+            ),
+            (
+                "category_code",
+                text(["electronics.smartphone", "", "apparel.shoes", ""]),
+            ),
+            ("brand", text(["samsung", "lg", "", ""])),
+        ],
+    );
+    let want = [
+        Some("electronics.smartphone samsung".to_string()),
+        Some("lg".to_string()),
+        Some("apparel.shoes".to_string()),
+        None,
+    ];
+    for log in ["events.csv", "events.parquet"] {
+        let out = dir.join(format!("out-{log}"));
+        let yaml = format!(
+            "{{source: events, path: {}, event_type: view, columns: {{user: user_id, item: product_id, timestamp: event_time, text: [category_code, brand]}}}}",
+            dir.join(log).display()
+        );
+        run(&yaml, &out).expect("ingest");
+        let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+        assert_eq!(items.strings("text").expect("text"), want, "{log}");
+    }
+    // An items file's text columns join the same way, and its rows' texts
+    // are then gathered per item as one column's are.
+    write(
+        dir,
+        "items.csv",
+        b"sku,desc,comment\nA,a phone,so fast\nB,,\"wow, a tv\"\nA,a phone,so fast\nC,shoes,\n",
+    );
+    let out = dir.join("out-items");
+    let yaml = format!(
+        "{{source: events, path: {}, event_type: view, items_file: {{path: {}, id: sku, text: [desc, comment]}}, columns: {{user: user_id, item: product_id, timestamp: event_time}}}}",
+        dir.join("events.csv").display(),
+        dir.join("items.csv").display()
+    );
+    run(&yaml, &out).expect("ingest");
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    assert_eq!(
+        items.strings("text").expect("text"),
+        [
+            Some("a phone so fast".to_string()),
+            Some("wow, a tv".to_string()),
+            Some("shoes".to_string()),
+        ],
+        "`D`, which the items file lacks, is rejected as unknown"
+    );
+    // A column the list names that the file lacks is named in the error.
+    let yaml = format!(
+        "{{source: events, path: {}, event_type: view, columns: {{user: user_id, item: product_id, timestamp: event_time, text: [category_code, brnd]}}}}",
+        dir.join("events.csv").display()
+    );
+    let err = run(&yaml, &dir.join("out-bad")).expect_err("no such column");
+    assert!(err.to_string().contains("`brnd`"), "{err}");
+}
+
+#[test]
 fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();

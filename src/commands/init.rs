@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::{InitArgs, Template};
 use crate::config::ConfigError;
+use recpipe_ingest::params::ColumnList;
 
 /// The default pipeline: built-in synthetic data, no download.
 const SYNTHETIC: &str = include_str!("../../pipeline.yaml");
@@ -284,12 +285,25 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
         ("quantity", &c.quantity),
         ("price", &c.price),
         ("title", &c.title),
-        ("text", &c.text),
-        ("country", &c.country),
     ] {
         if let Some(v) = value {
             let _ = writeln!(out, "        {key}: {}", yaml_string(v));
         }
+    }
+    if let Some(text) = &c.text {
+        let names: Vec<String> = text.names().iter().map(|n| yaml_string(n)).collect();
+        match text {
+            ColumnList::One(_) => writeln!(out, "        text: {}", names.join("")),
+            ColumnList::Many(_) => writeln!(
+                out,
+                "        text: [{}]  # joined, a space between",
+                names.join(", ")
+            ),
+        }
+        .unwrap_or(());
+    }
+    if let Some(v) = &c.country {
+        let _ = writeln!(out, "        country: {}", yaml_string(v));
     }
     if c.rating.is_some() {
         out.push_str("      # Explicit ratings: each row's value is its rating, which must lie\n      # within rating_scale.\n      rating_scale: [1, 5]\n");

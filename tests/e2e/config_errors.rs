@@ -481,15 +481,17 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
     let env = Env::new(crate::SMALL);
     std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
     // A RetailRocket-shaped log: `;`-separated, its own names for the
-    // columns and the event types, one type of no known name.
+    // columns and the event types, one type of no known name; with
+    // REES46's category path and brand as the items' text.
     let types = ["view", "addtocart", "transaction", "remove"];
-    let mut log = String::from("visitor_id;product_id;event_type;event_time\n");
+    let mut log = String::from("visitor_id;product_id;event_type;event_time;category_code;brand\n");
     for i in 0..4000u64 {
         let (user, item) = (i * 7 % 150, (i * 13 + i / 150) % 90);
         let kind = types[(i * 31 % 17 % 4) as usize];
         log.push_str(&format!(
-            "{user};p{item};{kind};{}\n",
-            1_433_221_332 + i * 60
+            "{user};p{item};{kind};{};kitchen.mug;b{}\n",
+            1_433_221_332 + i * 60,
+            item % 3
         ));
     }
     std::fs::write(env.path().join("events.csv"), log).expect("write");
@@ -507,6 +509,7 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
         "event: \"event_type\"",
         "\"addtocart\": 4",
         "\"transaction\": 8",
+        "text: [\"category_code\", \"brand\"]",
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
