@@ -10,6 +10,9 @@ use crate::params::TextField;
 use crate::users::Interactions;
 use crate::{FeatureColumn, Matrix};
 
+/// The genre column that pools the genres beyond `max_genres`.
+pub const OTHER_GENRES: &str = "(other)";
+
 /// What the features stage needs of items.parquet.
 #[derive(Debug, Clone, Default)]
 pub struct ItemInfo {
@@ -23,7 +26,8 @@ pub struct ItemInfo {
     pub text: Vec<Option<String>>,
     /// All genre names, sorted.
     pub genre_names: Vec<String>,
-    /// Genres as indices into `genre_names`.
+    /// Genres as indices into `genre_names` (each genre pooled by
+    /// [`ItemInfo::keep_top_genres`] as the `(other)` column's).
     pub genre_idx: Vec<Vec<u32>>,
 }
 
@@ -61,6 +65,41 @@ impl ItemInfo {
             genre_names,
             genre_idx,
         })
+    }
+
+    /// Keeps at most `max` genre columns: the genres of the most
+    /// interactions (`item_counts` per item; ties by name), in name order,
+    /// then [`OTHER_GENRES`] for all the others. An item's dropped genres
+    /// each map to that column, so that a user's shares still sum to 1.
+    /// Returns the number of genres there were when some were pooled.
+    pub fn keep_top_genres(&mut self, item_counts: &[u32], max: usize) -> Option<usize> {
+        let n = self.genre_names.len();
+        if n <= max {
+            return None;
+        }
+        let mut weight = vec![0u64; n];
+        for (gs, &c) in self.genre_idx.iter().zip(item_counts) {
+            for &g in gs {
+                weight[g as usize] += u64::from(c);
+            }
+        }
+        // The top `max - 1` by weight, and one column for the rest.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&g| (std::cmp::Reverse(weight[g]), g));
+        let mut kept: Vec<usize> = order[..max - 1].to_vec();
+        kept.sort_unstable();
+        let other = kept.len() as u32;
+        let mut new_index = vec![other; n];
+        for (j, &g) in kept.iter().enumerate() {
+            new_index[g] = j as u32;
+        }
+        for gs in &mut self.genre_idx {
+            gs.iter_mut().for_each(|g| *g = new_index[*g as usize]);
+        }
+        let mut names: Vec<String> = kept.iter().map(|&g| self.genre_names[g].clone()).collect();
+        names.push(OTHER_GENRES.to_string());
+        self.genre_names = names;
+        Some(n)
     }
 
     /// Number of items.

@@ -30,7 +30,7 @@ use recpipe_core::schema::{INTERACTIONS_FILE, ITEMS_FILE, USERS_FILE};
 use recpipe_core::{ParquetTable, StageContext, StageOutcome};
 
 /// Version of the features stage's output semantics.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// The columns of a feature matrix: names, groups, and z-score parameters.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -118,7 +118,14 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
         },
     );
     let inter = inter?;
-    let (user_table, item_info, tfidf, fit_seconds) = catalog?;
+    let (user_table, mut item_info, tfidf, fit_seconds) = catalog?;
+    let mut item_counts = vec![0u32; item_info.len()];
+    for &i in inter.item.iter() {
+        if let Some(c) = item_counts.get_mut(i as usize) {
+            *c += 1;
+        }
+    }
+    let pooled = item_info.keep_top_genres(&item_counts, params.max_genres);
     timings.insert("read", t.elapsed().as_secs_f64());
     timings.insert("tfidf_fit", fit_seconds);
 
@@ -169,5 +176,12 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
             report.vocabulary,
             report.item_tfidf_nnz
         ));
+    if let Some(genres) = pooled {
+        outcome.metric("genres", genres as u64).line(format!(
+            "note: {genres} genres: the {} of the most interactions are columns, the others pooled as `{}` (max_genres)",
+            params.max_genres - 1,
+            items::OTHER_GENRES
+        ));
+    }
     Ok(outcome)
 }

@@ -66,6 +66,12 @@ pub struct FeaturesParams {
     pub profile_min_value: Option<f32>,
     /// Terms kept per user profile.
     pub profile_terms: usize,
+    /// Genre columns kept, for users' genre shares and items' multi-hot:
+    /// the genres of the most interactions, the rest pooled into one
+    /// `(other)` column, so that a catalogue of thousands of categories
+    /// does not make users x categories dense columns. TF-IDF and export
+    /// still read every genre.
+    pub max_genres: usize,
 }
 
 impl Default for FeaturesParams {
@@ -84,6 +90,7 @@ impl Default for FeaturesParams {
             tfidf: TfidfParams::default(),
             profile_min_value: None,
             profile_terms: 20,
+            max_genres: 50,
         }
     }
 }
@@ -99,11 +106,43 @@ impl FeaturesParams {
                 "zip_prefix_digits must be positive".into(),
             ));
         }
+        if p.max_genres == 0 {
+            return Err(FeaturesError::Params(
+                "max_genres must be positive (leave `genres` out of user_groups for no genre columns)"
+                    .into(),
+            ));
+        }
         if p.profile_terms == 0 {
             return Err(FeaturesError::Params(
                 "profile_terms must be positive".into(),
             ));
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<FeaturesParams> {
+        FeaturesParams::from_yaml(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn counts_that_must_be_positive_are_checked() {
+        assert_eq!(parse("{}").expect("defaults").max_genres, 50);
+        assert_eq!(parse("{max_genres: 8}").expect("8").max_genres, 8);
+        for (yaml, why) in [
+            ("{max_genres: 0}", "max_genres must be positive"),
+            (
+                "{zip_prefix_digits: 0}",
+                "zip_prefix_digits must be positive",
+            ),
+            ("{profile_terms: 0}", "profile_terms must be positive"),
+        ] {
+            let err = parse(yaml).expect_err(yaml);
+            assert!(err.to_string().contains(why), "{yaml}: {err}");
+        }
     }
 }

@@ -107,3 +107,81 @@ fn behaviour_event_shares_and_rfm_by_hand() {
         .expect("red");
     assert_eq!(df[red], 2);
 }
+
+#[test]
+fn genres_beyond_max_genres_are_pooled_and_shares_still_sum_to_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (csv, items) = (tmp.path().join("events.csv"), tmp.path().join("items.csv"));
+    // Interactions per item: A 3, B 1, C 1, D 1; so by genre: Kitchen 3
+    // (A), Garden 2 (B, D), Toys 1 (B), Books 1 (C).
+    std::fs::write(
+        &csv,
+        "user,item,when\nu1,A,1577836800\nu1,B,1577836801\nu1,C,1577836802\n\
+         u2,A,1577836803\nu2,D,1577836804\nu3,A,1577836805\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &items,
+        "id,cats\nA,Kitchen\nB,Garden|Toys\nC,Books\nD,Garden\n",
+    )
+    .expect("write");
+    let ingest_out = tmp.path().join("ingest");
+    let yaml = format!(
+        "{{source: events, path: {}, event_type: purchase, items_file: {{path: {}, id: id, genres: cats}}, columns: {{user: user, item: item, timestamp: when}}}}",
+        csv.display(),
+        items.display()
+    );
+    let p = recpipe_ingest::IngestParams::from_yaml(&serde_yaml::from_str(&yaml).expect("yaml"))
+        .expect("params");
+    recpipe_ingest::run(&p, &ctx(&ingest_out, vec![])).expect("ingest");
+    let features = |max_genres: usize| {
+        let out = tmp.path().join(format!("features-{max_genres}"));
+        let params = recpipe_features::FeaturesParams {
+            standardize: vec![],
+            max_genres,
+            ..Default::default()
+        };
+        let upstream = vec![Upstream {
+            name: "ingest".into(),
+            kind: "ingest".into(),
+            dir: ingest_out.clone(),
+        }];
+        let outcome = recpipe_features::run(&params, &ctx(&out, upstream)).expect("features");
+        let users = ParquetTable::read(&out.join("user_features.parquet")).expect("users");
+        let items = ParquetTable::read(&out.join("item_features.parquet")).expect("items");
+        (outcome.summary.join("; "), users, items)
+    };
+    let genre_columns = |t: &ParquetTable, prefix: &str| -> Vec<String> {
+        let schema = t.schema();
+        (schema.fields().iter())
+            .map(|f| f.name().clone())
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    };
+    // Every genre a column by default.
+    let (summary, users, _) = features(50);
+    assert_eq!(
+        genre_columns(&users, "genre:"),
+        ["genre:Books", "genre:Garden", "genre:Kitchen", "genre:Toys"]
+    );
+    assert!(!summary.contains("pooled"), "{summary}");
+    // Two kept (the most interactions), the others pooled.
+    let (summary, users, items) = features(3);
+    assert_eq!(
+        genre_columns(&users, "genre:"),
+        ["genre:Garden", "genre:Kitchen", "genre:(other)"]
+    );
+    assert!(
+        summary.contains("note: 4 genres: the 2 of the most interactions are columns"),
+        "{summary}"
+    );
+    let col = |n: &str| users.f32s(n).unwrap_or_else(|e| panic!("{n}: {e}"));
+    let close = |a: &[f32], b: &[f64]| a.iter().zip(b).all(|(a, b)| (*a as f64 - b).abs() < 1e-6);
+    // u1: A (Kitchen), B (half Garden, half Toys), C (Books) over 3 rows.
+    assert!(close(&col("genre:Kitchen"), &[1.0 / 3.0, 0.5, 1.0]));
+    assert!(close(&col("genre:Garden"), &[1.0 / 6.0, 0.5, 0.0]));
+    assert!(close(&col("genre:(other)"), &[0.5, 0.0, 0.0]));
+    let multi_hot = |n: &str| items.f32s(n).unwrap_or_else(|e| panic!("{n}: {e}"));
+    assert_eq!(multi_hot("genre=(other)"), [0.0, 1.0, 1.0, 0.0]);
+    assert_eq!(multi_hot("genre=Garden"), [0.0, 1.0, 0.0, 1.0]);
+}
