@@ -363,6 +363,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // Users and items side by side: each side's dense catalog, the text the
     // interaction file gives it, and the map from interned to dense ids.
     let item_text = std::mem::take(&mut inter.item_text);
+    let item_genres = std::mem::take(&mut inter.item_genres);
     let user_country = std::mem::take(&mut inter.user_country);
     let ((users, ukeys), (items, ikeys)) = {
         let inter: &Interactions = inter;
@@ -409,6 +410,16 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     }
                     if it.text.is_none() && !texts.is_empty() {
                         it.text = Some(distinct_lines(texts));
+                    }
+                }
+                // Genres from the interaction file fill those the catalog lacks.
+                for (genres, &d) in item_genres.into_iter().zip(&ikeys) {
+                    if let Some(genres) = genres
+                        && d != u32::MAX
+                        && items[d as usize].genres.is_empty()
+                    {
+                        let list = crate::records::pipe_list(&genres);
+                        items[d as usize].genres = list.map(str::to_string).collect();
                     }
                 }
                 (items, ikeys)

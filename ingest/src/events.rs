@@ -127,6 +127,7 @@ struct Positions {
     quantity: Option<usize>,
     price: Option<usize>,
     title: Option<usize>,
+    genres: Option<usize>,
     /// The text columns, whose values a row joins.
     text: Vec<usize>,
     country: Option<usize>,
@@ -144,7 +145,7 @@ impl Positions {
         }
         let as_text = [Some(self.user), Some(self.item), Some(self.ts)]
             .into_iter()
-            .chain([self.event, self.title, self.country]);
+            .chain([self.event, self.title, self.genres, self.country]);
         let as_text: Vec<usize> = as_text.flatten().chain(self.text.clone()).collect();
         [self.rating, self.quantity, self.price]
             .into_iter()
@@ -169,6 +170,7 @@ impl Positions {
             quantity: opt(&c.quantity)?,
             price: opt(&c.price)?,
             title: opt(&c.title)?,
+            genres: opt(&c.genres)?,
             text: (c.text.iter().flat_map(ColumnList::names))
                 .map(|n| column_index(path, header, n))
                 .collect::<Result<_>>()?,
@@ -319,6 +321,7 @@ impl<'p> LogSettings<'p> {
                 columns.quantity.as_ref(),
                 columns.price.as_ref(),
                 columns.title.as_ref(),
+                columns.genres.as_ref(),
                 columns.country.as_ref(),
             ]
             .into_iter()
@@ -587,6 +590,18 @@ impl<'p> LogSettings<'p> {
                 false => pos.title.and_then(|i| non_empty_text(f[i])),
             };
             st.title_seen[slot] = st.title_seen[slot] || title.is_some();
+            // Genres: the first non-empty per item, as the title.
+            if let Some(i) = pos.genres {
+                if st.genres_seen.len() <= slot {
+                    st.genres_seen.resize(slot + 1, false);
+                }
+                if !st.genres_seen[slot]
+                    && let Some(genres) = non_empty_text(f[i])
+                {
+                    st.genres_seen[slot] = true;
+                    st.item_genres.push((item, genres));
+                }
+            }
             let text = joined_text(f, &pos.text).and_then(|text| {
                 let last = st.item_text.get(st.last_text[slot] as usize);
                 let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(&*text));

@@ -96,6 +96,10 @@ pub struct EventColumns {
     /// Item title column in the events file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Item genres / categories column in the events file (`|`
+    /// separated, as an items file's): an item's first non-empty one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genres: Option<String>,
     /// Item free-text column in the events file (description, comments),
     /// or several whose values a row joins (`[category_code, brand]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

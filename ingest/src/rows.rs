@@ -284,6 +284,11 @@ pub struct ChunkRows {
     pub item_text: Vec<(u32, Option<String>, Option<String>)>,
     /// Items of this chunk whose title was found (or that have none to find).
     pub title_seen: Vec<bool>,
+    /// Per item of this chunk, its first non-empty genres field (events
+    /// with a genres column), in line order.
+    pub item_genres: Vec<(u32, String)>,
+    /// Items of this chunk whose genres were found.
+    pub genres_seen: Vec<bool>,
     /// Per item of this chunk, the index in `item_text` of its last text
     /// (`u32::MAX`: none yet).
     pub last_text: Vec<u32>,
@@ -418,6 +423,9 @@ pub struct Interactions {
     /// removed), per item id (index = [`Row::item`]) from the interaction
     /// file itself.
     pub item_text: Vec<(Option<String>, Vec<String>)>,
+    /// First non-empty genres field per item id (index = [`Row::item`])
+    /// from the interaction file itself, as written (`|` separated).
+    pub item_genres: Vec<Option<String>>,
     /// Last country per user id (index = [`Row::user`]) from the interaction
     /// file itself.
     pub user_country: Vec<Option<String>>,
@@ -499,6 +507,7 @@ impl Interactions {
                 self.rejects
                     .reserve(parts.iter().map(|c| c.rejects.len()).sum());
                 self.item_text.resize(self.items.len(), (None, Vec::new()));
+                self.item_genres.resize(self.items.len(), None);
                 self.user_country.resize(self.users.len(), None);
                 for ((mut chunk, len), (umap, imap)) in parts.into_iter().zip(chunk_lens).zip(&maps)
                 {
@@ -510,6 +519,9 @@ impl Interactions {
                             entry.0 = title;
                         }
                         entry.1.extend(text);
+                    }
+                    for (item, genres) in chunk.item_genres {
+                        self.item_genres[imap[item as usize] as usize].get_or_insert(genres);
                     }
                     for (user, country) in chunk.country.into_iter().enumerate() {
                         if country.is_some() {

@@ -131,16 +131,18 @@ const RATING: &[&str] = &["rating", "stars", "score", "overall"];
 const QUANTITY: &[&str] = &["quantity", "qty", "units"];
 const PRICE: &[&str] = &["unitprice", "price"];
 const TITLE: &[&str] = &["title", "productname", "itemname", "name", "description"];
-/// Free text of the items; a category path (REES46's `category_code`,
-/// `electronics.smartphone`) is the text of logs that have nothing else.
-const TEXT: &[&str] = &[
-    "text",
-    "description",
-    "comments",
-    "comment",
-    "review",
+/// Free text of the items.
+const TEXT: &[&str] = &["text", "description", "comments", "comment", "review"];
+/// The items' genres or categories: a category path (REES46's
+/// `category_code`, `electronics.smartphone`) is one genre, which TF-IDF
+/// also reads as words.
+const GENRES: &[&str] = &[
+    "genres",
+    "genre",
+    "categories",
     "categorycode",
     "category",
+    "categoryname",
 ];
 /// A brand is words of the item's text, joined to the text column's.
 const BRAND: &[&str] = &["brand", "brandname", "manufacturer"];
@@ -283,6 +285,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     };
     // (`column_N`, the names of a log without a header, match none.)
     let (quantity, price) = (take(QUANTITY), take(PRICE));
+    let genres = take(GENRES);
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
     let brand = take(BRAND);
     // A Parquet log's sample: the event types and times of a first batch
@@ -390,6 +393,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
             quantity: name(quantity),
             price: name(price),
             title: name(title),
+            genres: name(genres),
             text: {
                 let names: Vec<String> = text
                     .into_iter()
@@ -620,7 +624,8 @@ mod tests {
             ("session_user", "productSku", "order_date")
         );
         assert_eq!(c.price.as_deref(), Some("sale_price"));
-        assert_eq!(text_of(c), Some(vec!["product_category"]));
+        assert_eq!(c.genres.as_deref(), Some("product_category"));
+        assert_eq!(text_of(c), None);
         // Too general a last word: no event type, and a duration is no time.
         assert_eq!(c.event, None, "customer_type");
         // A whole name wins over last words.
@@ -722,6 +727,28 @@ mod tests {
     }
 
     #[test]
+    fn a_category_is_the_genres_and_a_brand_joins_the_text() {
+        let g = guess(
+            "user_id,product_id,event_time,category,description,brand\n\
+             1,p1,2020-01-01T00:00:00Z,Kitchen|Mugs,a white mug,Acme\n",
+        );
+        let c = &g.columns;
+        assert_eq!(c.genres.as_deref(), Some("category"));
+        // A short description is the title (Online Retail's names its
+        // products); the brand is then the text alone.
+        assert_eq!(c.title.as_deref(), Some("description"));
+        assert_eq!(text_of(c), Some(vec!["brand"]));
+        let long =
+            "a mug of white porcelain that holds 350 ml and goes in the dishwasher and microwave";
+        let g = guess(&format!(
+            "user_id,product_id,event_time,category,description,brand\n\
+             1,p1,2020-01-01T00:00:00Z,Kitchen|Mugs,{long},Acme\n"
+        ));
+        assert_eq!(g.columns.title, None, "a description that reads as prose");
+        assert_eq!(text_of(&g.columns), Some(vec!["description", "brand"]));
+    }
+
+    #[test]
     fn an_ecommerce_log_with_utc_times_needs_no_time_format() {
         // The header and times of the REES46 e-commerce behaviour logs.
         let g = guess(
@@ -736,11 +763,8 @@ mod tests {
         );
         assert_eq!(c.event.as_deref(), Some("event_type"));
         assert_eq!(c.price.as_deref(), Some("price"));
-        assert_eq!(
-            text_of(c),
-            Some(vec!["category_code", "brand"]),
-            "the brand joins the category path"
-        );
+        assert_eq!(c.genres.as_deref(), Some("category_code"));
+        assert_eq!(text_of(c), Some(vec!["brand"]));
         assert_eq!(g.timestamps, (2, 2), "` UTC` times are read as they are");
         assert_eq!(g.time_format, None);
     }

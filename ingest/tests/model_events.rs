@@ -349,6 +349,10 @@ const POLICY_REASONS: [&str; 4] = [
     "k_core_item",
 ];
 
+/// An item as written: (id, title, text, genres). The genres are read
+/// from the title column too (`genres: title`): its first value per item.
+type ItemWritten = (String, Option<String>, Option<String>, Vec<String>);
+
 /// What the stage must write for a log, by the documented rules.
 #[derive(Debug, PartialEq)]
 struct Expected {
@@ -358,7 +362,7 @@ struct Expected {
     users: Vec<(String, Option<String>)>,
     /// Items in dense order, with the first title a parsed row gave and
     /// the distinct texts they gave, one a line.
-    items: Vec<(String, Option<String>, Option<String>)>,
+    items: Vec<ItemWritten>,
     /// (user_idx, item_idx, value, ts, event, quantity, amount) sorted by
     /// (user_idx, ts, item_idx).
     interactions: Vec<(u32, u32, f32, i64, String, f64, f64)>,
@@ -560,7 +564,12 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
             .iter()
             .map(|i| {
                 let text = texts.get(i).map(|t| t.join("\n"));
-                (i.clone(), value(&known_items, i, &title), text)
+                let genres: Vec<String> = (title.get(i).into_iter())
+                    .flat_map(|t: &String| t.split('|').map(str::trim))
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                (i.clone(), value(&known_items, i, &title), text, genres)
             })
             .collect(),
         rows_read,
@@ -600,7 +609,8 @@ fn written(dir: &std::path::Path, report: &serde_json::Value) -> Expected {
         items: ids(&items, "item_id")
             .zip(strings(&items, "title"))
             .zip(strings(&items, "text"))
-            .map(|((id, title), text)| (id, title, text))
+            .zip(items.string_lists("genres").expect("genres"))
+            .map(|(((id, title), text), genres)| (id, title, text, genres))
             .collect(),
         interactions: (0..u.len())
             .map(|k| {
@@ -666,7 +676,7 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
     }
     let config = Config::of(seed, pool_sizes(rows));
     let mut yaml = format!(
-        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, max_rejected_fraction: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, country: country, text: text}}",
+        "{{source: events, path: {}, drop_duplicate_rows: true, duplicates: {}, min_user_interactions: {}, min_item_interactions: {}, max_rejected_fraction: {}, columns: {{user: user, item: item, timestamp: ts, event: event, quantity: qty, price: price, title: title, genres: title, country: country, text: text}}",
         path.display(),
         config.policy,
         config.min_user,

@@ -1788,6 +1788,44 @@ fn several_text_columns_are_joined_in_a_log_its_parquet_twin_and_an_items_file()
 }
 
 #[test]
+fn a_logs_genres_column_gives_each_item_its_first_non_empty_genres() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // `A`'s first genres win over its later ones; `B`'s first row has
+    // none; `C` has none at all. An items file's genres win over the log's.
+    write(
+        dir,
+        "events.csv",
+        b"user,item,ts,cat\n1,A,1577836800,Kitchen | Mugs\n2,B,1577836801,\n\
+          2,A,1577836802,Toys\n3,B,1577836803,Garden\n3,C,1577836804,\n",
+    );
+    write(dir, "items.csv", b"sku,cats\nA,Books\nB,\nC,\n");
+    let genres_of = |items_file: &str| {
+        let out = dir.join(format!("out{}", items_file.len()));
+        let yaml = format!(
+            "{{source: events, path: {}, event_type: view, {items_file} columns: {{user: user, item: item, timestamp: ts, genres: cat}}}}",
+            dir.join("events.csv").display()
+        );
+        run(&yaml, &out).expect("ingest");
+        let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+        items.string_lists("genres").expect("genres")
+    };
+    let s = |v: &[&str]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        genres_of(""),
+        [s(&["Kitchen", "Mugs"]), s(&["Garden"]), s(&[])]
+    );
+    let items_file = format!(
+        "items_file: {{path: {}, id: sku, genres: cats}},",
+        dir.join("items.csv").display()
+    );
+    assert_eq!(
+        genres_of(&items_file),
+        [s(&["Books"]), s(&["Garden"]), s(&[])]
+    );
+}
+
+#[test]
 fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();

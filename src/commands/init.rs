@@ -285,6 +285,7 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
         ("quantity", &c.quantity),
         ("price", &c.price),
         ("title", &c.title),
+        ("genres", &c.genres),
     ] {
         if let Some(v) = value {
             let _ = writeln!(out, "        {key}: {}", yaml_string(v));
@@ -348,9 +349,17 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
     if c.price.is_some() && c.quantity.is_some() {
         groups.push("rfm");
     }
+    if c.genres.is_some() {
+        groups.push("genres");
+    }
     let _ = write!(
         out,
-        "  features:\n    uses: features\n    needs: [ingest]\n  cluster:\n    desc: customer segments on behaviour\n    uses: cluster\n    needs: [features]\n    with: {{k: 8, groups: [{}], seed: \"${{seed}}\"}}\n",
+        "  features:\n    uses: features\n    needs: [ingest]\n  cluster:\n    desc: customer segments on behaviour{}\n    uses: cluster\n    needs: [features]\n    with: {{k: 8, groups: [{}], seed: \"${{seed}}\"}}\n",
+        if c.genres.is_some() {
+            " and the categories they buy"
+        } else {
+            ""
+        },
         groups.join(", ")
     );
     // Ratings are predicted (explicit ALS, RMSE); events are ranked.

@@ -509,7 +509,9 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
         "event: \"event_type\"",
         "\"addtocart\": 4",
         "\"transaction\": 8",
-        "text: [\"category_code\", \"brand\"]",
+        "genres: \"category_code\"",
+        "text: \"brand\"",
+        "groups: [behaviour, events, genres]",
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
