@@ -48,6 +48,9 @@ pub struct LogGuess {
     /// `ms`, `us` or `ns` when every sampled time is a whole number too
     /// large for seconds (past the year 5000), by the median's size.
     pub timestamp_unit: Option<&'static str>,
+    /// Whether the time column was told by its values (dates), as no name
+    /// list knows its name.
+    pub timestamp_by_values: bool,
     /// Whether the first line holds values (a number, a date) rather than
     /// names: the columns are then `column_1`, `column_2`, ... and their
     /// roles are told by their values.
@@ -288,6 +291,11 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     let genres = take(GENRES);
     let (title, text, country) = (take(TITLE), take(TEXT), take(COUNTRY));
     let brand = take(BRAND);
+    // A time column of no known name (H&M's `t_dat`): one of dates.
+    let by_values = (timestamp.is_none() && !headerless)
+        .then(|| dates_by_content(&csv_rows, header.len(), &taken))
+        .flatten();
+    let timestamp = timestamp.or(by_values);
     // A Parquet log's sample: the event types and times of a first batch
     // of rows (typed times come as ISO text; whole numbers as they are,
     // for their unit).
@@ -411,6 +419,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
         unread_timestamp: unread.first().map(|v| (*v).to_string()),
         time_format,
         timestamp_unit: unit_of(&mut numbers, times),
+        timestamp_by_values: by_values.is_some(),
         headerless,
         decimal_comma,
         thousands,
@@ -423,6 +432,29 @@ fn is_data(field: &str) -> bool {
     let field = field.trim().as_bytes();
     !field.is_empty()
         && (crate::text::parse_f64(field).is_some() || crate::text::parse_iso8601(field).is_some())
+}
+
+/// The first column not `taken` whose sampled values are all dates or
+/// times written as such (ISO-8601, or one of [`TIME_FORMATS`]), not as
+/// numbers: a column a header names that no name list knows (H&M's
+/// `t_dat`, `2018-09-20`). Bare numbers could be ids or prices there.
+fn dates_by_content(rows: &[Vec<String>], columns: usize, taken: &[usize]) -> Option<usize> {
+    let formats: Vec<TimeFormat> = (TIME_FORMATS.iter())
+        .map(|f| TimeFormat::Chrono((*f).to_string()))
+        .collect();
+    let is_date = |v: &str| {
+        let v = v.as_bytes();
+        crate::text::parse_f64(v).is_none()
+            && (crate::text::parse_iso8601(v).is_some()
+                || formats.iter().any(|f| f.parse(v).is_some()))
+    };
+    (0..columns).filter(|c| !taken.contains(c)).find(|&c| {
+        let mut values = (rows.iter())
+            .filter_map(|r| r.get(c))
+            .filter(|v| !v.is_empty())
+            .peekable();
+        values.peek().is_some() && values.all(|v| is_date(v))
+    })
 }
 
 /// The user, item, time, event and rating columns of a log without a
@@ -724,6 +756,34 @@ mod tests {
         assert_eq!(g.timestamps, (4, 3));
         assert_eq!(g.unread_timestamp.as_deref(), Some("12/01/2010 08:26"));
         assert_eq!(g.time_format.as_deref(), Some("%m/%d/%Y %H:%M"));
+    }
+
+    #[test]
+    fn a_time_column_of_no_known_name_is_told_by_its_dates() {
+        // H&M's transactions: `t_dat` is no name for a time, its values are
+        // dates; the ids and prices, though numbers, are not.
+        let g = guess(
+            "t_dat,customer_id,article_id,price,sales_channel_id\n\
+             2018-09-20,000058a12d5b43e67d225668fa1f8d61,0663713001,0.050831,2\n\
+             2018-09-21,00007d2de826758b65a93dd24ce629ed,0505221004,0.030492,2\n",
+        );
+        let c = &g.columns;
+        assert_eq!(c.timestamp, "t_dat");
+        assert!(g.timestamp_by_values);
+        assert_eq!(
+            (c.user.as_str(), c.item.as_str()),
+            ("customer_id", "article_id")
+        );
+        assert_eq!(g.timestamps, (2, 2));
+        // Dates in a format of the list are dates too; numbers never are.
+        let g = guess("posted,user,item\n12/1/2010 8:26,1,A\n12/2/2010 9:00,2,B\n");
+        assert_eq!(g.columns.timestamp, "posted");
+        assert_eq!(g.time_format.as_deref(), Some("%m/%d/%Y %H:%M"));
+        let g = guess("seq,user,item\n1291191960,1,A\n");
+        assert_eq!(
+            g.columns.timestamp, "",
+            "a column of numbers is left to name"
+        );
     }
 
     #[test]

@@ -410,6 +410,12 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
             columns.join(", ")
         ));
     }
+    if guess.timestamp_by_values {
+        notes.push(format!(
+            "`{}` is the time: no name said so, its values are dates; check `timestamp`",
+            c.timestamp
+        ));
+    }
     let (times, read) = guess.timestamps;
     if let Some(t) = &guess.unread_timestamp {
         notes.push(format!(
@@ -567,6 +573,21 @@ mod tests {
         let notes = events_notes(&guess);
         assert!(
             notes.iter().any(|n| n.contains("header: false")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_time_told_by_its_values_is_named_in_the_notes() {
+        let mut guess = recpipe_ingest::sniff::LogGuess::default();
+        guess.columns.user = "customer_id".into();
+        guess.columns.item = "article_id".into();
+        guess.columns.timestamp = "t_dat".into();
+        assert_eq!(events_notes(&guess), Vec::<String>::new());
+        guess.timestamp_by_values = true;
+        let notes = events_notes(&guess);
+        assert!(
+            notes.iter().any(|n| n.starts_with("`t_dat` is the time")),
             "{notes:?}"
         );
     }
