@@ -59,7 +59,7 @@ pub struct PipelineArg {
 pub enum Command {
     /// Write a starter pipeline.yaml: built-in synthetic data, MovieLens, or an events log.
     #[command(
-        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init ~/data/ml-1m                  # a MovieLens folder: the movielens template\n  recpipe init logs/events.csv               # an events log: columns guessed, then check them\n  recpipe init --template online-retail online-retail.csv -p retail.yaml"
+        after_help = "Examples:\n  recpipe init && recpipe run                # synthetic data, no download\n  recpipe init ~/data/ml-1m                  # a MovieLens folder: the movielens template\n  recpipe init logs/events.csv               # an events log: columns guessed, then check them\n  recpipe init --template online-retail online-retail.csv -p retail.yaml\n  recpipe init transactions.csv --items articles.csv --users customers.csv"
     )]
     Init(InitArgs),
     /// Run what is stale, in dependency order.
@@ -156,6 +156,14 @@ pub struct InitArgs {
     /// Replace an existing pipeline file.
     #[arg(long)]
     pub force: bool,
+    /// events: an items file (CSV or Parquet) to read beside the log: its
+    /// id, title, genres and text columns are guessed from its header.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<PathBuf>,
+    /// events: a users file (CSV or Parquet) to read beside the log: its
+    /// id, gender, age and country columns are guessed from its header.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
 }
 
 /// The pipelines `recpipe init` writes.

@@ -133,9 +133,23 @@ const EVENT: &[&str] = &[
 const RATING: &[&str] = &["rating", "stars", "score", "overall"];
 const QUANTITY: &[&str] = &["quantity", "qty", "units"];
 const PRICE: &[&str] = &["unitprice", "price"];
-const TITLE: &[&str] = &["title", "productname", "itemname", "name", "description"];
+const TITLE: &[&str] = &[
+    "title",
+    "productname",
+    "prodname",
+    "itemname",
+    "name",
+    "description",
+];
 /// Free text of the items.
-const TEXT: &[&str] = &["text", "description", "comments", "comment", "review"];
+const TEXT: &[&str] = &[
+    "text",
+    "description",
+    "detaildesc",
+    "comments",
+    "comment",
+    "review",
+];
 /// The items' genres or categories: a category path (REES46's
 /// `category_code`, `electronics.smartphone`) is one genre, which TF-IDF
 /// also reads as words.
@@ -146,6 +160,7 @@ const GENRES: &[&str] = &[
     "categorycode",
     "category",
     "categoryname",
+    "producttypename",
 ];
 /// A brand is words of the item's text, joined to the text column's.
 const BRAND: &[&str] = &["brand", "brandname", "manufacturer"];
@@ -216,6 +231,117 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
         Some(first) => sniff_file(first),
         None => sniff_file(path),
     }
+}
+
+/// What [`sniff_side`] found in an items or users file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SideGuess {
+    /// The pipeline key it goes under: `items_file` or `users_file`.
+    pub role_key: &'static str,
+    /// The header's column names.
+    pub header: Vec<String>,
+    /// The CSV delimiter (None for Parquet).
+    pub delimiter: Option<char>,
+    /// The id column (empty where none looked like one).
+    pub id: String,
+    /// The columns found for each field (items: `title`, `genres`,
+    /// `text`; users: `gender`, `age`, `country`), in that order.
+    pub fields: Vec<(&'static str, ColumnList)>,
+}
+
+/// Which side file [`sniff_side`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideRole {
+    /// An items file: id, title, genres, text.
+    Items,
+    /// A users file: id, gender, age, country.
+    Users,
+}
+
+const GENDER: &[&str] = &["gender", "sex"];
+const AGE: &[&str] = &["age", "agegroup", "ageband"];
+
+/// Looks at the header of an items or users file (CSV or Parquet) for
+/// `recpipe init`: the id is the column named as the log's (`log_id`, in
+/// any case), else one the id lists name; then the fields by name.
+pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess> {
+    let (header, delimiter) = if crate::source_file::is_parquet(path) {
+        (parquet_columns(path)?, None)
+    } else {
+        let head = read_head(path)?;
+        if !crate::source_file::first_line_is_text(&head) {
+            return Err(IngestError::NotText {
+                path: path.to_path_buf(),
+            });
+        }
+        let delim = delimiter_of(&head);
+        let Some((names, _, _)) = header(&head, Format::Csv(delim)) else {
+            return Err(IngestError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        };
+        (names, Some(delim as char))
+    };
+    let columns: Vec<ColumnName> = header
+        .iter()
+        .map(|h| ColumnName {
+            whole: normalized(h),
+            last_words: last_words(h),
+        })
+        .collect();
+    let mut taken = Vec::new();
+    let mut take = |names: &[&str]| {
+        let i = pick(&columns, names, &taken)?;
+        taken.push(i);
+        Some(i)
+    };
+    let ids = match role {
+        SideRole::Items => ITEM,
+        SideRole::Users => USER,
+    };
+    let same_name = normalized(log_id);
+    let id = (columns
+        .iter()
+        .position(|c| !log_id.is_empty() && c.whole == same_name))
+    .or_else(|| take(ids));
+    if let Some(id) = id {
+        taken.push(id);
+    }
+    let mut take = |names: &[&str]| {
+        let i = pick(&columns, names, &taken)?;
+        taken.push(i);
+        Some(i)
+    };
+    let name = |i: usize| header[i].clone();
+    let fields: Vec<(&'static str, Vec<usize>)> = match role {
+        SideRole::Items => {
+            let genres = take(GENRES);
+            let (title, text, brand) = (take(TITLE), take(TEXT), take(BRAND));
+            vec![
+                ("title", title.into_iter().collect()),
+                ("genres", genres.into_iter().collect()),
+                ("text", text.into_iter().chain(brand).collect()),
+            ]
+        }
+        SideRole::Users => vec![
+            ("gender", take(GENDER).into_iter().collect()),
+            ("age", take(AGE).into_iter().collect()),
+            ("country", take(COUNTRY).into_iter().collect()),
+        ],
+    };
+    Ok(SideGuess {
+        role_key: match role {
+            SideRole::Items => "items_file",
+            SideRole::Users => "users_file",
+        },
+        id: id.map(name).unwrap_or_default(),
+        fields: (fields.into_iter())
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(k, c)| (k, ColumnList::of(c.into_iter().map(name).collect())))
+            .collect(),
+        header,
+        delimiter,
+    })
 }
 
 /// [`sniff`] of one file.
@@ -784,6 +910,59 @@ mod tests {
             g.columns.timestamp, "",
             "a column of numbers is left to name"
         );
+    }
+
+    #[test]
+    fn side_files_give_their_id_by_the_logs_name_and_their_fields_by_theirs() {
+        let side = |header: &str, role: SideRole, log_id: &str| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("side.csv");
+            std::fs::write(&path, format!("{header}\n")).expect("write");
+            sniff_side(&path, role, log_id).expect("sniff")
+        };
+        let fields = |g: &SideGuess| -> Vec<(&str, Vec<String>)> {
+            (g.fields.iter())
+                .map(|(k, c)| (*k, c.names().to_vec()))
+                .collect()
+        };
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // H&M's articles and customers.
+        let g = side(
+            "article_id,product_code,prod_name,product_type_no,product_type_name,product_group_name,detail_desc",
+            SideRole::Items,
+            "article_id",
+        );
+        assert_eq!((g.role_key, g.id.as_str()), ("items_file", "article_id"));
+        assert_eq!(
+            fields(&g),
+            [
+                ("title", v(&["prod_name"])),
+                ("genres", v(&["product_type_name"])),
+                ("text", v(&["detail_desc"]))
+            ]
+        );
+        let g = side(
+            "customer_id,FN,Active,club_member_status,age,postal_code",
+            SideRole::Users,
+            "customer_id",
+        );
+        assert_eq!((g.role_key, g.id.as_str()), ("users_file", "customer_id"));
+        assert_eq!(fields(&g), [("age", v(&["age"]))]);
+        // An id named otherwise than the log's, by the id names; a brand
+        // joins the text.
+        let g = side("name,sku,category,brand", SideRole::Items, "product_id");
+        assert_eq!(g.id, "sku");
+        assert_eq!(
+            fields(&g),
+            [
+                ("title", v(&["name"])),
+                ("genres", v(&["category"])),
+                ("text", v(&["brand"]))
+            ]
+        );
+        // No id to tell: left empty for the user to name.
+        let g = side("a,b", SideRole::Users, "visitor");
+        assert_eq!((g.id.as_str(), g.fields.len()), ("", 0));
     }
 
     #[test]

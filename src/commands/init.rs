@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::cli::{InitArgs, Template};
 use crate::config::ConfigError;
 use recpipe_ingest::params::ColumnList;
+use recpipe_ingest::sniff::{SideGuess, SideRole};
 
 /// The default pipeline: built-in synthetic data, no download.
 const SYNTHETIC: &str = include_str!("../../pipeline.yaml");
@@ -50,10 +51,25 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     let folder = file.parent().filter(|p| !p.as_os_str().is_empty());
     let data = given.as_deref().map(|d| data_path(d, folder));
+    if template != Template::Events && (args.items.is_some() || args.users.is_some()) {
+        let message =
+            "--items and --users are for the events template (a MovieLens folder holds its own)";
+        return Err(ConfigError::at(file, None, message).into());
+    }
     let (text, notes) = match (template, &given, &data) {
         (Template::Events, Some(log), Some(data)) => {
             let guess = recpipe_ingest::sniff::sniff(log)?;
             let mut notes = events_notes(&guess);
+            let mut sides = Vec::new();
+            for (role, side, log_id) in [
+                (SideRole::Items, &args.items, &guess.columns.item),
+                (SideRole::Users, &args.users, &guess.columns.user),
+            ] {
+                let Some(side) = side else { continue };
+                let found = recpipe_ingest::sniff::sniff_side(side, role, log_id)?;
+                notes.extend(side_notes(side, &found, guess.delimiter));
+                sides.push((found, data_path(side, folder)));
+            }
             if let Some(layout) = log
                 .is_dir()
                 .then(|| recpipe_ingest::movielens::detect(log).ok())
@@ -65,7 +81,7 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                     layout.name()
                 ));
             }
-            (events_text(&guess, data), notes)
+            (events_text(&guess, data, &sides), notes)
         }
         // A folder that is there must hold a layout the stage reads (one
         // not there yet is noted below).
@@ -191,6 +207,7 @@ pub fn template_text(template: Template, data: Option<&str>) -> String {
             return events_text(
                 &recpipe_ingest::sniff::LogGuess::default(),
                 data.unwrap_or(""),
+                &[],
             );
         }
         Template::Movielens => MOVIELENS,
@@ -232,7 +249,11 @@ fn known_weight(event: &str) -> Option<f32> {
 }
 
 /// A pipeline for the events log `guess` describes, read from `data`.
-fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
+fn events_text(
+    guess: &recpipe_ingest::sniff::LogGuess,
+    data: &str,
+    sides: &[(SideGuess, String)],
+) -> String {
     use std::fmt::Write;
     let c = &guess.columns;
     let mut out = String::from(Template::Events.header());
@@ -342,6 +363,21 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
         }
         .unwrap_or(());
     }
+    for (side, path) in sides {
+        let key = side.role_key;
+        let _ = writeln!(out, "      {key}:\n        path: {}", yaml_string(path));
+        match side.id.is_empty() {
+            true => out.push_str("        id: \"?\"  # no column looked like the id: name it\n"),
+            false => writeln!(out, "        id: {}", yaml_string(&side.id)).unwrap_or(()),
+        }
+        for (field, columns) in &side.fields {
+            let names: Vec<String> = columns.names().iter().map(|n| yaml_string(n)).collect();
+            let _ = match columns {
+                ColumnList::One(_) => writeln!(out, "        {field}: {}", names.join("")),
+                ColumnList::Many(_) => writeln!(out, "        {field}: [{}]", names.join(", ")),
+            };
+        }
+    }
     let mut groups = vec!["behaviour"];
     if c.event.is_some() {
         groups.push("events");
@@ -349,13 +385,23 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
     if c.price.is_some() && c.quantity.is_some() {
         groups.push("rfm");
     }
-    if c.genres.is_some() {
+    if c.genres.is_some()
+        || sides
+            .iter()
+            .any(|(s, _)| s.fields.iter().any(|f| f.0 == "genres"))
+    {
         groups.push("genres");
+    }
+    if sides
+        .iter()
+        .any(|(s, _)| s.role_key == "users_file" && !s.fields.is_empty())
+    {
+        groups.insert(0, "demographics");
     }
     let _ = write!(
         out,
         "  features:\n    uses: features\n    needs: [ingest]\n  cluster:\n    desc: customer segments on behaviour{}\n    uses: cluster\n    needs: [features]\n    with: {{k: 8, groups: [{}], seed: \"${{seed}}\"}}\n",
-        if c.genres.is_some() {
+        if groups.contains(&"genres") {
             " and the categories they buy"
         } else {
             ""
@@ -373,6 +419,29 @@ fn events_text(guess: &recpipe_ingest::sniff::LogGuess, data: &str) -> String {
         "  train:\n    uses: train\n    needs: [ingest, cluster]\n    with:\n      model: {model}\n      factors: 64\n      iterations: 15\n      split: {{kind: user_temporal, fraction: 0.2}}\n  export:\n    uses: serve-export\n    needs: [train, cluster, features]\n"
     );
     out
+}
+
+/// What the user should look at in the side file `path` found as `side`,
+/// read with the log's `delimiter`.
+fn side_notes(path: &Path, side: &SideGuess, delimiter: Option<char>) -> Vec<String> {
+    let mut notes = Vec::new();
+    if side.id.is_empty() {
+        notes.push(format!(
+            "no column of {} looked like the id: name it under `{}` (its columns: {})",
+            path.display(),
+            side.role_key,
+            side.header.join(", ")
+        ));
+    }
+    if let (Some(d), Some(log)) = (side.delimiter, delimiter)
+        && d != log
+    {
+        notes.push(format!(
+            "{} is `{d}`-separated and the log `{log}`-separated: side files are read with the log's `delimiter`",
+            path.display()
+        ));
+    }
+    notes
 }
 
 /// What the user should look at in a pipeline written for `guess`.
@@ -527,7 +596,7 @@ mod tests {
         std::fs::write(&log, text).expect("write");
         let guess = recpipe_ingest::sniff::sniff(&log).expect("sniff");
         let file = dir.path().join("pipeline.yaml");
-        std::fs::write(&file, events_text(&guess, name)).expect("write");
+        std::fs::write(&file, events_text(&guess, name, &[])).expect("write");
         let plan = crate::plan::load(&file, &[]).expect("the pipeline loads");
         (guess, plan)
     }
@@ -590,6 +659,26 @@ mod tests {
             notes.iter().any(|n| n.starts_with("`t_dat` is the time")),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn a_side_file_without_an_id_or_with_another_delimiter_is_noted() {
+        let side = SideGuess {
+            role_key: "items_file",
+            header: vec!["a".into(), "b".into()],
+            delimiter: Some(';'),
+            ..Default::default()
+        };
+        let notes = side_notes(Path::new("items.csv"), &side, Some(','));
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("no column of items.csv looked like the id: name it under `items_file` (its columns: a, b)"));
+        assert!(notes[1].contains("`;`-separated and the log `,`-separated"));
+        let named = SideGuess {
+            id: "a".into(),
+            delimiter: Some(','),
+            ..side
+        };
+        assert!(side_notes(Path::new("items.csv"), &named, Some(',')).is_empty());
     }
 
     #[test]

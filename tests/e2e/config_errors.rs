@@ -537,6 +537,74 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
 }
 
 #[test]
+fn init_reads_items_and_users_files_beside_the_log_and_its_pipeline_runs() {
+    let env = Env::new(crate::SMALL);
+    std::fs::remove_file(env.path().join("pipeline.yaml")).expect("remove");
+    // H&M's three files: transactions (a day column of no known name),
+    // articles and customers.
+    let mut log = String::from("t_dat,customer_id,article_id,price,sales_channel_id\n");
+    for i in 0..3000u64 {
+        let (user, item) = (i * 7 % 120, (i * 13 + i / 120) % 60);
+        log.push_str(&format!(
+            "2018-09-{:02},c{user:04},0{:09},0.05,2\n",
+            1 + i % 28,
+            108775015 + item
+        ));
+    }
+    std::fs::write(env.path().join("transactions.csv"), log).expect("write");
+    let mut articles = String::from("article_id,prod_name,product_type_name,detail_desc\n");
+    for item in 0..60u64 {
+        let kind = ["Vest top", "Trousers", "Sweater"][(item % 3) as usize];
+        articles.push_str(&format!(
+            "0{:09},{kind} {item},{kind},\"A soft {kind}, with pockets.\"\n",
+            108775015 + item
+        ));
+    }
+    std::fs::write(env.path().join("articles.csv"), articles).expect("write");
+    let mut customers = String::from("customer_id,FN,age\n");
+    for user in 0..120u64 {
+        customers.push_str(&format!("c{user:04},1,{}\n", 20 + user % 50));
+    }
+    std::fs::write(env.path().join("customers.csv"), customers).expect("write");
+    let out = env.ok(&[
+        "init",
+        "transactions.csv",
+        "--items",
+        "articles.csv",
+        "--users",
+        "customers.csv",
+    ]);
+    assert!(out.contains("`t_dat` is the time"), "{out}");
+    let text = std::fs::read_to_string(env.path().join("pipeline.yaml")).expect("read");
+    for line in [
+        "timestamp: \"t_dat\"",
+        "items_file:\n        path: \"articles.csv\"\n        id: \"article_id\"\n        title: \"prod_name\"\n        genres: \"product_type_name\"\n        text: \"detail_desc\"",
+        "users_file:\n        path: \"customers.csv\"\n        id: \"customer_id\"\n        age: \"age\"",
+        "groups: [demographics, behaviour, genres]",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    let run = env.ok(&["run"]);
+    assert!(run.contains("3000 rows read, 0 rejected"), "{run}");
+    // The items file's titles: an item is found by its own.
+    let similar = env.ok(&["similar", "Trousers 1"]);
+    assert!(similar.contains("more like item 0108775016"), "{similar}");
+
+    // They belong to the events template only.
+    let out = env.run(&[
+        "init",
+        "--template",
+        "synthetic",
+        "--items",
+        "articles.csv",
+        "-p",
+        "s.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::stderr(&out).contains("--items and --users are for the events template"));
+}
+
+#[test]
 fn init_reads_a_compressed_log_without_a_header_and_its_pipeline_runs() {
     use std::io::Write;
     let env = Env::new(crate::SMALL);
