@@ -605,7 +605,7 @@ impl<'p> LogSettings<'p> {
             let text = joined_text(f, &pos.text).and_then(|text| {
                 let last = st.item_text.get(st.last_text[slot] as usize);
                 let repeat = last.is_some_and(|(_, _, t)| t.as_deref() == Some(&*text));
-                (!text.is_empty() && !repeat).then(|| text.into_owned())
+                (!repeat).then(|| text.into_owned())
             });
             if text.is_some() {
                 st.last_text[slot] = st.item_text.len() as u32;

@@ -222,6 +222,65 @@ fn pick(columns: &[ColumnName], names: &[&str], taken: &[usize]) -> Option<usize
     })
 }
 
+/// A header's columns as the name lists match them, and those a guess
+/// has taken (a column serves one field).
+struct Picker {
+    columns: Vec<ColumnName>,
+    taken: Vec<usize>,
+}
+
+impl Picker {
+    fn new(header: &[String]) -> Self {
+        let columns = (header.iter())
+            .map(|h| ColumnName {
+                whole: normalized(h),
+                last_words: last_words(h),
+            })
+            .collect();
+        Picker {
+            columns,
+            taken: Vec::new(),
+        }
+    }
+
+    /// The first free column `names` fit ([`pick`]), now taken.
+    fn take(&mut self, names: &[&str]) -> Option<usize> {
+        let i = pick(&self.columns, names, &self.taken)?;
+        self.taken.push(i);
+        Some(i)
+    }
+
+    /// The free column whose whole name is `name`'s (in any case and
+    /// spelling of separators), now taken.
+    fn take_named(&mut self, name: &str) -> Option<usize> {
+        let want = normalized(name);
+        let free = |i: &usize| !self.taken.contains(i);
+        let i = (0..self.columns.len())
+            .find(|i| free(i) && !want.is_empty() && self.columns[*i].whole == want)?;
+        self.taken.push(i);
+        Some(i)
+    }
+}
+
+/// The first [`SAMPLE_BYTES`] of a CSV file, its delimiter, and its first
+/// line as names with where the next line starts; errors for a file that
+/// is no text or has no line.
+fn csv_head(path: &Path) -> Result<(Vec<u8>, u8, Vec<String>, usize)> {
+    let head = read_head(path)?;
+    if !crate::source_file::first_line_is_text(&head) {
+        return Err(IngestError::NotText {
+            path: path.to_path_buf(),
+        });
+    }
+    let delim = delimiter_of(&head);
+    let Some((names, start, _)) = header(&head, Format::Csv(delim)) else {
+        return Err(IngestError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    };
+    Ok((head, delim, names, start))
+}
+
 /// Looks at the header and first rows of the events log at `path` (CSV,
 /// compressed or not, or Parquet): of its first file when it is a log
 /// folder ([`crate::source_file::log_files`]).
@@ -268,50 +327,16 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
     let (header, delimiter) = if crate::source_file::is_parquet(path) {
         (parquet_columns(path)?, None)
     } else {
-        let head = read_head(path)?;
-        if !crate::source_file::first_line_is_text(&head) {
-            return Err(IngestError::NotText {
-                path: path.to_path_buf(),
-            });
-        }
-        let delim = delimiter_of(&head);
-        let Some((names, _, _)) = header(&head, Format::Csv(delim)) else {
-            return Err(IngestError::EmptyFile {
-                path: path.to_path_buf(),
-            });
-        };
+        let (_, delim, names, _) = csv_head(path)?;
         (names, Some(delim as char))
     };
-    let columns: Vec<ColumnName> = header
-        .iter()
-        .map(|h| ColumnName {
-            whole: normalized(h),
-            last_words: last_words(h),
-        })
-        .collect();
-    let mut taken = Vec::new();
-    let mut take = |names: &[&str]| {
-        let i = pick(&columns, names, &taken)?;
-        taken.push(i);
-        Some(i)
-    };
+    let mut picker = Picker::new(&header);
     let ids = match role {
         SideRole::Items => ITEM,
         SideRole::Users => USER,
     };
-    let same_name = normalized(log_id);
-    let id = (columns
-        .iter()
-        .position(|c| !log_id.is_empty() && c.whole == same_name))
-    .or_else(|| take(ids));
-    if let Some(id) = id {
-        taken.push(id);
-    }
-    let mut take = |names: &[&str]| {
-        let i = pick(&columns, names, &taken)?;
-        taken.push(i);
-        Some(i)
-    };
+    let id = picker.take_named(log_id).or_else(|| picker.take(ids));
+    let mut take = |names: &[&str]| picker.take(names);
     let name = |i: usize| header[i].clone();
     let fields: Vec<(&'static str, Vec<usize>)> = match role {
         SideRole::Items => {
@@ -352,19 +377,8 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     let (header, delimiter, csv_rows, headerless) = if parquet {
         (parquet_columns(path)?, None, Vec::new(), false)
     } else {
-        let head = read_head(path)?;
-        if !crate::source_file::first_line_is_text(&head) {
-            return Err(IngestError::NotText {
-                path: path.to_path_buf(),
-            });
-        }
-        let delim = delimiter_of(&head);
+        let (head, delim, mut names, mut start) = csv_head(path)?;
         let format = Format::Csv(delim);
-        let Some((mut names, mut start, _)) = header(&head, format) else {
-            return Err(IngestError::EmptyFile {
-                path: path.to_path_buf(),
-            });
-        };
         // A first line with a number or a date in it is data, not names
         // (Taobao's UserBehavior.csv, Amazon's ratings files).
         let headerless = names.iter().any(|n| is_data(n));
@@ -389,19 +403,8 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
             .collect();
         (names, Some(delim as char), rows, headerless)
     };
-    let columns: Vec<ColumnName> = header
-        .iter()
-        .map(|h| ColumnName {
-            whole: normalized(h),
-            last_words: last_words(h),
-        })
-        .collect();
-    let mut taken = Vec::new();
-    let mut take = |names: &[&str]| {
-        let i = pick(&columns, names, &taken)?;
-        taken.push(i);
-        Some(i)
-    };
+    let mut picker = Picker::new(&header);
+    let mut take = |names: &[&str]| picker.take(names);
     let (user, item, timestamp, event, rating) = if headerless {
         let [user, item, timestamp, event, rating] = roles_by_content(&csv_rows, header.len());
         (user, item, timestamp, event, rating)
@@ -419,7 +422,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
     let brand = take(BRAND);
     // A time column of no known name (H&M's `t_dat`): one of dates.
     let by_values = (timestamp.is_none() && !headerless)
-        .then(|| dates_by_content(&csv_rows, header.len(), &taken))
+        .then(|| dates_by_content(&csv_rows, header.len(), &picker.taken))
         .flatten();
     let timestamp = timestamp.or(by_values);
     // A Parquet log's sample: the event types and times of a first batch

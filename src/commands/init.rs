@@ -313,16 +313,13 @@ fn events_text(
         }
     }
     if let Some(text) = &c.text {
-        let names: Vec<String> = text.names().iter().map(|n| yaml_string(n)).collect();
-        match text {
-            ColumnList::One(_) => writeln!(out, "        text: {}", names.join("")),
-            ColumnList::Many(_) => writeln!(
-                out,
-                "        text: [{}]  # joined, a space between",
-                names.join(", ")
-            ),
-        }
-        .unwrap_or(());
+        let joined = matches!(text, ColumnList::Many(_)).then_some("  # joined, a space between");
+        let _ = writeln!(
+            out,
+            "        text: {}{}",
+            yaml_columns(text),
+            joined.unwrap_or("")
+        );
     }
     if let Some(v) = &c.country {
         let _ = writeln!(out, "        country: {}", yaml_string(v));
@@ -371,11 +368,7 @@ fn events_text(
             false => writeln!(out, "        id: {}", yaml_string(&side.id)).unwrap_or(()),
         }
         for (field, columns) in &side.fields {
-            let names: Vec<String> = columns.names().iter().map(|n| yaml_string(n)).collect();
-            let _ = match columns {
-                ColumnList::One(_) => writeln!(out, "        {field}: {}", names.join("")),
-                ColumnList::Many(_) => writeln!(out, "        {field}: [{}]", names.join(", ")),
-            };
+            let _ = writeln!(out, "        {field}: {}", yaml_columns(columns));
         }
     }
     let mut groups = vec!["behaviour"];
@@ -419,6 +412,17 @@ fn events_text(
         "  train:\n    uses: train\n    needs: [ingest, cluster]\n    with:\n      model: {model}\n      factors: 64\n      iterations: 15\n      split: {{kind: user_temporal, fraction: 0.2}}\n  export:\n    uses: serve-export\n    needs: [train, cluster, features]\n"
     );
     out
+}
+
+/// One column as a YAML string, several as a YAML list of them.
+fn yaml_columns(columns: &ColumnList) -> String {
+    match columns {
+        ColumnList::One(name) => yaml_string(name),
+        ColumnList::Many(names) => {
+            let names: Vec<String> = names.iter().map(|n| yaml_string(n)).collect();
+            format!("[{}]", names.join(", "))
+        }
+    }
 }
 
 /// What the user should look at in the side file `path` found as `side`,
