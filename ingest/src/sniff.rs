@@ -14,6 +14,9 @@ use crate::text::TimeFormat;
 /// Bytes read from the start of a CSV log for the sample of rows.
 const SAMPLE_BYTES: usize = 4 << 20;
 
+/// Distinct ids kept of a sample, to check a side file's ids against.
+const SAMPLED_IDS: usize = 1000;
+
 /// Rows of a Parquet log sampled for its event types.
 const SAMPLE_ROWS: usize = 65_536;
 
@@ -48,6 +51,9 @@ pub struct LogGuess {
     /// `ms`, `us` or `ns` when every sampled time is a whole number too
     /// large for seconds (past the year 5000), by the median's size.
     pub timestamp_unit: Option<&'static str>,
+    /// The first distinct user ids and item ids of a CSV log's sample, as
+    /// the stage reads them (none for a Parquet log).
+    pub sampled_ids: (Vec<String>, Vec<String>),
     /// Whether the time column was told by its values (dates), as no name
     /// list knows its name.
     pub timestamp_by_values: bool,
@@ -262,6 +268,36 @@ impl Picker {
     }
 }
 
+/// The rows of a CSV head from `start`, each its trimmed fields: whole
+/// lines only, as the last one read may be cut.
+fn sample_rows(head: &[u8], start: usize, format: Format) -> Vec<Vec<String>> {
+    let body = &head[start..];
+    let body = match memchr::memrchr(b'\n', body) {
+        Some(end) if head.len() == SAMPLE_BYTES => &body[..end],
+        _ => body,
+    };
+    (body.split(|&b| b == b'\n'))
+        .filter(|l| !l.trim_ascii().is_empty())
+        .map(|l| {
+            (split_fields(l, format).iter())
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Distinct ids of column `c` in `rows` as the stage reads them
+/// (`17850.0` is `17850`), at most [`SAMPLED_IDS`], in order.
+fn sampled_ids(rows: &[Vec<String>], c: Option<usize>) -> Vec<String> {
+    let Some(c) = c else { return Vec::new() };
+    let mut seen = std::collections::HashSet::new();
+    (rows.iter().filter_map(|r| r.get(c)))
+        .map(|v| String::from_utf8_lossy(crate::ids::normalize_id(v.as_bytes(), true)).into_owned())
+        .filter(|v| !v.is_empty() && seen.insert(v.clone()))
+        .take(SAMPLED_IDS)
+        .collect()
+}
+
 /// The first [`SAMPLE_BYTES`] of a CSV file, its delimiter, and its first
 /// line as names with where the next line starts; errors for a file that
 /// is no text or has no line.
@@ -303,6 +339,8 @@ pub struct SideGuess {
     pub delimiter: Option<char>,
     /// The id column (empty where none looked like one).
     pub id: String,
+    /// The first distinct ids of a CSV file's first rows (none for Parquet).
+    pub sampled_ids: Vec<String>,
     /// The columns found for each field (items: `title`, `genres`,
     /// `text`; users: `gender`, `age`, `country`), in that order.
     pub fields: Vec<(&'static str, ColumnList)>,
@@ -324,10 +362,12 @@ const AGE: &[&str] = &["age", "agegroup", "ageband"];
 /// `recpipe init`: the id is the column named as the log's (`log_id`, in
 /// any case), else one the id lists name; then the fields by name.
 pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess> {
+    let mut rows = Vec::new();
     let (header, delimiter) = if crate::source_file::is_parquet(path) {
         (parquet_columns(path)?, None)
     } else {
-        let (_, delim, names, _) = csv_head(path)?;
+        let (head, delim, names, start) = csv_head(path)?;
+        rows = sample_rows(&head, start, Format::Csv(delim));
         (names, Some(delim as char))
     };
     let mut picker = Picker::new(&header);
@@ -360,6 +400,7 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
             SideRole::Users => "users_file",
         },
         id: id.map(name).unwrap_or_default(),
+        sampled_ids: sampled_ids(&rows, id),
         fields: (fields.into_iter())
             .filter(|(_, c)| !c.is_empty())
             .map(|(k, c)| (k, ColumnList::of(c.into_iter().map(name).collect())))
@@ -385,22 +426,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
         if headerless {
             (names, start, _) = numbered_columns(&head, format).unwrap_or_default();
         }
-        // Whole lines only: the last one read may be cut.
-        let body = &head[start..];
-        let body = match memchr::memrchr(b'\n', body) {
-            Some(end) if head.len() == SAMPLE_BYTES => &body[..end],
-            _ => body,
-        };
-        let rows: Vec<Vec<String>> = body
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(|l| {
-                split_fields(l, format)
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                    .collect()
-            })
-            .collect();
+        let rows = sample_rows(&head, start, format);
         (names, Some(delim as char), rows, headerless)
     };
     let mut picker = Picker::new(&header);
@@ -549,6 +575,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
         time_format,
         timestamp_unit: unit_of(&mut numbers, times),
         timestamp_by_values: by_values.is_some(),
+        sampled_ids: (sampled_ids(&sample, user), sampled_ids(&sample, item)),
         headerless,
         decimal_comma,
         thousands,

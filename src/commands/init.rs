@@ -61,13 +61,14 @@ pub fn run(args: InitArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             let guess = recpipe_ingest::sniff::sniff(log)?;
             let mut notes = events_notes(&guess);
             let mut sides = Vec::new();
-            for (role, side, log_id) in [
-                (SideRole::Items, &args.items, &guess.columns.item),
-                (SideRole::Users, &args.users, &guess.columns.user),
+            let (user_ids, item_ids) = &guess.sampled_ids;
+            for (role, side, log_id, log_ids) in [
+                (SideRole::Items, &args.items, &guess.columns.item, item_ids),
+                (SideRole::Users, &args.users, &guess.columns.user, user_ids),
             ] {
                 let Some(side) = side else { continue };
                 let found = recpipe_ingest::sniff::sniff_side(side, role, log_id)?;
-                notes.extend(side_notes(side, &found, guess.delimiter));
+                notes.extend(side_notes(side, &found, (guess.delimiter, log_ids)));
                 sides.push((found, data_path(side, folder)));
             }
             if let Some(layout) = log
@@ -425,9 +426,17 @@ fn yaml_columns(columns: &ColumnList) -> String {
     }
 }
 
+/// Sampled ids of a log, fewer of which cannot tell that none of a side
+/// file's ids match.
+const IDS_TO_COMPARE: usize = 20;
+
 /// What the user should look at in the side file `path` found as `side`,
-/// read with the log's `delimiter`.
-fn side_notes(path: &Path, side: &SideGuess, delimiter: Option<char>) -> Vec<String> {
+/// read with the log's `delimiter`, beside the log's sampled ids.
+fn side_notes(
+    path: &Path,
+    side: &SideGuess,
+    (delimiter, log_ids): (Option<char>, &[String]),
+) -> Vec<String> {
     let mut notes = Vec::new();
     if side.id.is_empty() {
         notes.push(format!(
@@ -435,6 +444,23 @@ fn side_notes(path: &Path, side: &SideGuess, delimiter: Option<char>) -> Vec<Str
             path.display(),
             side.role_key,
             side.header.join(", ")
+        ));
+    }
+    // None of the log's first ids among the file's first ones: written
+    // otherwise (`0108775015` against `108775015`, `17850` against `C17850`).
+    let known: std::collections::HashSet<&str> =
+        side.sampled_ids.iter().map(String::as_str).collect();
+    if log_ids.len() >= IDS_TO_COMPARE
+        && !known.is_empty()
+        && !log_ids.iter().any(|id| known.contains(id.as_str()))
+    {
+        notes.push(format!(
+            "none of the log's first {} ids is among the first {} of {} (the log has `{}`, the file `{}`): are they written alike?",
+            log_ids.len(),
+            known.len(),
+            path.display(),
+            log_ids[0],
+            side.sampled_ids[0]
         ));
     }
     if let (Some(d), Some(log)) = (side.delimiter, delimiter)
@@ -673,7 +699,7 @@ mod tests {
             delimiter: Some(';'),
             ..Default::default()
         };
-        let notes = side_notes(Path::new("items.csv"), &side, Some(','));
+        let notes = side_notes(Path::new("items.csv"), &side, (Some(','), &[]));
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].contains("no column of items.csv looked like the id: name it under `items_file` (its columns: a, b)"));
         assert!(notes[1].contains("`;`-separated and the log `,`-separated"));
@@ -682,7 +708,19 @@ mod tests {
             delimiter: Some(','),
             ..side
         };
-        assert!(side_notes(Path::new("items.csv"), &named, Some(',')).is_empty());
+        assert!(side_notes(Path::new("items.csv"), &named, (Some(','), &[])).is_empty());
+        // Ids written otherwise than the log's: noted once enough are sampled.
+        let ids =
+            |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>();
+        let with_ids = SideGuess {
+            sampled_ids: ids("0", 50),
+            ..named
+        };
+        let log =
+            |ids: &[String]| side_notes(Path::new("items.csv"), &with_ids, (Some(','), ids)).len();
+        assert_eq!(log(&ids("", 19)), 0, "too few to tell");
+        assert_eq!(log(&ids("", 20)), 1, "`0` against `00`: {:?}", ids("", 1));
+        assert_eq!(log(&ids("0", 20)), 0, "the same ids");
     }
 
     #[test]

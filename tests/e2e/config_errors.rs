@@ -590,6 +590,23 @@ fn init_reads_items_and_users_files_beside_the_log_and_its_pipeline_runs() {
     let similar = env.ok(&["similar", "Trousers 1"]);
     assert!(similar.contains("more like item 0108775016"), "{similar}");
 
+    // Ids a spreadsheet stripped of their leading zero: noted.
+    let articles = std::fs::read_to_string(env.path().join("articles.csv")).expect("read");
+    let stripped = articles.replace("\n0", "\n");
+    std::fs::write(env.path().join("excel.csv"), stripped).expect("write");
+    let out = env.ok(&[
+        "init",
+        "transactions.csv",
+        "--items",
+        "excel.csv",
+        "-p",
+        "excel.yaml",
+    ]);
+    assert!(
+        out.contains("(the log has `0108775015`, the file `108775015`): are they written alike?"),
+        "{out}"
+    );
+
     // They belong to the events template only.
     let out = env.run(&[
         "init",
