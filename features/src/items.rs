@@ -68,19 +68,23 @@ impl ItemInfo {
     }
 
     /// Keeps at most `max` genre columns: the genres of the most
-    /// interactions (`item_counts` per item; ties by name), in name order,
+    /// interactions (ties by name), in name order,
     /// then [`OTHER_GENRES`] for all the others. An item's dropped genres
     /// each map to that column, so that a user's shares still sum to 1.
     /// Returns the number of genres there were when some were pooled.
-    pub fn keep_top_genres(&mut self, item_counts: &[u32], max: usize) -> Option<usize> {
+    pub fn keep_top_genres(&mut self, inter: &Interactions, max: usize) -> Option<usize> {
         let n = self.genre_names.len();
         if n <= max {
             return None;
         }
         let mut weight = vec![0u64; n];
-        for (gs, &c) in self.genre_idx.iter().zip(item_counts) {
-            for &g in gs {
-                weight[g as usize] += u64::from(c);
+        for &i in inter.item.iter() {
+            for &g in self
+                .genre_idx
+                .get(i as usize)
+                .map_or(&[][..], Vec::as_slice)
+            {
+                weight[g as usize] += 1;
             }
         }
         // The top `max - 1` by weight, and one column for the rest.

@@ -119,13 +119,7 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
     );
     let inter = inter?;
     let (user_table, mut item_info, tfidf, fit_seconds) = catalog?;
-    let mut item_counts = vec![0u32; item_info.len()];
-    for &i in inter.item.iter() {
-        if let Some(c) = item_counts.get_mut(i as usize) {
-            *c += 1;
-        }
-    }
-    let pooled = item_info.keep_top_genres(&item_counts, params.max_genres);
+    let pooled = item_info.keep_top_genres(&inter, params.max_genres);
     timings.insert("read", t.elapsed().as_secs_f64());
     timings.insert("tfidf_fit", fit_seconds);
 

@@ -761,7 +761,7 @@ fn side_table<const N: usize>(
             false => Ok(Some(fields)),
         }
     };
-    let key = |fields: &Vec<String>| (!repeats).then(|| side_id(&fields[id]));
+    let key = |fields: &Vec<String>| (!repeats).then(|| crate::ids::id_as_read(&fields[id]));
     let (rows, rejects) = parse_side_records(
         &buf,
         (start, line),
@@ -783,11 +783,6 @@ fn present(fields: &[String], columns: &[usize]) -> Option<String> {
         .filter(|f| !f.is_empty());
     let first = parts.next()?.clone();
     Some(parts.fold(first, |text, part| text + " " + part))
-}
-
-/// A side table's id as the log's ids are written.
-fn side_id(id: &str) -> String {
-    String::from_utf8_lossy(normalize_id(id.as_bytes(), true)).into_owned()
 }
 
 fn read_items_file(
@@ -814,7 +809,7 @@ fn read_items_file(
     let mut items: Vec<(ItemRecord, Vec<String>)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for f in rows {
-        let item_id = side_id(&f[id]);
+        let item_id = crate::ids::id_as_read(&f[id]);
         let i = *at.entry(item_id).or_insert_with_key(|item_id| {
             let item = ItemRecord {
                 id: item_id.clone(),
@@ -871,7 +866,7 @@ fn read_users_file(
     Ok(rows
         .into_iter()
         .map(|f| UserRecord {
-            id: side_id(&f[id]),
+            id: crate::ids::id_as_read(&f[id]),
             gender: present(&f, &gender),
             age: present(&f, &age),
             occupation: None,

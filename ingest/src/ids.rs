@@ -142,6 +142,12 @@ fn pack(key: &[u8]) -> Option<u64> {
     Some(bytes | ((n as u64) << 56))
 }
 
+/// A side file's (or a sample's) id as the stage reads a log's ids:
+/// trimmed, `17850.0` as `17850`.
+pub(crate) fn id_as_read(id: &str) -> String {
+    String::from_utf8_lossy(normalize_id(id.as_bytes(), true)).into_owned()
+}
+
 /// Normalises an id as written: trims white space, and (if `strip_zero_fraction`)
 /// turns a float-formatted integer such as `17850.0` into `17850`.
 pub fn normalize_id(raw: &[u8], strip_zero_fraction: bool) -> &[u8] {

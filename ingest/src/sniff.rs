@@ -292,7 +292,7 @@ fn sampled_ids(rows: &[Vec<String>], c: Option<usize>) -> Vec<String> {
     let Some(c) = c else { return Vec::new() };
     let mut seen = std::collections::HashSet::new();
     (rows.iter().filter_map(|r| r.get(c)))
-        .map(|v| String::from_utf8_lossy(crate::ids::normalize_id(v.as_bytes(), true)).into_owned())
+        .map(|v| crate::ids::id_as_read(v))
         .filter(|v| !v.is_empty() && seen.insert(v.clone()))
         .take(SAMPLED_IDS)
         .collect()
@@ -331,8 +331,8 @@ pub fn sniff(path: &Path) -> Result<LogGuess> {
 /// What [`sniff_side`] found in an items or users file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SideGuess {
-    /// The pipeline key it goes under: `items_file` or `users_file`.
-    pub role_key: &'static str,
+    /// Which side file it is.
+    pub role: SideRole,
     /// The header's column names.
     pub header: Vec<String>,
     /// The CSV delimiter (None for Parquet).
@@ -347,12 +347,23 @@ pub struct SideGuess {
 }
 
 /// Which side file [`sniff_side`] looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SideRole {
     /// An items file: id, title, genres, text.
+    #[default]
     Items,
     /// A users file: id, gender, age, country.
     Users,
+}
+
+impl SideRole {
+    /// The pipeline key its file goes under.
+    pub fn key(self) -> &'static str {
+        match self {
+            SideRole::Items => "items_file",
+            SideRole::Users => "users_file",
+        }
+    }
 }
 
 const GENDER: &[&str] = &["gender", "sex"];
@@ -395,10 +406,7 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
         ],
     };
     Ok(SideGuess {
-        role_key: match role {
-            SideRole::Items => "items_file",
-            SideRole::Users => "users_file",
-        },
+        role,
         id: id.map(name).unwrap_or_default(),
         sampled_ids: sampled_ids(&rows, id),
         fields: (fields.into_iter())
@@ -962,7 +970,7 @@ mod tests {
             SideRole::Items,
             "article_id",
         );
-        assert_eq!((g.role_key, g.id.as_str()), ("items_file", "article_id"));
+        assert_eq!((g.role.key(), g.id.as_str()), ("items_file", "article_id"));
         assert_eq!(
             fields(&g),
             [
@@ -976,7 +984,7 @@ mod tests {
             SideRole::Users,
             "customer_id",
         );
-        assert_eq!((g.role_key, g.id.as_str()), ("users_file", "customer_id"));
+        assert_eq!((g.role.key(), g.id.as_str()), ("users_file", "customer_id"));
         assert_eq!(fields(&g), [("age", v(&["age"]))]);
         // An id named otherwise than the log's, by the id names; a brand
         // joins the text.

@@ -362,7 +362,7 @@ fn events_text(
         .unwrap_or(());
     }
     for (side, path) in sides {
-        let key = side.role_key;
+        let key = side.role.key();
         let _ = writeln!(out, "      {key}:\n        path: {}", yaml_string(path));
         match side.id.is_empty() {
             true => out.push_str("        id: \"?\"  # no column looked like the id: name it\n"),
@@ -388,7 +388,7 @@ fn events_text(
     }
     if sides
         .iter()
-        .any(|(s, _)| s.role_key == "users_file" && !s.fields.is_empty())
+        .any(|(s, _)| s.role == SideRole::Users && !s.fields.is_empty())
     {
         groups.insert(0, "demographics");
     }
@@ -442,8 +442,8 @@ fn side_notes(
         notes.push(format!(
             "no column of {} looked like the id: name it under `{}` (its columns: {})",
             path.display(),
-            side.role_key,
-            side.header.join(", ")
+            side.role.key(),
+            short_header(&side.header)
         ));
     }
     // None of the log's first ids among the file's first ones: written
@@ -474,6 +474,21 @@ fn side_notes(
     notes
 }
 
+/// A header as a short list for a note: the first columns, long names cut.
+fn short_header(header: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut columns: Vec<String> = (header.iter().take(SHOWN))
+        .map(|h| match h.char_indices().nth(40) {
+            Some((at, _)) => format!("{}...", &h[..at]),
+            None => h.clone(),
+        })
+        .collect();
+    if header.len() > SHOWN {
+        columns.push(format!("and {} more", header.len() - SHOWN));
+    }
+    columns.join(", ")
+}
+
 /// What the user should look at in a pipeline written for `guess`.
 fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
     let c = &guess.columns;
@@ -488,25 +503,11 @@ fn events_notes(guess: &recpipe_ingest::sniff::LogGuess) -> Vec<String> {
     .map(|(k, _)| k)
     .collect();
     if !missing.is_empty() {
-        // The header as a short list: the first columns, long names cut.
-        const SHOWN: usize = 12;
-        let mut columns: Vec<String> = guess
-            .header
-            .iter()
-            .take(SHOWN)
-            .map(|h| match h.char_indices().nth(40) {
-                Some((at, _)) => format!("{}...", &h[..at]),
-                None => h.clone(),
-            })
-            .collect();
-        if guess.header.len() > SHOWN {
-            columns.push(format!("and {} more", guess.header.len() - SHOWN));
-        }
         notes.push(format!(
             "no column looked like {}: name {} under `columns` (the log's columns: {})",
             missing.join(", "),
             if missing.len() == 1 { "it" } else { "them" },
-            columns.join(", ")
+            short_header(&guess.header)
         ));
     }
     if guess.timestamp_by_values {
@@ -694,7 +695,7 @@ mod tests {
     #[test]
     fn a_side_file_without_an_id_or_with_another_delimiter_is_noted() {
         let side = SideGuess {
-            role_key: "items_file",
+            role: SideRole::Items,
             header: vec!["a".into(), "b".into()],
             delimiter: Some(';'),
             ..Default::default()
