@@ -172,7 +172,7 @@ pub fn run(params: &FeaturesParams, ctx: &StageContext) -> Result<StageOutcome> 
         ));
     if let Some(genres) = pooled {
         outcome.metric("genres", genres as u64).line(format!(
-            "note: {genres} genres: the {} of the most interactions are columns, the others pooled as `{}` (max_genres)",
+            "note: {genres} genres: the {} of the most interactions are columns, the others pooled as `{}` (raise `max_genres`, or cut category paths to broad ones with ingest's `genre_levels`)",
             params.max_genres - 1,
             items::OTHER_GENRES
         ));

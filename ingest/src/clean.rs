@@ -413,13 +413,13 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
                     }
                 }
                 // Genres from the interaction file fill those the catalog lacks.
+                let path = params.genre_path();
                 for (genres, &d) in item_genres.into_iter().zip(&ikeys) {
                     if let Some(genres) = genres
                         && d != u32::MAX
                         && items[d as usize].genres.is_empty()
                     {
-                        let list = crate::records::pipe_list(&genres);
-                        items[d as usize].genres = list.map(str::to_string).collect();
+                        items[d as usize].genres = path.genres(&genres);
                     }
                 }
                 (items, ikeys)

@@ -263,6 +263,7 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
             &resolve(&f.path),
             f,
             settings.delim,
+            &params.genre_path(),
         )?);
     }
     if let Some(f) = &params.users_file {
@@ -790,6 +791,7 @@ fn read_items_file(
     path: &Path,
     spec: &crate::params::ItemsFile,
     delim: u8,
+    genre_path: &crate::params::GenrePath,
 ) -> Result<Vec<ItemRecord>> {
     let format = (delim, spec.header.unwrap_or(true));
     let text = spec.text.as_ref().map_or(&[][..], ColumnList::names);
@@ -824,9 +826,7 @@ fn read_items_file(
             item.title = present(&f, &title);
         }
         if let Some(&g) = genres.first().filter(|_| item.genres.is_empty()) {
-            item.genres = crate::records::pipe_list(&f[g])
-                .map(str::to_string)
-                .collect();
+            item.genres = genre_path.genres(&f[g]);
         }
         texts.extend(present(&f, &text));
     }

@@ -327,6 +327,17 @@ pub struct IngestParams {
     /// events: reject a row identical to an earlier one (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_duplicate_rows: Option<bool>,
+    /// events: keep the first this many levels of each category path
+    /// (`1`: `electronics.smartphone` is `electronics`), so that customers
+    /// are profiled on a few broad genres rather than many narrow ones
+    /// (default: the whole path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre_levels: Option<u32>,
+    /// events: what separates the levels of a category path (default `.`,
+    /// as REES46 writes `appliances.kitchen.washer`; `" > "` for
+    /// `Home > Kitchen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre_separator: Option<String>,
     /// events: an items file (CSV or Parquet) with titles and text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_file: Option<ItemsFile>,
@@ -377,6 +388,45 @@ pub fn default_weights() -> BTreeMap<String, f32> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// How an events source's category paths become genres: each genre cut
+/// to its first `levels` parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenrePath {
+    /// What separates the levels (`.`, `" > "`).
+    pub separator: String,
+    /// How many levels a genre keeps (`usize::MAX`: all).
+    pub levels: usize,
+}
+
+impl Default for GenrePath {
+    fn default() -> Self {
+        GenrePath {
+            separator: ".".to_string(),
+            levels: usize::MAX,
+        }
+    }
+}
+
+impl GenrePath {
+    /// The genres of a `|`-separated field, each cut to its first
+    /// `levels` parts and trimmed; a genre the cut repeats comes once, in
+    /// the order of its first place.
+    pub fn genres(&self, field: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for genre in crate::records::pipe_list(field) {
+            let end = match self.levels {
+                usize::MAX => None,
+                levels => genre.match_indices(self.separator.as_str()).nth(levels - 1),
+            };
+            let cut = end.map_or(genre, |(at, _)| genre[..at].trim());
+            if !cut.is_empty() && !out.iter().any(|g| g == cut) {
+                out.push(cut.to_string());
+            }
+        }
+        out
+    }
 }
 
 /// Synthetic generator settings with defaults filled in.
@@ -468,6 +518,8 @@ impl IngestParams {
             || self.thousands.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
+            || self.genre_levels.is_some()
+            || self.genre_separator.is_some()
             || self.delimiter.is_some();
         match self.source {
             SourceKind::Synthetic => {
@@ -522,6 +574,31 @@ impl IngestParams {
             && (w.is_empty() || w.values().any(|v| !v.is_finite() || *v <= 0.0))
         {
             return bad("`weights` must map event types to positive numbers");
+        }
+        if self.genre_levels.is_some() || self.genre_separator.is_some() {
+            let mapped = self.columns.as_ref().is_some_and(|c| c.genres.is_some())
+                || self.items_file.as_ref().is_some_and(|f| f.genres.is_some());
+            if !mapped {
+                return bad(
+                    "`genre_levels` and `genre_separator` cut category paths, but no genres \
+                     column is mapped: set `columns.genres` or `items_file.genres`",
+                );
+            }
+            if self.genre_levels.is_none() {
+                return bad(
+                    "`genre_separator` cuts nothing without `genre_levels` (1 keeps the first level)",
+                );
+            }
+            if self.genre_levels == Some(0) {
+                return bad("`genre_levels` must be 1 or more (leave it out to keep whole paths)");
+            }
+            if self
+                .genre_separator
+                .as_deref()
+                .is_some_and(|s| s.trim().is_empty())
+            {
+                return bad("`genre_separator` must have a character other than a blank");
+            }
         }
         if let Some(d) = self.delimiter
             && (!d.is_ascii() || matches!(d, '\n' | '\r' | '"'))
@@ -584,6 +661,17 @@ impl IngestParams {
             );
         }
         Ok(())
+    }
+
+    /// How category paths are cut ([`GenrePath::default`]: not at all).
+    pub fn genre_path(&self) -> GenrePath {
+        let whole = GenrePath::default();
+        GenrePath {
+            separator: self.genre_separator.clone().unwrap_or(whole.separator),
+            levels: self
+                .genre_levels
+                .map_or(whole.levels, |l| l.max(1) as usize),
+        }
     }
 
     /// The synthetic settings with defaults.
@@ -747,5 +835,52 @@ mod tests {
         let err = parse("{sourse: synthetic}").expect_err("unknown key");
         assert!(err.to_string().contains("sourse"), "{err}");
         assert!(parse("{rating_scale: [5, 1]}").is_err());
+    }
+
+    #[test]
+    fn category_paths_are_cut_to_their_first_levels_once_each() {
+        let cut = |levels: usize, sep: &str, field: &str| {
+            let path = GenrePath {
+                separator: sep.to_string(),
+                levels,
+            };
+            path.genres(field)
+        };
+        let rees = "electronics.audio.headphone|electronics.video.tv|appliances";
+        assert_eq!(cut(1, ".", rees), ["electronics", "appliances"]);
+        assert_eq!(
+            cut(2, ".", rees),
+            ["electronics.audio", "electronics.video", "appliances"]
+        );
+        assert_eq!(
+            cut(1, ">", "Home > Kitchen | Home > Bath|Garden"),
+            ["Home", "Garden"]
+        );
+        // No cut by default: paths stay whole, only blanks and empties go.
+        let whole = GenrePath::default();
+        assert_eq!(whole.genres(" a.b | |a.b.c"), ["a.b", "a.b.c"]);
+        assert_eq!(cut(3, ".", rees), whole.genres(rees));
+    }
+
+    #[test]
+    fn genre_levels_need_a_genres_column_and_at_least_one_level() {
+        let genres = "columns: {user: u, item: i, timestamp: t, genres: g}";
+        let with = |extra: &str| parse(&format!("{{source: events, path: x, {genres}, {extra}}}"));
+        let p = with("genre_levels: 1").expect("levels");
+        assert_eq!(p.genre_path().levels, 1);
+        assert_eq!(p.genre_path().separator, ".");
+        let p = with("genre_levels: 2, genre_separator: ' > '").expect("separator");
+        assert_eq!(p.genre_path().separator, " > ");
+        let err = events_with("genre_levels: 1").expect_err("no genres column");
+        assert!(err.to_string().contains("columns.genres"), "{err}");
+        assert!(
+            events_with("genre_levels: 1, items_file: {path: i.csv, id: id, genres: cats}").is_ok()
+        );
+        assert!(with("genre_levels: 0").is_err());
+        let err = with("genre_separator: '>'").expect_err("no levels");
+        assert!(err.to_string().contains("without `genre_levels`"), "{err}");
+        assert!(with("genre_levels: 1, genre_separator: ' '").is_err());
+        let err = parse("{source: movielens, path: x, genre_levels: 1}").expect_err("movielens");
+        assert!(err.to_string().contains("source: events"), "{err}");
     }
 }

@@ -67,6 +67,9 @@ pub struct LogGuess {
     /// The separator the sampled quantities, prices or ratings write
     /// between groups of thousands (`1,234.50`), if any.
     pub thousands: Option<char>,
+    /// What separates the levels of the sampled genres where they are
+    /// category paths (REES46's `electronics.audio.headphone`).
+    pub genre_separator: Option<&'static str>,
 }
 
 /// Formats tried on timestamps that are neither unix seconds nor ISO-8601
@@ -344,6 +347,9 @@ pub struct SideGuess {
     /// The columns found for each field (items: `title`, `genres`,
     /// `text`; users: `gender`, `age`, `country`), in that order.
     pub fields: Vec<(&'static str, ColumnList)>,
+    /// What separates the levels of an items file's sampled genres where
+    /// they are category paths (`Home > Kitchen`).
+    pub genre_separator: Option<&'static str>,
 }
 
 /// Which side file [`sniff_side`] looks at.
@@ -389,10 +395,12 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
     let id = picker.take_named(log_id).or_else(|| picker.take(ids));
     let mut take = |names: &[&str]| picker.take(names);
     let name = |i: usize| header[i].clone();
+    let mut genre_separator = None;
     let fields: Vec<(&'static str, Vec<usize>)> = match role {
         SideRole::Items => {
             let genres = take(GENRES);
             let (title, text, brand) = (take(TITLE), take(TEXT), take(BRAND));
+            genre_separator = genres.and_then(|g| path_separator(&rows, g));
             vec![
                 ("title", title.into_iter().collect()),
                 ("genres", genres.into_iter().collect()),
@@ -415,6 +423,31 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
             .collect(),
         header,
         delimiter,
+        genre_separator,
+    })
+}
+
+/// Separators of category paths, tried in this order.
+const PATH_SEPARATORS: &[&str] = &[">", "."];
+
+/// The separator of [`PATH_SEPARATORS`] that splits at least half of the
+/// sampled genres of `column` (each `|`-separated one) into two or more
+/// levels: words, not numbers (`1.5`), and with `.` no blanks (`St. Louis`).
+fn path_separator(rows: &[Vec<String>], column: usize) -> Option<&'static str> {
+    let genres: Vec<&str> = (rows.iter())
+        .filter_map(|r| r.get(column))
+        .flat_map(|v| crate::records::pipe_list(v))
+        .collect();
+    PATH_SEPARATORS.iter().copied().find(|&sep| {
+        let is_path = |g: &&&str| {
+            let parts: Vec<&str> = g.split(sep).map(str::trim).collect();
+            parts.len() > 1
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && crate::text::parse_f64(p.as_bytes()).is_none())
+                && (sep != "." || !g.contains(char::is_whitespace))
+        };
+        !genres.is_empty() && 2 * genres.iter().filter(is_path).count() >= genres.len()
     })
 }
 
@@ -587,6 +620,7 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
         headerless,
         decimal_comma,
         thousands,
+        genre_separator: genres.and_then(|g| path_separator(&sample, g)),
     })
 }
 
@@ -1044,6 +1078,40 @@ mod tests {
         assert_eq!(text_of(c), Some(vec!["brand"]));
         assert_eq!(g.timestamps, (2, 2), "` UTC` times are read as they are");
         assert_eq!(g.time_format, None);
+    }
+
+    #[test]
+    fn category_paths_are_told_from_the_sampled_genres() {
+        let sep = |genres: &[&str]| {
+            let mut log = String::from("user_id,product_id,event_time,category_code\n");
+            for (i, g) in genres.iter().enumerate() {
+                log.push_str(&format!("{i},p{i},2020-01-01T00:00:00Z,{g}\n"));
+            }
+            guess(&log).genre_separator
+        };
+        // REES46: paths on most rows, some empty, some of one level.
+        let rees = [
+            "electronics.smartphone",
+            "",
+            "appliances.kitchen.washer",
+            "apparel",
+        ];
+        assert_eq!(sep(&rees), Some("."));
+        assert_eq!(
+            sep(&["Home > Kitchen|Home > Bath", "Garden > Tools"]),
+            Some(">")
+        );
+        // Not paths: flat names, numbers, a point in prose.
+        assert_eq!(sep(&["Kitchen|Mugs", "Toys"]), None);
+        assert_eq!(sep(&["1.5", "2.25"]), None);
+        assert_eq!(sep(&["St. Louis Blues", "Dr. Who"]), None);
+        assert_eq!(sep(&["a.b", "c", "d"]), None, "fewer than half are paths");
+        // An items file's genres are looked at too.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("items.csv");
+        std::fs::write(&path, "sku,category\na,Home > Kitchen\nb,Garden > Tools\n").expect("write");
+        let side = sniff_side(&path, SideRole::Items, "sku").expect("sniff");
+        assert_eq!(side.genre_separator, Some(">"));
     }
 
     #[test]

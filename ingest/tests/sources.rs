@@ -1826,6 +1826,70 @@ fn a_logs_genres_column_gives_each_item_its_first_non_empty_genres() {
 }
 
 #[test]
+fn genre_levels_cut_category_paths_in_a_log_and_in_an_items_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // REES46 writes a category path on every row; an items file may write
+    // `Home > Kitchen` paths, several to an item.
+    write(
+        dir,
+        "events.csv",
+        b"user,item,ts,cat\n1,A,1577836800,electronics.audio.headphone\n\
+          2,B,1577836801,appliances.kitchen.washer\n3,C,1577836802,electronics\n",
+    );
+    write(
+        dir,
+        "items.csv",
+        b"sku,cats\nA,Home > Kitchen|Home > Bath|Garden\nB,\nC,\n",
+    );
+    let genres_of = |extra: &str| {
+        let out = dir.join(format!("out{}", extra.len()));
+        let yaml = format!(
+            "{{source: events, path: {}, event_type: view, {extra} columns: {{user: user, item: item, timestamp: ts, genres: cat}}}}",
+            dir.join("events.csv").display()
+        );
+        run(&yaml, &out).expect("ingest");
+        let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+        items.string_lists("genres").expect("genres")
+    };
+    let s = |v: &[&str]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        genres_of(""),
+        [
+            s(&["electronics.audio.headphone"]),
+            s(&["appliances.kitchen.washer"]),
+            s(&["electronics"])
+        ]
+    );
+    assert_eq!(
+        genres_of("genre_levels: 1,"),
+        [s(&["electronics"]), s(&["appliances"]), s(&["electronics"])]
+    );
+    assert_eq!(
+        genres_of("genre_levels: 2,"),
+        [
+            s(&["electronics.audio"]),
+            s(&["appliances.kitchen"]),
+            s(&["electronics"])
+        ]
+    );
+    // The items file's genres win, cut at its own separator; the two
+    // `Home` paths become one genre.
+    let items_file = format!(
+        "genre_levels: 1, genre_separator: '>', items_file: {{path: {}, id: sku, genres: cats}},",
+        dir.join("items.csv").display()
+    );
+    assert_eq!(
+        genres_of(&items_file),
+        [
+            s(&["Home", "Garden"]),
+            s(&["appliances.kitchen.washer"]),
+            s(&["electronics"])
+        ]
+    );
+}
+
+#[test]
 fn side_file_rows_that_repeat_an_id_lack_one_or_tag_no_movie_are_rejected() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();

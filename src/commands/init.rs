@@ -372,6 +372,20 @@ fn events_text(
             let _ = writeln!(out, "        {field}: {}", yaml_columns(columns));
         }
     }
+    // Category paths: segments are profiled on their first level; an
+    // items file's genres win over the log's, so its separator does too.
+    let path = (sides.iter())
+        .find_map(|(s, _)| s.genre_separator)
+        .or(guess.genre_separator);
+    if let Some(sep) = path {
+        let _ = writeln!(
+            out,
+            "      # The sampled categories are paths (`a{sep}b{sep}c`): each genre is cut to\n      # its first level, so that segments show a few broad categories.\n      # Raise it for finer ones, or remove it to keep whole paths.\n      genre_levels: 1"
+        );
+        if sep != "." {
+            let _ = writeln!(out, "      genre_separator: {}", yaml_string(sep));
+        }
+    }
     let mut groups = vec!["behaviour"];
     if c.event.is_some() {
         groups.push("events");
@@ -722,6 +736,29 @@ mod tests {
         assert_eq!(log(&ids("", 19)), 0, "too few to tell");
         assert_eq!(log(&ids("", 20)), 1, "`0` against `00`: {:?}", ids("", 1));
         assert_eq!(log(&ids("0", 20)), 0, "the same ids");
+    }
+
+    #[test]
+    fn category_paths_get_genre_levels_with_the_items_files_separator_first() {
+        let mut guess = recpipe_ingest::sniff::LogGuess::default();
+        guess.columns.genres = Some("category_code".into());
+        let text = |guess: &recpipe_ingest::sniff::LogGuess, sides: &[(SideGuess, String)]| {
+            events_text(guess, "log.csv", sides)
+        };
+        assert!(!text(&guess, &[]).contains("genre_levels"), "flat genres");
+        guess.genre_separator = Some(".");
+        let log = text(&guess, &[]);
+        assert!(log.contains("      genre_levels: 1\n"), "{log}");
+        assert!(
+            !log.contains("genre_separator"),
+            "`.` is the default: {log}"
+        );
+        let items = SideGuess {
+            genre_separator: Some(">"),
+            ..Default::default()
+        };
+        let both = text(&guess, &[(items, "items.csv".into())]);
+        assert!(both.contains("genre_separator: \">\""), "{both}");
     }
 
     #[test]

@@ -510,6 +510,7 @@ fn init_reads_an_events_log_header_and_the_pipeline_it_writes_runs() {
         "\"addtocart\": 4",
         "\"transaction\": 8",
         "genres: \"category_code\"",
+        "genre_levels: 1",
         "text: \"brand\"",
         "groups: [behaviour, events, genres]",
     ] {
