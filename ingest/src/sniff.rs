@@ -51,8 +51,8 @@ pub struct LogGuess {
     /// `ms`, `us` or `ns` when every sampled time is a whole number too
     /// large for seconds (past the year 5000), by the median's size.
     pub timestamp_unit: Option<&'static str>,
-    /// The first distinct user ids and item ids of a CSV log's sample, as
-    /// the stage reads them (none for a Parquet log).
+    /// The first distinct user ids and item ids of the log's sample, as
+    /// the stage reads them.
     pub sampled_ids: (Vec<String>, Vec<String>),
     /// Whether the time column was told by its values (dates), as no name
     /// list knows its name.
@@ -342,7 +342,7 @@ pub struct SideGuess {
     pub delimiter: Option<char>,
     /// The id column (empty where none looked like one).
     pub id: String,
-    /// The first distinct ids of a CSV file's first rows (none for Parquet).
+    /// The first distinct ids of the file's first rows.
     pub sampled_ids: Vec<String>,
     /// The columns found for each field (items: `title`, `genres`,
     /// `text`; users: `gender`, `age`, `country`), in that order.
@@ -379,8 +379,9 @@ const AGE: &[&str] = &["age", "agegroup", "ageband"];
 /// `recpipe init`: the id is the column named as the log's (`log_id`, in
 /// any case), else one the id lists name; then the fields by name.
 pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess> {
+    let parquet = crate::source_file::is_parquet(path);
     let mut rows = Vec::new();
-    let (header, delimiter) = if crate::source_file::is_parquet(path) {
+    let (header, delimiter) = if parquet {
         (parquet_columns(path)?, None)
     } else {
         let (head, delim, names, start) = csv_head(path)?;
@@ -395,12 +396,11 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
     let id = picker.take_named(log_id).or_else(|| picker.take(ids));
     let mut take = |names: &[&str]| picker.take(names);
     let name = |i: usize| header[i].clone();
-    let mut genre_separator = None;
+    let mut genres = None;
     let fields: Vec<(&'static str, Vec<usize>)> = match role {
         SideRole::Items => {
-            let genres = take(GENRES);
+            genres = take(GENRES);
             let (title, text, brand) = (take(TITLE), take(TEXT), take(BRAND));
-            genre_separator = genres.and_then(|g| path_separator(&rows, g));
             vec![
                 ("title", title.into_iter().collect()),
                 ("genres", genres.into_iter().collect()),
@@ -413,8 +413,13 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
             ("country", take(COUNTRY).into_iter().collect()),
         ],
     };
+    if parquet {
+        let columns: Vec<usize> = id.into_iter().chain(genres).collect();
+        rows = parquet_sample(path, &header, &columns)?;
+    }
     Ok(SideGuess {
         role,
+        genre_separator: genres.and_then(|g| path_separator(&rows, g)),
         id: id.map(name).unwrap_or_default(),
         sampled_ids: sampled_ids(&rows, id),
         fields: (fields.into_iter())
@@ -423,7 +428,6 @@ pub fn sniff_side(path: &Path, role: SideRole, log_id: &str) -> Result<SideGuess
             .collect(),
         header,
         delimiter,
-        genre_separator,
     })
 }
 
@@ -492,11 +496,14 @@ fn sniff_file(path: &Path) -> Result<LogGuess> {
         .then(|| dates_by_content(&csv_rows, header.len(), &picker.taken))
         .flatten();
     let timestamp = timestamp.or(by_values);
-    // A Parquet log's sample: the event types and times of a first batch
-    // of rows (typed times come as ISO text; whole numbers as they are,
-    // for their unit).
+    // A Parquet log's sample: the event types, times, ids, titles and
+    // genres of a first batch of rows (typed times come as unix seconds;
+    // whole numbers as they are, for their unit).
     let sample = if parquet {
-        let columns: Vec<usize> = event.into_iter().chain(timestamp).collect();
+        let columns: Vec<usize> = [event, timestamp, user, item, title, genres]
+            .into_iter()
+            .flatten()
+            .collect();
         parquet_sample(path, &header, &columns)?
     } else {
         csv_rows
@@ -1132,10 +1139,11 @@ mod tests {
             Arc::new(arrow::array::StringArray::from_iter_values(v.iter()))
         };
         let columns = vec![
-            ("user_id", text(&["1", "2", "3"])),
+            ("user_id", text(&["1", "2.0", "3"])),
             ("item_id", text(&["a", "b", "a"])),
             ("behavior_type", text(&["pv", "buy", "pv"])),
             ("ts", text(&["1", "2", "3"])),
+            ("category_code", text(&["kids.toys", "", "auto.parts"])),
         ];
         let batch = recpipe_core::parquet_io::batch(&path, columns).expect("batch");
         recpipe_core::write_parquet(&path, &batch).expect("write");
@@ -1145,6 +1153,21 @@ mod tests {
         assert_eq!(g.columns.timestamp, "ts");
         assert_eq!(g.event_types, ["pv", "buy"]);
         assert_eq!(g.timestamps, (3, 3));
+        // Its ids as the stage reads them, and its category paths.
+        assert_eq!(g.sampled_ids.0, ["1", "2", "3"]);
+        assert_eq!(g.sampled_ids.1, ["a", "b"]);
+        assert_eq!(g.genre_separator, Some("."));
+        // A Parquet items file gives its ids and paths the same way.
+        let items = dir.path().join("items.parquet");
+        let columns = vec![
+            ("item_id", text(&["a", "b"])),
+            ("category", text(&["Home > Bath", "Garden > Tools"])),
+        ];
+        let batch = recpipe_core::parquet_io::batch(&items, columns).expect("batch");
+        recpipe_core::write_parquet(&items, &batch).expect("write");
+        let side = sniff_side(&items, SideRole::Items, "item_id").expect("side");
+        assert_eq!(side.sampled_ids, ["a", "b"]);
+        assert_eq!(side.genre_separator, Some(">"));
         // Typed times of any unit and zone (an offset or a name) read as
         // they are; whole numbers in milliseconds are told by their size.
         use arrow::array::{
