@@ -442,14 +442,21 @@ def base_implicit(train_dir, factors, reg, alpha, iterations, seed=0):
         model.fit(m, show_progress=False)
         fit = time.perf_counter() - t
         users = np.arange(n_users)
-        t = time.perf_counter()
-        ids, _ = model.recommend(users, m[users], N=10, filter_already_liked_items=True)
-        rec_all = time.perf_counter() - t
+
+        def timed_recommend(n, runs=5):
+            # The median of 5, as recpipe's export is timed: one run of a
+            # step this short moves by 2x with the host.
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                ids, _ = model.recommend(users, m[users], N=n, filter_already_liked_items=True)
+                times.append(time.perf_counter() - t)
+            return ids, sorted(times)[runs // 2]
+
+        ids, rec_all = timed_recommend(10)
         # recpipe's export selects candidates_n = 50 per user (they feed
         # `recommend --explore`): time implicit on that same work too.
-        t = time.perf_counter()
-        model.recommend(users, m[users], N=50, filter_already_liked_items=True)
-        rec_all_50 = time.perf_counter() - t
+        _, rec_all_50 = timed_recommend(50)
     recs = {int(u): list(map(int, ids[u])) for u in users}
     relevant = {}
     for u, i in zip(te.user_idx, te.item_idx):
@@ -631,8 +638,12 @@ def suite(args):
         theirs = child("implicit", os.path.join(out, "train"), 64, 0.01, 1, 15)
         rows.append(row("implicit ALS 64f, Online Retail, per iteration", ours["metrics"]["seconds_per_iteration"], ours["peak_rss_mib"], theirs["seconds_per_iteration"], theirs["peak_mb"], "implicit 0.7 ALS (same split)", f"NDCG@10 {ours['metrics']['ndcg_at_10']:.4f}", f"NDCG@10 {theirs['ndcg_at_10']:.4f}"))
         rows.append(ndcg_over_seeds(d, "train", "Online Retail"))
-        ours_export = show("export", d)
-        rows.append(row("recommend all users (top-50 candidates, seen excluded)", ours_export["metrics"]["seconds_recommend_all"], ours_export["peak_rss_mib"], theirs["recommend_all_50_seconds"], theirs["peak_mb"], "implicit recommend N=50 (batched)", "", f"N=10: {theirs['recommend_all_seconds']:.4f} s"))
+        # One run of a 0.02 s step moves by 2x with the host: the median of 5.
+        runs, _ = stage_runs("export", d, 5)
+        runs.sort(key=lambda s: s["metrics"]["seconds_recommend_all"])
+        ours_export = runs[2]
+        spread = f"{runs[0]['metrics']['seconds_recommend_all']:.4f}-{runs[-1]['metrics']['seconds_recommend_all']:.4f} s"
+        rows.append(row("recommend all users (top-50 candidates, seen excluded)", ours_export["metrics"]["seconds_recommend_all"], ours_export["peak_rss_mib"], theirs["recommend_all_50_seconds"], theirs["peak_mb"], "implicit recommend N=50 (batched)", f"median of 5 ({spread})", f"median of 5; N=10: {theirs['recommend_all_seconds']:.4f} s"))
 
         d = project("ml100k", open(os.path.join(ROOT, "pipelines", "movielens-100k.yaml")).read().replace("../../shared/data/ml-100k", ml100k).replace("../.recpipe-ml100k", ".recpipe")
                     + f"  sgd:\n    uses: train\n    needs: [ingest]\n    with: {{model: sgd, split: {{kind: file, path: {ml100k}/u1.test}}}}\n")
