@@ -38,7 +38,7 @@ use crate::data::{Data, TrainSet};
 use crate::model::Factors;
 
 /// Version of the train stage's output semantics.
-pub const VERSION: u32 = 11;
+pub const VERSION: u32 = 12;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
