@@ -396,15 +396,15 @@ pub fn default_weights() -> BTreeMap<String, f32> {
 pub struct GenrePath {
     /// What separates the levels (`.`, `" > "`).
     pub separator: String,
-    /// How many levels a genre keeps (`usize::MAX`: all).
-    pub levels: usize,
+    /// How many levels a genre keeps (at least 1; `None`: all).
+    pub levels: Option<usize>,
 }
 
 impl Default for GenrePath {
     fn default() -> Self {
         GenrePath {
             separator: ".".to_string(),
-            levels: usize::MAX,
+            levels: None,
         }
     }
 }
@@ -416,10 +416,9 @@ impl GenrePath {
     pub fn genres(&self, field: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for genre in crate::records::pipe_list(field) {
-            let end = match self.levels {
-                usize::MAX => None,
-                levels => genre.match_indices(self.separator.as_str()).nth(levels - 1),
-            };
+            let end = (self.levels).and_then(|levels| {
+                (genre.match_indices(self.separator.as_str())).nth(levels.max(1) - 1)
+            });
             let cut = end.map_or(genre, |(at, _)| genre[..at].trim());
             if !cut.is_empty() && !out.iter().any(|g| g == cut) {
                 out.push(cut.to_string());
@@ -668,9 +667,7 @@ impl IngestParams {
         let whole = GenrePath::default();
         GenrePath {
             separator: self.genre_separator.clone().unwrap_or(whole.separator),
-            levels: self
-                .genre_levels
-                .map_or(whole.levels, |l| l.max(1) as usize),
+            levels: self.genre_levels.map(|l| l as usize),
         }
     }
 
@@ -842,7 +839,7 @@ mod tests {
         let cut = |levels: usize, sep: &str, field: &str| {
             let path = GenrePath {
                 separator: sep.to_string(),
-                levels,
+                levels: Some(levels),
             };
             path.genres(field)
         };
@@ -867,7 +864,7 @@ mod tests {
         let genres = "columns: {user: u, item: i, timestamp: t, genres: g}";
         let with = |extra: &str| parse(&format!("{{source: events, path: x, {genres}, {extra}}}"));
         let p = with("genre_levels: 1").expect("levels");
-        assert_eq!(p.genre_path().levels, 1);
+        assert_eq!(p.genre_path().levels, Some(1));
         assert_eq!(p.genre_path().separator, ".");
         let p = with("genre_levels: 2, genre_separator: ' > '").expect("separator");
         assert_eq!(p.genre_path().separator, " > ");

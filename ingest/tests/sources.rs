@@ -1787,6 +1787,23 @@ fn several_text_columns_are_joined_in_a_log_its_parquet_twin_and_an_items_file()
     assert!(err.to_string().contains("`brnd`"), "{err}");
 }
 
+/// The items' genres after ingesting `dir`'s `events.csv`, whose `cat`
+/// column is the genres, with the `extra` settings (ending in a comma).
+fn log_genres(dir: &Path, extra: &str) -> Vec<Vec<String>> {
+    // A folder of its own for each setting.
+    let out = dir.join(format!(
+        "out-{}",
+        extra.replace(|c: char| !c.is_alphanumeric(), "_")
+    ));
+    let yaml = format!(
+        "{{source: events, path: {}, event_type: view, {extra} columns: {{user: user, item: item, timestamp: ts, genres: cat}}}}",
+        dir.join("events.csv").display()
+    );
+    run(&yaml, &out).expect("ingest");
+    let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
+    items.string_lists("genres").expect("genres")
+}
+
 #[test]
 fn a_logs_genres_column_gives_each_item_its_first_non_empty_genres() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -1800,16 +1817,7 @@ fn a_logs_genres_column_gives_each_item_its_first_non_empty_genres() {
           2,A,1577836802,Toys\n3,B,1577836803,Garden\n3,C,1577836804,\n",
     );
     write(dir, "items.csv", b"sku,cats\nA,Books\nB,\nC,\n");
-    let genres_of = |items_file: &str| {
-        let out = dir.join(format!("out{}", items_file.len()));
-        let yaml = format!(
-            "{{source: events, path: {}, event_type: view, {items_file} columns: {{user: user, item: item, timestamp: ts, genres: cat}}}}",
-            dir.join("events.csv").display()
-        );
-        run(&yaml, &out).expect("ingest");
-        let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
-        items.string_lists("genres").expect("genres")
-    };
+    let genres_of = |extra: &str| log_genres(dir, extra);
     let s = |v: &[&str]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
     assert_eq!(
         genres_of(""),
@@ -1842,16 +1850,7 @@ fn genre_levels_cut_category_paths_in_a_log_and_in_an_items_file() {
         "items.csv",
         b"sku,cats\nA,Home > Kitchen|Home > Bath|Garden\nB,\nC,\n",
     );
-    let genres_of = |extra: &str| {
-        let out = dir.join(format!("out{}", extra.len()));
-        let yaml = format!(
-            "{{source: events, path: {}, event_type: view, {extra} columns: {{user: user, item: item, timestamp: ts, genres: cat}}}}",
-            dir.join("events.csv").display()
-        );
-        run(&yaml, &out).expect("ingest");
-        let items = ParquetTable::read(&out.join("items.parquet")).expect("items");
-        items.string_lists("genres").expect("genres")
-    };
+    let genres_of = |extra: &str| log_genres(dir, extra);
     let s = |v: &[&str]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
     assert_eq!(
         genres_of(""),
