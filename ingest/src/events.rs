@@ -235,7 +235,8 @@ pub fn read(params: &IngestParams, resolve: impl Fn(&Path) -> PathBuf) -> Result
     inter.event_names = settings.event_names.clone();
     inter.event_weights = settings.event_weights.clone();
     inter.has_quantity = columns.quantity.is_some();
-    inter.has_amount = columns.quantity.is_some() && columns.price.is_some();
+    // A price alone makes an amount: one unit a row.
+    inter.has_amount = columns.price.is_some();
     inter.log_files = paths.len();
     inter.log_root = root.is_dir().then(|| root.clone());
     // The files side by side, then taken in order: the first file's error
@@ -303,6 +304,8 @@ struct LogSettings<'p> {
     rating_scale: [f32; 2],
     number_format: NumberFormat,
     positive_price: bool,
+    /// Whether the rows of each event code carry an amount (`None`: all).
+    amount_codes: Option<Vec<bool>>,
     /// The detail of every row missing its user (Online Retail: 135,080).
     empty_user: Arc<str>,
     /// The detail of every row missing its item.
@@ -350,6 +353,16 @@ impl<'p> LogSettings<'p> {
                 })?)
             }
         };
+        // (Every name has a weight: the parameter check says so.)
+        let amount_codes = (!params.amount_events.is_empty()).then(|| {
+            let mut codes = vec![false; weights.len() + 1];
+            for name in &params.amount_events {
+                if let Some(&(code, _)) = weight_of.get(&name.to_lowercase()) {
+                    codes[code as usize] = true;
+                }
+            }
+            codes
+        });
         Ok(LogSettings {
             params,
             columns,
@@ -369,6 +382,7 @@ impl<'p> LogSettings<'p> {
                 thousands: params.thousands.map(|t| t as u8),
             },
             positive_price: params.require_positive_price.unwrap_or(true),
+            amount_codes,
             empty_user: format!("empty `{}`", columns.user).into(),
             empty_item: format!("empty `{}`", columns.item).into(),
         })
@@ -389,6 +403,7 @@ impl<'p> LogSettings<'p> {
             rating_scale,
             number_format,
             positive_price,
+            ref amount_codes,
             ..
         } = *self;
         let (wanted, weight_of) = (&self.wanted, &self.weight_of);
@@ -565,6 +580,10 @@ impl<'p> LogSettings<'p> {
                     if !amount.is_finite() {
                         let detail = format!("price {price} x quantity {quantity} overflows");
                         return Err((Reason::BadPrice, detail));
+                    }
+                    // A view's price is no spending (`amount_events`).
+                    if amount_codes.as_ref().is_some_and(|c| !c[event as usize]) {
+                        amount = 0.0;
                     }
                 }
                 Ok((value, quantity, amount))

@@ -327,6 +327,16 @@ pub struct IngestParams {
     /// events: reject a row identical to an earlier one (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_duplicate_rows: Option<bool>,
+    /// events: the event types whose rows carry an amount (quantity x
+    /// price), so that only purchases count as spending where every row of
+    /// a log has a price (REES46's views and carts); other rows get 0
+    /// (default: every type).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub amount_events: Vec<String>,
     /// events: keep the first this many levels of each category path
     /// (`1`: `electronics.smartphone` is `electronics`), so that customers
     /// are profiled on a few broad genres rather than many narrow ones
@@ -517,6 +527,7 @@ impl IngestParams {
             || self.thousands.is_some()
             || self.items_file.is_some()
             || self.users_file.is_some()
+            || !self.amount_events.is_empty()
             || self.genre_levels.is_some()
             || self.genre_separator.is_some()
             || self.delimiter.is_some();
@@ -573,6 +584,29 @@ impl IngestParams {
             && (w.is_empty() || w.values().any(|v| !v.is_finite() || *v <= 0.0))
         {
             return bad("`weights` must map event types to positive numbers");
+        }
+        if !self.amount_events.is_empty() {
+            let columns = self.columns.as_ref();
+            if columns.is_none_or(|c| c.price.is_none()) {
+                return bad(
+                    "`amount_events` picks the rows whose price counts: map `columns.price`",
+                );
+            }
+            if columns.is_none_or(|c| c.event.is_none()) {
+                return bad(
+                    "`amount_events` picks among the event types of `columns.event`, which is not \
+                     mapped: every row has the one type `event_type` names",
+                );
+            }
+            let weights = self.weights.clone().unwrap_or_else(default_weights);
+            if let Some(name) = (self.amount_events.iter())
+                .find(|e| !weights.keys().any(|k| k.eq_ignore_ascii_case(e)))
+            {
+                let known = weights.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(IngestError::Params(format!(
+                    "`amount_events` names `{name}`, which has no weight (weights: {known})"
+                )));
+            }
         }
         if self.genre_levels.is_some() || self.genre_separator.is_some() {
             let mapped = self.columns.as_ref().is_some_and(|c| c.genres.is_some())
@@ -857,6 +891,27 @@ mod tests {
         let whole = GenrePath::default();
         assert_eq!(whole.genres(" a.b | |a.b.c"), ["a.b", "a.b.c"]);
         assert_eq!(cut(3, ".", rees), whole.genres(rees));
+    }
+
+    #[test]
+    fn amount_events_need_a_price_an_event_column_and_known_types() {
+        let cols = |extra: &str| format!("columns: {{user: u, item: i, timestamp: t{extra}}}");
+        let with = |columns: String, extra: &str| {
+            parse(&format!("{{source: events, path: x, {columns}, {extra}}}"))
+        };
+        let full = cols(", event: e, price: p");
+        let p = with(full.clone(), "amount_events: purchase").expect("one type");
+        assert_eq!(p.amount_events, ["purchase"]);
+        assert!(with(full.clone(), "amount_events: [Purchase, cart]").is_ok());
+        let err = with(full, "amount_events: [buy]").expect_err("no weight");
+        assert!(
+            err.to_string().contains("`buy`, which has no weight"),
+            "{err}"
+        );
+        let err = with(cols(", event: e"), "amount_events: purchase").expect_err("no price");
+        assert!(err.to_string().contains("columns.price"), "{err}");
+        let err = with(cols(", price: p"), "amount_events: purchase").expect_err("no event");
+        assert!(err.to_string().contains("columns.event"), "{err}");
     }
 
     #[test]

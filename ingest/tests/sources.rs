@@ -1787,6 +1787,35 @@ fn several_text_columns_are_joined_in_a_log_its_parquet_twin_and_an_items_file()
     assert!(err.to_string().contains("`brnd`"), "{err}");
 }
 
+#[test]
+fn a_price_alone_makes_an_amount_and_amount_events_keep_it_to_purchases() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // REES46: a price on every row, views and carts included, and no
+    // quantity; user 1 views, carts and buys item A, then views B.
+    write(
+        dir,
+        "events.csv",
+        b"user,item,ts,type,price\n1,A,1577836800,view,10.5\n1,A,1577836801,cart,10.5\n\
+          1,A,1577836802,purchase,10.5\n1,B,1577836803,view,99\n",
+    );
+    let amounts = |extra: &str| {
+        let out = dir.join(format!("out{}", extra.len()));
+        let yaml = format!(
+            "{{source: events, path: {}, {extra} columns: {{user: user, item: item, timestamp: ts, event: type, price: price}}}}",
+            dir.join("events.csv").display()
+        );
+        run(&yaml, &out).expect("ingest");
+        let inter = ParquetTable::read(&out.join("interactions.parquet")).expect("inter");
+        assert!(!inter.has("quantity"), "no quantity column, none written");
+        inter.f64s("amount").expect("amount")
+    };
+    // Every row's price, one unit each, summed per (user, item).
+    assert_eq!(amounts(""), [31.5, 99.0]);
+    assert_eq!(amounts("amount_events: purchase,"), [10.5, 0.0]);
+    assert_eq!(amounts("amount_events: [purchase, cart],"), [21.0, 0.0]);
+}
+
 /// The items' genres after ingesting `dir`'s `events.csv`, whose `cat`
 /// column is the genres, with the `extra` settings (ending in a comma).
 fn log_genres(dir: &Path, extra: &str) -> Vec<Vec<String>> {

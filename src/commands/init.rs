@@ -341,6 +341,19 @@ fn events_text(
             });
         }
     }
+    // A price on every row (REES46's views too): only the purchase types
+    // count as spending, RFM's monetary value.
+    let purchases: Vec<&String> = (guess.event_types.iter())
+        .filter(|e| known_weight(e) == Some(8.0))
+        .collect();
+    if c.price.is_some() && !purchases.is_empty() && purchases.len() < guess.event_types.len() {
+        let names: Vec<String> = purchases.iter().map(|e| yaml_string(e)).collect();
+        let _ = writeln!(
+            out,
+            "      # Only purchases count as spending (RFM's monetary value), not the\n      # prices of the other event types' rows.\n      amount_events: [{}]",
+            names.join(", ")
+        );
+    }
     if let Some(unit) = guess.timestamp_unit {
         let _ = writeln!(
             out,
@@ -390,7 +403,7 @@ fn events_text(
     if c.event.is_some() {
         groups.push("events");
     }
-    if c.price.is_some() && c.quantity.is_some() {
+    if c.price.is_some() {
         groups.push("rfm");
     }
     if c.genres.is_some()
@@ -759,6 +772,22 @@ mod tests {
         };
         let both = text(&guess, &[(items, "items.csv".into())]);
         assert!(both.contains("genre_separator: \">\""), "{both}");
+    }
+
+    #[test]
+    fn a_price_on_every_event_type_counts_only_purchases_and_gives_rfm() {
+        let mut guess = recpipe_ingest::sniff::LogGuess::default();
+        guess.columns.event = Some("event_type".into());
+        guess.columns.price = Some("price".into());
+        guess.event_types = vec!["view".into(), "cart".into(), "purchase".into()];
+        let text = events_text(&guess, "log.csv", &[]);
+        assert!(text.contains("amount_events: [\"purchase\"]"), "{text}");
+        assert!(text.contains("groups: [behaviour, events, rfm]"), "{text}");
+        // A log of purchases alone, or with no purchase type: no setting.
+        guess.event_types = vec!["purchase".into()];
+        assert!(!events_text(&guess, "log.csv", &[]).contains("amount_events"));
+        guess.event_types = vec!["view".into(), "cart".into()];
+        assert!(!events_text(&guess, "log.csv", &[]).contains("amount_events"));
     }
 
     #[test]

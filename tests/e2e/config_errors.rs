@@ -581,7 +581,7 @@ fn init_reads_items_and_users_files_beside_the_log_and_its_pipeline_runs() {
         "timestamp: \"t_dat\"",
         "items_file:\n        path: \"articles.csv\"\n        id: \"article_id\"\n        title: \"prod_name\"\n        genres: \"product_type_name\"\n        text: \"detail_desc\"",
         "users_file:\n        path: \"customers.csv\"\n        id: \"customer_id\"\n        age: \"age\"",
-        "groups: [demographics, behaviour, genres]",
+        "groups: [demographics, behaviour, rfm, genres]",
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
