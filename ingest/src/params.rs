@@ -625,12 +625,13 @@ impl IngestParams {
             if self.genre_levels == Some(0) {
                 return bad("`genre_levels` must be 1 or more (leave it out to keep whole paths)");
             }
-            if self
-                .genre_separator
-                .as_deref()
-                .is_some_and(|s| s.trim().is_empty())
+            if let Some(sep) = self.genre_separator.as_deref()
+                && sep.trim().is_empty()
             {
-                return bad("`genre_separator` must have a character other than a blank");
+                // YAML reads a bare `>` or `|` as the start of a block.
+                return bad(&format!(
+                    "`genre_separator` is blank (read as {sep:?}): quote it, as `genre_separator: \">\"`"
+                ));
             }
         }
         if let Some(d) = self.delimiter
