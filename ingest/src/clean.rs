@@ -123,6 +123,55 @@ fn check_invalid_share(inter: &Interactions, late: &[Reject], params: &IngestPar
     })
 }
 
+/// The times `time_from`, `time_to` and `last_days` keep, `[from, to)`,
+/// with the detail the rejects of each side share.
+struct TimeWindow {
+    from: Option<(i64, Arc<str>)>,
+    to: Option<(i64, Arc<str>)>,
+}
+
+impl TimeWindow {
+    /// The window of `params` over `rows`: `last_days` counts back from
+    /// the latest row's time (before `to`).
+    fn new(params: &IngestParams, rows: &[Row]) -> Self {
+        let (from, to) = params.time_bounds();
+        let iso = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0).map_or_else(
+                || t.to_string(),
+                |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            )
+        };
+        let to = to.map(|t| (t, Arc::from(format!("at or after `time_to` {}", iso(t)))));
+        let from = match params.last_days {
+            Some(days) => {
+                let latest = (rows.par_iter())
+                    .map(|r| r.ts)
+                    .filter(|&ts| to.as_ref().is_none_or(|(t, _)| ts < *t))
+                    .max();
+                latest.map(|latest| {
+                    let start = latest.saturating_sub(i64::from(days) * 86_400) + 1;
+                    let detail = format!(
+                        "more than {days} days (`last_days`) before the latest time, {}",
+                        iso(latest)
+                    );
+                    (start, Arc::from(detail))
+                })
+            }
+            None => from.map(|t| (t, Arc::from(format!("before `time_from` {}", iso(t))))),
+        };
+        TimeWindow { from, to }
+    }
+
+    /// Why a row at `ts` is outside the window, if it is.
+    fn outside(&self, ts: i64) -> Option<Arc<str>> {
+        match (&self.from, &self.to) {
+            (Some((from, why)), _) if ts < *from => Some(why.clone()),
+            (_, Some((to, why))) if ts >= *to => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Turns a source's raw rows into clean tables.
 pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     let inter = &mut data.interactions;
@@ -242,6 +291,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // within their part, in place: a copy of every row costs more in page
     // faults than the tests), and the kept pairs formed from runs of equal
     // (user, item).
+    let window = TimeWindow::new(params, &rows);
     let policy = params.duplicate_policy();
     let parts = user_parts(&rows, rayon::current_num_threads() * 4);
     let (mut pairs, mut merged, mut rows_kept) = (Vec::with_capacity(parts.len()), 0u64, 0u64);
@@ -256,6 +306,9 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
             }
             if let Some(detail) = exclusion(&item_excluded, row.item) {
                 return Some(inter.reject_row(row, Reason::ExcludedItem, detail));
+            }
+            if let Some(detail) = window.outside(row.ts) {
+                return Some(inter.reject_row(row, Reason::OutsideTimeRange, detail));
             }
             let (ids, idx, reason, what) =
                 if user_catalog.is_some() && user_rec[row.user as usize].is_none() {

@@ -270,6 +270,29 @@ pub struct IngestParams {
     )]
     pub exclude_items: Vec<String>,
 
+    /// Keep only rows at or after this time: an ISO-8601 date or time
+    /// (`2019-10-01`, `2019-10-01T06:00:00Z`) or unix seconds; the others
+    /// go to rejects as `outside_time_range`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time_bound"
+    )]
+    pub time_from: Option<String>,
+    /// Keep only rows before this time (as `time_from` reads it).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time_bound"
+    )]
+    pub time_to: Option<String>,
+    /// Keep only the rows of the last this many days: those less than
+    /// `last_days` x 24 hours before the latest row's time (the latest
+    /// before `time_to`, if set), so that a scheduled run trains on recent
+    /// behaviour whatever the log holds. Not with `time_from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_days: Option<u32>,
+
     /// synthetic: RNG seed (default 42).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -382,6 +405,30 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
         Value::Sequence(ids) => ids.iter().map(id).collect(),
         one => Ok(vec![id(&one)?]),
     }
+}
+
+/// A time bound as written: text, or a number (unix seconds) kept as its
+/// text.
+fn time_bound<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    use serde_yaml::Value;
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Null => Ok(None),
+        _ => Err(D::Error::custom(
+            "expected a date or time (`2019-10-01`, `2019-10-01T06:00:00Z`) or unix seconds",
+        )),
+    }
+}
+
+/// Unix seconds of a time bound: whole unix seconds, or an ISO-8601 date
+/// or time as log timestamps are read.
+pub fn parse_time_bound(text: &str) -> Option<i64> {
+    let t = text.trim().as_bytes();
+    crate::text::parse_i64(t).or_else(|| crate::text::parse_iso8601(t))
 }
 
 /// The share of invalid interaction rows above which ingest fails.
@@ -570,6 +617,33 @@ impl IngestParams {
                 }
             }
         }
+        let mut bounds = [None, None];
+        for (bound, (key, text)) in bounds
+            .iter_mut()
+            .zip([("time_from", &self.time_from), ("time_to", &self.time_to)])
+        {
+            if let Some(text) = text {
+                *bound = Some(parse_time_bound(text).ok_or_else(|| {
+                    IngestError::Params(format!(
+                        "`{key}` `{text}` is no time: write a date or time (`2019-10-01`, \
+                         `2019-10-01T06:00:00Z`) or unix seconds"
+                    ))
+                })?);
+            }
+        }
+        if let [Some(from), Some(to)] = bounds
+            && from >= to
+        {
+            return bad("`time_from` must come before `time_to`");
+        }
+        if let Some(days) = self.last_days {
+            if days == 0 {
+                return bad("`last_days` must be 1 or more");
+            }
+            if self.time_from.is_some() {
+                return bad("`last_days` and `time_from` both set where rows start: set one");
+            }
+        }
         if let Some(f) = self.max_rejected_fraction
             && !(0.0..=1.0).contains(&f)
         {
@@ -695,6 +769,13 @@ impl IngestParams {
             );
         }
         Ok(())
+    }
+
+    /// The `[from, to)` unix seconds of `time_from` and `time_to`, as the
+    /// check read them.
+    pub fn time_bounds(&self) -> (Option<i64>, Option<i64>) {
+        let read = |t: &Option<String>| t.as_deref().and_then(parse_time_bound);
+        (read(&self.time_from), read(&self.time_to))
     }
 
     /// How category paths are cut ([`GenrePath::default`]: not at all).
@@ -892,6 +973,26 @@ mod tests {
         let whole = GenrePath::default();
         assert_eq!(whole.genres(" a.b | |a.b.c"), ["a.b", "a.b.c"]);
         assert_eq!(cut(3, ".", rees), whole.genres(rees));
+    }
+
+    #[test]
+    fn time_bounds_read_dates_times_and_seconds_in_order() {
+        let p = parse("{time_from: 2019-10-01, time_to: '2019-10-02T06:00:00Z'}").expect("dates");
+        assert_eq!(p.time_bounds(), (Some(1_569_888_000), Some(1_569_996_000)));
+        let p = parse("{time_from: 1569888000}").expect("seconds");
+        assert_eq!(p.time_bounds(), (Some(1_569_888_000), None));
+        // A date's canonical form is its text: the fingerprint follows it.
+        assert_eq!(p.time_from.as_deref(), Some("1569888000"));
+        let err = parse("{time_from: yesterday}").expect_err("no time");
+        assert!(
+            err.to_string()
+                .contains("`time_from` `yesterday` is no time"),
+            "{err}"
+        );
+        assert!(parse("{time_from: 2019-10-02, time_to: 2019-10-01}").is_err());
+        assert!(parse("{last_days: 0}").is_err());
+        assert!(parse("{last_days: 30, time_from: 2019-10-01}").is_err());
+        assert!(parse("{last_days: 30, time_to: 2019-10-01}").is_ok());
     }
 
     #[test]

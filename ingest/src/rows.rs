@@ -53,11 +53,13 @@ pub enum Reason {
     ExcludedUser,
     /// The item is in `exclude_items`.
     ExcludedItem,
+    /// The row's time lies outside `time_from`, `time_to` or `last_days`.
+    OutsideTimeRange,
 }
 
 impl Reason {
     /// Every reason, in declaration order (so `ALL[r as usize] == r`).
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::WrongFieldCount,
         Reason::MissingUser,
         Reason::MissingItem,
@@ -78,10 +80,12 @@ impl Reason {
         Reason::DuplicateId,
         Reason::ExcludedUser,
         Reason::ExcludedItem,
+        Reason::OutsideTimeRange,
     ];
 
     /// Whether the row was dropped by a policy the configuration chose
-    /// (duplicates, k-core, exclusions) rather than for being invalid.
+    /// (duplicates, k-core, exclusions, a time range) rather than for
+    /// being invalid.
     pub fn is_policy(self) -> bool {
         matches!(
             self,
@@ -91,6 +95,7 @@ impl Reason {
                 | Reason::KCoreItem
                 | Reason::ExcludedUser
                 | Reason::ExcludedItem
+                | Reason::OutsideTimeRange
         )
     }
 
@@ -117,6 +122,7 @@ impl Reason {
             Reason::DuplicateId => "duplicate_id",
             Reason::ExcludedUser => "excluded_user",
             Reason::ExcludedItem => "excluded_item",
+            Reason::OutsideTimeRange => "outside_time_range",
         }
     }
 }

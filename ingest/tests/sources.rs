@@ -1816,6 +1816,75 @@ fn a_price_alone_makes_an_amount_and_amount_events_keep_it_to_purchases() {
     assert_eq!(amounts("amount_events: [purchase, cart],"), [21.0, 0.0]);
 }
 
+#[test]
+fn a_time_range_or_the_last_days_keep_their_rows_and_reject_the_rest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // One row a day from 2019-10-01 to 2019-10-10, users and items apart.
+    let mut log = String::from("user,item,ts\n");
+    for day in 0..10 {
+        log.push_str(&format!("u{day},i{day},2019-10-{:02}T12:00:00Z\n", day + 1));
+    }
+    write(dir, "events.csv", log.as_bytes());
+    let kept = |extra: &str| {
+        let out = dir.join(format!(
+            "out-{}",
+            extra.replace(|c: char| !c.is_alphanumeric(), "_")
+        ));
+        let yaml = format!(
+            "{{source: events, path: {}, on_error: fail, {extra} columns: {{user: user, item: item, timestamp: ts}}}}",
+            dir.join("events.csv").display()
+        );
+        let report = run(&yaml, &out).expect("ingest");
+        let read = report["rows_read"].as_u64().expect("read");
+        let rejected = report["rows_rejected"].as_u64().expect("rejected");
+        assert_eq!(read, report["rows_kept"].as_u64().expect("kept") + rejected);
+        assert_eq!(
+            reasons(&report)
+                .get("outside_time_range")
+                .copied()
+                .unwrap_or(0),
+            rejected
+        );
+        let rejects = ParquetTable::read(&out.join("rejects.parquet")).expect("rejects");
+        let details = rejects.strings("detail").expect("detail");
+        (
+            report["min_time"].as_str().map(str::to_string),
+            report["max_time"].as_str().map(str::to_string),
+            rejected,
+            details.first().cloned().flatten(),
+        )
+    };
+    // `time_to` is excluded, `time_from` included; a date is its midnight.
+    let (min, max, rejected, why) = kept("time_from: 2019-10-03, time_to: 2019-10-06T12:00:00Z,");
+    assert_eq!(
+        (min.as_deref(), max.as_deref()),
+        (Some("2019-10-03T12:00:00Z"), Some("2019-10-05T12:00:00Z"))
+    );
+    assert_eq!(rejected, 7);
+    assert_eq!(
+        why.as_deref(),
+        Some("before `time_from` 2019-10-03T00:00:00Z")
+    );
+    // The last 3 days before the latest time: rows less than 72 hours
+    // before 2019-10-10T12:00 (so not 2019-10-07T12:00 itself).
+    let (min, _, rejected, why) = kept("last_days: 3,");
+    assert_eq!(
+        (min.as_deref(), rejected),
+        (Some("2019-10-08T12:00:00Z"), 7)
+    );
+    assert_eq!(
+        why.as_deref(),
+        Some("more than 3 days (`last_days`) before the latest time, 2019-10-10T12:00:00Z")
+    );
+    // With `time_to`, the latest time is the latest before it.
+    let (min, max, _, _) = kept("last_days: 2, time_to: 2019-10-05,");
+    assert_eq!(
+        (min.as_deref(), max.as_deref()),
+        (Some("2019-10-03T12:00:00Z"), Some("2019-10-04T12:00:00Z"))
+    );
+}
+
 /// The items' genres after ingesting `dir`'s `events.csv`, whose `cat`
 /// column is the genres, with the `extra` settings (ending in a comma).
 fn log_genres(dir: &Path, extra: &str) -> Vec<Vec<String>> {
