@@ -135,12 +135,7 @@ impl TimeWindow {
     /// the latest row's time (before `to`).
     fn new(params: &IngestParams, rows: &[Row]) -> Self {
         let (from, to) = params.time_bounds();
-        let iso = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0).map_or_else(
-                || t.to_string(),
-                |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            )
-        };
+        let iso = crate::output::iso;
         let to = to.map(|t| (t, Arc::from(format!("at or after `time_to` {}", iso(t)))));
         let from = match params.last_days {
             Some(days) => {

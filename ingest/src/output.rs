@@ -76,7 +76,9 @@ pub struct IngestReport {
     pub max_time: String,
 }
 
-fn iso(ts: i64) -> String {
+/// Unix seconds as an ISO-8601 UTC time (`2011-12-09T12:50:00Z`), or as
+/// the number where no date has them.
+pub(crate) fn iso(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0).map_or_else(
         || ts.to_string(),
         |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
