@@ -1016,6 +1016,33 @@ mod tests {
         assert!(err.to_string().contains("columns.event"), "{err}");
     }
 
+    proptest::proptest! {
+        /// Cut genres are distinct, each the first levels of a genre of
+        /// the field, and in the order of their first genre; cutting at
+        /// fewer levels never gives more genres.
+        #[test]
+        fn cut_genres_are_distinct_prefixes_in_field_order(
+            paths in proptest::collection::vec(
+                proptest::collection::vec("[ab]{1,2}", 1..4), 0..6),
+            levels in 1usize..4,
+        ) {
+            let field = (paths.iter()).map(|p| p.join(".")).collect::<Vec<_>>().join("|");
+            let cut = |levels| GenrePath { separator: ".".into(), levels: Some(levels) }.genres(&field);
+            let genres = cut(levels);
+            let mut seen = std::collections::HashSet::new();
+            proptest::prop_assert!(genres.iter().all(|g| seen.insert(g.clone())));
+            let mut expected: Vec<String> = Vec::new();
+            for p in &paths {
+                let prefix = p[..levels.min(p.len())].join(".");
+                if !expected.contains(&prefix) {
+                    expected.push(prefix);
+                }
+            }
+            proptest::prop_assert_eq!(&genres, &expected);
+            proptest::prop_assert!(cut(1).len() <= genres.len());
+        }
+    }
+
     #[test]
     fn genre_levels_need_a_genres_column_and_at_least_one_level() {
         let genres = "columns: {user: u, item: i, timestamp: t, genres: g}";
