@@ -763,6 +763,13 @@ fn nothing_kept<'a>(
             k_core.0, k_core.1
         ));
     }
+    if counts.iter().any(|(r, _)| *r == Reason::OutsideTimeRange) {
+        hints.push(
+            "the time window (`time_from`, `time_to`, `last_days`) leaves out the others: \
+             widen it"
+                .into(),
+        );
+    }
     if counts.iter().any(|(r, _)| !r.is_policy()) {
         hints.push("`on_error: fail` stops at the first invalid row with its file and line".into());
     }
@@ -1013,6 +1020,13 @@ mod tests {
             said,
             "1 row read, all rejected: 1 bad_timestamp; `on_error: fail` stops at the first \
              invalid row with its file and line"
+        );
+        // The time window: widen it.
+        let outside = rejects(&[Reason::OutsideTimeRange, Reason::MissingUser]);
+        let said = nothing_kept(2, outside.iter(), (0, 0));
+        assert!(
+            said.contains("1 missing_user, 1 outside_time_range; the time window"),
+            "{said}"
         );
         assert_eq!(nothing_kept(0, [].iter(), (0, 0)), "0 rows read");
     }

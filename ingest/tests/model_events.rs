@@ -272,6 +272,8 @@ struct Config {
     /// `max_rejected_fraction`: 1 (off), or a limit that some logs pass
     /// and others exceed.
     max_invalid: f64,
+    /// `time_from`, `time_to` (unix seconds) and `last_days`, if set.
+    window: (Option<i64>, Option<i64>, Option<u32>),
 }
 
 impl Config {
@@ -297,6 +299,25 @@ impl Config {
             // By the seed's block of 16: the chunked tests' seeds (below
             // 16) leave it off.
             max_invalid: [1.0, 0.0, 0.1, 0.3][(seed / 16 % 4) as usize],
+            // A third of the logs keep a window of their 48 hours: from an
+            // hour, to an hour, both, or the last day (before an hour).
+            // The chunked tests' seeds (below 16) keep every time.
+            window: if seed >= 16 && rng.percent(33) {
+                let kind = rng.below(5);
+                let mut hour = || Some(JAN_1_2011 + rng.below(49) as i64 * 3600);
+                match kind {
+                    0 => (hour(), None, None),
+                    1 => (None, hour(), None),
+                    2 => {
+                        let (a, b) = (hour(), hour());
+                        (a.min(b), a.max(b).map(|t| t + 3600), None)
+                    }
+                    3 => (None, None, Some(1)),
+                    _ => (None, hour(), Some(1)),
+                }
+            } else {
+                (None, None, None)
+            },
         }
     }
 }
@@ -342,11 +363,12 @@ struct Pair {
 }
 
 /// Reasons that drop a row by the configuration's policy, not for being invalid.
-const POLICY_REASONS: [&str; 4] = [
+const POLICY_REASONS: [&str; 5] = [
     "duplicate_row",
     "duplicate_pair",
     "k_core_user",
     "k_core_item",
+    "outside_time_range",
 ];
 
 /// An item as written: (id, title, text, genres). The genres are read
@@ -385,6 +407,21 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
     // A CSV row's line is the line it starts on (the header is line 1); a
     // Parquet row's, its row number.
     let (mut line, mut rows_read) = (if parquet { 1u64 } else { 2 }, 0u64);
+    // The window: `last_days` back from the latest parsed row's time
+    // (before `time_to`), that time excluded less a day.
+    let (from, to, days) = config.window;
+    let from = match days {
+        Some(days) => (log.iter())
+            .filter_map(|r| match &r.meaning {
+                Meaning::Good(e) => Some(e.ts),
+                _ => None,
+            })
+            .filter(|&ts| to.is_none_or(|to| ts < to))
+            .max()
+            .map(|latest| latest - i64::from(days) * 86_400 + 1),
+        None => from,
+    };
+    let outside = |ts: i64| from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts >= t);
     for r in log {
         match &r.meaning {
             Meaning::Blank => {}
@@ -409,6 +446,8 @@ fn model(log: &[Record], config: &Config, parquet: bool) -> (Expected, Option<(u
                 };
                 let why = if !parsed_texts.insert(&r.text) {
                     Some("duplicate_row")
+                } else if outside(e.ts) {
+                    Some("outside_time_range")
                 } else if unknown(&known_users, &e.user) {
                     Some("unknown_user")
                 } else if unknown(&known_items, &e.item) {
@@ -683,6 +722,14 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
         config.min_item,
         config.max_invalid,
     );
+    for (key, bound) in [("time_from", config.window.0), ("time_to", config.window.1)] {
+        if let Some(t) = bound {
+            yaml.push_str(&format!(", {key}: {t}"));
+        }
+    }
+    if let Some(days) = config.window.2 {
+        yaml.push_str(&format!(", last_days: {days}"));
+    }
     for (file, column, known) in [
         ("users", "country", &config.known_users),
         ("items", "title", &config.known_items),
@@ -738,7 +785,7 @@ fn check(seed: u64, rows: usize, threads: usize, parquet: bool) -> bool {
             .split("all rejected: ")
             .nth(1)
             .and_then(|rest| rest.split(';').next())
-            .unwrap_or("");
+            .map_or("", |counts| counts.trim_end_matches(')'));
         let got_counts: BTreeMap<&str, u64> = listed
             .split(", ")
             .filter(|s| !s.is_empty())
