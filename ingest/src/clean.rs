@@ -765,8 +765,8 @@ fn nothing_kept<'a>(
     }
     if counts.iter().any(|(r, _)| *r == Reason::OutsideTimeRange) {
         hints.push(
-            "the time window (`time_from`, `time_to`, `last_days`) leaves out the others: \
-             widen it"
+            "the time window (`time_from`, `time_to`, `last_days`) leaves out every valid \
+             row: widen it"
                 .into(),
         );
     }
