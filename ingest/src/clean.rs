@@ -133,8 +133,8 @@ struct TimeWindow {
 impl TimeWindow {
     /// The window of `params` over `rows`: `last_days` counts back from
     /// the latest row's time (before `to`).
-    fn new(params: &IngestParams, rows: &[Row]) -> Self {
-        let (from, to) = params.time_bounds();
+    fn new(params: &IngestParams, rows: &[Row]) -> Result<Self> {
+        let (from, to) = params.time_bounds()?;
         let iso = crate::output::iso;
         let to = to.map(|t| (t, Arc::from(format!("at or after `time_to` {}", iso(t)))));
         let from = match params.last_days {
@@ -154,7 +154,7 @@ impl TimeWindow {
             }
             None => from.map(|t| (t, Arc::from(format!("before `time_from` {}", iso(t))))),
         };
-        TimeWindow { from, to }
+        Ok(TimeWindow { from, to })
     }
 
     /// Why a row at `ts` is outside the window, if it is.
@@ -286,7 +286,7 @@ pub fn clean(mut data: SourceData, params: &IngestParams) -> Result<Cleaned> {
     // within their part, in place: a copy of every row costs more in page
     // faults than the tests), and the kept pairs formed from runs of equal
     // (user, item).
-    let window = TimeWindow::new(params, &rows);
+    let window = TimeWindow::new(params, &rows)?;
     let policy = params.duplicate_policy();
     let parts = user_parts(&rows, rayon::current_num_threads() * 4);
     let (mut pairs, mut merged, mut rows_kept) = (Vec::with_capacity(parts.len()), 0u64, 0u64);

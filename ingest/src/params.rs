@@ -447,6 +447,16 @@ pub fn default_weights() -> BTreeMap<String, f32> {
     .collect()
 }
 
+/// Whether `weights` gives event type `name` a weight (case aside).
+fn has_weight(weights: &BTreeMap<String, f32>, name: &str) -> bool {
+    weights.keys().any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// The event types `weights` names, for an error that lists them.
+fn weight_names(weights: &BTreeMap<String, f32>) -> String {
+    weights.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
 /// How an events source's category paths become genres: each genre cut
 /// to its first `levels` parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -617,21 +627,7 @@ impl IngestParams {
                 }
             }
         }
-        let mut bounds = [None, None];
-        for (bound, (key, text)) in bounds
-            .iter_mut()
-            .zip([("time_from", &self.time_from), ("time_to", &self.time_to)])
-        {
-            if let Some(text) = text {
-                *bound = Some(parse_time_bound(text).ok_or_else(|| {
-                    IngestError::Params(format!(
-                        "`{key}` `{text}` is no time: write a date or time (`2019-10-01`, \
-                         `2019-10-01T06:00:00Z`) or unix seconds"
-                    ))
-                })?);
-            }
-        }
-        if let [Some(from), Some(to)] = bounds
+        if let (Some(from), Some(to)) = self.time_bounds()?
             && from >= to
         {
             return bad("`time_from` must come before `time_to`");
@@ -673,10 +669,8 @@ impl IngestParams {
                 );
             }
             let weights = self.weights.clone().unwrap_or_else(default_weights);
-            if let Some(name) = (self.amount_events.iter())
-                .find(|e| !weights.keys().any(|k| k.eq_ignore_ascii_case(e)))
-            {
-                let known = weights.keys().cloned().collect::<Vec<_>>().join(", ");
+            if let Some(name) = (self.amount_events.iter()).find(|e| !has_weight(&weights, e)) {
+                let known = weight_names(&weights);
                 return Err(IngestError::Params(format!(
                     "`amount_events` names `{name}`, which has no weight (weights: {known})"
                 )));
@@ -729,8 +723,8 @@ impl IngestParams {
             // Every row has the one type `event_type` names: it needs a weight.
             let weights = self.weights.clone().unwrap_or_else(default_weights);
             let name = self.event_type.as_deref().unwrap_or("purchase");
-            if !weights.keys().any(|k| k.eq_ignore_ascii_case(name)) {
-                let known = weights.keys().cloned().collect::<Vec<_>>().join(", ");
+            if !has_weight(&weights, name) {
+                let known = weight_names(&weights);
                 return Err(IngestError::Params(match &self.event_type {
                     Some(_) => format!(
                         "`event_type` `{name}` has no weight in `weights` (weights: {known})"
@@ -771,11 +765,25 @@ impl IngestParams {
         Ok(())
     }
 
-    /// The `[from, to)` unix seconds of `time_from` and `time_to`, as the
-    /// check read them.
-    pub fn time_bounds(&self) -> (Option<i64>, Option<i64>) {
-        let read = |t: &Option<String>| t.as_deref().and_then(parse_time_bound);
-        (read(&self.time_from), read(&self.time_to))
+    /// The `[from, to)` unix seconds of `time_from` and `time_to`, or an
+    /// error naming the one that is no time.
+    pub fn time_bounds(&self) -> Result<(Option<i64>, Option<i64>)> {
+        let read = |key: &str, text: &Option<String>| {
+            (text.as_deref())
+                .map(|text| {
+                    parse_time_bound(text).ok_or_else(|| {
+                        IngestError::Params(format!(
+                            "`{key}` `{text}` is no time: write a date or time (`2019-10-01`, \
+                             `2019-10-01T06:00:00Z`) or unix seconds"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        Ok((
+            read("time_from", &self.time_from)?,
+            read("time_to", &self.time_to)?,
+        ))
     }
 
     /// How category paths are cut ([`GenrePath::default`]: not at all).
@@ -978,9 +986,12 @@ mod tests {
     #[test]
     fn time_bounds_read_dates_times_and_seconds_in_order() {
         let p = parse("{time_from: 2019-10-01, time_to: '2019-10-02T06:00:00Z'}").expect("dates");
-        assert_eq!(p.time_bounds(), (Some(1_569_888_000), Some(1_569_996_000)));
+        assert_eq!(
+            p.time_bounds().expect("read"),
+            (Some(1_569_888_000), Some(1_569_996_000))
+        );
         let p = parse("{time_from: 1569888000}").expect("seconds");
-        assert_eq!(p.time_bounds(), (Some(1_569_888_000), None));
+        assert_eq!(p.time_bounds().expect("read"), (Some(1_569_888_000), None));
         // A date's canonical form is its text: the fingerprint follows it.
         assert_eq!(p.time_from.as_deref(), Some("1569888000"));
         let err = parse("{time_from: yesterday}").expect_err("no time");

@@ -443,7 +443,7 @@ fn path_separator(rows: &[Vec<String>], column: usize) -> Option<&'static str> {
         .flat_map(|v| crate::records::pipe_list(v))
         .collect();
     PATH_SEPARATORS.iter().copied().find(|&sep| {
-        let is_path = |g: &&&str| {
+        let is_path = |g: &str| {
             let parts: Vec<&str> = g.split(sep).map(str::trim).collect();
             parts.len() > 1
                 && parts
@@ -451,7 +451,8 @@ fn path_separator(rows: &[Vec<String>], column: usize) -> Option<&'static str> {
                     .all(|p| !p.is_empty() && crate::text::parse_f64(p.as_bytes()).is_none())
                 && (sep != "." || !g.contains(char::is_whitespace))
         };
-        !genres.is_empty() && 2 * genres.iter().filter(is_path).count() >= genres.len()
+        let paths = genres.iter().filter(|g| is_path(g)).count();
+        !genres.is_empty() && 2 * paths >= genres.len()
     })
 }
 

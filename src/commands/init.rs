@@ -344,7 +344,7 @@ fn events_text(
     // A price on every row (REES46's views too): only the purchase types
     // count as spending, RFM's monetary value.
     let purchases: Vec<&String> = (guess.event_types.iter())
-        .filter(|e| known_weight(e) == Some(8.0))
+        .filter(|e| known_weight(e) == known_weight("purchase"))
         .collect();
     if c.price.is_some() && !purchases.is_empty() && purchases.len() < guess.event_types.len() {
         let names: Vec<String> = purchases.iter().map(|e| yaml_string(e)).collect();
